@@ -1,0 +1,9 @@
+"""ASGI entry point: HTTP now; WebSocket routes join here as the live stream lands."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_asgi_application()

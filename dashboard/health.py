@@ -1,0 +1,61 @@
+"""Readiness checks: can this process reach every store it depends on?"""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connections
+
+from config.celery import app as celery_app
+
+CHECK_TIMEOUT_SECONDS = 3
+
+
+def check_database() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def check_channel_layer() -> None:
+    """A message round trip through the layer, whichever backend it is."""
+    layer = get_channel_layer()
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel("health.")
+        await layer.send(channel, {"type": "health.ping"})
+        await layer.receive(channel)
+
+    async def bounded() -> None:
+        await asyncio.wait_for(round_trip(), CHECK_TIMEOUT_SECONDS)
+
+    async_to_sync(bounded)()
+
+
+def check_broker() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    with celery_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+def run_checks() -> dict[str, dict]:
+    results = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return results

@@ -1,0 +1,39 @@
+"""The navigation each person sees, by what they may do."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from orchestration.roles import roles_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+NAV_ITEMS = [
+    NavItem("Overview", "dashboard:overview"),
+    NavItem("Agents", "admin:orchestration_agent_changelist", "orchestration.view_agent"),
+    NavItem("Decisions", "admin:governance_decision_changelist", "governance.view_decision"),
+    NavItem("Departments", "admin:orchestration_department_changelist", "orchestration.view_department"),
+    NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
+]
+
+
+def items_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [item for item in NAV_ITEMS if item.permission is None or user.has_perm(item.permission)]
+
+
+def role_label(user) -> str:
+    if user.is_superuser:
+        return "Superuser"
+    return ", ".join(sorted(roles_of(user))) or "No role"

@@ -1,0 +1,63 @@
+"""What agents proposed and what Regent decided."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from orchestration.models import Agent, Department
+
+
+class Verdict(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    DENY = "deny", "Deny"
+    REQUIRE_APPROVAL = "require_approval", "Require approval"
+    FLAG = "flag", "Flag"
+
+
+class Decision(models.Model):
+    """One action an agent proposed, and the verdict. Written only by governance.services."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="decisions")
+    # The agent's department when it acted: scoping and rollups must not move if the agent does.
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=80)
+    resource = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    data_classes = models.JSONField(default=list, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    risk_score = models.PositiveSmallIntegerField()
+    explanation = models.TextField(blank=True)
+    matched_policies = models.JSONField(default=list, blank=True)
+    latency_us = models.PositiveIntegerField(help_text="Time the engine took to decide, in microseconds.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["department", "-created_at"]),
+            models.Index(fields=["agent", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.agent_id}: {self.verdict}"
+
+
+class Outcome(models.Model):
+    """What happened after a decision, reported later by the agent or another system."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="outcome")
+    result = models.CharField(max_length=10, choices=Result.choices)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    csat = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Customer satisfaction, 1–5.")
+    reported_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.result} for decision {self.decision_id}"

@@ -1,0 +1,55 @@
+"""Agent API keys: issue, rotate, revoke, authenticate.
+
+Keys are 256-bit random secrets, so a fast SHA-256 digest is as safe to store as a slow password
+hash and lets a request find its key with one indexed lookup.
+"""
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from orchestration.models import Agent, AgentKey
+
+KEY_PREFIX = "rgt_"
+PREFIX_LENGTH = len(KEY_PREFIX) + 8
+
+
+def digest_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def issue_key(agent: Agent, *, by=None) -> str:
+    """Create a key for the agent and return its secret: the only time anyone sees it."""
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    AgentKey.objects.create(agent=agent, prefix=raw_key[:PREFIX_LENGTH], digest=digest_key(raw_key), created_by=by)
+    return raw_key
+
+
+@transaction.atomic
+def rotate_keys(agent: Agent, *, by=None) -> str:
+    """Revoke every active key of the agent and issue a new one."""
+    revoke_keys(agent)
+    return issue_key(agent, by=by)
+
+
+def revoke_keys(agent: Agent) -> int:
+    return AgentKey.objects.filter(agent=agent, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def authenticate_agent_key(raw_key: str) -> Agent | None:
+    """Return the agent a key belongs to, or None for an unknown or revoked key."""
+    if not raw_key.startswith(KEY_PREFIX):
+        return None
+    key = (
+        AgentKey.objects.select_related("agent__department")
+        .filter(digest=digest_key(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+    if key is None:
+        return None
+    now = timezone.now()
+    AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    Agent.objects.filter(pk=key.agent_id).update(last_seen_at=now)
+    return key.agent

@@ -1,0 +1,74 @@
+"""The four roles people hold in Regent, as Django groups with permissions.
+
+`ensure_roles` runs after every migrate, so the groups exist and carry exactly these permissions on
+any database, whatever was there before.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+
+class Role:
+    EXECUTIVE = "Executive"
+    SUPERVISOR = "Supervisor"
+    POLICY_ADMIN = "Policy Admin"
+    AUDITOR = "Auditor"
+
+    ALL = (EXECUTIVE, SUPERVISOR, POLICY_ADMIN, AUDITOR)
+    # Roles that see every department; a Supervisor sees only the departments they oversee.
+    ORGANISATION_WIDE = (EXECUTIVE, POLICY_ADMIN, AUDITOR)
+
+
+_VIEW_DOMAIN = [
+    "orchestration.view_department",
+    "orchestration.view_capability",
+    "orchestration.view_modelprovider",
+    "orchestration.view_agent",
+    "governance.view_decision",
+    "governance.view_outcome",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.EXECUTIVE: _VIEW_DOMAIN,
+    Role.SUPERVISOR: [*_VIEW_DOMAIN, "orchestration.pause_agent"],
+    Role.POLICY_ADMIN: [
+        *_VIEW_DOMAIN,
+        *(
+            f"orchestration.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("agent", "modelprovider", "capability")
+        ),
+        "orchestration.manage_agent_keys",
+        "orchestration.pause_agent",
+        "orchestration.kill_agent",
+    ],
+    Role.AUDITOR: [*_VIEW_DOMAIN, "auth.view_user", "auth.view_group"],
+}
+
+
+def ensure_roles(**_signal_kwargs) -> None:
+    """Create the role groups and set their permissions to exactly ROLE_PERMISSIONS."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = Q(pk__in=[])
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        permissions = list(Permission.objects.filter(wanted))
+        missing = set(codenames) - {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+        if missing:
+            # Permissions appear after their app's migrations; the last post_migrate call completes the set.
+            continue
+        group.permissions.set(permissions)
+
+
+def roles_of(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_regent_roles"):
+        user._regent_roles = set(user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
+    return user._regent_roles
+
+
+def sees_whole_organisation(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or bool(roles_of(user) & set(Role.ORGANISATION_WIDE)))

@@ -1,0 +1,27 @@
+"""What each person may see: the one place department scope is decided."""
+
+from django.db.models import QuerySet
+
+from orchestration.models import Agent, Department
+from orchestration.roles import Role, roles_of, sees_whole_organisation
+
+
+def visible_departments(user) -> QuerySet[Department]:
+    if sees_whole_organisation(user):
+        return Department.objects.all()
+    if Role.SUPERVISOR in roles_of(user):
+        return Department.objects.supervised_by(user)
+    return Department.objects.none()
+
+
+def visible_agents(user) -> QuerySet[Agent]:
+    if sees_whole_organisation(user):
+        return Agent.objects.all()
+    return Agent.objects.filter(department__in=visible_departments(user))
+
+
+def scope_to_departments(queryset: QuerySet, user, field: str = "department") -> QuerySet:
+    """Narrow any queryset with a department relation to what the user may see."""
+    if sees_whole_organisation(user):
+        return queryset
+    return queryset.filter(**{f"{field}__in": visible_departments(user)})

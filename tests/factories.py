@@ -1,0 +1,81 @@
+"""Factories for the domain, so each test states only what matters to it."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from governance.models import Decision, Verdict
+from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    is_staff = True
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*Group.objects.filter(name__in=extracted))
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+    slug = factory.Sequence(lambda n: f"department-{n}")
+    monthly_budget = Decimal("100000.00")
+    risk_appetite = 50
+
+
+class CapabilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Capability
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"task.kind{n}")
+
+
+class ModelProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelProvider
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Provider {n}")
+    kind = ModelProvider.Kind.SIMULATED
+    cost_per_unit = Decimal("0.002")
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    slug = factory.Sequence(lambda n: f"agent-{n}")
+    department = factory.SubFactory(DepartmentFactory)
+    provider = factory.SubFactory(ModelProviderFactory)
+    model_name = "sim-1"
+    risk_tier = RiskTier.LIMITED
+    monthly_budget = Decimal("10000.00")
+
+
+class DecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Decision
+
+    agent = factory.SubFactory(AgentFactory)
+    department = factory.SelfAttribute("agent.department")
+    action = "invoice.approve"
+    amount = Decimal("120.00")
+    currency = "EUR"
+    verdict = Verdict.ALLOW
+    risk_score = 20
+    latency_us = 150
