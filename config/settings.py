@@ -6,6 +6,7 @@ setting SECRET_KEY turns DEBUG off unless DEBUG is given explicitly.
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -149,6 +150,8 @@ STORAGES = {
 }
 # Serve straight from the finders when collectstatic has not run (the demo, the tests).
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
+if WHITENOISE_USE_FINDERS:
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -29,16 +29,21 @@ def check_channel_layer() -> None:
         await layer.receive(channel)
 
     async def bounded() -> None:
-        await asyncio.wait_for(round_trip(), CHECK_TIMEOUT_SECONDS)
+        try:
+            await asyncio.wait_for(round_trip(), CHECK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise TimeoutError(f"no reply within {CHECK_TIMEOUT_SECONDS} s") from None
 
     async_to_sync(bounded)()
 
 
 def check_broker() -> None:
+    """One connection attempt, bounded: kombu's default socket has no timeout and waits forever on a silent peer."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    with celery_app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
+    bounded = {"socket_timeout": CHECK_TIMEOUT_SECONDS, "socket_connect_timeout": CHECK_TIMEOUT_SECONDS}
+    with celery_app.connection_for_write(transport_options=bounded) as connection:
+        connection.ensure_connection(max_retries=0)
 
 
 CHECKS: dict[str, Callable[[], None]] = {

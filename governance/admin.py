@@ -1,7 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
-from governance.models import Decision, Outcome
-from orchestration.scoping import scope_to_departments
+from governance.models import Approval, AuditEvent, Decision, Mode, Outcome, Policy, PolicyExample, PolicyVersion
+from governance.policies import changed_fields, record_policy_version, snapshot_of, version_diff
+from governance.policy_tests import PolicyExamplesFailed, run_examples, set_policy_mode
+from orchestration.roles import sees_whole_organisation
+from orchestration.scoping import scope_to_departments, visible_departments
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,7 +37,7 @@ class OutcomeInline(admin.StackedInline):
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "agent", "department", "action", "amount", "currency", "verdict", "risk_score"]
-    list_filter = ["verdict", "department", "created_at"]
+    list_filter = ["verdict", ("department", admin.RelatedOnlyFieldListFilter), "created_at"]
     list_select_related = ["agent", "department"]
     search_fields = ["action", "resource", "agent__name", "agent__slug"]
     date_hierarchy = "created_at"
@@ -51,3 +56,162 @@ class OutcomeAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return scope_to_departments(super().get_queryset(request), request.user, "decision__department")
+
+
+class PolicyExampleInline(admin.TabularInline):
+    model = PolicyExample
+    extra = 0
+    fields = ["description", "agent", "request", "expected_verdict"]
+
+
+class PolicyVersionInline(admin.TabularInline):
+    model = PolicyVersion
+    extra = 0
+    fields = ["number", "created_at", "created_by", "changes"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    ordering = ["-number"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Changed fields")
+    def changes(self, version: PolicyVersion) -> str:
+        return changed_fields(version) or "—"
+
+
+class PolicyAdminForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        exclude: list[str] = []
+
+    def _post_clean(self) -> None:
+        """An enforced policy may not be changed so that its examples fail."""
+        super()._post_clean()
+        policy = self.instance
+        if self.errors or not policy.pk or policy.mode != Mode.ENFORCE:
+            return
+        snapshot = snapshot_of(
+            policy,
+            departments=self.cleaned_data.get("departments", []),
+            agents=self.cleaned_data.get("agents", []),
+            capabilities=self.cleaned_data.get("capabilities", []),
+        )
+        failures = [r for r in run_examples(policy, snapshot) if not r.passed]
+        if failures:
+            self.add_error(None, str(PolicyExamplesFailed(policy, failures)))
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    form = PolicyAdminForm
+    list_display = ["name", "effect", "mode", "priority", "risk_weight", "enabled", "version", "examples_status"]
+    list_filter = ["effect", "mode", "enabled", "departments"]
+    search_fields = ["name", "rationale", "condition", "actions"]
+    filter_horizontal = ["departments", "agents", "capabilities"]
+    readonly_fields = ["mode", "version", "updated_at", "example_results"]
+    inlines = [PolicyExampleInline, PolicyVersionInline]
+    actions = ["enforce", "shadow"]
+    fieldsets = [
+        (None, {"fields": ["name", "rationale", "enabled", "mode", "priority", "risk_weight"]}),
+        ("Scope (empty means all)", {"fields": ["departments", "agents", "capabilities", "actions"]}),
+        ("Rule", {"fields": ["condition", "effect", "approver_role", "approval_deadline_minutes"]}),
+        ("Validity", {"fields": ["valid_from", "valid_until", "version", "updated_at"]}),
+        ("Examples", {"fields": ["example_results"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # versions and decisions refer to policies: disable one instead
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.mode = Mode.SHADOW  # new policies start in shadow; enforcing runs their examples first
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        record_policy_version(form.instance, by=request.user)
+
+    @admin.display(description="Examples")
+    def examples_status(self, policy: Policy) -> str:
+        results = run_examples(policy)
+        if not results:
+            return "—"
+        passed = sum(r.passed for r in results)
+        return f"{passed}/{len(results)} pass" if passed == len(results) else f"✗ {passed}/{len(results)} pass"
+
+    @admin.display(description="Example results")
+    def example_results(self, policy: Policy) -> str:
+        results = run_examples(policy) if policy.pk else []
+        if not results:
+            return "No examples yet: add some below, then save."
+        return format_html_join(
+            "",
+            "<div class='example {}'>{} {} — expected {}, got {}</div>",
+            (
+                ("pass" if r.passed else "fail", "✓" if r.passed else "✗", r.example.description,
+                 r.example.expected_verdict, r.verdict)
+                for r in results
+            ),
+        )  # fmt: skip
+
+    @admin.action(description="Enforce selected policies (their examples must pass)", permissions=["change"])
+    def enforce(self, request, queryset):
+        for policy in queryset:
+            try:
+                set_policy_mode(policy, Mode.ENFORCE, by=request.user)
+            except PolicyExamplesFailed as exc:
+                self.message_user(request, f"Not enforced: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{policy.name} is enforced.", messages.SUCCESS)
+
+    @admin.action(description="Move selected policies to shadow mode", permissions=["change"])
+    def shadow(self, request, queryset):
+        for policy in queryset:
+            set_policy_mode(policy, Mode.SHADOW, by=request.user)
+        self.message_user(request, f"{queryset.count()} policy(ies) in shadow mode.", messages.SUCCESS)
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ["policy", "number", "created_at", "created_by"]
+    list_select_related = ["policy", "created_by"]
+    list_filter = ["policy"]
+    fields = ["policy", "number", "created_at", "created_by", "diff"]
+    readonly_fields = fields
+
+    @admin.display(description="Change against the previous version")
+    def diff(self, version: PolicyVersion) -> str:
+        return format_html("<pre class='diff'>{}</pre>", version_diff(version) or "(no change)")
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["decision", "department", "approver_role", "status", "deadline", "decided_by"]
+    list_filter = ["status", "approver_role", ("department", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["decision", "department", "decided_by"]
+
+    def get_queryset(self, request):
+        return scope_to_departments(super().get_queryset(request), request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "occurred_at", "kind", "actor_label", "subject_type", "subject_id", "short_hash"]
+    list_filter = ["kind", "subject_type"]
+    search_fields = ["=subject_id", "actor_label", "kind"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if sees_whole_organisation(request.user):
+            return queryset
+        return queryset.filter(department__in=visible_departments(request.user))
+
+    @admin.display(description="Hash")
+    def short_hash(self, event: AuditEvent) -> str:
+        return event.hash[:12]

@@ -1,14 +1,19 @@
 """The decision point: every action an agent proposes is decided here, and only here."""
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from governance.models import Decision, Verdict
-from governance.risk import base_risk, clamp
-from orchestration.models import Agent, Status
+from governance import audit, budgets, engine
+from governance.models import Approval, Decision, Outcome, Verdict
+from governance.models.policy import ApproverRole
+from orchestration.models import Agent, Department, Status
+
+DEFAULT_APPROVAL_MINUTES = 240
 
 
 @dataclass(frozen=True)
@@ -23,24 +28,94 @@ class ActionRequest:
     context: dict = field(default_factory=dict)
 
 
+def engine_request(request: ActionRequest) -> engine.Request:
+    return engine.Request(
+        action=request.action,
+        resource=request.resource,
+        amount=float(request.amount or 0),
+        currency=request.currency,
+        data_classes=tuple(request.data_classes),
+        context=request.context,
+    )
+
+
+def subject_of(agent: Agent, capability_codes: frozenset[str]) -> engine.Subject:
+    department = agent.department
+    return engine.Subject(
+        agent_id=agent.pk,
+        department_id=department.pk,
+        capability_codes=capability_codes,
+        risk_tier=agent.risk_tier,
+        monthly_budget=float(agent.monthly_budget),
+        default_verdict=department.default_verdict,
+        department_name=department.name,
+        agent={
+            "slug": agent.slug, "name": agent.name, "risk_tier": agent.risk_tier,
+            "monthly_budget": float(agent.monthly_budget), "department": department.slug,
+            "capabilities": sorted(capability_codes), "provider": agent.provider.name,
+            "provider_kind": agent.provider.kind, "model": agent.model_name, "status": agent.status,
+        },
+        department={
+            "slug": department.slug, "name": department.name, "monthly_budget": float(department.monthly_budget),
+            "risk_appetite": department.risk_appetite, "status": department.status,
+        },
+    )  # fmt: skip
+
+
+def live_inputs(agent: Agent, now: dt.datetime) -> engine.Inputs:
+    """Spend and counts read from the database at the moment a condition asks for them."""
+
+    def department_spend() -> float:
+        department = Department.objects.only("month_spent", "spend_month").get(pk=agent.department_id)
+        return float(budgets.spent_this_month(department, now))
+
+    return engine.Inputs(
+        {
+            "agent_spend_month": lambda: float(budgets.spent_this_month(agent, now)),
+            "department_spend_month": department_spend,
+            "agent_actions_last_hour": lambda: Decision.objects.filter(
+                agent_id=agent.pk, created_at__gte=now - dt.timedelta(hours=1)
+            ).count(),
+        }
+    )
+
+
 def _status_denial(agent: Agent) -> str | None:
     if agent.status != Status.ACTIVE:
-        return f"Agent {agent.slug} is {agent.status}."
+        return f"Agent {agent.slug} is {agent.status}: it may not act."
     if agent.department.status != Status.ACTIVE:
-        return f"Department {agent.department.name} is {agent.department.status}."
+        return f"Department {agent.department.name} is {agent.department.status}: its agents may not act."
     return None
 
 
-def evaluate_action(agent: Agent, request: ActionRequest) -> Decision:
-    """Decide one proposed action, record it, and return the decision."""
+def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | None = None) -> Decision:
+    """Decide one proposed action, reserve its spend, record the decision, and return it.
+
+    Everything happens in one transaction. When a condition reads spend or counts, or the action
+    spends money, the agent's row is locked first so concurrent requests see each other's effects.
+    """
     started = time.perf_counter_ns()
-    agent = Agent.objects.select_related("department").get(pk=agent.pk)
-    denial = _status_denial(agent)
-    verdict = Verdict.DENY if denial else Verdict.ALLOW
-    explanation = denial or "No policy applies; the department's default (allow) stands."
-    risk = base_risk(agent.risk_tier, request.amount, agent.monthly_budget, request.data_classes)
+    now = now or timezone.now()
+    index = engine.current_index()
+    amount = request.amount or Decimal("0")
+    facts = engine_request(request)
     with transaction.atomic():
-        return Decision.objects.create(
+        agent = Agent.objects.select_related("department", "provider").get(pk=agent.pk)
+        subject = subject_of(agent, frozenset(agent.capabilities.values_list("code", flat=True)))
+        denial = _status_denial(agent)
+        candidates = [] if denial else engine.candidates_for(index, subject, facts, now)
+        if amount > 0 or engine.needs_stateful_inputs(candidates):
+            locked = Agent.objects.select_for_update().only("month_spent", "spend_month").get(pk=agent.pk)
+            agent.month_spent, agent.spend_month = locked.month_spent, locked.spend_month
+        ruling = engine.decide(candidates, subject, facts, now, live_inputs(agent, now))
+        verdict, explanation = ruling.verdict, ruling.explanation
+        if denial:
+            verdict, explanation = Verdict.DENY, denial
+        elif verdict in (Verdict.ALLOW, Verdict.FLAG) and amount > 0:
+            over_budget = budgets.reserve_spend(agent, amount, now)
+            if over_budget:
+                verdict, explanation = Verdict.DENY, f"{over_budget}\n{explanation}"
+        decision = Decision.objects.create(
             agent=agent,
             department=agent.department,
             action=request.action,
@@ -50,8 +125,96 @@ def evaluate_action(agent: Agent, request: ActionRequest) -> Decision:
             data_classes=list(request.data_classes),
             context=request.context,
             verdict=verdict,
-            risk_score=clamp(risk),
+            shadow_verdict=ruling.shadow_verdict if not denial else Verdict.DENY,
+            risk_score=ruling.risk_score,
             explanation=explanation,
-            matched_policies=[],
+            matched_policies=describe_hits(ruling),
+            policy_versions=ruling.evaluated_version_ids,
+            inputs=ruling.inputs,
+            created_at=now,
             latency_us=(time.perf_counter_ns() - started) // 1000,
         )
+        approval = None
+        if verdict == Verdict.REQUIRE_APPROVAL:
+            approval = _request_approval(decision, ruling.approval_policy, now)
+        Decision._meta.get_field("approval").set_cached_value(decision, approval)  # no query to ask later
+        audit.record(
+            "decision.created",
+            subject_type="decision",
+            subject_id=decision.pk,
+            actor_label=f"agent:{agent.slug}",
+            department_id=agent.department_id,
+            after=decision_summary(decision, approval),
+            at=now,
+        )
+    return decision
+
+
+def decision_summary(decision: Decision, approval: Approval | None = None) -> dict:
+    """What the audit chain and the live stream say about a decision."""
+    return {
+        "id": decision.pk,
+        "agent": decision.agent.slug,
+        "agent_id": decision.agent_id,
+        "department_id": decision.department_id,
+        "action": decision.action,
+        "resource": decision.resource,
+        "amount": decision.amount,
+        "currency": decision.currency,
+        "verdict": decision.verdict,
+        "shadow_verdict": decision.shadow_verdict,
+        "risk_score": decision.risk_score,
+        "policy_versions": decision.policy_versions,
+        "approval_id": approval.pk if approval else None,
+    }
+
+
+def describe_hits(ruling: engine.Ruling) -> list[dict]:
+    """The policies that fired, as stored on the decision and returned to the agent."""
+    return [_matched(hit, shadow=False) for hit in ruling.hits] + [
+        _matched(hit, shadow=True) for hit in ruling.shadow_hits
+    ]
+
+
+def _matched(hit: engine.Hit, *, shadow: bool) -> dict:
+    policy = hit.policy
+    entry = {
+        "id": policy.policy_id,
+        "version": policy.number,
+        "version_id": policy.version_id,
+        "name": policy.name,
+        "effect": policy.effect,
+        "rationale": policy.rationale,
+        "mode": "shadow" if shadow else "enforce",
+    }
+    if hit.error:
+        entry["error"] = hit.error
+    return entry
+
+
+def _request_approval(decision: Decision, policy: engine.CompiledPolicy | None, now: dt.datetime) -> Approval:
+    minutes = policy.approval_deadline_minutes if policy else DEFAULT_APPROVAL_MINUTES
+    approval = Approval.objects.create(
+        decision=decision,
+        department_id=decision.department_id,
+        approver_role=policy.approver_role if policy else ApproverRole.SUPERVISOR,
+        deadline=now + dt.timedelta(minutes=minutes),
+    )
+    return approval
+
+
+def report_outcome(
+    decision: Decision,
+    result: str,
+    *,
+    cost: Decimal = Decimal("0"),
+    value: Decimal = Decimal("0"),
+    csat: int | None = None,
+) -> Outcome:
+    """Record what happened after a decision; reporting twice keeps the first report."""
+    outcome, _ = Outcome.objects.get_or_create(
+        decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
+    )
+    return outcome
+
+

@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.http import HttpRequest
 
-from orchestration import keys, services
+from orchestration import services
 from orchestration.models import Agent, AgentKey, Capability, Department, ModelProvider, Status
 from orchestration.scoping import scope_to_departments, visible_departments
 
@@ -69,6 +70,7 @@ class ModelProviderAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "region", "cost_per_unit", "endpoint"]
     list_filter = ["kind", "region"]
     search_fields = ["name", "region", "endpoint"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class AgentKeyInline(admin.TabularInline):
@@ -82,6 +84,9 @@ class AgentKeyInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orchestration.view_agent")  # prefixes and dates; secrets are never stored
 
 
 @admin.register(Agent)
@@ -97,7 +102,8 @@ class AgentAdmin(DepartmentScopedAdmin):
         "monthly_budget",
         "last_seen_at",
     ]
-    list_filter = ["status", "risk_tier", "department", "provider", "capabilities"]
+    # Offer only departments the user can see, not every department's name.
+    list_filter = ["status", "risk_tier", ("department", admin.RelatedOnlyFieldListFilter), "provider", "capabilities"]
     list_select_related = ["department", "provider"]
     search_fields = ["name", "slug", "model_name", "owner__username", "supervisor__username"]
     prepopulated_fields = {"slug": ["name"]}
@@ -134,7 +140,7 @@ class AgentAdmin(DepartmentScopedAdmin):
     @admin.action(description="Issue a new API key (revokes the old ones)", permissions=["keys"])
     def rotate_key(self, request, queryset):
         for agent in queryset:
-            raw_key = keys.rotate_keys(agent, by=request.user)
+            raw_key = services.rotate_agent_key(agent, by=request.user)
             self.message_user(
                 request,
                 f"New API key for {agent.slug}: {raw_key} — copy it now, it is not shown again.",
@@ -143,5 +149,5 @@ class AgentAdmin(DepartmentScopedAdmin):
 
     @admin.action(description="Revoke all API keys", permissions=["keys"])
     def revoke_keys(self, request, queryset):
-        revoked = sum(keys.revoke_keys(agent) for agent in queryset)
+        revoked = sum(services.revoke_agent_keys(agent, by=request.user) for agent in queryset)
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate
 
 
 class OrchestrationConfig(AppConfig):
@@ -7,6 +7,9 @@ class OrchestrationConfig(AppConfig):
     name = "orchestration"
 
     def ready(self) -> None:
-        from orchestration.roles import ensure_roles
+        from django.contrib.auth.models import User
+
+        from orchestration.roles import audit_role_change, ensure_roles
 
         post_migrate.connect(ensure_roles, dispatch_uid="regent.ensure_roles")
+        m2m_changed.connect(audit_role_change, sender=User.groups.through, dispatch_uid="regent.audit_role_change")

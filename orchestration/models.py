@@ -47,6 +47,14 @@ class Department(models.Model):
         help_text="Highest average risk score (0–100) the department accepts.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    default_verdict = models.CharField(
+        max_length=20,
+        choices=[("allow", "Allow"), ("deny", "Deny"), ("require_approval", "Require approval")],
+        default="allow",
+        help_text="The verdict when no enforced policy applies to a request.",
+    )
+    month_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
+    spend_month = models.DateField(null=True, blank=True, editable=False)
 
     objects = DepartmentQuerySet.as_manager()
 
@@ -146,6 +154,8 @@ class Agent(models.Model):
     risk_tier = models.PositiveSmallIntegerField(choices=RiskTier.choices, default=RiskTier.LIMITED)
     monthly_budget = models.DecimalField(max_digits=14, decimal_places=2, validators=[non_negative])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    month_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
+    spend_month = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 

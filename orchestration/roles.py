@@ -26,6 +26,10 @@ _VIEW_DOMAIN = [
     "orchestration.view_agent",
     "governance.view_decision",
     "governance.view_outcome",
+    "governance.view_approval",
+    "governance.view_policy",
+    "governance.view_policyversion",
+    "governance.view_policyexample",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -38,11 +42,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for verb in ("add", "change", "delete")
             for model in ("agent", "modelprovider", "capability")
         ),
+        *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
+        "governance.delete_policyexample",
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",
         "orchestration.kill_agent",
     ],
-    Role.AUDITOR: [*_VIEW_DOMAIN, "auth.view_user", "auth.view_group"],
+    Role.AUDITOR: [
+        *_VIEW_DOMAIN,
+        "auth.view_user",
+        "auth.view_group",
+        "governance.view_auditevent",
+        "governance.export_evidence",
+    ],
 }
 
 
@@ -72,3 +84,29 @@ def roles_of(user) -> set[str]:
 
 def sees_whole_organisation(user) -> bool:
     return user.is_authenticated and (user.is_superuser or bool(roles_of(user) & set(Role.ORGANISATION_WIDE)))
+
+
+def audit_role_change(sender, instance, action: str, reverse: bool, pk_set, **_kwargs) -> None:
+    """Record every change to who holds a role (User.groups), whichever screen or script made it."""
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from governance import audit
+
+    if action not in ("post_add", "post_remove", "pre_clear") or reverse:
+        return
+    user: User = instance
+    names = sorted(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True)) if pk_set else []
+    if action == "pre_clear":
+        names = sorted(user.groups.values_list("name", flat=True))
+    if not names:
+        return
+    with transaction.atomic():
+        audit.record(
+            "role.changed",
+            subject_type="user",
+            subject_id=user.pk,
+            actor_label="system",
+            before=None,
+            after={"user": user.get_username(), "added" if action == "post_add" else "removed": names},
+        )

@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group, User
 
-from governance.models import Decision, Verdict
+from governance.models import Decision, Effect, Policy, Verdict
 from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
 
 
@@ -13,6 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -79,3 +80,30 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     verdict = Verdict.ALLOW
     risk_score = 20
     latency_us = 150
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    """A policy as a Policy Admin saves it; the engine sees it only once a version is recorded."""
+
+    class Meta:
+        model = Policy
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    rationale = "The organisation decided so."
+    effect = Effect.DENY
+
+    @factory.post_generation
+    def departments(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.departments.set(extracted)
+
+    @factory.post_generation
+    def agents(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.agents.set(extracted)
+
+    @factory.post_generation
+    def capabilities(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.capabilities.set(extracted)

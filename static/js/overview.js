@@ -24,7 +24,9 @@
   function render(numbers) {
     tiles.querySelectorAll("[data-key]").forEach(function (el) {
       const value = numbers[el.dataset.key];
-      el.textContent = value === null || value === undefined ? "–" : String(value);
+      if (value === null || value === undefined) el.textContent = "–";
+      else if (el.dataset.key.endsWith("_rate")) el.textContent = Number(value).toFixed(1);
+      else el.textContent = String(value);
     });
     const rows = numbers.recent.map(function (d) {
       const tr = document.createElement("tr");

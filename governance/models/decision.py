@@ -30,7 +30,12 @@ class Decision(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     risk_score = models.PositiveSmallIntegerField()
     explanation = models.TextField(blank=True)
+    shadow_verdict = models.CharField(
+        max_length=20, choices=Verdict.choices, blank=True, help_text="The verdict had shadow policies been enforced."
+    )
     matched_policies = models.JSONField(default=list, blank=True)
+    policy_versions = models.JSONField(default=list, blank=True, help_text="Ids of every policy version evaluated.")
+    inputs = models.JSONField(default=dict, blank=True, help_text="Stateful inputs the conditions read.")
     latency_us = models.PositiveIntegerField(help_text="Time the engine took to decide, in microseconds.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -1,0 +1,44 @@
+# Regent's everyday commands: `make demo` to see it run, `make test` for the suite, `make lint` before a push.
+
+PYTHON3_11 ?= python3.11
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+INSTALLED := $(VENV)/.installed
+
+# The tests' stores; override on the command line, e.g. `make test DATABASE_URL=sqlite:////tmp/regent.sqlite3`.
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/regent
+REDIS_URL ?= redis://127.0.0.1:6379/0
+# Options for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint lock
+
+venv: $(INSTALLED)
+
+$(PYTHON):
+	$(PYTHON3_11) -m venv $(VENV)
+
+# Reinstalls only when the lock or the project's metadata changed.
+$(INSTALLED): requirements.lock pyproject.toml | $(PYTHON)
+	$(PIP) install -q -r requirements.lock
+	$(PIP) install -q -e . --no-deps
+	touch $@
+
+demo: venv
+	$(PYTHON) manage.py demo
+
+test: venv
+	.ci/services
+	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(PYTHON) manage.py makemigrations --check --dry-run
+	$(PYTHON) manage.py check
+	env -u DEBUG SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		ALLOWED_HOSTS=regent.example.com $(PYTHON) manage.py check --deploy --fail-level WARNING
+
+lock: | $(PYTHON)
+	$(PIP) install uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock

@@ -1,0 +1,18 @@
+from governance.models.approval import Approval
+from governance.models.audit import AuditChainHead, AuditEvent
+from governance.models.decision import Decision, Outcome, Verdict
+from governance.models.policy import Effect, Mode, Policy, PolicyExample, PolicyVersion
+
+__all__ = [
+    "Approval",
+    "AuditChainHead",
+    "AuditEvent",
+    "Decision",
+    "Effect",
+    "Mode",
+    "Outcome",
+    "Policy",
+    "PolicyExample",
+    "PolicyVersion",
+    "Verdict",
+]

@@ -1,0 +1,53 @@
+"""The audit log: append-only, each event chained to the one before by a SHA-256 hash."""
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One thing that happened. `seq` is the chain order and the live stream's event id."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, help_text="Who acted: a person, an agent or the system.")
+    kind = models.CharField(max_length=60, db_index=True)
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=64)
+    department = models.ForeignKey(
+        "orchestration.Department",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        permissions = [("export_evidence", "Can export signed evidence packs")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.subject_type}:{self.subject_id}"
+
+
+class AuditChainHead(models.Model):
+    """The last link of the chain: one row, locked by each append so links form one line."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

@@ -1,0 +1,1 @@
+"""A simulated company for the demo: its organisation, its policies, its history and its live agents."""

@@ -1,0 +1,60 @@
+"""Simulated agents acting live: they ask Regent through the same service function as real agents."""
+
+import logging
+import random
+import threading
+import time
+
+from django.db import close_old_connections
+
+from governance.models import Verdict
+from governance.services import evaluate_action, report_outcome
+from orchestration.demo.workload import make_outcome, make_request
+from orchestration.models import Agent, Status
+
+logger = logging.getLogger(__name__)
+
+
+class Simulator:
+    """Keeps producing agent actions at about `rate` per second until stopped."""
+
+    def __init__(self, rate: float = 3.0, seed: int | None = None):
+        self.rate = rate
+        self.rng = random.Random(seed)
+        self.actions = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="regent-simulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def step(self) -> None:
+        """One agent proposes one action; allowed ones report an outcome."""
+        agents = list(Agent.objects.filter(status=Status.ACTIVE).prefetch_related("capabilities"))
+        if not agents:
+            return
+        agent = self.rng.choice(agents)
+        capabilities = [c.code for c in agent.capabilities.all()]
+        if not capabilities:
+            return
+        request = make_request(self.rng, self.rng.choice(capabilities))
+        decision = evaluate_action(agent, request)
+        self.actions += 1
+        if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
+            report_outcome(decision, **make_outcome(self.rng, request.action, request.amount))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.step()
+            except Exception:
+                logger.exception("simulated action failed; carrying on")
+            finally:
+                close_old_connections()
+            delay = self.rng.expovariate(self.rate) - (time.monotonic() - started)
+            self._stop.wait(max(0.0, delay))

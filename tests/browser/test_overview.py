@@ -1,0 +1,91 @@
+"""The overview as a person sees it in Chromium: logging in, the figures for their role, live updates.
+
+The people (alice, bob, carol, dave) and agents come from tests/conftest.py; the factories give them PASSWORD.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from governance.services import ActionRequest, evaluate_action
+from orchestration.roles import Role
+
+PASSWORD = "correct horse battery staple"
+TILES = ("decisions", "automation_rate", "allowed", "denied", "escalated", "flagged", "active_agents")
+LIVE_UPDATE_TIMEOUT_MS = 10_000
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def decide(agent, amount: str = "10"):
+    return evaluate_action(agent, ActionRequest(action="invoice.approve", amount=Decimal(amount)))
+
+
+@pytest.mark.parametrize(
+    ("username", "role"),
+    [("alice", Role.EXECUTIVE), ("bob", Role.SUPERVISOR), ("carol", Role.POLICY_ADMIN), ("dave", Role.AUDITOR)],
+)
+def test_each_role_logs_in_and_sees_the_overview(
+    page: Page, live_server, request: pytest.FixtureRequest, username: str, role: str
+) -> None:
+    request.getfixturevalue(username)
+
+    log_in(page, username)
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_test_id("role")).to_have_text(role)
+    for tile in TILES:
+        expect(page.get_by_test_id(f"tile-{tile}")).to_be_visible()
+
+
+def test_a_new_decision_appears_without_a_reload(
+    page: Page, live_server, alice: User, finance_agent, support_agent, screenshots: Path
+) -> None:
+    decide(support_agent, "75")
+    decide(support_agent, "1250")
+    log_in(page, "alice")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("2")
+    page.evaluate("window.loadedOnce = true")
+
+    decide(finance_agent)
+
+    newest = page.get_by_test_id("recent-decisions").locator("tr").first
+    expect(newest).to_contain_text("Invoice Bot", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(newest).to_contain_text("invoice.approve")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("3")
+    assert page.evaluate("window.loadedOnce") is True
+    page.screenshot(path=screenshots / "overview.png", full_page=True)
+
+
+def test_a_supervisor_does_not_see_another_departments_decisions(
+    page: Page, live_server, bob: User, finance_agent, support_agent
+) -> None:
+    decide(support_agent)
+    log_in(page, "bob")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("0")
+
+    decide(support_agent)
+    decide(finance_agent)
+
+    recent = page.get_by_test_id("recent-decisions")
+    expect(recent).to_contain_text("Invoice Bot", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(recent).not_to_contain_text("Reply Bot")
+    expect(recent).not_to_contain_text("Customer Support")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("1")
+
+
+def test_a_wrong_password_is_refused_with_a_message(page: Page, live_server, alice: User) -> None:
+    log_in(page, "alice", password="wrong horse battery staple")
+
+    expect(page.get_by_role("alert")).to_have_text("Your username and password did not match. Please try again.")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")

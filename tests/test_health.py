@@ -1,0 +1,207 @@
+"""/healthz and /readyz as a probe sees them: a real uvicorn process, with its stores up, down or absent."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_SECONDS = 30
+# Settings the server must not inherit from the test process: each test says what its server gets.
+# DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (tests/browser/conftest.py); the app runs without it.
+INHERITED_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+CLOSED_PORT = 1
+CHECK_BOUND_SECONDS = 10
+
+StartServer = Callable[..., str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310
+            return True
+    except OSError:
+        return False
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Start `uvicorn config.asgi:application` with the given settings; every server is stopped afterwards."""
+    processes: list[subprocess.Popen] = []
+
+    def start(**settings: str) -> str:
+        env = {name: value for name, value in os.environ.items() if name not in INHERITED_SETTINGS}
+        env.update(DJANGO_SETTINGS_MODULE="config.settings", **settings)
+        port = free_port()
+        log_path = tmp_path / f"uvicorn-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 (a fixed command line)
+                [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not answers(f"{base_url}/healthz"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"uvicorn did not start (exit code {process.poll()}):\n{log_path.read_text()}")
+            time.sleep(0.1)
+        return base_url
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'regent.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_server() -> str:
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith(("postgres://", "postgresql://")):
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if not reachable(configured, 5432):
+        pytest.skip(f"PostgreSQL at {urlsplit(configured).netloc} is unreachable")
+    return configured
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, db: None) -> str:
+    """The test database pytest-django created on that server: it exists for as long as the run."""
+    return urlsplit(postgres_server)._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    configured = os.environ.get("REDIS_URL", "")
+    if not configured:
+        pytest.skip("needs Redis: set REDIS_URL=redis://…")
+    if not reachable(configured, 6379):
+        pytest.skip(f"Redis at {urlsplit(configured).netloc} is unreachable")
+    return configured
+
+
+def test_healthz_answers_while_the_database_is_down(start_server: StartServer) -> None:
+    server = start_server(DATABASE_URL=f"postgres://postgres@127.0.0.1:{CLOSED_PORT}/regent")
+
+    status, body = get(f"{server}/healthz")
+
+    assert (status, body) == (200, {"status": "ok"})
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_readyz_is_ok_against_postgresql_and_redis(
+    start_server: StartServer, postgres_url: str, redis_url: str
+) -> None:
+    server = start_server(DATABASE_URL=postgres_url, REDIS_URL=redis_url)
+
+    status, body = get(f"{server}/readyz")
+
+    assert status == 200, body
+    assert body["status"] == "ok"
+    assert body["failing"] == []
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "database": True,
+        "channel_layer": True,
+        "broker": True,
+    }
+
+
+def test_readyz_names_the_database_when_it_is_unreachable(start_server: StartServer) -> None:
+    server = start_server(DATABASE_URL=f"postgres://postgres@127.0.0.1:{CLOSED_PORT}/regent")
+
+    status, body = get(f"{server}/readyz")
+
+    assert status == 503, body
+    assert body["status"] == "unavailable"
+    assert body["failing"] == ["database"]
+    assert "refused" in body["checks"]["database"]["error"]
+
+
+def test_readyz_names_the_channel_layer_and_broker_when_redis_is_unreachable(
+    start_server: StartServer, sqlite_url: str
+) -> None:
+    server = start_server(DATABASE_URL=sqlite_url, REDIS_URL=f"redis://127.0.0.1:{CLOSED_PORT}/0")
+
+    status, body = get(f"{server}/readyz")
+
+    assert status == 503, body
+    assert body["failing"] == ["broker", "channel_layer"]
+    assert body["checks"]["database"]["ok"] is True
+
+
+def test_readyz_gives_up_on_a_redis_that_never_replies(start_server: StartServer, sqlite_url: str) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        server = start_server(DATABASE_URL=sqlite_url, REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        started = time.monotonic()
+
+        status, body = get(f"{server}/readyz")
+
+    assert time.monotonic() - started < CHECK_BOUND_SECONDS
+    assert status == 503, body
+    assert body["failing"] == ["broker", "channel_layer"]
+
+
+def test_readyz_is_ok_with_nothing_but_a_sqlite_file(start_server: StartServer, sqlite_url: str) -> None:
+    server = start_server(DATABASE_URL=sqlite_url)
+
+    status, body = get(f"{server}/readyz")
+
+    assert status == 200, body
+    assert body["failing"] == []

@@ -1,0 +1,143 @@
+"""Settings come from the environment: each case runs a fresh interpreter with an environment built from scratch."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+PRODUCTION_URLS = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/regent",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+READ_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
+    "broker": settings.CELERY_BROKER_URL,
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "debug": settings.DEBUG,
+}))
+"""
+
+
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the project's interpreter with only PATH, HOME and the given variables in its environment."""
+    clean_env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, *args],
+        env={**clean_env, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_under(env: dict[str, str]) -> dict:
+    result = run_python("-c", READ_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def development():
+    return settings_under({})
+
+
+@pytest.fixture(scope="module")
+def production():
+    return settings_under({**PRODUCTION_URLS, "SECRET_KEY": secrets.token_urlsafe(45)})
+
+
+def test_with_nothing_set_the_database_is_sqlite(development):
+    assert development["engine"] == "django.db.backends.sqlite3"
+
+
+def test_with_nothing_set_the_channel_layer_is_in_memory(development):
+    assert development["channel_layer"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_with_nothing_set_tasks_run_in_process(development):
+    assert development["eager"] is True
+
+
+def test_with_nothing_set_debug_is_on(development):
+    assert development["debug"] is True
+
+
+def test_database_url_selects_postgresql(production):
+    assert production["engine"] == "django.db.backends.postgresql"
+
+
+def test_redis_url_selects_the_redis_channel_layer(production):
+    assert production["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert production["channel_hosts"] == [PRODUCTION_URLS["REDIS_URL"]]
+
+
+def test_redis_url_is_the_celery_broker(production):
+    assert production["broker"] == PRODUCTION_URLS["REDIS_URL"]
+
+
+def test_with_a_broker_tasks_go_to_workers(production):
+    assert production["eager"] is False
+
+
+def test_setting_secret_key_turns_debug_off(production):
+    assert production["debug"] is False
+
+
+def test_debug_off_without_secret_key_refuses_to_start():
+    # Given DEBUG turned off and no SECRET_KEY
+    env = {"DEBUG": "false"}
+
+    # When the settings load
+    result = run_python("-c", READ_SETTINGS, env=env)
+
+    # Then the process fails, naming the missing setting
+    assert result.returncode != 0
+    assert last_line(result.stderr).startswith(
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off."
+    )
+
+
+def test_production_environment_passes_the_deploy_checks():
+    # Given the environment a production deployment sets
+    env = {"SECRET_KEY": secrets.token_urlsafe(45), "ALLOWED_HOSTS": "regent.example.com"}
+
+    # When Django's deployment checklist runs, failing on warnings too
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    # Then nothing is reported
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_an_invalid_boolean_is_rejected_with_a_clear_message():
+    # Given a boolean setting that is neither true nor false
+    env = {"DEBUG": "maybe"}
+
+    # When the settings load
+    result = run_python("-c", READ_SETTINGS, env=env)
+
+    # Then the process fails, naming the variable, the value and what is accepted
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: DEBUG='maybe' is not a boolean (use true or false)."
+    )
