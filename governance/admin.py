@@ -1,10 +1,24 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from governance.models import Approval, AuditEvent, Decision, Mode, Outcome, Policy, PolicyExample, PolicyVersion
+from governance.models import (
+    Approval,
+    AuditEvent,
+    Decision,
+    Mode,
+    Outcome,
+    Policy,
+    PolicyExample,
+    PolicyVersion,
+    ReplayRun,
+)
 from governance.policies import changed_fields, record_policy_version, snapshot_of, version_diff
 from governance.policy_tests import PolicyExamplesFailed, run_examples, set_policy_mode
+from governance.replay import start_replay
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import scope_to_departments, visible_departments
 
@@ -115,7 +129,7 @@ class PolicyAdmin(admin.ModelAdmin):
     filter_horizontal = ["departments", "agents", "capabilities"]
     readonly_fields = ["mode", "version", "updated_at", "example_results"]
     inlines = [PolicyExampleInline, PolicyVersionInline]
-    actions = ["enforce", "shadow"]
+    actions = ["enforce", "shadow", "replay_30_days"]
     fieldsets = [
         (None, {"fields": ["name", "rationale", "enabled", "mode", "priority", "risk_weight"]}),
         ("Scope (empty means all)", {"fields": ["departments", "agents", "capabilities", "actions"]}),
@@ -169,6 +183,12 @@ class PolicyAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{policy.name} is enforced.", messages.SUCCESS)
 
+    @admin.action(description="Replay the last 30 days as if these were enforced", permissions=["change"])
+    def replay_30_days(self, request, queryset):
+        run = start_replay(list(queryset.values_list("pk", flat=True)), 30, by=request.user)
+        url = reverse("admin:governance_replayrun_change", args=[run.pk])
+        self.message_user(request, format_html('Replay started: <a href="{}">follow its progress</a>.', url))
+
     @admin.action(description="Move selected policies to shadow mode", permissions=["change"])
     def shadow(self, request, queryset):
         for policy in queryset:
@@ -215,3 +235,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="Hash")
     def short_hash(self, event: AuditEvent) -> str:
         return event.hash[:12]
+
+
+@admin.register(ReplayRun)
+class ReplayRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "requested_at", "requested_by", "policy_ids", "days", "status", "progress", "changed"]
+    list_filter = ["status"]
+    fields = ["requested_at", "requested_by", "policy_ids", "days", "status", "progress", "finished_at",
+              "error", "summary"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Changed verdicts")
+    def changed(self, run: ReplayRun) -> str:
+        return f"{run.report['changed']:,} of {run.report['decisions']:,}" if run.report else "—"
+
+    @admin.display(description="Report")
+    def summary(self, run: ReplayRun) -> str:
+        if not run.report:
+            return "Not finished yet: reload to see progress."
+        return format_html("<pre>{}</pre>", json.dumps(run.report, indent=2, ensure_ascii=False))

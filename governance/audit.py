@@ -1,41 +1,19 @@
 """Appending to the audit chain and proving it intact.
 
-Each event's hash is SHA-256 over its canonical JSON (sorted keys, no spaces, UTC timestamps,
-decimals as strings) including the previous event's hash. Appends lock the one chain-head row, so
+Hashing rules are in governance.chain. Appends lock the one chain-head row, so
 concurrent writers still produce a single line and commit in `seq` order.
 """
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from governance.chain import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
 from governance.models import AuditChainHead, AuditEvent
-
-GENESIS_HASH = "0" * 64
-HASHED_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_label", "kind", "subject_type", "subject_id", "department_id",
-    "before", "after", "prev_hash",
-)  # fmt: skip
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def plain(value):
@@ -51,7 +29,7 @@ def event_payload(event: AuditEvent) -> dict:
 
 
 def hash_event(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical(event_payload(event)).encode()).hexdigest()
+    return hash_payload(event_payload(event))
 
 
 def record(

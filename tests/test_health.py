@@ -3,41 +3,18 @@
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_SECONDS = 30
-# Settings the server must not inherit from the test process: each test says what its server gets.
-# DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (tests/browser/conftest.py); the app runs without it.
-INHERITED_SETTINGS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "DEBUG",
-    "ALLOWED_HOSTS",
-    "SECURE_SSL_REDIRECT",
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
-)
+from tests.servers import StartServer, reachable
+
 CLOSED_PORT = 1
 CHECK_BOUND_SECONDS = 10
-
-StartServer = Callable[..., str]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -46,66 +23,6 @@ def get(url: str) -> tuple[int, dict]:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):  # noqa: S310
-            return True
-    except OSError:
-        return False
-
-
-def reachable(url: str, default_port: int) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[StartServer]:
-    """Start `uvicorn config.asgi:application` with the given settings; every server is stopped afterwards."""
-    processes: list[subprocess.Popen] = []
-
-    def start(**settings: str) -> str:
-        env = {name: value for name, value in os.environ.items() if name not in INHERITED_SETTINGS}
-        env.update(DJANGO_SETTINGS_MODULE="config.settings", **settings)
-        port = free_port()
-        log_path = tmp_path / f"uvicorn-{port}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603 (a fixed command line)
-                [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not answers(f"{base_url}/healthz"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not start (exit code {process.poll()}):\n{log_path.read_text()}")
-            time.sleep(0.1)
-        return base_url
-
-    yield start
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'regent.sqlite3'}"
 
 
 @pytest.fixture

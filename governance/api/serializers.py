@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from governance.audit import canonical
+from governance.chain import canonical
 from governance.services import ActionRequest
 from orchestration.models import capability_code
 

@@ -2,6 +2,7 @@ from governance.models.approval import Approval
 from governance.models.audit import AuditChainHead, AuditEvent
 from governance.models.decision import Decision, Outcome, Verdict
 from governance.models.policy import Effect, Mode, Policy, PolicyExample, PolicyVersion
+from governance.models.replay import ReplayRun
 
 __all__ = [
     "Approval",
@@ -14,5 +15,6 @@ __all__ = [
     "Policy",
     "PolicyExample",
     "PolicyVersion",
+    "ReplayRun",
     "Verdict",
 ]

@@ -72,6 +72,8 @@ MONEY_BUDGETS = [Decimal("800000"), Decimal("1200000"), Decimal("1500000")]
 OTHER_BUDGETS = [Decimal("20000"), Decimal("50000"), Decimal("80000")]
 TIERS = [RiskTier.MINIMAL, RiskTier.LIMITED, RiskTier.LIMITED, RiskTier.HIGH, RiskTier.HIGH, RiskTier.CRITICAL]
 
+# Each example: (description, capability of the agent that asks, request, verdict it must get). The seed
+# picks an agent below the critical tier holding that capability, so other policies do not interfere.
 POLICIES = [
     {
         "name": "Large payments need an executive",
@@ -79,6 +81,10 @@ POLICIES = [
         "actions": "invoice.approve, payment.execute",
         "condition": "amount >= 10000.0",
         "effect": "require_approval", "approver_role": Role.EXECUTIVE, "priority": 300, "risk_weight": 20,
+        "examples": [
+            ("A €25,000 invoice waits for an executive", "invoice.approve",
+             {"action": "invoice.approve", "amount": "25000", "currency": "EUR"}, "require_approval"),
+        ],
     },
     {
         "name": "Mid-size payments need a supervisor",
@@ -93,6 +99,12 @@ POLICIES = [
         "actions": "data.export, dataset.share",
         "condition": '"pii" in data_classes && (!has(context.region) || context.region != "eu")',
         "effect": "deny", "priority": 400, "risk_weight": 30,
+        "examples": [
+            ("Personal data to the US is refused", "data.export",
+             {"action": "data.export", "data_classes": ["pii"], "context": {"region": "us"}}, "deny"),
+            ("Personal data within the EU is fine", "data.export",
+             {"action": "data.export", "data_classes": ["pii"], "context": {"region": "eu"}}, "allow"),
+        ],
     },
     {
         "name": "Refunds over €500 are flagged",
@@ -105,6 +117,10 @@ POLICIES = [
         "rationale": "Refunds this large go through the claims process, not an agent.",
         "actions": "refund.issue", "condition": "amount > 2000.0",
         "effect": "deny", "priority": 350, "risk_weight": 25,
+        "examples": [
+            ("A €2,500 refund is refused", "refund.issue",
+             {"action": "refund.issue", "amount": "2500", "currency": "EUR"}, "deny"),
+        ],
     },
     {
         "name": "Critical-tier agents never move money alone",
@@ -136,12 +152,22 @@ POLICIES = [
         "actions": "deployment.approve",
         "condition": 'has(context.environment) && context.environment == "production"',
         "effect": "require_approval", "approver_role": Role.SUPERVISOR, "priority": 200, "risk_weight": 10,
+        "examples": [
+            ("A production release waits for a person", "deployment.approve",
+             {"action": "deployment.approve", "context": {"environment": "production"}}, "require_approval"),
+            ("A staging release goes ahead", "deployment.approve",
+             {"action": "deployment.approve", "context": {"environment": "staging"}}, "allow"),
+        ],
     },
     {
         "name": "Support never handles health data",
         "rationale": "Health data is special-category data; support agents are not cleared for it.",
         "departments": ["support"], "condition": '"health" in data_classes',
         "effect": "deny", "priority": 400, "risk_weight": 30,
+        "examples": [
+            ("A reply touching health data is refused", "ticket.reply",
+             {"action": "ticket.reply", "data_classes": ["health"]}, "deny"),
+        ],
     },
     {
         "name": "Sanctions check before onboarding (trial)",
@@ -149,6 +175,12 @@ POLICIES = [
         "actions": "vendor.onboard",
         "condition": "!has(context.sanctions_checked) || !context.sanctions_checked",
         "effect": "deny", "mode": "shadow", "priority": 300, "risk_weight": 20,
+        "examples": [
+            ("An unchecked vendor is refused", "vendor.onboard",
+             {"action": "vendor.onboard", "context": {"sanctions_checked": False}}, "deny"),
+            ("A checked vendor is onboarded", "vendor.onboard",
+             {"action": "vendor.onboard", "context": {"sanctions_checked": True}}, "allow"),
+        ],
     },
     {
         "name": "High-value contracts are flagged",

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from governance import audit, engine
 from governance.budgets import month_start
-from governance.models import Approval, AuditEvent, Decision, Outcome, Policy, Verdict
+from governance.models import Approval, AuditEvent, Decision, Outcome, Policy, PolicyExample, Verdict
 from governance.policies import record_policy_version
 from governance.services import decision_summary, describe_hits, subject_of
 from orchestration.demo import company
 from orchestration.demo.workload import AMOUNTS, make_outcome, make_request
-from orchestration.models import Agent, Capability, Department, ModelProvider
+from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
 
 
 @dataclass
@@ -115,11 +115,20 @@ def _seed_policies(departments: dict[str, Department], author: User) -> None:
     for spec in company.POLICIES:
         spec = dict(spec)
         department_slugs = spec.pop("departments", [])
+        examples = spec.pop("examples", [])
         policy, created = Policy.objects.get_or_create(name=spec["name"], defaults=spec)
-        if created:
-            policy.full_clean()
-            policy.departments.set([departments[s] for s in department_slugs])
-            record_policy_version(policy, by=author)
+        if not created:
+            continue
+        policy.full_clean()
+        policy.departments.set([departments[s] for s in department_slugs])
+        record_policy_version(policy, by=author)
+        for description, capability, request, expected in examples:
+            agent = Agent.objects.filter(capabilities__code=capability, risk_tier__lt=RiskTier.CRITICAL).first()
+            example = PolicyExample(
+                policy=policy, description=description, agent=agent, request=request, expected_verdict=expected
+            )
+            example.full_clean()
+            example.save()
 
 
 def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str, User]) -> int:

@@ -1,0 +1,449 @@
+"""The audit chain: every change that matters is recorded with who did it, and tampering is found.
+
+Decisions, policy changes, agent status changes, key rotations and role changes each append one event
+inside the transaction of the change. `verify_chain` and `manage.py verify_audit` name the first event
+whose link or content does not hold. On PostgreSQL a trigger refuses UPDATE and DELETE outright, so the
+tampering tests there bypass it the way a database administrator could.
+"""
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
+
+import psycopg
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from governance.audit import verify_chain
+from governance.models import AuditChainHead, AuditEvent, Decision, Effect
+from governance.policies import record_policy_version
+from orchestration.keys import issue_key
+from orchestration.models import Status
+from orchestration.roles import Role
+from orchestration.services import change_agent_status, revoke_agent_keys, rotate_agent_key
+from tests.factories import PolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs the PostgreSQL trigger: set DATABASE_URL=postgres://…"
+)
+on_sqlite = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL refuses the UPDATE; see the trigger-bypassing tests"
+)
+
+
+class Abort(Exception):
+    """Raised inside a transaction to roll it back."""
+
+
+def events_of(subject_type: str, subject_id) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(subject_type=subject_type, subject_id=str(subject_id)))
+
+
+def event_of(decision: Decision) -> AuditEvent:
+    return AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk))
+
+
+def tamper_with_after(seq: int, after: dict) -> None:
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE governance_auditevent SET after = %s{cast} WHERE seq = %s", [json.dumps(after), seq])  # noqa: S608
+
+
+def delete_event(seq: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM governance_auditevent WHERE seq = %s", [seq])
+
+
+@contextmanager
+def triggers_bypassed() -> Iterator[None]:
+    """What a database superuser can do: switch off the append-only trigger for this session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def three_decisions(decide, finance_agent) -> list[Decision]:
+    return [decide(finance_agent, amount=amount, currency="EUR") for amount in (100, 200, 300)]
+
+
+# Decisions
+
+
+def test_each_decision_appends_one_decision_created_event(decide, finance_agent):
+    # Given the chain as it stands
+    before = AuditEvent.objects.count()
+
+    # When the Finance agent asks once
+    decision = decide(finance_agent, amount=120, currency="EUR")
+
+    # Then exactly one event is appended: the decision, by the agent, in Finance, with its verdict and amount
+    assert AuditEvent.objects.count() == before + 1
+    event = AuditEvent.objects.latest("seq")
+    assert (event.kind, event.subject_type, event.subject_id) == ("decision.created", "decision", str(decision.pk))
+    assert (event.actor_label, event.department_id) == ("agent:invoice-bot", finance_agent.department_id)
+    assert event.occurred_at == decision.created_at
+    assert event.before is None
+    assert (event.after["verdict"], event.after["amount"], event.after["currency"]) == ("allow", "120", "EUR")
+
+
+def test_a_decision_rolled_back_leaves_no_audit_event(decide, finance_agent):
+    # Given the chain as it stands
+    events_before = AuditEvent.objects.count()
+
+    # When a decision is made inside a transaction that then fails
+    with pytest.raises(Abort), transaction.atomic():
+        decide(finance_agent)
+        raise Abort
+
+    # Then neither the decision nor its event was kept, and the chain still holds
+    assert not Decision.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+    assert verify_chain().ok
+
+
+# Other changes that matter: who did it, and what was there before and after
+
+
+def test_a_policy_change_is_audited_with_its_author_and_both_versions(carol, make_policy):
+    # Given a flag policy at version 1
+    policy = make_policy(name="Watch refunds", effect=Effect.FLAG)
+
+    # When carol changes it to deny
+    policy.effect = Effect.DENY
+    policy.save()
+    version = record_policy_version(policy, by=carol)
+
+    # Then the last event for the policy is hers, and holds the flag version before and the deny version after
+    event = events_of("policy", policy.pk)[-1]
+    assert (event.kind, event.actor, event.actor_label) == ("policy.changed", carol, "user:carol")
+    assert (event.before["effect"], event.after["effect"]) == ("flag", "deny")
+    assert (event.after["version"], event.after["version_id"]) == (2, version.pk)
+
+
+def test_a_new_policy_is_audited_with_nothing_before(carol):
+    # Given a policy just saved
+    policy = PolicyFactory(name="No refunds")
+
+    # When carol records its first version
+    record_policy_version(policy, by=carol)
+
+    # Then its event has no before and version 1 after
+    (event,) = events_of("policy", policy.pk)
+    assert (event.actor, event.before, event.after["name"], event.after["version"]) == (carol, None, "No refunds", 1)
+
+
+def test_an_agent_status_change_is_audited_with_who_and_both_statuses(bob, finance_agent):
+    # When bob pauses the Finance agent
+    changed = change_agent_status(finance_agent, Status.PAUSED, by=bob)
+
+    # Then one event records him, the agent's department, and active before paused
+    assert changed
+    (event,) = events_of("agent", finance_agent.pk)
+    assert (event.kind, event.actor, event.actor_label) == ("agent.status_changed", bob, "user:bob")
+    assert event.department_id == finance_agent.department_id
+    assert (event.before, event.after) == ({"status": "active"}, {"status": "paused"})
+
+
+def test_setting_an_agent_to_the_status_it_has_records_nothing(bob, finance_agent):
+    # When bob "resumes" an agent that is already active
+    changed = change_agent_status(finance_agent, Status.ACTIVE, by=bob)
+
+    # Then nothing changed and nothing is recorded
+    assert not changed
+    assert events_of("agent", finance_agent.pk) == []
+
+
+def test_a_key_rotation_is_audited_with_who_and_the_new_keys_prefix(carol, finance_agent):
+    # When carol rotates the Finance agent's key
+    raw_key = rotate_agent_key(finance_agent, by=carol)
+
+    # Then one event records her and the public start of the new key, never the secret
+    (event,) = events_of("agent", finance_agent.pk)
+    assert (event.kind, event.actor, event.department_id) == ("agent.key_rotated", carol, finance_agent.department_id)
+    assert raw_key.startswith(event.after["prefix"])
+    assert raw_key not in json.dumps(event.after)
+
+
+def test_a_key_revocation_is_audited_with_who_and_how_many(carol, finance_agent):
+    # Given the Finance agent holds two keys
+    issue_key(finance_agent)
+    issue_key(finance_agent)
+
+    # When carol revokes its keys
+    revoke_agent_keys(finance_agent, by=carol)
+
+    # Then one event records her and the two keys revoked
+    (event,) = events_of("agent", finance_agent.pk)
+    assert (event.kind, event.actor, event.after) == ("agent.keys_revoked", carol, {"revoked": 2})
+
+
+def test_giving_someone_a_role_is_audited(erin):
+    # When erin is made an Auditor
+    erin.groups.add(Group.objects.get(name=Role.AUDITOR))
+
+    # Then the event names her and the role she gained
+    (event,) = events_of("user", erin.pk)
+    assert event.kind == "role.changed"
+    assert (event.before, event.after) == (None, {"user": "erin", "added": [Role.AUDITOR]})
+
+
+def test_taking_a_role_away_is_audited(dave):
+    # When dave stops being an Auditor
+    dave.groups.remove(Group.objects.get(name=Role.AUDITOR))
+
+    # Then the last event for him names the role he lost
+    event = events_of("user", dave.pk)[-1]
+    assert (event.kind, event.after) == ("role.changed", {"user": "dave", "removed": [Role.AUDITOR]})
+
+
+# Verification
+
+
+def test_an_intact_chain_verifies(three_decisions):
+    # When the chain is walked
+    report = verify_chain()
+
+    # Then every event is checked and nothing is broken
+    assert report.ok
+    assert report.checked == AuditEvent.objects.count() == AuditChainHead.objects.get().seq
+
+
+def test_verify_audit_prints_the_number_of_events_on_an_intact_chain(three_decisions):
+    # Given the chain as written
+    out = StringIO()
+
+    # When verify_audit runs
+    call_command("verify_audit", stdout=out)
+
+    # Then it exits normally and says how many events it verified
+    assert out.getvalue().strip() == f"Audit chain intact: {AuditEvent.objects.count()} events verified."
+
+
+@on_sqlite
+def test_a_changed_event_is_named_by_verify_chain(three_decisions):
+    # Given the middle decision's event rewritten behind the application's back
+    seq = event_of(three_decisions[1]).seq
+    tamper_with_after(seq, {"verdict": "deny"})
+
+    # When the chain is walked
+    report = verify_chain()
+
+    # Then that event is named, and every one before it verified
+    assert (report.ok, report.broken_seq, report.checked) == (False, seq, seq - 1)
+    assert report.reason == "its content does not match its hash"
+
+
+@on_sqlite
+def test_verify_audit_fails_naming_a_changed_event(three_decisions):
+    # Given the middle decision's event rewritten behind the application's back
+    seq = event_of(three_decisions[1]).seq
+    tamper_with_after(seq, {"verdict": "deny"})
+
+    # When verify_audit runs
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+
+    # Then it exits non-zero naming that event
+    assert failure.value.returncode != 0
+    assert str(failure.value).startswith(f"Audit chain broken at event #{seq}: its content does not match its hash")
+
+
+# On PostgreSQL the table refuses changes; a superuser bypassing the trigger is still caught.
+
+
+@on_postgresql
+@pytest.mark.postgres
+def test_postgresql_refuses_an_update_of_an_audit_event(three_decisions):
+    # Given a recorded event
+    event = event_of(three_decisions[1])
+
+    # When someone updates it with plain SQL
+    with pytest.raises(DatabaseError) as refused, transaction.atomic():
+        tamper_with_after(event.seq, {"verdict": "deny"})
+
+    # Then the trigger refuses, and the event is as it was
+    assert isinstance(refused.value.__cause__, psycopg.errors.InsufficientPrivilege)
+    assert "governance_auditevent is append-only: UPDATE refused" in str(refused.value)
+    assert AuditEvent.objects.get(seq=event.seq).after == event.after
+
+
+@on_postgresql
+@pytest.mark.postgres
+def test_postgresql_refuses_a_delete_of_an_audit_event(three_decisions):
+    # Given a recorded event
+    seq = event_of(three_decisions[1]).seq
+
+    # When someone deletes it with plain SQL
+    with pytest.raises(DatabaseError) as refused, transaction.atomic():
+        delete_event(seq)
+
+    # Then the trigger refuses, and the event is still there
+    assert isinstance(refused.value.__cause__, psycopg.errors.InsufficientPrivilege)
+    assert "governance_auditevent is append-only: DELETE refused" in str(refused.value)
+    assert AuditEvent.objects.filter(seq=seq).exists()
+
+
+@on_postgresql
+@pytest.mark.postgres
+def test_verify_audit_names_an_event_changed_with_the_trigger_bypassed(three_decisions):
+    # Given the middle decision's event rewritten by a superuser who switched the trigger off
+    seq = event_of(three_decisions[1]).seq
+    with triggers_bypassed():
+        tamper_with_after(seq, {"verdict": "deny"})
+
+    # When verify_audit runs
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+
+    # Then it exits non-zero naming that event
+    assert failure.value.returncode != 0
+    assert str(failure.value).startswith(f"Audit chain broken at event #{seq}: its content does not match its hash")
+
+
+@on_postgresql
+@pytest.mark.postgres
+def test_verify_audit_finds_the_gap_an_event_deleted_with_the_trigger_bypassed_leaves(three_decisions):
+    # Given the middle decision's event deleted by a superuser who switched the trigger off
+    seq = event_of(three_decisions[1]).seq
+    with triggers_bypassed():
+        delete_event(seq)
+
+    # When verify_audit runs
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+
+    # Then it exits non-zero at the event after the gap, saying the sequence jumps over the missing one
+    assert failure.value.returncode != 0
+    assert str(failure.value).startswith(
+        f"Audit chain broken at event #{seq + 1}: sequence jumps from {seq - 1} to {seq + 1}"
+    )
+
+
+# The admin shows the log and never changes it.
+
+EVERYONE = ["alice", "bob", "carol", "dave", "erin", "admin_user"]
+
+
+def admin_url(view: str, *args) -> str:
+    return reverse(f"admin:governance_auditevent_{view}", args=args)
+
+
+@pytest.mark.parametrize("person", EVERYONE)
+def test_nobody_adds_an_audit_event_in_the_admin(request, client, person):
+    client.force_login(request.getfixturevalue(person))
+
+    response = client.post(admin_url("add"), {"kind": "decision.created", "subject_type": "decision"})
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("person", EVERYONE)
+def test_nobody_changes_an_audit_event_in_the_admin(request, client, decide, finance_agent, person):
+    # Given a recorded decision and someone signed in
+    event = event_of(decide(finance_agent))
+    client.force_login(request.getfixturevalue(person))
+
+    # When they post a change to its event
+    response = client.post(admin_url("change", event.seq), {"kind": "nothing.happened", "actor_label": "nobody"})
+
+    # Then they are refused and the event is as it was
+    assert response.status_code == 403
+    assert AuditEvent.objects.get(seq=event.seq).kind == "decision.created"
+
+
+@pytest.mark.parametrize("person", EVERYONE)
+def test_nobody_deletes_an_audit_event_in_the_admin(request, client, decide, finance_agent, person):
+    # Given a recorded decision and someone signed in
+    event = event_of(decide(finance_agent))
+    client.force_login(request.getfixturevalue(person))
+
+    # When they confirm the deletion of its event
+    response = client.post(admin_url("delete", event.seq), {"post": "yes"})
+
+    # Then they are refused and it is still there
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(seq=event.seq).exists()
+
+
+def test_a_supervisor_allowed_the_audit_log_sees_only_their_departments_events(
+    client, bob, decide, finance_agent, support_agent
+):
+    # Given bob, who supervises Finance and has been allowed to read the audit log
+    bob.user_permissions.add(Permission.objects.get(content_type__app_label="governance", codename="view_auditevent"))
+    # And a decision in each department
+    finance_event, _ = event_of(decide(finance_agent)), event_of(decide(support_agent))
+    client.force_login(bob)
+
+    # When he lists audit events
+    response = client.get(admin_url("changelist"))
+
+    # Then he sees the Finance decision's event only: not Support's, not organisation-wide events
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [finance_event]
+
+
+def test_an_auditor_sees_every_audit_event(client, dave, decide, finance_agent, support_agent):
+    # Given a decision in each department
+    decide(finance_agent)
+    decide(support_agent)
+    client.force_login(dave)
+
+    # When dave lists audit events
+    response = client.get(admin_url("changelist"))
+
+    # Then every event is there
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == list(AuditEvent.objects.order_by("seq"))
+
+
+# Many writers at once still make one chain.
+
+WRITERS, DECISIONS_EACH = 20, 10
+
+
+@on_postgresql
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, support_agent):
+    # Given 20 writers, released together, each making 10 decisions for one of two agents
+    barrier = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def write(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            for _ in range(DECISIONS_EACH):
+                decide(finance_agent if index % 2 else support_agent)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # When they all write at once
+    threads = [threading.Thread(target=write, args=(index,)) for index in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    # Then every decision has its event, the events are numbered 1..N without a gap, and the chain verifies
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert AuditEvent.objects.filter(kind="decision.created").count() == WRITERS * DECISIONS_EACH
+    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert AuditChainHead.objects.get().seq == len(seqs)
+    report = verify_chain()
+    assert (report.ok, report.checked) == (True, len(seqs))

@@ -1,0 +1,98 @@
+"""The demo: a seeded company that can be seeded again safely, and a simulator that goes through governance."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from governance.audit import verify_chain
+from governance.models import Approval, AuditEvent, Decision, Policy, PolicyExample, PolicyVersion
+from governance.policy_tests import run_examples
+from orchestration.demo import company
+from orchestration.demo.seed import seed_company
+from orchestration.demo.simulator import Simulator
+from orchestration.models import Agent, Department, ModelProvider
+
+SMALL_HISTORY = {"history_days": 3, "decisions_per_day": 40}
+
+
+def counts() -> dict[str, int]:
+    models = [Department, Agent, ModelProvider, Policy, PolicyVersion, PolicyExample, Decision, Approval, AuditEvent]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+@pytest.mark.django_db
+def test_the_company_has_the_size_the_demo_promises() -> None:
+    report = seed_company(**SMALL_HISTORY)
+
+    assert report.departments >= 6
+    assert report.agents >= 40
+    assert report.policies >= 12
+    assert ModelProvider.objects.values("kind").distinct().count() >= 3
+    assert report.history_created > 0
+
+
+@pytest.mark.django_db
+def test_seeding_twice_adds_nothing_the_second_time() -> None:
+    seed_company(**SMALL_HISTORY)
+    before = counts()
+
+    report = seed_company(**SMALL_HISTORY)
+
+    assert counts() == before
+    assert report.history_created == 0
+
+
+@pytest.mark.django_db
+def test_every_printed_login_works_even_after_a_password_change() -> None:
+    seed_company(**SMALL_HISTORY)
+    executive = authenticate(username="executive", password=company.PASSWORD)
+    executive.set_password("something else entirely")
+    executive.save()
+
+    seed_company(**SMALL_HISTORY)
+
+    for username, _, role in company.PEOPLE:
+        user = authenticate(username=username, password=company.PASSWORD)
+        assert user is not None, username
+        assert user.groups.filter(name=role).exists()
+
+
+@pytest.mark.django_db
+def test_the_seeded_history_is_audited_in_one_valid_chain() -> None:
+    seed_company(**SMALL_HISTORY)
+
+    report = verify_chain()
+
+    assert report.ok, report
+    assert AuditEvent.objects.filter(kind="decision.created").count() == Decision.objects.count()
+
+
+@pytest.mark.django_db
+def test_the_seeded_policy_examples_all_pass() -> None:
+    seed_company(**SMALL_HISTORY)
+
+    results = [result for policy in Policy.objects.all() for result in run_examples(policy)]
+
+    assert results
+    assert [r.example.description for r in results if not r.passed] == []
+
+
+@pytest.mark.django_db
+def test_a_simulated_action_is_decided_and_audited_like_a_real_one() -> None:
+    seed_company(**SMALL_HISTORY)
+    simulator = Simulator(rate=1.0, seed=3)
+    decided = AuditEvent.objects.filter(kind="decision.created")
+    decisions_before, events_before = Decision.objects.count(), decided.count()
+
+    for _ in range(5):
+        simulator.step()
+
+    assert Decision.objects.count() == decisions_before + 5
+    assert decided.count() == events_before + 5
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_the_demo_command_refuses_a_rate_that_is_not_positive() -> None:
+    with pytest.raises((CommandError, SystemExit)):
+        call_command("demo", "--rate", "0")
