@@ -171,6 +171,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "escalate-overdue-approvals": {
+        "task": "governance.tasks.escalate_overdue_approvals",
+        "schedule": env_int("APPROVAL_ESCALATION_SECONDS", 60),
+    },
+}
 
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")

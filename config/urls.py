@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dashboard.views import health
+from dashboard.views import assets, health
 
 admin.site.site_header = "Regent administration"
 admin.site.site_title = "Regent"
 
 urlpatterns = [
+    path("favicon.ico", assets.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),

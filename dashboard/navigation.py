@@ -23,7 +23,10 @@ NAV_ITEMS = [
     NavItem("Agents", "admin:orchestration_agent_changelist", "orchestration.view_agent"),
     NavItem("Decisions", "admin:governance_decision_changelist", "governance.view_decision"),
     NavItem("Departments", "admin:orchestration_department_changelist", "orchestration.view_department"),
+    NavItem("Approvals", "admin:governance_approval_changelist", "governance.view_approval"),
+    NavItem("Policies", "admin:governance_policy_changelist", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
+    NavItem("Audit log", "admin:governance_auditevent_changelist", "governance.view_auditevent"),
 ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from governance import events as events_module
 from governance.chain import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
 from governance.models import AuditChainHead, AuditEvent
 
@@ -76,7 +77,14 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
         event.hash = prev_hash = hash_event(event)
     AuditEvent.objects.bulk_create(events, batch_size=2000)
     AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    events_module.publish_on_commit(events)
     return events
+
+
+def last_event_id() -> int:
+    """The newest committed event's id: where a live stream should resume from."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return head.seq if head else 0
 
 
 @dataclass(frozen=True)

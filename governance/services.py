@@ -136,7 +136,7 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
         )
         approval = None
         if verdict == Verdict.REQUIRE_APPROVAL:
-            approval = _request_approval(decision, ruling.approval_policy, now)
+            approval = _create_approval(decision, ruling.approval_policy, now)
         Decision._meta.get_field("approval").set_cached_value(decision, approval)  # no query to ask later
         audit.record(
             "decision.created",
@@ -147,6 +147,8 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
             after=decision_summary(decision, approval),
             at=now,
         )
+        if approval is not None:
+            _audit_approval_request(approval, decision, ruling.approval_policy)
     return decision
 
 
@@ -155,7 +157,9 @@ def decision_summary(decision: Decision, approval: Approval | None = None) -> di
     return {
         "id": decision.pk,
         "agent": decision.agent.slug,
+        "agent_name": decision.agent.name,
         "agent_id": decision.agent_id,
+        "department": decision.department.name,
         "department_id": decision.department_id,
         "action": decision.action,
         "resource": decision.resource,
@@ -192,15 +196,34 @@ def _matched(hit: engine.Hit, *, shadow: bool) -> dict:
     return entry
 
 
-def _request_approval(decision: Decision, policy: engine.CompiledPolicy | None, now: dt.datetime) -> Approval:
+def _create_approval(decision: Decision, policy: engine.CompiledPolicy | None, now: dt.datetime) -> Approval:
     minutes = policy.approval_deadline_minutes if policy else DEFAULT_APPROVAL_MINUTES
-    approval = Approval.objects.create(
+    return Approval.objects.create(
         decision=decision,
         department_id=decision.department_id,
         approver_role=policy.approver_role if policy else ApproverRole.SUPERVISOR,
+        requested_at=now,
         deadline=now + dt.timedelta(minutes=minutes),
     )
-    return approval
+
+
+def _audit_approval_request(approval: Approval, decision: Decision, policy: engine.CompiledPolicy | None) -> None:
+    audit.record(
+        "approval.requested",
+        subject_type="approval",
+        subject_id=approval.pk,
+        actor_label=f"agent:{decision.agent.slug}",
+        department_id=decision.department_id,
+        after={
+            "approval_id": approval.pk,
+            "decision_id": decision.pk,
+            "agent_id": decision.agent_id,
+            "approver_role": approval.approver_role,
+            "deadline": approval.deadline,
+            "policy_id": policy.policy_id if policy else None,
+        },
+        at=approval.requested_at,
+    )
 
 
 def report_outcome(

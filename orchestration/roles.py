@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
         "governance.delete_policyexample",
+        "governance.view_replayrun",
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",
         "orchestration.kill_agent",
@@ -93,20 +94,24 @@ def audit_role_change(sender, instance, action: str, reverse: bool, pk_set, **_k
 
     from governance import audit
 
-    if action not in ("post_add", "post_remove", "pre_clear") or reverse:
+    if action not in ("post_add", "post_remove", "pre_clear"):
         return
-    user: User = instance
-    names = sorted(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True)) if pk_set else []
-    if action == "pre_clear":
-        names = sorted(user.groups.values_list("name", flat=True))
-    if not names:
-        return
+    if reverse:  # group.user_set.add(...): the instance is the group, pk_set holds the people
+        people = instance.user_set.all() if action == "pre_clear" else User.objects.filter(pk__in=pk_set or [])
+        changes = [(person, [instance.name]) for person in people]
+    else:
+        user: User = instance
+        names = sorted(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True)) if pk_set else []
+        if action == "pre_clear":
+            names = sorted(user.groups.values_list("name", flat=True))
+        changes = [(user, names)] if names else []
     with transaction.atomic():
-        audit.record(
-            "role.changed",
-            subject_type="user",
-            subject_id=user.pk,
-            actor_label="system",
-            before=None,
-            after={"user": user.get_username(), "added" if action == "post_add" else "removed": names},
-        )
+        for user, names in changes:
+            audit.record(
+                "role.changed",
+                subject_type="user",
+                subject_id=user.pk,
+                actor_label="system",
+                before=None,
+                after={"user": user.get_username(), "added" if action == "post_add" else "removed": names},
+            )

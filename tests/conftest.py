@@ -8,7 +8,7 @@ import pytest
 
 from orchestration.roles import Role
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
-from tests.servers import sqlite_url, start_server  # noqa: F401 (fixtures shared by server tests)
+from tests.servers import asgi_server, sqlite_url, start_server  # noqa: F401 (fixtures shared by server tests)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -92,3 +93,41 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'regent.sqlite3'}"
+
+
+class ThreadedServer:
+    """uvicorn serving config.asgi in a thread of the test process: HTTP and WebSockets on a real socket,
+    sharing the test database (and, without Redis, the in-process event listeners) with the test."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from config.asgi import application
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, name="asgi-test-server", daemon=True)
+
+    def start(self) -> "ThreadedServer":
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the ASGI test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def asgi_server(transactional_db) -> Iterator[ThreadedServer]:
+    server = ThreadedServer().start()
+    yield server
+    server.stop()

@@ -23,7 +23,7 @@ class Effect(models.TextChoices):
 
 class Mode(models.TextChoices):
     ENFORCE = "enforce", "Enforce"
-    SHADOW = "shadow", "Shadow (record what it would do, change nothing)"
+    SHADOW = "shadow", "Shadow"
 
 
 class ApproverRole(models.TextChoices):
@@ -78,7 +78,12 @@ class Policy(models.Model):
     approval_deadline_minutes = models.PositiveIntegerField(
         default=240, help_text="After this, an undecided approval is escalated one level up."
     )
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ENFORCE)
+    mode = models.CharField(
+        max_length=10,
+        choices=Mode.choices,
+        default=Mode.ENFORCE,
+        help_text="Shadow policies are evaluated and recorded (“would have denied”) but change no verdict.",
+    )
     priority = models.IntegerField(default=100, help_text="Higher runs and is listed first.")
     risk_weight = models.PositiveSmallIntegerField(
         default=10, validators=[MaxValueValidator(50)], help_text="Risk points added when it fires (0–50)."

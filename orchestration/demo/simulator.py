@@ -7,12 +7,14 @@ import time
 
 from django.db import close_old_connections
 
+from governance.approvals import escalate_overdue
 from governance.models import Verdict
 from governance.services import evaluate_action, report_outcome
 from orchestration.demo.workload import make_outcome, make_request
 from orchestration.models import Agent, Status
 
 logger = logging.getLogger(__name__)
+ESCALATION_SECONDS = 60
 
 
 class Simulator:
@@ -48,9 +50,13 @@ class Simulator:
             report_outcome(decision, **make_outcome(self.rng, request.action, request.amount))
 
     def _run(self) -> None:
+        next_escalation = time.monotonic()
         while not self._stop.is_set():
             started = time.monotonic()
             try:
+                if started >= next_escalation:  # what Celery beat does in production
+                    escalate_overdue()
+                    next_escalation = started + ESCALATION_SECONDS
                 self.step()
             except Exception:
                 logger.exception("simulated action failed; carrying on")

@@ -1,4 +1,4 @@
-"""Headless Chromium, driven by Playwright, against the app that pytest-django's live_server serves.
+"""Headless Chromium, driven by Playwright, against the app served by uvicorn (tests.servers.asgi_server).
 
 Playwright's sync API keeps an asyncio event loop running in the test's thread for as long as the browser
 is open. Django's ORM sees that running loop and refuses to work (SynchronousOnlyOperation), although
@@ -41,9 +41,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:
+def page(browser: Browser, asgi_server) -> Iterator[Page]:
     """A fresh browser context on the live server; any console error or uncaught exception fails the test."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=asgi_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []

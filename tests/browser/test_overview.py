@@ -36,20 +36,20 @@ def decide(agent, amount: str = "10"):
     [("alice", Role.EXECUTIVE), ("bob", Role.SUPERVISOR), ("carol", Role.POLICY_ADMIN), ("dave", Role.AUDITOR)],
 )
 def test_each_role_logs_in_and_sees_the_overview(
-    page: Page, live_server, request: pytest.FixtureRequest, username: str, role: str
+    page: Page, asgi_server, request: pytest.FixtureRequest, username: str, role: str
 ) -> None:
     request.getfixturevalue(username)
 
     log_in(page, username)
 
-    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page).to_have_url(f"{asgi_server.url}/")
     expect(page.get_by_test_id("role")).to_have_text(role)
     for tile in TILES:
         expect(page.get_by_test_id(f"tile-{tile}")).to_be_visible()
 
 
 def test_a_new_decision_appears_without_a_reload(
-    page: Page, live_server, alice: User, finance_agent, support_agent, screenshots: Path
+    page: Page, asgi_server, alice: User, finance_agent, support_agent, screenshots: Path
 ) -> None:
     decide(support_agent, "75")
     decide(support_agent, "1250")
@@ -68,7 +68,7 @@ def test_a_new_decision_appears_without_a_reload(
 
 
 def test_a_supervisor_does_not_see_another_departments_decisions(
-    page: Page, live_server, bob: User, finance_agent, support_agent
+    page: Page, asgi_server, bob: User, finance_agent, support_agent
 ) -> None:
     decide(support_agent)
     log_in(page, "bob")
@@ -84,8 +84,8 @@ def test_a_supervisor_does_not_see_another_departments_decisions(
     expect(page.get_by_test_id("tile-decisions")).to_have_text("1")
 
 
-def test_a_wrong_password_is_refused_with_a_message(page: Page, live_server, alice: User) -> None:
+def test_a_wrong_password_is_refused_with_a_message(page: Page, asgi_server, alice: User) -> None:
     log_in(page, "alice", password="wrong horse battery staple")
 
     expect(page.get_by_role("alert")).to_have_text("Your username and password did not match. Please try again.")
-    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    expect(page).to_have_url(f"{asgi_server.url}/accounts/login/")

@@ -1,0 +1,194 @@
+"""One hub per server process: it receives the event stream once and fans it out to local sockets.
+
+Fan-out per connection through the channel layer loses events past a few hundred clients; here each
+process holds one subscription (Redis pub/sub, or in-process listeners without Redis), puts events
+back in `seq` order, fills any gap from the audit table, encodes each event once, and hands it to
+every subscriber whose scope allows it. Subscribers batch whatever is pending into one frame, so a
+slow client only grows its own queue; past a bound it is told to resync.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from dashboard.stream.scope import StreamScope
+from governance import events
+from governance.audit import last_event_id
+from governance.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+GAP_WAIT_SECONDS = 0.2
+MAX_PENDING = 5_000
+READ_BATCH = 2_000
+
+
+def read_events(after: int, until: int | None = None, limit: int = READ_BATCH) -> list[dict]:
+    """Committed events after `after` (up to `until`), from the audit table, in order."""
+    close_old_connections()
+    try:
+        rows = AuditEvent.objects.filter(seq__gt=after).order_by("seq")
+        if until is not None:
+            rows = rows.filter(seq__lte=until)
+        return [events.as_stream_event(e) for e in rows[:limit]]
+    finally:
+        close_old_connections()
+
+
+def head_seq() -> int:
+    close_old_connections()
+    try:
+        return last_event_id()
+    finally:
+        close_old_connections()
+
+
+def encode(event: dict) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+class Subscriber:
+    """One socket's view of the stream: events its scope allows, waiting to be sent."""
+
+    def __init__(self, scope: StreamScope):
+        self.scope = scope
+        self.pending: list[str] = []
+        self.overflowed = False
+        self.last_id = 0
+        self._wake = asyncio.Event()
+
+    def offer(self, event: dict, text: str) -> None:
+        if self.overflowed or not self.scope.allows(event):
+            return
+        if len(self.pending) >= MAX_PENDING:
+            self.overflowed, self.pending = True, []
+        else:
+            self.pending.append(text)
+            self.last_id = event["id"]
+        self._wake.set()
+
+    async def next_frame(self) -> list[str] | None:
+        """Everything pending, as one batch; None once the client fell too far behind."""
+        await self._wake.wait()
+        self._wake.clear()
+        if self.overflowed:
+            return None
+        batch, self.pending = self.pending, []
+        return batch
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+        self._buffer: dict[int, dict] = {}
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._started:
+                return
+            self._loop = asyncio.get_running_loop()
+            self.last_seq = await sync_to_async(head_seq, thread_sensitive=False)()
+            if settings.REDIS_URL:
+                self._tasks.append(asyncio.create_task(self._listen_redis()))
+            else:
+                events.add_local_listener(self._from_thread)
+            self._tasks.append(asyncio.create_task(self._poll()))
+            self._started = True
+
+    def register(self, subscriber: Subscriber) -> int:
+        """Add a subscriber; return the last event id already delivered, which it must not expect."""
+        self.subscribers.add(subscriber)
+        return self.last_seq
+
+    def unregister(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def _from_thread(self, batch: list[dict]) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.accept, batch)
+
+    def accept(self, batch: Iterable[dict]) -> None:
+        """Take events in any order, with duplicates; deliver them once each, in `seq` order."""
+        for event in batch:
+            if event["id"] > self.last_seq:
+                self._buffer[event["id"]] = event
+        while self.last_seq + 1 in self._buffer:
+            event = self._buffer.pop(self.last_seq + 1)
+            self.last_seq = event["id"]
+            self._deliver(event)
+        if self._buffer and self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS, self._fill_gap)
+
+    def _deliver(self, event: dict) -> None:
+        if event["type"] not in events.STREAMED_KINDS or not self.subscribers:
+            return
+        text = encode(event)
+        for subscriber in tuple(self.subscribers):
+            subscriber.offer(event, text)
+
+    def _fill_gap(self) -> None:
+        self._gap_timer = None
+        self._tasks.append(asyncio.create_task(self._read_back()))
+
+    async def _read_back(self) -> None:
+        """Read committed events the messages did not bring (lost, or still on their way)."""
+        try:
+            while True:
+                batch = await sync_to_async(read_events, thread_sensitive=False)(self.last_seq)
+                self.accept(batch)
+                if len(batch) < READ_BATCH:
+                    break
+        except Exception:
+            logger.exception("reading live events back from the audit table failed")
+        finally:
+            self._tasks = [t for t in self._tasks if not t.done()]
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            await self._read_back()
+
+    async def _listen_redis(self) -> None:
+        backoff = 0.5
+        while True:
+            client = aioredis.Redis.from_url(settings.REDIS_URL)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(events.CHANNEL)
+                    backoff = 0.5
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self.accept(json.loads(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("live event subscription lost; reconnecting in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+            finally:
+                await client.aclose()
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+async def get_hub() -> Hub:
+    """The hub of this process's event loop, started on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    await hub.start()
+    return hub

@@ -1,0 +1,117 @@
+"""People deciding what a policy held for them."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance import audit, budgets
+from governance.models import Approval, Decision
+from governance.models.policy import ApproverRole
+from orchestration.roles import Role, roles_of
+from orchestration.scoping import visible_departments
+
+
+class ApprovalError(Exception):
+    """An approval that cannot be decided as asked; the message says why, for the person asking."""
+
+
+def may_decide(user, approval: Approval) -> bool:
+    """Executives decide anything; a Supervisor decides supervisor-level requests of their departments."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or Role.EXECUTIVE in roles_of(user):
+        return True
+    return (
+        approval.approver_role == ApproverRole.SUPERVISOR
+        and Role.SUPERVISOR in roles_of(user)
+        and visible_departments(user).filter(pk=approval.department_id).exists()
+    )
+
+
+@transaction.atomic
+def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -> Approval:
+    """Approve or reject a pending request. Approving reserves its spend, as an allow would have."""
+    approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
+    if not may_decide(by, approval):
+        raise ApprovalError("You may not decide this request.")
+    if approval.status != Approval.Status.PENDING:
+        raise ApprovalError(f"This request was already {approval.status}.")
+    decision: Decision = approval.decision
+    now = timezone.now()
+    if approve and decision.amount:
+        over_budget = budgets.reserve_spend(decision.agent, decision.amount, now)
+        if over_budget:
+            raise ApprovalError(over_budget)
+    approval.status = Approval.Status.APPROVED if approve else Approval.Status.REJECTED
+    approval.decided_by, approval.decided_at, approval.comment = by, now, comment
+    approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    audit.record(
+        "approval.resolved",
+        subject_type="approval",
+        subject_id=approval.pk,
+        actor=by,
+        department_id=approval.department_id,
+        before={"status": Approval.Status.PENDING},
+        after={
+            "approval_id": approval.pk,
+            "decision_id": decision.pk,
+            "agent_id": decision.agent_id,
+            "status": approval.status,
+            "comment": comment,
+            "waited_seconds": round((now - approval.requested_at).total_seconds()),
+        },
+        at=now,
+    )
+    return approval
+
+
+ESCALATES_TO = {ApproverRole.SUPERVISOR: ApproverRole.EXECUTIVE}
+
+
+def escalate_overdue(now=None, limit: int = 500) -> int:
+    """Move approvals past their deadline one level up; at the top they expire. Return how many moved.
+
+    Safe to run from several beat ticks or workers at once: rows are claimed with SKIP LOCKED and
+    re-checked, so none is escalated twice.
+    """
+    now = now or timezone.now()
+    moved = 0
+    with transaction.atomic():
+        overdue = (
+            Approval.objects.select_for_update(skip_locked=True)
+            .filter(status=Approval.Status.PENDING, deadline__lt=now)
+            .select_related("decision")
+            .order_by("deadline")[:limit]
+        )
+        for approval in overdue:
+            before = {"approver_role": approval.approver_role, "deadline": approval.deadline}
+            window = approval.deadline - approval.requested_at
+            next_role = ESCALATES_TO.get(approval.approver_role)
+            if next_role:
+                approval.approver_role = next_role
+                approval.escalation_level += 1
+                approval.deadline = now + window
+                kind = "approval.escalated"
+            else:
+                approval.status, approval.decided_at = Approval.Status.EXPIRED, now
+                kind = "approval.resolved"
+            approval.save(update_fields=["approver_role", "escalation_level", "deadline", "status", "decided_at"])
+            audit.record(
+                kind,
+                subject_type="approval",
+                subject_id=approval.pk,
+                actor_label="system:deadline",
+                department_id=approval.department_id,
+                before=before,
+                after={
+                    "approval_id": approval.pk,
+                    "decision_id": approval.decision_id,
+                    "agent_id": approval.decision.agent_id,
+                    "status": approval.status,
+                    "approver_role": approval.approver_role,
+                    "escalation_level": approval.escalation_level,
+                    "deadline": approval.deadline,
+                },
+                at=now,
+            )
+            moved += 1
+    return moved

@@ -1,0 +1,81 @@
+"""Live events. Every audit event is also a live event: its chain `seq` is the event id.
+
+Events are published only after their transaction commits, from whichever process made the change
+(web, Celery worker, management command): to Redis pub/sub when REDIS_URL is set, and to in-process
+listeners otherwise (the zero-configuration demo, where server and simulator share a process).
+Subscribers re-read the audit table to fill any gap, so a lost message delays an event, never loses it.
+"""
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from governance.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+CHANNEL = "regent:events"
+STREAMED_KINDS = {
+    "decision.created", "approval.requested", "approval.escalated", "approval.resolved", "agent.status_changed",
+    "policy.changed", "workflow.step_changed",
+}  # fmt: skip
+
+_local_listeners: list[Callable[[list[dict]], None]] = []
+_listeners_lock = threading.Lock()
+
+
+def as_stream_event(event: AuditEvent) -> dict:
+    """The documented JSON shape of a live event (see docs in README, 'Live stream')."""
+    data = event.after or {}
+    agent_id = int(event.subject_id) if event.subject_type == "agent" else data.get("agent_id")
+    return {
+        "id": event.seq,
+        "type": event.kind,
+        "at": event.occurred_at.astimezone(dt.UTC).isoformat(),
+        "department_id": event.department_id,
+        "agent_id": agent_id,
+        "subject": {"type": event.subject_type, "id": event.subject_id},
+        "data": data,
+    }
+
+
+def publish_on_commit(events: list[AuditEvent]) -> None:
+    payload = [as_stream_event(e) for e in events]
+    transaction.on_commit(lambda: publish(payload))
+
+
+def publish(events: list[dict]) -> None:
+    """Hand committed events to every stream server. Never raises: the audit table is the record."""
+    if not events:
+        return
+    try:
+        if settings.REDIS_URL:
+            _redis().publish(CHANNEL, json.dumps(events, separators=(",", ":")))
+    except redis.RedisError:
+        logger.warning("could not publish %d live event(s); stream servers will read them back", len(events))
+    with _listeners_lock:
+        listeners = list(_local_listeners)
+    for listener in listeners:
+        listener(events)
+
+
+def add_local_listener(listener: Callable[[list[dict]], None]) -> None:
+    with _listeners_lock:
+        _local_listeners.append(listener)
+
+
+def remove_local_listener(listener: Callable[[list[dict]], None]) -> None:
+    with _listeners_lock:
+        if listener in _local_listeners:
+            _local_listeners.remove(listener)
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
