@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from governance.approvals import ApprovalError, decide_approval
 from governance.models import (
     Approval,
     AuditEvent,
@@ -212,6 +213,27 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdmin):
     list_display = ["decision", "department", "approver_role", "status", "deadline", "decided_by"]
+    actions = ["approve", "reject"]
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.is_authenticated  # decide_approval checks role and department per request
+
+    def _decide(self, request, queryset, approve: bool) -> None:
+        for approval in queryset:
+            try:
+                decide_approval(approval.pk, approve=approve, by=request.user, comment="Decided in the admin")
+            except ApprovalError as exc:
+                self.message_user(request, f"Approval {approval.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Approval {approval.pk} {'approved' if approve else 'rejected'}.")
+
+    @admin.action(description="Approve selected requests", permissions=["decide"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject selected requests", permissions=["decide"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, approve=False)
     list_filter = ["status", "approver_role", ("department", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["decision", "department", "decided_by"]
 

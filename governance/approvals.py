@@ -1,6 +1,7 @@
 """People deciding what a policy held for them."""
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from governance import audit, budgets
@@ -8,6 +9,9 @@ from governance.models import Approval, Decision
 from governance.models.policy import ApproverRole
 from orchestration.roles import Role, roles_of
 from orchestration.scoping import visible_departments
+
+# Sent inside the deciding transaction, so a workflow parked on the request moves with it.
+approval_decided = Signal()
 
 
 class ApprovalError(Exception):
@@ -61,6 +65,7 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
         },
         at=now,
     )
+    approval_decided.send(sender=Approval, approval=approval, approved=approve)
     return approval
 
 
@@ -94,6 +99,7 @@ def escalate_overdue(now=None, limit: int = 500) -> int:
             else:
                 approval.status, approval.decided_at = Approval.Status.EXPIRED, now
                 kind = "approval.resolved"
+                approval_decided.send(sender=Approval, approval=approval, approved=False)
             approval.save(update_fields=["approver_role", "escalation_level", "deadline", "status", "decided_at"])
             audit.record(
                 kind,

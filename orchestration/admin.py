@@ -3,8 +3,20 @@ from django.db import models
 from django.db.models import Count
 from django.http import HttpRequest
 
-from orchestration import services
-from orchestration.models import Agent, AgentKey, Capability, Department, ModelProvider, Status
+from orchestration import services, workflows
+from orchestration.models import (
+    Agent,
+    AgentKey,
+    Capability,
+    Department,
+    ModelProvider,
+    Status,
+    StepRun,
+    StepTemplate,
+    Strategy,
+    WorkflowRun,
+    WorkflowTemplate,
+)
 from orchestration.scoping import scope_to_departments, visible_departments
 
 
@@ -151,3 +163,82 @@ class AgentAdmin(DepartmentScopedAdmin):
     def revoke_keys(self, request, queryset):
         revoked = sum(services.revoke_agent_keys(agent, by=request.user) for agent in queryset)
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+
+
+@admin.register(Strategy)
+class StrategyAdmin(admin.ModelAdmin):
+    """Adding a strategy activates it; earlier ones stay as read-only history."""
+
+    list_display = [
+        "created_at", "cost", "risk", "customer_satisfaction", "resilience", "is_active", "created_by", "note",
+    ]  # fmt: skip
+    fields = ["cost", "risk", "customer_satisfaction", "resilience", "note"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = services.set_strategy(
+            cost=obj.cost, risk=obj.risk, customer_satisfaction=obj.customer_satisfaction,
+            resilience=obj.resilience, note=obj.note, by=request.user,
+        )  # fmt: skip
+        obj.pk = saved.pk
+
+
+class StepTemplateInline(admin.TabularInline):
+    model = StepTemplate
+    extra = 0
+    fields = ["position", "key", "capability", "action", "amount_field", "data_classes", "depends_on"]
+
+
+@admin.register(WorkflowTemplate)
+class WorkflowTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "enabled"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    inlines = [StepTemplateInline]
+    actions = ["start_run"]
+
+    @admin.action(description="Start a run with the sample input", permissions=["change"])
+    def start_run(self, request, queryset):
+        for workflow in queryset:
+            try:
+                run = workflows.start_workflow(workflow, workflow.sample_input, started_by=f"user:{request.user}")
+            except workflows.WorkflowError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Started {run}.", messages.SUCCESS)
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    extra = 0
+    can_delete = False
+    fields = ["template", "status", "agent", "decision", "attempts", "error", "routed_at", "finished_at", "why"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Why this agent")
+    def why(self, step: StepRun) -> str:
+        if not step.routing:
+            return "—"
+        return " · ".join(f"{c['agent']} {c['total']:.2f}" for c in step.routing[:3])
+
+
+@admin.register(WorkflowRun)
+class WorkflowRunAdmin(admin.ModelAdmin):
+    list_display = ["pk", "workflow", "status", "started_by", "started_at", "finished_at"]
+    list_filter = ["status", "workflow"]
+    readonly_fields = ["workflow", "input", "status", "started_by", "started_at", "finished_at", "parent_step"]
+    inlines = [StepRunInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

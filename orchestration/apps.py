@@ -13,3 +13,8 @@ class OrchestrationConfig(AppConfig):
 
         post_migrate.connect(ensure_roles, dispatch_uid="regent.ensure_roles")
         m2m_changed.connect(audit_role_change, sender=User.groups.through, dispatch_uid="regent.audit_role_change")
+
+        from governance.approvals import approval_decided
+        from orchestration.workflows import resume_parked_step
+
+        approval_decided.connect(resume_parked_step, dispatch_uid="regent.resume_parked_step")

@@ -30,10 +30,15 @@ _VIEW_DOMAIN = [
     "governance.view_policy",
     "governance.view_policyversion",
     "governance.view_policyexample",
+    "orchestration.view_strategy",
+    "orchestration.view_workflowtemplate",
+    "orchestration.view_steptemplate",
+    "orchestration.view_workflowrun",
+    "orchestration.view_steprun",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.EXECUTIVE: _VIEW_DOMAIN,
+    Role.EXECUTIVE: [*_VIEW_DOMAIN, "orchestration.add_strategy"],
     Role.SUPERVISOR: [*_VIEW_DOMAIN, "orchestration.pause_agent"],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,
@@ -44,6 +49,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
         "governance.delete_policyexample",
+        *(
+            f"orchestration.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("workflowtemplate", "steptemplate")
+        ),
         "governance.view_replayrun",
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",

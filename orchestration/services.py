@@ -3,8 +3,8 @@
 from django.db import transaction
 
 from governance import audit
-from orchestration import keys
-from orchestration.models import Agent, Status
+from orchestration import keys, workflows
+from orchestration.models import Agent, Department, Status, Strategy
 
 
 @transaction.atomic
@@ -24,6 +24,31 @@ def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
         before={"status": current.status},
         after={"status": status},
     )
+    if status == Status.KILLED:
+        workflows.stop_agent_work([agent.pk], f"agent {current.slug} was killed")
+    return True
+
+
+@transaction.atomic
+def change_department_status(department: Department, status: Status, *, by=None) -> bool:
+    """Pause, resume or kill a whole department: its agents may not act while it is not active."""
+    current = Department.objects.select_for_update().get(pk=department.pk)
+    department.status = status
+    if current.status == status:
+        return False
+    Department.objects.filter(pk=department.pk).update(status=status)
+    audit.record(
+        "department.status_changed",
+        subject_type="department",
+        subject_id=department.pk,
+        actor=by,
+        department_id=department.pk,
+        before={"status": current.status},
+        after={"status": status},
+    )
+    if status == Status.KILLED:
+        agent_ids = list(department.agents.values_list("pk", flat=True))
+        workflows.stop_agent_work(agent_ids, f"department {current.name} was killed")
     return True
 
 
@@ -55,3 +80,30 @@ def revoke_agent_keys(agent: Agent, *, by=None) -> int:
             after={"revoked": revoked},
         )
     return revoked
+
+
+@transaction.atomic
+def set_strategy(
+    *, cost: int, risk: int, customer_satisfaction: int, resilience: int, note: str = "", by=None
+) -> Strategy:
+    """Make these priorities the active ones; the previous strategy is kept as history."""
+    previous = Strategy.objects.select_for_update().filter(is_active=True).first()
+    Strategy.objects.filter(is_active=True).update(is_active=False)
+    strategy = Strategy.objects.create(
+        cost=cost, risk=risk, customer_satisfaction=customer_satisfaction, resilience=resilience,
+        note=note, created_by=by, is_active=True,
+    )  # fmt: skip
+    audit.record(
+        "strategy.changed",
+        subject_type="strategy",
+        subject_id=strategy.pk,
+        actor=by,
+        before=_weights(previous) if previous else None,
+        after={**_weights(strategy), "note": note},
+    )
+    return strategy
+
+
+def _weights(strategy: Strategy) -> dict:
+    return {"cost": strategy.cost, "risk": strategy.risk, "customer_satisfaction": strategy.customer_satisfaction,
+            "resilience": strategy.resilience}  # fmt: skip

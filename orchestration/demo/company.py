@@ -190,3 +190,22 @@ POLICIES = [
         "effect": "flag", "priority": 100, "risk_weight": 10,
     },
 ]  # fmt: skip
+
+# slug, name, sample input, steps: (key, capability = action, amount field, data classes, depends on)
+WORKFLOWS = [
+    ("supplier-invoice", "Supplier invoice", {"amount": 1800, "currency": "EUR"}, [
+        ("order", "purchase_order.create", "amount", [], ""),
+        ("approve", "invoice.approve", "amount", ["financial"], "order"),
+        ("pay", "payment.execute", "amount", ["financial"], "approve"),
+    ]),
+    ("customer-refund", "Customer refund", {"amount": 300, "currency": "EUR"}, [
+        ("reply", "ticket.reply", "", ["pii"], ""),
+        ("refund", "refund.issue", "amount", ["pii", "financial"], "reply"),
+    ]),
+    ("data-sharing", "Data sharing with a partner", {"region": "eu"}, [
+        ("export", "data.export", "", ["financial"], ""),
+        ("redact", "document.redact", "", [], "export"),
+        ("share", "dataset.share", "", [], "redact"),
+    ]),
+]  # fmt: skip
+STRATEGY = {"cost": 30, "risk": 30, "customer_satisfaction": 20, "resilience": 20}

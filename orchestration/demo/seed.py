@@ -17,7 +17,17 @@ from governance.policies import record_policy_version
 from governance.services import decision_summary, describe_hits, subject_of
 from orchestration.demo import company
 from orchestration.demo.workload import AMOUNTS, make_outcome, make_request
-from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
+from orchestration.models import (
+    Agent,
+    Capability,
+    Department,
+    ModelProvider,
+    RiskTier,
+    StepTemplate,
+    Strategy,
+    WorkflowTemplate,
+)
+from orchestration.services import set_strategy
 
 
 @dataclass
@@ -45,6 +55,9 @@ def seed_company(*, history_days: int = 21, decisions_per_day: int = 600, seed: 
     }
     _seed_agents(rng, departments, providers, capabilities, people)
     _seed_policies(departments, people["policyadmin"])
+    _seed_workflows(capabilities)
+    if not Strategy.objects.filter(is_active=True).exists():
+        set_strategy(**company.STRATEGY, note="Demo starting point", by=people["executive"])
     created = 0
     if not Decision.objects.exists():
         created = _seed_history(rng, history_days, decisions_per_day, people)
@@ -129,6 +142,27 @@ def _seed_policies(departments: dict[str, Department], author: User) -> None:
             )
             example.full_clean()
             example.save()
+
+
+def _seed_workflows(capabilities: dict[str, Capability]) -> None:
+    for slug, name, sample_input, steps in company.WORKFLOWS:
+        workflow, created = WorkflowTemplate.objects.get_or_create(
+            slug=slug, defaults={"name": name, "sample_input": sample_input}
+        )
+        if created:
+            StepTemplate.objects.bulk_create(
+                StepTemplate(
+                    workflow=workflow,
+                    key=key,
+                    capability=capabilities[code],
+                    action=code,
+                    amount_field=amount_field,
+                    data_classes=data_classes,
+                    depends_on=depends_on,
+                    position=position,
+                )
+                for position, (key, code, amount_field, data_classes, depends_on) in enumerate(steps)
+            )
 
 
 def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str, User]) -> int:

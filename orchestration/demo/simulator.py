@@ -11,10 +11,12 @@ from governance.approvals import escalate_overdue
 from governance.models import Verdict
 from governance.services import evaluate_action, report_outcome
 from orchestration.demo.workload import make_outcome, make_request
-from orchestration.models import Agent, Status
+from orchestration.models import Agent, Status, WorkflowTemplate
+from orchestration.workflows import start_workflow
 
 logger = logging.getLogger(__name__)
 ESCALATION_SECONDS = 60
+WORKFLOW_SHARE = 0.1
 
 
 class Simulator:
@@ -35,7 +37,10 @@ class Simulator:
         self._thread.join(timeout)
 
     def step(self) -> None:
-        """One agent proposes one action; allowed ones report an outcome."""
+        """One agent proposes one action (now and then, a whole workflow starts); allowed ones report."""
+        if self.rng.random() < WORKFLOW_SHARE:
+            self.start_workflow()
+            return
         agents = list(Agent.objects.filter(status=Status.ACTIVE).prefetch_related("capabilities"))
         if not agents:
             return
@@ -48,6 +53,16 @@ class Simulator:
         self.actions += 1
         if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
             report_outcome(decision, **make_outcome(self.rng, request.action, request.amount))
+
+    def start_workflow(self) -> None:
+        workflows_ = list(WorkflowTemplate.objects.filter(enabled=True))
+        if not workflows_:
+            return
+        workflow = self.rng.choice(workflows_)
+        run_input = dict(workflow.sample_input)
+        if "amount" in run_input:  # some pass, some need a person, a few are refused
+            run_input["amount"] = round(self.rng.lognormvariate(0, 1.0) * float(run_input["amount"]), 2)
+        start_workflow(workflow, run_input, started_by="simulator")
 
     def _run(self) -> None:
         next_escalation = time.monotonic()

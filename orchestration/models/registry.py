@@ -1,5 +1,6 @@
 """The registry: who the agents are, where they sit and what they may be asked to do."""
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -87,6 +88,10 @@ class Capability(models.Model):
         return self.code
 
 
+def new_signing_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class ModelProvider(models.Model):
     """A vendor or endpoint that runs agents' models; a row of data, never a hard-wired code path."""
 
@@ -99,6 +104,11 @@ class ModelProvider(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SIMULATED)
     endpoint = models.URLField(blank=True, help_text="Required for webhook and OpenAI-compatible providers.")
     region = models.CharField(max_length=40, blank=True)
+    signing_secret = models.CharField(
+        max_length=64,
+        default=new_signing_secret,
+        help_text="Signs webhook calls (HMAC-SHA256 over timestamp and body) so the agent can trust them.",
+    )
     cost_per_unit = models.DecimalField(
         max_digits=12,
         decimal_places=6,

@@ -1,0 +1,122 @@
+"""Workflows: templates of steps (a small DAG) and the runs that carry them out, step by step."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from orchestration.models.registry import Agent, Capability, capability_code
+
+
+class WorkflowTemplate(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    sample_input = models.JSONField(
+        default=dict, blank=True, help_text='Input for runs started from the admin or the demo, e.g. {"amount": 1200}.'
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StepTemplate(models.Model):
+    """One step: the capability it needs and the action it asks governance for."""
+
+    workflow = models.ForeignKey(WorkflowTemplate, on_delete=models.CASCADE, related_name="steps")
+    key = models.SlugField(max_length=40, help_text="Unique within the workflow; other steps name it to depend on it.")
+    capability = models.ForeignKey(Capability, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=80, validators=[capability_code])
+    amount_field = models.CharField(
+        max_length=40, blank=True, help_text="The key of the run's input that holds this step's amount, if any."
+    )
+    data_classes = models.JSONField(default=list, blank=True)
+    depends_on = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated keys of the steps that must succeed first."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["workflow", "position", "key"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "key"], name="step_key_unique_in_workflow")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow.slug}:{self.key}"
+
+    @property
+    def dependencies(self) -> list[str]:
+        return [k.strip() for k in self.depends_on.split(",") if k.strip()]
+
+    def clean(self) -> None:
+        if self.key in self.dependencies:
+            raise ValidationError({"depends_on": "A step cannot depend on itself."})
+
+
+class WorkflowRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    workflow = models.ForeignKey(WorkflowTemplate, on_delete=models.PROTECT, related_name="runs")
+    input = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    started_by = models.CharField(max_length=200, help_text="A person, an agent or the simulator.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    parent_step = models.ForeignKey(
+        "StepRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="delegated_runs",
+        help_text="The step that delegated this work, when it was delegated.",
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.workflow.slug} run {self.pk}"
+
+
+class StepRun(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ROUTED = "routed", "Routed"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    template = models.ForeignKey(StepTemplate, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="step_runs")
+    decision = models.OneToOneField(
+        "governance.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="step_run"
+    )
+    routing = models.JSONField(default=list, blank=True, help_text="Every candidate's score breakdown.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    tried_agents = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    routed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "template__position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["run", "template"], name="one_step_run_per_template")]
+
+    def __str__(self) -> str:
+        return f"{self.run} / {self.template.key}: {self.status}"

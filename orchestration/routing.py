@@ -1,0 +1,86 @@
+"""Routing: the best active agent for a step, by the organisation's priorities and measured data.
+
+Every candidate gets four scores from 0 to 1 and a total weighted by the active Strategy:
+- cost: cheaper average cost per task (from reported outcomes; the provider's unit cost until then)
+- risk: lower risk tier and fewer denials and failures
+- csat: higher average customer satisfaction (neutral 0.5 until rated)
+- resilience: higher success rate, smoothed so one early success or failure does not dominate
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
+
+from orchestration.models import Agent, Status, Strategy
+
+MEASURE_DAYS = 30
+DEFAULT_WEIGHTS = {"cost": 0.25, "risk": 0.25, "csat": 0.25, "resilience": 0.25}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    agent_id: int
+    slug: str
+    scores: dict[str, float]
+    measures: dict[str, float | None]
+    total: float
+
+    def as_dict(self) -> dict:
+        return {"agent_id": self.agent_id, "agent": self.slug, "total": round(self.total, 4),
+                "scores": {k: round(v, 4) for k, v in self.scores.items()}, "measures": self.measures}  # fmt: skip
+
+
+def active_weights() -> dict[str, float]:
+    strategy = Strategy.objects.filter(is_active=True).first()
+    return strategy.weights() if strategy else DEFAULT_WEIGHTS
+
+
+def rank_candidates(capability_id: int, *, exclude: list[int] = (), now: dt.datetime | None = None) -> list[Candidate]:
+    """Every active agent of an active department holding the capability, best first."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=MEASURE_DAYS)
+    agents = list(
+        Agent.objects.filter(
+            capabilities=capability_id, status=Status.ACTIVE, department__status=Status.ACTIVE
+        )
+        .exclude(pk__in=list(exclude))
+        .select_related("provider")
+        .annotate(
+            outcomes=Count("decisions__outcome", filter=Q(decisions__created_at__gte=since)),
+            successes=Count(
+                "decisions__outcome",
+                filter=Q(decisions__created_at__gte=since, decisions__outcome__result="success"),
+            ),
+            avg_cost=Avg("decisions__outcome__cost", filter=Q(decisions__created_at__gte=since)),
+            avg_csat=Avg("decisions__outcome__csat", filter=Q(decisions__created_at__gte=since)),
+            decided=Count("decisions", filter=Q(decisions__created_at__gte=since)),
+            denied=Count("decisions", filter=Q(decisions__created_at__gte=since, decisions__verdict="deny")),
+        )
+    )
+    if not agents:
+        return []
+    weights = active_weights()
+    costs = {a.pk: float(a.avg_cost if a.avg_cost is not None else a.provider.cost_per_unit) for a in agents}
+    low, high = min(costs.values()), max(costs.values())
+    ranked = []
+    for agent in agents:
+        deny_rate = agent.denied / agent.decided if agent.decided else 0.0
+        failure_rate = 1 - agent.successes / agent.outcomes if agent.outcomes else 0.0
+        scores = {
+            "cost": 1.0 if high == low else 1 - (costs[agent.pk] - low) / (high - low),
+            "risk": max(0.0, 1 - 0.6 * (agent.risk_tier - 1) / 3 - 0.4 * min(1.0, 2 * (deny_rate + failure_rate))),
+            "csat": (float(agent.avg_csat) - 1) / 4 if agent.avg_csat is not None else 0.5,
+            "resilience": (agent.successes + 1) / (agent.outcomes + 2),
+        }
+        measures = {
+            "cost_per_task": round(costs[agent.pk], 4), "risk_tier": agent.risk_tier,
+            "deny_rate": round(deny_rate, 4), "failure_rate": round(failure_rate, 4),
+            "csat": round(float(agent.avg_csat), 2) if agent.avg_csat is not None else None,
+            "outcomes": agent.outcomes,
+        }  # fmt: skip
+        total = sum(weights[axis] * scores[axis] for axis in weights)
+        ranked.append(Candidate(agent.pk, agent.slug, scores, measures, total))
+    ranked.sort(key=lambda c: (-c.total, c.slug))
+    return ranked

@@ -1,0 +1,10 @@
+"""Celery tasks: thin callers of orchestration.workflows. They take ids and are safe to run twice."""
+
+from celery import shared_task
+
+from orchestration import workflows
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_step(step_id: int) -> None:
+    workflows.run_step(step_id)

@@ -1,0 +1,264 @@
+"""Running workflows: route each step, ask governance, park for a person, do the work, move on.
+
+A step goes pending → routed → (awaiting approval →) running → succeeded, or fails or is cancelled.
+Each transition is one transaction that writes a `workflow.step_changed` audit (and live) event.
+Provider calls happen outside transactions; the work a step does is recorded once: a redelivered
+task finds the step past the state it handles and does nothing, and a result arriving for a step
+that is no longer running (cancelled, killed, retried) is discarded.
+"""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance import audit
+from governance.models import Verdict
+from governance.services import ActionRequest, evaluate_action, report_outcome
+from orchestration import providers, routing
+from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate
+
+logger = logging.getLogger(__name__)
+ATTEMPTS_PER_AGENT = 2
+AGENTS_PER_STEP = 3
+RETRY_DELAY_SECONDS = 2
+
+
+class WorkflowError(Exception):
+    """A workflow that cannot be started or changed as asked; the message says why."""
+
+
+def _record(step: StepRun, **after) -> None:
+    audit.record(
+        "workflow.step_changed",
+        subject_type="step_run",
+        subject_id=step.pk,
+        actor_label=f"agent:{step.agent.slug}" if step.agent_id else "system:orchestrator",
+        department_id=step.agent.department_id if step.agent_id else None,
+        after={
+            "run_id": step.run_id,
+            "step_id": step.pk,
+            "step": step.template.key,
+            "workflow": step.run.workflow.slug,
+            "status": step.status,
+            "agent_id": step.agent_id,
+            "decision_id": step.decision_id,
+            **after,
+        },
+    )
+
+
+def _enqueue(step_ids: list[int], countdown: int = 0) -> None:
+    from orchestration.tasks import run_step
+
+    for step_id in step_ids:
+        transaction.on_commit(lambda s=step_id: run_step.apply_async((s,), countdown=countdown))
+
+
+@transaction.atomic
+def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: str) -> WorkflowRun:
+    if not workflow.enabled:
+        raise WorkflowError(f"The workflow {workflow.name} is disabled.")
+    templates = list(workflow.steps.select_related("capability"))
+    if not templates:
+        raise WorkflowError(f"The workflow {workflow.name} has no steps.")
+    keys = {t.key for t in templates}
+    unknown = sorted({d for t in templates for d in t.dependencies} - keys)
+    if unknown:
+        raise WorkflowError(f"Steps depend on steps that do not exist: {', '.join(unknown)}.")
+    run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
+    StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
+    _enqueue(_ready_steps(run))
+    return run
+
+
+def _ready_steps(run: WorkflowRun) -> list[int]:
+    """Pending steps whose dependencies have all succeeded."""
+    steps = list(run.steps.select_related("template"))
+    done = {s.template.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
+    return [s.pk for s in steps if s.status == StepRun.Status.PENDING and set(s.template.dependencies) <= done]
+
+
+def run_step(step_id: int) -> None:
+    """The task body. Safe to run twice: each phase acts only on the state it expects."""
+    step = StepRun.objects.filter(pk=step_id).only("status").first()
+    if step is None:
+        return
+    if step.status == StepRun.Status.PENDING:
+        _route_and_govern(step_id)
+    step = StepRun.objects.select_related("agent__provider", "template", "run").get(pk=step_id)
+    if step.status == StepRun.Status.RUNNING:
+        _perform(step)
+
+
+@transaction.atomic
+def _route_and_govern(step_id: int) -> None:
+    step = StepRun.objects.select_for_update().select_related("template__capability", "run__workflow").get(pk=step_id)
+    if step.status != StepRun.Status.PENDING:
+        return
+    if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
+        _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
+        return
+    ranked = routing.rank_candidates(step.template.capability_id, exclude=step.tried_agents)
+    if not ranked:
+        _fail(step, f"no active agent holds {step.template.capability.code}")
+        return
+    chosen = ranked[0]
+    step.agent = Agent.objects.select_related("department").get(pk=chosen.agent_id)
+    step.routing = [c.as_dict() for c in ranked]
+    step.tried_agents = [*step.tried_agents, chosen.agent_id]
+    step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
+    step.save(update_fields=["agent", "routing", "tried_agents", "status", "routed_at", "updated_at"])
+    _record(step, chosen_score=round(chosen.total, 4), candidates=len(ranked))
+    decision = evaluate_action(step.agent, _request_for(step))
+    step.decision = decision
+    if decision.verdict == Verdict.DENY:
+        step.save(update_fields=["decision", "updated_at"])
+        _fail(step, decision.explanation)
+    elif decision.verdict == Verdict.REQUIRE_APPROVAL:
+        step.status = StepRun.Status.AWAITING_APPROVAL
+        step.save(update_fields=["decision", "status", "updated_at"])
+        WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.AWAITING_APPROVAL)
+        _record(step, approval_id=decision.approval.pk)
+    else:
+        _start(step)
+
+
+def _request_for(step: StepRun) -> ActionRequest:
+    template, run_input = step.template, step.run.input
+    amount = run_input.get(template.amount_field) if template.amount_field else None
+    return ActionRequest(
+        action=template.action,
+        resource=f"workflow-run/{step.run_id}/{template.key}",
+        amount=Decimal(str(amount)) if amount is not None else None,
+        currency=str(run_input.get("currency", "EUR")) if amount is not None else "",
+        data_classes=list(template.data_classes),
+        context={"workflow": step.run.workflow.slug, "run_id": step.run_id, "step": template.key},
+    )
+
+
+def _start(step: StepRun) -> None:
+    step.status, step.started_at = StepRun.Status.RUNNING, timezone.now()
+    step.save(update_fields=["decision", "status", "started_at", "updated_at"])
+    _record(step)
+    WorkflowRun.objects.filter(pk=step.run_id, status=WorkflowRun.Status.AWAITING_APPROVAL).exclude(
+        steps__status=StepRun.Status.AWAITING_APPROVAL
+    ).update(status=WorkflowRun.Status.RUNNING)
+
+
+def _perform(step: StepRun) -> None:
+    order = providers.WorkOrder(
+        idempotency_key=f"step-{step.pk}-agent-{step.agent_id}-attempt-{step.attempts}",
+        action=step.template.action,
+        input=step.run.input,
+    )
+    try:
+        result = providers.perform(step.agent, order)
+    except providers.ProviderError as exc:
+        _after_failure(step.pk, step.attempts, str(exc))
+        return
+    _after_success(step.pk, step.attempts, result)
+
+
+@transaction.atomic
+def _after_success(step_id: int, attempt: int, result: providers.WorkResult) -> None:
+    step = StepRun.objects.select_for_update().select_related("agent", "template", "run__workflow").get(pk=step_id)
+    if step.status != StepRun.Status.RUNNING or step.attempts != attempt:
+        return  # cancelled, killed or retried meanwhile: this result no longer counts
+    report_outcome(step.decision, "success", cost=result.cost, value=result.value, csat=result.csat)
+    step.output = result.output
+    _finish(step, StepRun.Status.SUCCEEDED)
+    _enqueue(_ready_steps(step.run))
+    _close_run_if_done(step.run)
+
+
+@transaction.atomic
+def _after_failure(step_id: int, attempt: int, error: str) -> None:
+    """Retry the same agent, then re-route to the next best, within limits; then fail."""
+    step = StepRun.objects.select_for_update().select_related("agent", "template", "run__workflow").get(pk=step_id)
+    if step.status != StepRun.Status.RUNNING or step.attempts != attempt:
+        return
+    step.attempts += 1
+    step.error = error
+    if step.attempts < ATTEMPTS_PER_AGENT:
+        step.save(update_fields=["attempts", "error", "updated_at"])
+        _record(step, error=error, retry=step.attempts)
+        _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS)
+        return
+    report_outcome(step.decision, "failure")
+    if len(step.tried_agents) >= AGENTS_PER_STEP:
+        _fail(step, f"{len(step.tried_agents)} agents failed; last error: {error}")
+        return
+    step.status, step.attempts, step.decision = StepRun.Status.PENDING, 0, None
+    step.save(update_fields=["status", "attempts", "decision", "error", "updated_at"])
+    _record(step, error=error, rerouted_from=step.agent_id)
+    _enqueue([step.pk])
+
+
+def _finish(step: StepRun, status: str, *, error: str = "") -> None:
+    step.status, step.finished_at = status, timezone.now()
+    if error:
+        step.error = error
+    step.save(update_fields=["status", "finished_at", "error", "output", "updated_at"])
+    _record(step, **({"error": error} if error else {}))
+
+
+def _fail(step: StepRun, reason: str) -> None:
+    """A failed step fails its run; the steps that have not started are cancelled."""
+    _finish(step, StepRun.Status.FAILED, error=reason)
+    unfinished = (
+        step.run.steps.select_for_update()
+        .select_related("agent", "template", "run__workflow")
+        .exclude(status__in=StepRun.FINISHED)
+    )
+    for other in unfinished:
+        _finish(other, StepRun.Status.CANCELLED, error=f"step {step.template.key} failed")
+    WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.FAILED, finished_at=timezone.now())
+
+
+def _close_run_if_done(run: WorkflowRun) -> None:
+    if not run.steps.exclude(status=StepRun.Status.SUCCEEDED).exists():
+        WorkflowRun.objects.filter(pk=run.pk).update(status=WorkflowRun.Status.SUCCEEDED, finished_at=timezone.now())
+
+
+def resume_parked_step(sender, approval, approved: bool, **_kwargs) -> None:
+    resume_after_approval(approval.decision_id, approved)
+
+
+@transaction.atomic
+def resume_after_approval(decision_id: int, approved: bool) -> None:
+    """A person decided: the parked step runs, or fails with the decision."""
+    step = (
+        StepRun.objects.select_for_update()
+        .select_related("agent", "template", "run__workflow")
+        .filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
+        .first()
+    )
+    if step is None:
+        return
+    if approved:
+        _start(step)
+        _enqueue([step.pk])
+    else:
+        _fail(step, "a person rejected the request")
+
+
+@transaction.atomic
+def stop_agent_work(agent_ids: list[int], reason: str) -> int:
+    """Kill switch: the agents' unfinished steps fail (their runs with them). A step already calling
+    its provider is failed too, so whatever that call returns is discarded. Returns how many."""
+    steps = (
+        StepRun.objects.select_for_update()
+        .select_related("agent", "template", "run__workflow")
+        .filter(agent_id__in=agent_ids)
+        .exclude(status__in=StepRun.FINISHED)
+    )
+    stopped = 0
+    for step in steps:
+        step.refresh_from_db(fields=["status"])  # failing an earlier step may have cancelled this one
+        if step.status in StepRun.FINISHED:
+            continue
+        _fail(step, reason)
+        stopped += 1
+    return stopped
