@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.escalate_overdue_approvals",
         "schedule": env_int("APPROVAL_ESCALATION_SECONDS", 60),
     },
+    "detect-stuck-steps": {"task": "orchestration.tasks.detect_stuck_steps", "schedule": 60},
 }
 
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.

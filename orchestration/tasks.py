@@ -8,3 +8,8 @@ from orchestration import workflows
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def run_step(step_id: int) -> None:
     workflows.run_step(step_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def detect_stuck_steps() -> int:
+    return len(workflows.detect_stuck_steps())

@@ -262,3 +262,77 @@ def stop_agent_work(agent_ids: list[int], reason: str) -> int:
         _fail(step, reason)
         stopped += 1
     return stopped
+
+
+class DelegationRefused(WorkflowError):
+    def __init__(self, decision):
+        self.decision = decision
+        super().__init__(f"Delegation refused: {decision.explanation}")
+
+
+@transaction.atomic
+def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest) -> WorkflowRun:
+    """The agent working a step hands a sub-task to another agent, as a child run linked to the step.
+
+    The delegating agent is asked about the action first, so a denied action cannot be laundered
+    through another agent; the child step then asks again for the agent it is routed to.
+    """
+    step = StepRun.objects.select_for_update().select_related("run__workflow").get(pk=step.pk)
+    if step.agent_id != by_agent.pk or step.status != StepRun.Status.RUNNING:
+        raise WorkflowError("Only the agent running a step may delegate from it, while it runs.")
+    asked = evaluate_action(
+        by_agent,
+        ActionRequest(
+            action=request.action, resource=request.resource, amount=request.amount, currency=request.currency,
+            data_classes=request.data_classes, context={**request.context, "delegation_from_step": step.pk},
+        ),
+    )  # fmt: skip
+    if asked.verdict not in (Verdict.ALLOW, Verdict.FLAG):
+        raise DelegationRefused(asked)
+    template, _ = WorkflowTemplate.objects.get_or_create(
+        slug=f"delegated-{capability.code.replace('.', '-').replace('_', '-')}",
+        defaults={"name": f"Delegated {capability.code}", "description": "Created for delegated sub-tasks."},
+    )
+    template.steps.get_or_create(
+        key="task", defaults={"capability": capability, "action": capability.code, "amount_field": "amount",
+                              "data_classes": []},
+    )  # fmt: skip
+    run_input = {"amount": str(request.amount) if request.amount is not None else None, "currency": request.currency}
+    child = start_workflow(template, {k: v for k, v in run_input.items() if v}, started_by=f"agent:{by_agent.slug}")
+    WorkflowRun.objects.filter(pk=child.pk).update(parent_step=step)
+    child.parent_step = step
+    audit.record(
+        "workflow.delegated",
+        subject_type="step_run",
+        subject_id=step.pk,
+        actor_label=f"agent:{by_agent.slug}",
+        department_id=by_agent.department_id,
+        after={"from_step": step.pk, "child_run": child.pk, "action": request.action, "decision_id": asked.pk},
+    )
+    return child
+
+
+def detect_stuck_steps(older_than_seconds: int = 300) -> list[int]:
+    """Steps routed or running with no progress for too long: reported, and their task sent again.
+
+    Re-sending is safe (run_step acts only on the state it expects); the audit event makes the stall
+    visible instead of silent.
+    """
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stuck = list(
+        StepRun.objects.filter(
+            status__in=[StepRun.Status.PENDING, StepRun.Status.ROUTED, StepRun.Status.RUNNING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)[:500]
+    )
+    if stuck:
+        with transaction.atomic():
+            audit.record(
+                "workflow.steps_stuck",
+                subject_type="step_run",
+                subject_id=stuck[0],
+                actor_label="system:watchdog",
+                after={"step_ids": stuck, "older_than_seconds": older_than_seconds},
+            )
+            StepRun.objects.filter(pk__in=stuck).update(updated_at=timezone.now())
+            _enqueue(stuck)
+    return stuck

@@ -1,0 +1,96 @@
+"""Delegation: an agent working a step hands a sub-task to another agent, through governance."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+from governance.models import Decision, Effect
+from governance.policies import record_policy_version
+from orchestration.keys import issue_key
+from orchestration.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
+from tests.factories import AgentFactory, CapabilityFactory, PolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """The child run's step runs at once, whatever broker the environment names."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def running_step(finance_agent):
+    invoice = CapabilityFactory(code="invoice.approve")
+    finance_agent.capabilities.add(invoice)
+    workflow = WorkflowTemplate.objects.create(name="Invoice", slug="invoice")
+    template = StepTemplate.objects.create(workflow=workflow, key="approve", capability=invoice,
+                                           action="invoice.approve")  # fmt: skip
+    run = WorkflowRun.objects.create(workflow=workflow, started_by="test")
+    return StepRun.objects.create(run=run, template=template, agent=finance_agent, status=StepRun.Status.RUNNING)
+
+
+@pytest.fixture
+def reviewer(finance):
+    agent = AgentFactory(name="Review Bot", slug="review-bot", department=finance)
+    agent.capabilities.add(CapabilityFactory(code="contract.review"))
+    return agent
+
+
+def delegate(agent, step, **body) -> dict:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(agent)}")
+    return client.post(f"/api/v1/steps/{step.pk}/delegate", {"capability": "contract.review",
+                       "action": "contract.review", **body}, format="json")  # fmt: skip
+
+
+def test_a_delegated_task_becomes_a_child_run_linked_to_the_step(
+    running_step, finance_agent, reviewer, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = delegate(finance_agent, running_step)
+
+    assert response.status_code == 201, response.json()
+    child = WorkflowRun.objects.get(pk=response.json()["run_id"])
+    assert child.parent_step == running_step
+    assert child.steps.get().agent == reviewer
+
+
+def test_a_denied_action_cannot_be_laundered_through_another_agent(running_step, finance_agent, reviewer) -> None:
+    policy = PolicyFactory(name="No contract reviews by the invoice bot", effect=Effect.DENY,
+                           actions="contract.review", rationale="Not its job.")  # fmt: skip
+    policy.agents.set([finance_agent])
+    record_policy_version(policy)
+
+    response = delegate(finance_agent, running_step, amount="10", currency="EUR")
+
+    assert response.status_code == 403
+    assert response.json()["verdict"] == "deny"
+    assert not WorkflowRun.objects.filter(parent_step=running_step).exists()
+    assert not Decision.objects.filter(agent=reviewer).exists()
+
+
+def test_only_the_agent_running_the_step_may_delegate_from_it(running_step, reviewer) -> None:
+    response = delegate(reviewer, running_step)
+
+    assert response.status_code == 404
+
+
+def test_a_finished_step_cannot_delegate(running_step, finance_agent, reviewer) -> None:
+    StepRun.objects.filter(pk=running_step.pk).update(status=StepRun.Status.SUCCEEDED)
+
+    response = delegate(finance_agent, running_step, amount=str(Decimal("5")), currency="EUR")
+
+    assert response.status_code == 409
+
+
+def test_a_delegation_with_an_unknown_capability_is_a_field_error(running_step, finance_agent) -> None:
+    response = delegate(finance_agent, running_step, capability="no.such")
+
+    assert response.status_code == 400
+    assert "capability" in response.json()
