@@ -38,8 +38,8 @@ _VIEW_DOMAIN = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.EXECUTIVE: [*_VIEW_DOMAIN, "orchestration.add_strategy"],
-    Role.SUPERVISOR: [*_VIEW_DOMAIN, "orchestration.pause_agent"],
+    Role.EXECUTIVE: [*_VIEW_DOMAIN, "orchestration.add_strategy", "orchestration.start_workflowrun"],
+    Role.SUPERVISOR: [*_VIEW_DOMAIN, "orchestration.pause_agent", "orchestration.start_workflowrun"],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,
         *(
@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
         "governance.delete_policyexample",
+        "orchestration.start_workflowrun",
         *(
             f"orchestration.{verb}_{model}"
             for verb in ("add", "change", "delete")

@@ -17,7 +17,7 @@ from governance import audit
 from governance.models import Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration import providers, routing
-from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate
+from orchestration.models import Agent, StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
 
 logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
@@ -67,10 +67,24 @@ def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: s
     unknown = sorted({d for t in templates for d in t.dependencies} - keys)
     if unknown:
         raise WorkflowError(f"Steps depend on steps that do not exist: {', '.join(unknown)}.")
+    stuck = _never_ready(templates)
+    if stuck:
+        raise WorkflowError(f"Steps wait for each other in a circle: {', '.join(stuck)}.")
     run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
     StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
     _enqueue(_ready_steps(run))
     return run
+
+
+def _never_ready(templates: list[StepTemplate]) -> list[str]:
+    """Keys of the steps that could never start because their dependencies form a circle."""
+    waiting = {t.key: set(t.dependencies) for t in templates}
+    done: set[str] = set()
+    while ready := [key for key, dependencies in waiting.items() if dependencies <= done]:
+        done.update(ready)
+        for key in ready:
+            del waiting[key]
+    return sorted(waiting)
 
 
 def _ready_steps(run: WorkflowRun) -> list[int]:
@@ -184,7 +198,7 @@ def _after_failure(step_id: int, attempt: int, error: str) -> None:
     if step.attempts < ATTEMPTS_PER_AGENT:
         step.save(update_fields=["attempts", "error", "updated_at"])
         _record(step, error=error, retry=step.attempts)
-        _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS)
+        _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS * 2 ** (step.attempts - 1))
         return
     report_outcome(step.decision, "failure")
     if len(step.tried_agents) >= AGENTS_PER_STEP:

@@ -79,6 +79,7 @@ class WorkflowRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("start_workflowrun", "Can start a workflow run")]
 
     def __str__(self) -> str:
         return f"{self.workflow.slug} run {self.pk}"

@@ -94,3 +94,55 @@ def test_a_delegation_with_an_unknown_capability_is_a_field_error(running_step, 
 
     assert response.status_code == 400
     assert "capability" in response.json()
+
+
+def test_a_supervisor_starts_a_run_through_the_api(bob, running_step, django_capture_on_commit_callbacks) -> None:
+    client = APIClient()
+    client.force_login(bob)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/workflows/invoice/runs", {"input": {"amount": 12}}, format="json")
+
+    assert response.status_code == 201, response.json()
+    run = WorkflowRun.objects.get(pk=response.json()["run_id"])
+    assert (run.input, run.started_by) == ({"amount": 12}, "user:bob")
+
+
+def test_an_agent_starts_a_run_with_its_key(finance_agent, running_step) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(finance_agent)}")
+
+    response = client.post("/api/v1/workflows/invoice/runs", {}, format="json")
+
+    assert response.status_code == 201
+    assert WorkflowRun.objects.get(pk=response.json()["run_id"]).started_by == "agent:invoice-bot"
+
+
+def test_a_person_without_the_permission_cannot_start_a_run(dave, running_step) -> None:
+    client = APIClient()
+    client.force_login(dave)
+
+    response = client.post("/api/v1/workflows/invoice/runs", {}, format="json")
+
+    assert response.status_code == 403
+
+
+def test_starting_a_disabled_workflow_is_a_conflict(bob, running_step) -> None:
+    WorkflowTemplate.objects.filter(slug="invoice").update(enabled=False)
+    client = APIClient()
+    client.force_login(bob)
+
+    response = client.post("/api/v1/workflows/invoice/runs", {}, format="json")
+
+    assert response.status_code == 409
+    assert "disabled" in response.json()["detail"]
+
+
+def test_an_input_that_is_not_an_object_is_a_field_error(bob, running_step) -> None:
+    client = APIClient()
+    client.force_login(bob)
+
+    response = client.post("/api/v1/workflows/invoice/runs", {"input": [1, 2]}, format="json")
+
+    assert response.status_code == 400
+    assert "input" in response.json()
