@@ -39,7 +39,12 @@ _VIEW_DOMAIN = [
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.EXECUTIVE: [*_VIEW_DOMAIN, "orchestration.add_strategy", "orchestration.start_workflowrun"],
-    Role.SUPERVISOR: [*_VIEW_DOMAIN, "orchestration.pause_agent", "orchestration.start_workflowrun"],
+    Role.SUPERVISOR: [
+        *_VIEW_DOMAIN,
+        "orchestration.pause_agent",
+        "orchestration.start_workflowrun",
+        "governance.view_auditevent",  # scoped to their departments in every view
+    ],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,
         *(
