@@ -179,6 +179,9 @@ CELERY_BEAT_SCHEDULE = {
     "detect-stuck-steps": {"task": "orchestration.tasks.detect_stuck_steps", "schedule": 60},
 }
 
+# The simulated provider's work takes up to this long (uniformly), to look like a model call.
+SIMULATED_PROVIDER_LATENCY_MS = env_int("SIMULATED_PROVIDER_LATENCY_MS", 20)
+
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
 

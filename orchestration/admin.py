@@ -55,6 +55,31 @@ class DepartmentAdmin(DepartmentScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["supervisors"]
     inlines = [AgentInline]
+    actions = ["pause", "resume", "kill"]
+
+    def has_pause_permission(self, request) -> bool:
+        return request.user.has_perm("orchestration.pause_agent")
+
+    def has_kill_permission(self, request) -> bool:
+        return request.user.has_perm("orchestration.kill_agent")
+
+    def _set_status(self, request, queryset, status: Status, verb: str) -> None:
+        changed = sum(services.change_department_status(d, status, by=request.user) for d in queryset)
+        self.message_user(request, f"{verb} {changed} department(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause selected departments (their agents may not act)", permissions=["pause"])
+    def pause(self, request, queryset):
+        self._set_status(request, queryset.exclude(status=Status.KILLED), Status.PAUSED, "Paused")
+
+    @admin.action(description="Resume selected departments", permissions=["pause"])
+    def resume(self, request, queryset):
+        if not self.has_kill_permission(request):
+            queryset = queryset.exclude(status=Status.KILLED)  # undoing a kill takes the right to kill
+        self._set_status(request, queryset, Status.ACTIVE, "Resumed")
+
+    @admin.action(description="Kill selected departments (kill switch for all their agents)", permissions=["kill"])
+    def kill(self, request, queryset):
+        self._set_status(request, queryset, Status.KILLED, "Killed")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("head").annotate(agent_count=Count("agents"))
