@@ -121,3 +121,23 @@ def escalate_overdue(now=None, limit: int = 500) -> int:
             )
             moved += 1
     return moved
+
+
+def withdraw_pending(decision_id: int, reason: str) -> None:
+    """The work a request was for has stopped: nobody should decide it any more."""
+    approval = (
+        Approval.objects.select_for_update().filter(decision_id=decision_id, status=Approval.Status.PENDING).first()
+    )
+    if approval is None:
+        return
+    approval.status, approval.decided_at, approval.comment = Approval.Status.WITHDRAWN, timezone.now(), reason
+    approval.save(update_fields=["status", "decided_at", "comment"])
+    audit.record(
+        "approval.resolved",
+        subject_type="approval",
+        subject_id=approval.pk,
+        actor_label="system:orchestrator",
+        department_id=approval.department_id,
+        before={"status": Approval.Status.PENDING},
+        after={"approval_id": approval.pk, "decision_id": decision_id, "status": approval.status, "comment": reason},
+    )

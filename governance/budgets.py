@@ -55,3 +55,10 @@ def reserve_spend(agent: Agent, amount: Decimal, now: dt.datetime) -> str | None
 
 class _OverBudget(Exception):
     pass
+
+
+def release_spend(agent_id: int, department_id: int, amount: Decimal, reserved_at: dt.datetime) -> None:
+    """Give back a reservation whose action did not happen (only while still in the same month)."""
+    month = month_start(reserved_at)
+    for model, pk in ((Agent, agent_id), (Department, department_id)):
+        model.objects.filter(pk=pk, spend_month=month).update(month_spent=F("month_spent") - amount)

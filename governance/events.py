@@ -20,7 +20,7 @@ from django.db import transaction
 from governance.models import AuditEvent
 
 logger = logging.getLogger(__name__)
-CHANNEL = "regent:events"
+CHANNEL_PREFIX = "regent:events"
 STREAMED_KINDS = {
     "decision.created", "approval.requested", "approval.escalated", "approval.resolved", "agent.status_changed",
     "department.status_changed", "policy.changed", "workflow.step_changed",
@@ -45,6 +45,16 @@ def as_stream_event(event: AuditEvent) -> dict:
     }
 
 
+def channel() -> str:
+    """The Redis pub/sub channel of this database's events.
+
+    Pub/sub ignores Redis database numbers, so every Regent on one Redis would hear every other's events;
+    event ids are positions in one audit chain, so a stranger's event would take the place of one's own.
+    """
+    database = settings.DATABASES["default"]
+    return f"{CHANNEL_PREFIX}:{database['HOST']}:{database['PORT']}/{database['NAME']}"
+
+
 def publish_on_commit(events: list[AuditEvent]) -> None:
     payload = [as_stream_event(e) for e in events]
     transaction.on_commit(lambda: publish(payload))
@@ -56,7 +66,7 @@ def publish(events: list[dict]) -> None:
         return
     try:
         if settings.REDIS_URL:
-            _redis().publish(CHANNEL, json.dumps(events, separators=(",", ":")))
+            _redis().publish(channel(), json.dumps(events, separators=(",", ":")))
     except redis.RedisError:
         logger.warning("could not publish %d live event(s); stream servers will read them back", len(events))
     with _listeners_lock:

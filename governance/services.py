@@ -234,10 +234,24 @@ def report_outcome(
     value: Decimal = Decimal("0"),
     csat: int | None = None,
 ) -> Outcome:
-    """Record what happened after a decision; reporting twice keeps the first report."""
-    outcome, _ = Outcome.objects.get_or_create(
-        decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
-    )
+    """Record what happened after a decision; reporting twice keeps the first report.
+
+    A failure means the action did not happen, so the spend reserved for it is given back.
+    """
+    with transaction.atomic():
+        outcome, created = Outcome.objects.get_or_create(
+            decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
+        )
+        if created and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
+            budgets.release_spend(decision.agent_id, decision.department_id, decision.amount, decision.created_at)
     return outcome
+
+
+def _spent(decision: Decision) -> bool:
+    """Whether evaluate (or an approval) reserved the decision's amount."""
+    if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
+        return True
+    approval = Approval.objects.filter(decision=decision).only("status").first()
+    return approval is not None and approval.status == Approval.Status.APPROVED
 
 

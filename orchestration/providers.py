@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+
 from orchestration.models import Agent, ModelProvider
 
 TIMEOUT_SECONDS = 10
@@ -54,7 +56,7 @@ def perform(agent: Agent, order: WorkOrder) -> WorkResult:
 def _simulated(agent: Agent, order: WorkOrder) -> WorkResult:
     rng = random.Random(f"{agent.pk}:{order.idempotency_key}")  # noqa: S311 (a simulation, not a secret)
     failure_rate = 0.02 + 0.03 * (agent.risk_tier - 1)
-    time.sleep(rng.uniform(0.0, 0.02))
+    time.sleep(rng.uniform(0.0, settings.SIMULATED_PROVIDER_LATENCY_MS / 1000))
     if rng.random() < failure_rate:
         raise ProviderError(f"simulated failure of {agent.slug}")
     units = rng.randint(1, 20)
@@ -93,12 +95,14 @@ def _webhook(agent: Agent, order: WorkOrder) -> WorkResult:
         "X-Regent-Signature": signature(agent.provider.signing_secret, timestamp, raw),
     }
     answer = _post(agent.provider.endpoint, body, headers)
-    return WorkResult(
-        cost=Decimal(str(answer.get("cost", "0"))),
-        value=Decimal(str(answer.get("value", "0"))),
-        csat=answer.get("csat"),
-        output=answer.get("output", {}),
-    )
+    try:
+        cost, value = Decimal(str(answer.get("cost", "0"))), Decimal(str(answer.get("value", "0")))
+        csat = answer.get("csat")
+    except (AttributeError, ArithmeticError):
+        raise ProviderError(f"{agent.provider.endpoint} answered with no work result") from None
+    if not (cost.is_finite() and value.is_finite() and csat in (None, 1, 2, 3, 4, 5)):
+        raise ProviderError(f"{agent.provider.endpoint} answered with no usable work result")
+    return WorkResult(cost=cost, value=value, csat=csat, output=answer.get("output", {}))
 
 
 def _openai_compatible(agent: Agent, order: WorkOrder) -> WorkResult:
@@ -114,7 +118,7 @@ def _openai_compatible(agent: Agent, order: WorkOrder) -> WorkResult:
     try:
         content = answer["choices"][0]["message"]["content"]
         tokens = int(answer.get("usage", {}).get("total_tokens", 0))
-    except (KeyError, IndexError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         raise ProviderError("the completion had no message") from None
     return WorkResult(
         cost=(agent.provider.cost_per_unit * Decimal(tokens) / 1000).quantize(Decimal("0.01")),

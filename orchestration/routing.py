@@ -8,6 +8,7 @@ Every candidate gets four scores from 0 to 1 and a total weighted by the active 
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.db.models import Avg, Count, Q
@@ -16,6 +17,7 @@ from django.utils import timezone
 from orchestration.models import Agent, Status, Strategy
 
 MEASURE_DAYS = 30
+ACTIVE_CHECK = 5
 DEFAULT_WEIGHTS = {"cost": 0.25, "risk": 0.25, "csat": 0.25, "resilience": 0.25}
 
 
@@ -84,3 +86,39 @@ def rank_candidates(capability_id: int, *, exclude: list[int] = (), now: dt.date
         ranked.append(Candidate(agent.pk, agent.slug, scores, measures, total))
     ranked.sort(key=lambda c: (-c.total, c.slug))
     return ranked
+
+
+RANKING_TTL_SECONDS = 10
+_rankings: dict[tuple[int, int | None], tuple[float, list[Candidate]]] = {}
+
+
+def route(capability_id: int, *, exclude: list[int] = ()) -> list[Candidate]:
+    """The ranking for the next step, best first, with every candidate confirmed active now.
+
+    Scores come from measured history, so a ranking is reused for RANKING_TTL_SECONDS per capability
+    and strategy: a step costs one lookup and one status check however many agents could do it. A
+    strategy change takes effect at the next step; a pause or kill at once (the status check).
+    """
+    strategy_id = Strategy.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    key = (capability_id, strategy_id)
+    now = time.monotonic()
+    cached = _rankings.get(key)
+    if cached is None or cached[0] < now:
+        cached = _rankings[key] = (now + RANKING_TTL_SECONDS, rank_candidates(capability_id))
+    ranked = [c for c in cached[1] if c.agent_id not in set(exclude)]
+    active = set(
+        Agent.objects.filter(
+            pk__in=[c.agent_id for c in ranked[:ACTIVE_CHECK]],
+            status=Status.ACTIVE,
+            department__status=Status.ACTIVE,
+            capabilities=capability_id,
+        ).values_list("pk", flat=True)
+    )
+    if ranked and not active:
+        _rankings.pop(key, None)  # the head of the cached ranking went away: rank afresh
+        return rank_candidates(capability_id, exclude=exclude)
+    return [c for c in ranked if c.agent_id in active] + ranked[ACTIVE_CHECK:]
+
+
+def forget_rankings() -> None:
+    _rankings.clear()

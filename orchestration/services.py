@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from governance import audit
-from orchestration import keys, workflows
+from orchestration import keys, routing, workflows
 from orchestration.models import Agent, Department, Status, Strategy
 
 
@@ -26,6 +26,7 @@ def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
     )
     if status == Status.KILLED:
         workflows.stop_agent_work([agent.pk], f"agent {current.slug} was killed")
+    _forget_rankings_now_and_on_commit()  # a revived agent is routable at once in this process
     return True
 
 
@@ -49,6 +50,7 @@ def change_department_status(department: Department, status: Status, *, by=None)
     if status == Status.KILLED:
         agent_ids = list(department.agents.values_list("pk", flat=True))
         workflows.stop_agent_work(agent_ids, f"department {current.name} was killed")
+    _forget_rankings_now_and_on_commit()
     return True
 
 
@@ -89,6 +91,7 @@ def set_strategy(
     """Make these priorities the active ones; the previous strategy is kept as history."""
     previous = Strategy.objects.select_for_update().filter(is_active=True).first()
     Strategy.objects.filter(is_active=True).update(is_active=False)
+    transaction.on_commit(routing.forget_rankings)
     strategy = Strategy.objects.create(
         cost=cost, risk=risk, customer_satisfaction=customer_satisfaction, resilience=resilience,
         note=note, created_by=by, is_active=True,
@@ -107,3 +110,8 @@ def set_strategy(
 def _weights(strategy: Strategy) -> dict:
     return {"cost": strategy.cost, "risk": strategy.risk, "customer_satisfaction": strategy.customer_satisfaction,
             "resilience": strategy.resilience}  # fmt: skip
+
+
+def _forget_rankings_now_and_on_commit() -> None:
+    routing.forget_rankings()
+    transaction.on_commit(routing.forget_rankings)  # a ranking cached before the commit saw the old status

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import audit
-from governance.models import Verdict
+from governance.approvals import withdraw_pending
+from governance.models import Approval, Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration import providers, routing
 from orchestration.models import Agent, StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
@@ -87,11 +88,18 @@ def _never_ready(templates: list[StepTemplate]) -> list[str]:
     return sorted(waiting)
 
 
-def _ready_steps(run: WorkflowRun) -> list[int]:
-    """Pending steps whose dependencies have all succeeded."""
+def _ready_steps(run: WorkflowRun, *, after: str | None = None) -> list[int]:
+    """Pending steps whose dependencies have all succeeded; `after` a step succeeded, only those waiting on it,
+    since the others were queued already (a second copy of a queued step could call its provider twice)."""
     steps = list(run.steps.select_related("template"))
     done = {s.template.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
-    return [s.pk for s in steps if s.status == StepRun.Status.PENDING and set(s.template.dependencies) <= done]
+    return [
+        s.pk
+        for s in steps
+        if s.status == StepRun.Status.PENDING
+        and set(s.template.dependencies) <= done
+        and (after is None or after in s.template.dependencies)
+    ]
 
 
 def run_step(step_id: int) -> None:
@@ -114,7 +122,7 @@ def _route_and_govern(step_id: int) -> None:
     if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
         _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
         return
-    ranked = routing.rank_candidates(step.template.capability_id, exclude=step.tried_agents)
+    ranked = routing.route(step.template.capability_id, exclude=step.tried_agents)
     if not ranked:
         _fail(step, f"no active agent holds {step.template.capability.code}")
         return
@@ -161,37 +169,50 @@ def _start(step: StepRun) -> None:
     ).update(status=WorkflowRun.Status.RUNNING)
 
 
+def _order_key(step: StepRun) -> str:
+    """Names the one call the step waits on: the same for a redelivered task, new for a retry or another agent."""
+    return f"step-{step.pk}-agent-{step.agent_id}-attempt-{step.attempts}"
+
+
 def _perform(step: StepRun) -> None:
-    order = providers.WorkOrder(
-        idempotency_key=f"step-{step.pk}-agent-{step.agent_id}-attempt-{step.attempts}",
-        action=step.template.action,
-        input=step.run.input,
-    )
+    order = providers.WorkOrder(idempotency_key=_order_key(step), action=step.template.action, input=step.run.input)
     try:
         result = providers.perform(step.agent, order)
     except providers.ProviderError as exc:
-        _after_failure(step.pk, step.attempts, str(exc))
+        _after_failure(step.pk, order.idempotency_key, str(exc))
         return
-    _after_success(step.pk, step.attempts, result)
+    except Exception as exc:  # a bug in a provider must not leave the step running for ever
+        logger.exception("provider %s crashed on step %s", step.agent.provider.kind, step.pk)
+        _after_failure(step.pk, order.idempotency_key, f"provider crashed: {type(exc).__name__}: {exc}")
+        return
+    _after_success(step.pk, order.idempotency_key, result)
 
 
 @transaction.atomic
-def _after_success(step_id: int, attempt: int, result: providers.WorkResult) -> None:
-    step = StepRun.objects.select_for_update().select_related("agent", "template", "run__workflow").get(pk=step_id)
-    if step.status != StepRun.Status.RUNNING or step.attempts != attempt:
-        return  # cancelled, killed or retried meanwhile: this result no longer counts
+def _after_success(step_id: int, order_key: str, result: providers.WorkResult) -> None:
+    step = (
+        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
+        .select_related("agent", "template", "run__workflow")
+        .get(pk=step_id)
+    )
+    if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
+        return  # cancelled, killed, retried or re-routed meanwhile: this result no longer counts
     report_outcome(step.decision, "success", cost=result.cost, value=result.value, csat=result.csat)
     step.output = result.output
     _finish(step, StepRun.Status.SUCCEEDED)
-    _enqueue(_ready_steps(step.run))
+    _enqueue(_ready_steps(step.run, after=step.template.key))
     _close_run_if_done(step.run)
 
 
 @transaction.atomic
-def _after_failure(step_id: int, attempt: int, error: str) -> None:
+def _after_failure(step_id: int, order_key: str, error: str) -> None:
     """Retry the same agent, then re-route to the next best, within limits; then fail."""
-    step = StepRun.objects.select_for_update().select_related("agent", "template", "run__workflow").get(pk=step_id)
-    if step.status != StepRun.Status.RUNNING or step.attempts != attempt:
+    step = (
+        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
+        .select_related("agent", "template", "run__workflow")
+        .get(pk=step_id)
+    )
+    if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
         return
     step.attempts += 1
     step.error = error
@@ -211,6 +232,8 @@ def _after_failure(step_id: int, attempt: int, error: str) -> None:
 
 
 def _finish(step: StepRun, status: str, *, error: str = "") -> None:
+    if step.status == StepRun.Status.AWAITING_APPROVAL and step.decision_id:
+        withdraw_pending(step.decision_id, f"the step was {status}: {error}".strip(": "))
     step.status, step.finished_at = status, timezone.now()
     if error:
         step.error = error
@@ -222,7 +245,7 @@ def _fail(step: StepRun, reason: str) -> None:
     """A failed step fails its run; the steps that have not started are cancelled."""
     _finish(step, StepRun.Status.FAILED, error=reason)
     unfinished = (
-        step.run.steps.select_for_update()
+        step.run.steps.select_for_update(of=("self",))
         .select_related("agent", "template", "run__workflow")
         .exclude(status__in=StepRun.FINISHED)
     )
@@ -237,14 +260,14 @@ def _close_run_if_done(run: WorkflowRun) -> None:
 
 
 def resume_parked_step(sender, approval, approved: bool, **_kwargs) -> None:
-    resume_after_approval(approval.decision_id, approved)
+    resume_after_approval(approval.decision_id, approved, expired=approval.status == Approval.Status.EXPIRED)
 
 
 @transaction.atomic
-def resume_after_approval(decision_id: int, approved: bool) -> None:
-    """A person decided: the parked step runs, or fails with the decision."""
+def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = False) -> None:
+    """A person decided, or nobody did in time: the parked step runs, or fails saying which."""
     step = (
-        StepRun.objects.select_for_update()
+        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
         .filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
         .first()
@@ -255,7 +278,7 @@ def resume_after_approval(decision_id: int, approved: bool) -> None:
         _start(step)
         _enqueue([step.pk])
     else:
-        _fail(step, "a person rejected the request")
+        _fail(step, "the request expired without a decision" if expired else "a person rejected the request")
 
 
 @transaction.atomic
@@ -263,7 +286,7 @@ def stop_agent_work(agent_ids: list[int], reason: str) -> int:
     """Kill switch: the agents' unfinished steps fail (their runs with them). A step already calling
     its provider is failed too, so whatever that call returns is discarded. Returns how many."""
     steps = (
-        StepRun.objects.select_for_update()
+        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
         .filter(agent_id__in=agent_ids)
         .exclude(status__in=StepRun.FINISHED)

@@ -7,8 +7,17 @@ and erin has an account but no role.
 import pytest
 
 from orchestration.roles import Role
+from orchestration.routing import forget_rankings
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
 from tests.servers import asgi_server, sqlite_url, start_server  # noqa: F401 (fixtures shared by server tests)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rankings():
+    """Routing rankings are cached per process; ids repeat across tests on SQLite."""
+    forget_rankings()
+    yield
+    forget_rankings()
 
 
 @pytest.fixture

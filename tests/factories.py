@@ -107,3 +107,25 @@ class PolicyFactory(factory.django.DjangoModelFactory):
     def capabilities(self, create, extracted, **kwargs):
         if create and extracted:
             self.capabilities.set(extracted)
+
+
+class WorkflowTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orchestration.WorkflowTemplate"
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Workflow {n}")
+    slug = factory.Sequence(lambda n: f"workflow-{n}")
+
+
+class StepTemplateFactory(factory.django.DjangoModelFactory):
+    """A step whose action is its capability's code unless told otherwise."""
+
+    class Meta:
+        model = "orchestration.StepTemplate"
+
+    workflow = factory.SubFactory(WorkflowTemplateFactory)
+    key = factory.Sequence(lambda n: f"step-{n}")
+    capability = factory.SubFactory(CapabilityFactory)
+    action = factory.LazyAttribute(lambda step: step.capability.code)
+    position = factory.Sequence(lambda n: n)

@@ -14,6 +14,7 @@ class Approval(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn (the work it was for stopped)"
 
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="approval")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="approvals")
