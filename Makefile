@@ -12,7 +12,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 # Options for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint lock
+.PHONY: venv demo test lint lock bench
 
 venv: $(INSTALLED)
 
@@ -42,3 +42,10 @@ lint: venv
 lock: | $(PYTHON)
 	$(PIP) install uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements.lock
+
+# Benchmarks (PostgreSQL and Redis must be up: `.ci/services`); each prints its table and ratios.
+bench: venv
+	.ci/services
+	$(PYTHON) bench/policy_eval.py
+	$(PYTHON) bench/live_stream.py
+	$(PYTHON) bench/orchestration.py

@@ -11,12 +11,11 @@ A client narrows the stream with `{"type": "filter", "departments": [ids], "agen
 
 import asyncio
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 
 from dashboard.stream.hub import Subscriber, encode, get_hub, read_events
 from dashboard.stream.scope import FilterError, StreamScope, scope_for_agent, scope_for_user
@@ -44,11 +43,11 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=code, reason=REFUSALS[code])
             return
         hub = await get_hub()
-        self.subscriber = Subscriber(scope)
+        after = self._last_event_id()
+        self.subscriber = Subscriber(scope, after=after or 0)
         delivered = hub.register(self.subscriber)
         self.hub = hub
         await self.send(text_data=encode({"type": "hello", "last_event_id": delivered}))
-        after = self._last_event_id()
         if after is not None and after < delivered:
             await self._catch_up(after, delivered)
         self.pump = asyncio.create_task(self._pump())
@@ -107,13 +106,17 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
         return int(raw) if raw.isdigit() else None
 
     def _same_origin(self) -> bool:
-        """A browser session may only be used from Regent's own pages (no cross-site socket hijacking)."""
-        origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin-1")
+        """A browser session may only be used from Regent's own pages (no cross-site socket hijacking).
+
+        As Django's CSRF check does: the page must come from the host the socket was opened to, or from
+        CSRF_TRUSTED_ORIGINS. ALLOWED_HOSTS says nothing about origins ("*" in development lets any in).
+        """
+        headers = dict(self.scope.get("headers", []))
+        origin = headers.get(b"origin", b"").decode("latin-1").lower()
         if not origin:
             return True  # not a browser
-        host = origin.split("://", 1)[-1]
-        domain, _port = split_domain_port(host)
-        return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        return (bool(host) and urlsplit(origin).netloc == host) or origin in settings.CSRF_TRUSTED_ORIGINS
 
     async def _catch_up(self, after: int, until: int) -> None:
         """Send what the client missed, from the audit table, before anything live."""
@@ -138,7 +141,7 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
             if frame is None:
                 await self.send(
                     text_data=encode(
-                        {"type": "resync", "last_event_id": self.subscriber.last_id, "reason": "client too slow"}
+                        {"type": "resync", "last_event_id": self.subscriber.sent_id, "reason": "client too slow"}
                     )
                 )
                 await self.close(code=CLOSE_TOO_SLOW)

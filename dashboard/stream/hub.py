@@ -56,21 +56,23 @@ def encode(event: dict) -> str:
 class Subscriber:
     """One socket's view of the stream: events its scope allows, waiting to be sent."""
 
-    def __init__(self, scope: StreamScope):
+    def __init__(self, scope: StreamScope, after: int = 0):
         self.scope = scope
+        self.after = after  # the client has seen up to here (perhaps from another, faster server process)
         self.pending: list[str] = []
         self.overflowed = False
-        self.last_id = 0
+        self.queued_id = 0  # the newest event waiting in `pending`
+        self.sent_id = after  # the newest event handed to the socket: where a resync may resume
         self._wake = asyncio.Event()
 
     def offer(self, event: dict, text: str) -> None:
-        if self.overflowed or not self.scope.allows(event):
+        if self.overflowed or event["id"] <= self.after or not self.scope.allows(event):
             return
         if len(self.pending) >= MAX_PENDING:
             self.overflowed, self.pending = True, []
         else:
             self.pending.append(text)
-            self.last_id = event["id"]
+            self.queued_id = event["id"]
         self._wake.set()
 
     async def next_frame(self) -> list[str] | None:
@@ -80,6 +82,8 @@ class Subscriber:
         if self.overflowed:
             return None
         batch, self.pending = self.pending, []
+        if batch:
+            self.sent_id = self.queued_id
         return batch
 
 
@@ -166,7 +170,7 @@ class Hub:
             client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(events.CHANNEL)
+                    await pubsub.subscribe(events.channel())
                     backoff = 0.5
                     async for message in pubsub.listen():
                         if message["type"] == "message":

@@ -1,0 +1,130 @@
+"""Each kind of change reaches the stream once it commits, and a change that rolls back never does."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from governance.approvals import decide_approval, escalate_overdue
+from governance.models import Approval, AuditEvent, Effect, Verdict
+from orchestration.models import Status
+from orchestration.services import change_agent_status
+from tests.stream.conftest import decide, event_id_of, summary
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.fixture
+def held_decision(make_policy, finance_agent):
+    """A Finance decision held for a Supervisor's approval."""
+    make_policy(effect=Effect.REQUIRE_APPROVAL, approver_role="Supervisor", actions="invoice.approve")
+    decision = decide(finance_agent, "invoice.approve", amount=120)
+    assert decision.verdict == Verdict.REQUIRE_APPROVAL
+    return decision
+
+
+def test_a_decision_is_streamed_as_decision_created(watch, alice, finance_agent):
+    # Given alice watching
+    stream = watch(user=alice)
+
+    # When the Finance agent acts
+    decision = decide(finance_agent)
+
+    # Then its decision arrives
+    [event] = stream.events(1)
+    assert (event["type"], event["data"]["id"]) == ("decision.created", decision.pk)
+
+
+def test_a_held_decision_is_streamed_with_its_approval_request(watch, alice, finance_agent, make_policy):
+    # Given a policy holding invoice approvals for a Supervisor, and alice watching
+    make_policy(effect=Effect.REQUIRE_APPROVAL, approver_role="Supervisor", actions="invoice.approve")
+    stream = watch(user=alice)
+
+    # When the Finance agent asks to approve an invoice
+    decision = decide(finance_agent, "invoice.approve", amount=120)
+
+    # Then the decision arrives, followed by the request for approval
+    created, requested = stream.events(2)
+    assert (created["type"], created["data"]["verdict"]) == ("decision.created", Verdict.REQUIRE_APPROVAL)
+    assert requested["type"] == "approval.requested"
+    assert requested["id"] == created["id"] + 1
+    assert (requested["data"]["decision_id"], requested["data"]["approval_id"]) == (decision.pk, decision.approval.pk)
+    assert (requested["agent_id"], requested["data"]["approver_role"]) == (finance_agent.pk, "Supervisor")
+
+
+def test_deciding_an_approval_is_streamed_as_approval_resolved(watch, alice, bob, held_decision):
+    # Given alice watching a held decision
+    approval = held_decision.approval
+    stream = watch(user=alice)
+
+    # When bob approves it
+    decide_approval(approval.pk, approve=True, by=bob, comment="Known supplier")
+
+    # Then its resolution arrives
+    [event] = stream.events(1)
+    assert (event["type"], event["subject"]) == ("approval.resolved", {"type": "approval", "id": str(approval.pk)})
+    assert (event["data"]["status"], event["data"]["comment"]) == (Approval.Status.APPROVED, "Known supplier")
+
+
+def test_an_overdue_approval_is_streamed_as_approval_escalated(watch, alice, held_decision):
+    # Given alice watching a held decision
+    approval = held_decision.approval
+    stream = watch(user=alice)
+
+    # When its deadline passes and overdue approvals are escalated
+    escalate_overdue(now=approval.deadline + dt.timedelta(minutes=1))
+
+    # Then its escalation to an Executive arrives
+    [event] = stream.events(1)
+    assert (event["type"], event["data"]["approval_id"]) == ("approval.escalated", approval.pk)
+    assert (event["data"]["approver_role"], event["data"]["escalation_level"]) == ("Executive", 1)
+
+
+def test_pausing_an_agent_is_streamed_as_agent_status_changed(watch, alice, bob, finance_agent, finance):
+    # Given alice watching
+    stream = watch(user=alice)
+
+    # When bob pauses the Finance agent
+    change_agent_status(finance_agent, Status.PAUSED, by=bob)
+
+    # Then the change of status arrives, about that agent
+    [event] = stream.events(1)
+    assert (event["type"], event["agent_id"], event["department_id"]) == (
+        "agent.status_changed",
+        finance_agent.pk,
+        finance.pk,
+    )
+    assert event["data"] == {"status": Status.PAUSED}
+
+
+def test_a_policy_change_is_streamed_as_policy_changed(watch, alice, make_policy):
+    # Given alice watching
+    stream = watch(user=alice)
+
+    # When a policy is created
+    policy = make_policy(effect=Effect.DENY, actions="invoice.delete")
+
+    # Then the change arrives, with the policy's new version
+    [event] = stream.events(1)
+    assert (event["type"], event["subject"]["id"]) == ("policy.changed", str(policy.pk))
+    assert (event["data"]["version"], event["data"]["effect"]) == (1, Effect.DENY)
+
+
+def test_a_decision_that_rolls_back_is_never_streamed(watch, alice, finance_agent):
+    # Given alice watching
+    stream = watch(user=alice)
+
+    # When a decision is recorded in a transaction that then rolls back, and another one commits
+    with pytest.raises(Rollback), transaction.atomic():
+        decide(finance_agent, resource="invoice/rolled-back")
+        raise Rollback
+    committed = decide(finance_agent, resource="invoice/committed")
+
+    # Then only the committed decision arrives (and no other event follows it)
+    assert not AuditEvent.objects.filter(after__resource="invoice/rolled-back").exists()
+    received = stream.events_through(event_id_of(committed))
+    assert summary(received) == [(event_id_of(committed), "decision.created")]
+    assert received[0]["data"]["resource"] == "invoice/committed"
+    assert stream.events_within() == []
