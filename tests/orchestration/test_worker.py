@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -65,6 +66,7 @@ def _use_broker(url: str) -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu.pools.reset()  # producers kombu keeps per process would otherwise hold the closed pool
 
 
 @pytest.fixture
