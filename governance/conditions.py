@@ -49,6 +49,7 @@ class CompiledCondition:
     source: str
     program: cel.Program | None
     functions: frozenset[str]
+    variables: frozenset[str] = frozenset()
 
     def evaluate(self, context: cel.Context) -> bool:
         if self.program is None:
@@ -129,7 +130,13 @@ def compile_condition(source: str) -> CompiledCondition:
             raise ConditionError(detail, int(position.group(1)), int(position.group(2))) from None
         raise ConditionError(detail) from None
     _check_names(source, program)
-    compiled = CompiledCondition(source, program, frozenset(program.references()["functions"]) & STATEFUL_FUNCTIONS)
+    references = program.references()
+    compiled = CompiledCondition(
+        source,
+        program,
+        functions=frozenset(references["functions"]) & STATEFUL_FUNCTIONS,
+        variables=frozenset(references["variables"]) & REQUEST_VARIABLES,
+    )
     try:
         compiled.evaluate(sample_context())
     except LookupError:

@@ -86,16 +86,20 @@ class PolicyIndex:
         self.set_version = set_version
         self.size = 0
         self._exact: dict[tuple[str | None, int | None], list[CompiledPolicy]] = {}
-        self._globs: dict[int | None, list[tuple[list[str], CompiledPolicy]]] = {}
+        # Patterns by (the action family before the first ".", department): "invoice.*" is only tried on
+        # invoice actions, so patterns for other families cost nothing.
+        self._globs: dict[tuple[str, int | None], list[tuple[list[str], CompiledPolicy]]] = {}
         for policy, actions, department_ids in entries:
             self.size += 1
             exact = [a for a in actions if "*" not in a] or ([] if actions else [None])
             patterns = [a for a in actions if "*" in a]
+            if "*" in patterns:
+                exact, patterns = [None], []
             for department_id in department_ids or [None]:
                 for action in exact:
                     self._exact.setdefault((action, department_id), []).append(policy)
-                if patterns:
-                    self._globs.setdefault(department_id, []).append((patterns, policy))
+                for family in {_family(p) for p in patterns}:
+                    self._globs.setdefault((family, department_id), []).append((patterns, policy))
 
     def candidates(
         self, action: str, agent_id: int, department_id: int, capability_codes: frozenset[str], now: dt.datetime
@@ -104,13 +108,20 @@ class PolicyIndex:
         for key in ((action, department_id), (action, None), (None, department_id), (None, None)):
             for policy in self._exact.get(key, ()):
                 found[policy.policy_id] = policy
-        for department_key in (department_id, None):
-            for patterns, policy in self._globs.get(department_key, ()):
-                if action_matches(patterns, action):
+        family = _family(action)
+        for key in ((family, department_id), (family, None), ("", department_id), ("", None)):
+            for patterns, policy in self._globs.get(key, ()):
+                if policy.policy_id not in found and action_matches(patterns, action):
                     found[policy.policy_id] = policy
         applicable = [p for p in found.values() if p.applies_to(agent_id, capability_codes, now)]
         applicable.sort(key=lambda p: (-p.priority, p.policy_id))
         return applicable
+
+
+def _family(action_or_pattern: str) -> str:
+    """The literal part before the first ".", or "" when a pattern is wild there."""
+    head, dot, _ = action_or_pattern.partition(".")
+    return "" if "*" in head or not dot else head
 
 
 def build_index(versions: Iterable[PolicyVersion], set_version: tuple[int, int] = (0, 0)) -> PolicyIndex:
@@ -229,15 +240,7 @@ def decide(
     hits: list[Hit] = []
     shadow_hits: list[Hit] = []
     if candidates:
-        context = cel.Context(
-            {
-                "agent": subject.agent, "department": subject.department, "action": request.action,
-                "resource": request.resource, "amount": float(request.amount), "currency": request.currency,
-                "data_classes": list(request.data_classes), "context": request.context, "now": now,
-            }
-        )  # fmt: skip
-        for name in Inputs.NAMES:
-            context.add_function(name, inputs.function(name))
+        context = _context_for(candidates, subject, request, now, inputs)
         for policy in candidates:
             hit = _evaluate(policy, context)
             if hit is not None:
@@ -263,6 +266,23 @@ def decide(
         inputs=dict(inputs.values),
         approval_policy=approval_policy,
     )
+
+
+def _context_for(
+    candidates: list[CompiledPolicy], subject: Subject, request: Request, now: dt.datetime, inputs: Inputs
+) -> cel.Context:
+    """The request as CEL values, converting only the names these conditions read: converting is the cost."""
+    names = frozenset().union(*(p.condition.variables for p in candidates))
+    values = {
+        "agent": lambda: subject.agent, "department": lambda: subject.department, "action": lambda: request.action,
+        "resource": lambda: request.resource, "amount": lambda: float(request.amount),
+        "currency": lambda: request.currency, "data_classes": lambda: list(request.data_classes),
+        "context": lambda: request.context, "now": lambda: now,
+    }  # fmt: skip
+    context = cel.Context({name: values[name]() for name in names})
+    for name in frozenset().union(*(p.condition.functions for p in candidates)):
+        context.add_function(name, inputs.function(name))
+    return context
 
 
 def _evaluate(policy: CompiledPolicy, context: cel.Context) -> Hit | None:
