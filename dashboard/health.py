@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -15,8 +16,22 @@ CHECK_TIMEOUT_SECONDS = 3
 
 
 def check_database() -> None:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """On PostgreSQL a fresh connection, not one from the pool: a pool would wait its whole timeout."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return
+    config = connection.settings_dict
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        dbname=config["NAME"],
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        connect_timeout=CHECK_TIMEOUT_SECONDS,
+    ) as raw:
+        raw.execute("SELECT 1")
 
 
 def check_channel_layer() -> None:

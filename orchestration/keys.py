@@ -4,6 +4,7 @@ Keys are 256-bit random secrets, so a fast SHA-256 digest is as safe to store as
 hash and lets a request find its key with one indexed lookup.
 """
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from orchestration.models import Agent, AgentKey
 
 KEY_PREFIX = "rgt_"
+SEEN_EVERY = dt.timedelta(seconds=60)  # how fresh "last used" and "last seen" are kept
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
 
 
@@ -50,6 +52,7 @@ def authenticate_agent_key(raw_key: str) -> Agent | None:
     if key is None:
         return None
     now = timezone.now()
-    AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    Agent.objects.filter(pk=key.agent_id).update(last_seen_at=now)
+    if key.last_used_at is None or now - key.last_used_at > SEEN_EVERY:  # not a write per request
+        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        Agent.objects.filter(pk=key.agent_id).update(last_seen_at=now)
     return key.agent
