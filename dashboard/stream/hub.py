@@ -134,6 +134,9 @@ class Hub:
             self._deliver(event)
         if self._buffer and self._gap_timer is None:
             self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS, self._fill_gap)
+        elif not self._buffer and self._gap_timer is not None:
+            self._gap_timer.cancel()  # the late event arrived: no need to read it back
+            self._gap_timer = None
 
     def _deliver(self, event: dict) -> None:
         if event["type"] not in events.STREAMED_KINDS or not self.subscribers:
