@@ -105,7 +105,8 @@ def route(capability_id: int, *, exclude: list[int] = ()) -> list[Candidate]:
     cached = _rankings.get(key)
     if cached is None or cached[0] < now:
         cached = _rankings[key] = (now + RANKING_TTL_SECONDS, rank_candidates(capability_id))
-    ranked = [c for c in cached[1] if c.agent_id not in set(exclude)]
+    excluded = set(exclude)
+    ranked = [c for c in cached[1] if c.agent_id not in excluded] if excluded else cached[1]
     active = set(
         Agent.objects.filter(
             pk__in=[c.agent_id for c in ranked[:ACTIVE_CHECK]],
