@@ -7,50 +7,42 @@ from orchestration import keys, routing, workflows
 from orchestration.models import Agent, Department, Status, Strategy
 
 
-@transaction.atomic
 def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
     """Pause, resume or kill an agent; return whether anything changed."""
-    current = Agent.objects.select_for_update().get(pk=agent.pk)
-    agent.status = status
-    if current.status == status:
-        return False
-    Agent.objects.filter(pk=agent.pk).update(status=status)
-    audit.record(
-        "agent.status_changed",
-        subject_type="agent",
-        subject_id=agent.pk,
-        actor=by,
-        department_id=current.department_id,
-        before={"status": current.status},
-        after={"status": status},
+    return _change_status(agent, status, by=by, agent_ids=lambda: [agent.pk])
+
+
+def change_department_status(department: Department, status: Status, *, by=None) -> bool:
+    """Pause, resume or kill a whole department: its agents may not act while it is not active."""
+    return _change_status(
+        department, status, by=by, agent_ids=lambda: list(department.agents.values_list("pk", flat=True))
     )
-    if status == Status.KILLED:
-        workflows.stop_agent_work([agent.pk], f"agent {current.slug} was killed")
-    _forget_rankings_now_and_on_commit()  # a revived agent is routable at once in this process
-    return True
 
 
 @transaction.atomic
-def change_department_status(department: Department, status: Status, *, by=None) -> bool:
-    """Pause, resume or kill a whole department: its agents may not act while it is not active."""
-    current = Department.objects.select_for_update().get(pk=department.pk)
-    department.status = status
+def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids) -> bool:
+    """The kill switch and its milder forms: audited, and a kill stops the work under way at once."""
+    model = type(holder)
+    current = model.objects.select_for_update().get(pk=holder.pk)
+    holder.status = status
     if current.status == status:
         return False
-    Department.objects.filter(pk=department.pk).update(status=status)
+    model.objects.filter(pk=holder.pk).update(status=status)
+    kind = model._meta.model_name
     audit.record(
-        "department.status_changed",
-        subject_type="department",
-        subject_id=department.pk,
+        f"{kind}.status_changed",
+        subject_type=kind,
+        subject_id=holder.pk,
         actor=by,
-        department_id=department.pk,
+        department_id=current.pk if isinstance(current, Department) else current.department_id,
         before={"status": current.status},
         after={"status": status},
     )
     if status == Status.KILLED:
-        agent_ids = list(department.agents.values_list("pk", flat=True))
-        workflows.stop_agent_work(agent_ids, f"department {current.name} was killed")
-    _forget_rankings_now_and_on_commit()
+        label = current.slug if isinstance(current, Agent) else current.name
+        workflows.stop_agent_work(agent_ids(), f"{kind} {label} was killed")
+    routing.forget_rankings()  # a revived agent is routable at once in this process
+    transaction.on_commit(routing.forget_rankings)  # a ranking cached before the commit saw the old status
     return True
 
 
@@ -110,8 +102,3 @@ def set_strategy(
 def _weights(strategy: Strategy) -> dict:
     return {"cost": strategy.cost, "risk": strategy.risk, "customer_satisfaction": strategy.customer_satisfaction,
             "resilience": strategy.resilience}  # fmt: skip
-
-
-def _forget_rankings_now_and_on_commit() -> None:
-    routing.forget_rankings()
-    transaction.on_commit(routing.forget_rankings)  # a ranking cached before the commit saw the old status
