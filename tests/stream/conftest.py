@@ -27,13 +27,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
-from governance import engine
-from governance.models import AuditEvent, Decision, Policy
-from governance.policies import record_policy_version
+from governance.models import AuditEvent, Decision
 from governance.services import ActionRequest, evaluate_action
 from orchestration.keys import issue_key
 from orchestration.models import Agent
-from tests.factories import PolicyFactory
+from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (shared fixtures)
 from tests.servers import INHERITED_SETTINGS, PROJECT_ROOT, START_TIMEOUT_SECONDS, reachable
 
 if connection.vendor == "sqlite":
@@ -198,26 +196,6 @@ def watch(connect: Connect) -> Connect:
         return client
 
     return watch_
-
-
-@pytest.fixture(autouse=True)
-def fresh_policy_index() -> Iterator[None]:
-    """An empty policy index before and after each test: SQLite hands the same ids out again after a flush."""
-    engine._cached_index = engine.PolicyIndex([])
-    yield
-    engine._cached_index = engine.PolicyIndex([])
-
-
-@pytest.fixture
-def make_policy(db) -> Callable[..., Policy]:
-    """Create a policy and record its first version, as the admin does on save."""
-
-    def make(**fields) -> Policy:
-        policy = PolicyFactory(**fields)
-        record_policy_version(policy)
-        return policy
-
-    return make
 
 
 def decide(agent: Agent, action: str = "invoice.approve", **fields) -> Decision:
