@@ -42,8 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "regent_bench_stream"
+ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"  # for pg_stat_activity
 BENCH_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
-ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REGENT_REDIS_URL = "redis://127.0.0.1:6379/5"
 BASELINE_REDIS_URL = "redis://127.0.0.1:6379/6"
 
@@ -420,28 +420,20 @@ def baseline_result(warmup: int, committed: dict[int, float]) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def admin_execute(*statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
 def create_database() -> None:
-    admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)", f"CREATE DATABASE {BENCH_DATABASE}")
-    environment = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY")}
-    environment["DATABASE_URL"] = BENCH_DATABASE_URL
-    subprocess.run(  # a fixed command line
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=environment, check=True
-    )
+    sys.path.insert(0, str(ROOT))
+    from bench import databases
+
+    databases.recreate(BENCH_DATABASE)
 
 
 def drop_database() -> None:
     from django.db import connections
 
+    from bench import databases
+
     connections.close_all()
-    admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+    databases.drop(BENCH_DATABASE)
 
 
 def seed() -> tuple[int, str, dict]:

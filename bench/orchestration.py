@@ -27,23 +27,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL,
                   SIMULATED_PROVIDER_LATENCY_MS="0", DB_CONN_MAX_AGE="60")  # fmt: skip
 
-import psycopg  # noqa: E402
 import redis  # noqa: E402
 
+from bench import databases  # noqa: E402
 
-def recreate_database() -> None:
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-
-
-def drop_database() -> None:
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-
-
-recreate_database()
+databases.recreate(DATABASE)
 redis.Redis.from_url(REDIS_URL).flushdb()
 
 import django  # noqa: E402
@@ -177,7 +165,7 @@ def main() -> None:
         worker.wait()
     routing = bench_routing()
     connection.close()
-    drop_database()
+    databases.drop(DATABASE)
 
     step_ms, noop_ms = elapsed / steps * 1000, noop_elapsed / steps * 1000
     print(f"\nWorkflows: {RUNS} runs × 3 steps through a real worker (prefork, concurrency 2) and Redis")

@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "regent_bench"
 BENCH_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
-ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 # Settings come from the environment when Django starts: only the HTTP section touches this database.
 sys.path.insert(0, str(ROOT))
@@ -48,6 +47,7 @@ from celpy import celtypes  # noqa: E402
 from django.db import connections  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
+from bench import databases  # noqa: E402
 from governance import engine  # noqa: E402
 from governance.models import Effect, Policy, PolicyVersion  # noqa: E402
 from governance.policies import record_policy_version, snapshot_of  # noqa: E402
@@ -920,19 +920,8 @@ def cel_section() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def admin_execute(*statements: str) -> None:
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
 def create_database() -> None:
-    admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)", f"CREATE DATABASE {BENCH_DATABASE}")
-    environment = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY")}
-    environment["DATABASE_URL"] = BENCH_DATABASE_URL
-    subprocess.run(  # a fixed command line
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=environment, check=True
-    )
+    databases.recreate(BENCH_DATABASE)
     with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as connection:
         connection.execute(
             "CREATE TABLE bench_raw (id bigserial PRIMARY KEY, agent_id integer NOT NULL, payload jsonb NOT NULL, "
@@ -942,7 +931,7 @@ def create_database() -> None:
 
 def drop_database() -> None:
     connections.close_all()
-    admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+    databases.drop(BENCH_DATABASE)
 
 
 def seed(agents: list[BenchAgent], policies: list[BenchPolicy]) -> dict[int, str]:

@@ -1,0 +1,36 @@
+"""A throwaway PostgreSQL database per benchmark: dropped, created and migrated fresh, dropped at the end."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+
+
+def url_of(name: str) -> str:
+    return f"{SERVER_URL}/{name}"
+
+
+def _admin(statement: str) -> None:
+    with psycopg.connect(url_of("postgres"), autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def recreate(name: str) -> str:
+    """A fresh, migrated database; returns its URL."""
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    environment = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY")}
+    environment["DATABASE_URL"] = url_of(name)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=environment, check=True
+    )
+    return url_of(name)
+
+
+def drop(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
