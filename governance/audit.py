@@ -9,10 +9,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from governance import events as events_module
+from governance import inserts
 from governance.chain import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
 from governance.models import AuditChainHead, AuditEvent
 
@@ -66,19 +67,40 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
     """Link unsaved events onto the chain in the given order and insert them, under one head lock."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit events must be appended inside the transaction of the change they record")
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # a database reset since migrate (test flushes); the genesis link is implied
-        AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    seq, prev_hash = head.seq, head.hash
+    seq, prev_hash = _locked_head()
     for event in events:
         seq += 1
         event.seq, event.prev_hash = seq, prev_hash
         event.hash = prev_hash = hash_event(event)
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
-    AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    inserts.insert(events)
+    with connection.cursor() as cursor:
+        cursor.execute(_head_sql("UPDATE {table} SET {seq} = %s, {hash} = %s WHERE {id} = 1"), [seq, prev_hash])
     events_module.publish_on_commit(events)
     return events
+
+
+def _locked_head() -> tuple[int, str]:
+    """The chain head's (seq, hash), row-locked until commit: every append happens once, in one order."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_head_sql("SELECT {seq}, {hash} FROM {table} WHERE {id} = 1") + lock)
+        row = cursor.fetchone()
+    if row is None:  # a database reset since migrate (test flushes); the genesis link is implied
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+        return _locked_head()
+    return row
+
+
+def _head_sql(template: str) -> str:
+    """Plain SQL for the head row: appends run for every decision, and the ORM's compiler cost more than them."""
+    quote = connection.ops.quote_name
+    table = AuditChainHead._meta
+    return template.format(
+        table=quote(table.db_table),
+        seq=quote(table.get_field("seq").column),
+        hash=quote(table.get_field("hash").column),
+        id=quote(table.pk.column),
+    )
 
 
 def last_event_id() -> int:

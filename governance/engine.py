@@ -141,12 +141,19 @@ _cache_lock = threading.Lock()
 _cached_index = PolicyIndex([], (-1, -1))
 
 
-def current_index() -> PolicyIndex:
-    """The index for the policy set as it stands now; rebuilt in this process when any policy changes."""
-    global _cached_index
-    # Versions are only ever added, but ids are not handed out in commit order: the count sees a late commit.
+def policy_set_version() -> tuple[int, int]:
+    """Versions are only ever added, but ids are not handed out in commit order: the count sees a late commit."""
     stored = PolicyVersion.objects.aggregate(count=Count("id"), latest=Max("id"))
-    set_version = (stored["count"], stored["latest"] or 0)
+    return stored["count"], stored["latest"] or 0
+
+
+def current_index(set_version: tuple[int, int] | None = None) -> PolicyIndex:
+    """The index for the policy set as it stands now; rebuilt in this process when any policy changes.
+
+    A caller that has just read the set's version (see `governance.actor`) passes it to save a query.
+    """
+    global _cached_index
+    set_version = set_version or policy_set_version()
     index = _cached_index
     if index.set_version == set_version:
         return index

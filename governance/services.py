@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, budgets, engine
+from governance import audit, budgets, engine, inserts
+from governance.actor import load_actor
 from governance.models import Approval, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
 from orchestration.models import Agent, Department, Status
@@ -93,15 +94,18 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
 
     Everything happens in one transaction. When a condition reads spend or counts, or the action
     spends money, the agent's row is locked first so concurrent requests see each other's effects.
+    Called inside a caller's transaction (a workflow step), it joins it without a savepoint: an error
+    here rolls back the caller's work too, which is what a step that could not be governed needs.
     """
     started = time.perf_counter_ns()
     now = now or timezone.now()
-    index = engine.current_index()
     amount = request.amount or Decimal("0")
     facts = engine_request(request)
-    with transaction.atomic():
-        agent = Agent.objects.select_related("department", "provider").get(pk=agent.pk)
-        subject = subject_of(agent, frozenset(agent.capabilities.values_list("code", flat=True)))
+    with transaction.atomic(savepoint=False):
+        actor = load_actor(agent.pk)
+        agent = actor.agent
+        index = engine.current_index(actor.policy_set_version)
+        subject = subject_of(agent, actor.capability_codes)
         denial = _status_denial(agent)
         candidates = [] if denial else engine.candidates_for(index, subject, facts, now)
         if amount > 0 or engine.needs_stateful_inputs(candidates):
@@ -115,7 +119,7 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
             over_budget = budgets.reserve_spend(agent, amount, now)
             if over_budget:
                 verdict, explanation = Verdict.DENY, f"{over_budget}\n{explanation}"
-        decision = Decision.objects.create(
+        decision = Decision(
             agent=agent,
             department=agent.department,
             action=request.action,
@@ -134,6 +138,7 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
             created_at=now,
             latency_us=(time.perf_counter_ns() - started) // 1000,
         )
+        inserts.insert([decision])
         approval = None
         if verdict == Verdict.REQUIRE_APPROVAL:
             approval = _create_approval(decision, ruling.approval_policy, now)
@@ -238,7 +243,7 @@ def report_outcome(
 
     A failure means the action did not happen, so the spend reserved for it is given back.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
         outcome, created = Outcome.objects.get_or_create(
             decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
         )
