@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
 AGENTS_PER_STEP = 3
 RETRY_DELAY_SECONDS = 2
+ROUTED_FIELDS = ["agent", "routing", "tried_agents", "routed_at", "decision", "updated_at"]
 
 
 class WorkflowError(Exception):
@@ -131,20 +132,19 @@ def _route_and_govern(step_id: int) -> None:
     step.routing = [c.as_dict() for c in ranked]
     step.tried_agents = [*step.tried_agents, chosen.agent_id]
     step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
-    step.save(update_fields=["agent", "routing", "tried_agents", "status", "routed_at", "updated_at"])
-    _record(step, chosen_score=round(chosen.total, 4), candidates=len(ranked))
-    decision = evaluate_action(step.agent, _request_for(step))
-    step.decision = decision
-    if decision.verdict == Verdict.DENY:
-        step.save(update_fields=["decision", "updated_at"])
-        _fail(step, decision.explanation)
-    elif decision.verdict == Verdict.REQUIRE_APPROVAL:
+    step.decision = evaluate_action(step.agent, _request_for(step))
+    # Routed and governed in one transaction: one write and one event say where the step went, and why.
+    routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
+    if step.decision.verdict == Verdict.DENY:
+        step.save(update_fields=[*ROUTED_FIELDS, "status"])
+        _fail(step, step.decision.explanation, **routed)
+    elif step.decision.verdict == Verdict.REQUIRE_APPROVAL:
         step.status = StepRun.Status.AWAITING_APPROVAL
-        step.save(update_fields=["decision", "status", "updated_at"])
+        step.save(update_fields=[*ROUTED_FIELDS, "status"])
         WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.AWAITING_APPROVAL)
-        _record(step, approval_id=decision.approval.pk)
+        _record(step, approval_id=step.decision.approval.pk, **routed)
     else:
-        _start(step)
+        _start(step, just_routed=True, **routed)
 
 
 def _request_for(step: StepRun) -> ActionRequest:
@@ -160,13 +160,14 @@ def _request_for(step: StepRun) -> ActionRequest:
     )
 
 
-def _start(step: StepRun) -> None:
+def _start(step: StepRun, *, just_routed: bool = False, **event) -> None:
     step.status, step.started_at = StepRun.Status.RUNNING, timezone.now()
-    step.save(update_fields=["decision", "status", "started_at", "updated_at"])
-    _record(step)
-    WorkflowRun.objects.filter(pk=step.run_id, status=WorkflowRun.Status.AWAITING_APPROVAL).exclude(
-        steps__status=StepRun.Status.AWAITING_APPROVAL
-    ).update(status=WorkflowRun.Status.RUNNING)
+    step.save(update_fields=[*(ROUTED_FIELDS if just_routed else ["decision", "updated_at"]), "status", "started_at"])
+    _record(step, **event)
+    if step.run.status == WorkflowRun.Status.AWAITING_APPROVAL:
+        WorkflowRun.objects.filter(pk=step.run_id, status=WorkflowRun.Status.AWAITING_APPROVAL).exclude(
+            steps__status=StepRun.Status.AWAITING_APPROVAL
+        ).update(status=WorkflowRun.Status.RUNNING)
 
 
 def _order_key(step: StepRun) -> str:
@@ -192,7 +193,7 @@ def _perform(step: StepRun) -> None:
 def _after_success(step_id: int, order_key: str, result: providers.WorkResult) -> None:
     step = (
         StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
-        .select_related("agent", "template", "run__workflow")
+        .select_related("agent", "template", "run__workflow", "decision")
         .get(pk=step_id)
     )
     if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
@@ -231,19 +232,19 @@ def _after_failure(step_id: int, order_key: str, error: str) -> None:
     _enqueue([step.pk])
 
 
-def _finish(step: StepRun, status: str, *, error: str = "") -> None:
+def _finish(step: StepRun, status: str, *, error: str = "", **event) -> None:
     if step.status == StepRun.Status.AWAITING_APPROVAL and step.decision_id:
         withdraw_pending(step.decision_id, f"the step was {status}: {error}".strip(": "))
     step.status, step.finished_at = status, timezone.now()
     if error:
         step.error = error
     step.save(update_fields=["status", "finished_at", "error", "output", "updated_at"])
-    _record(step, **({"error": error} if error else {}))
+    _record(step, **({"error": error} if error else {}), **event)
 
 
-def _fail(step: StepRun, reason: str) -> None:
+def _fail(step: StepRun, reason: str, **event) -> None:
     """A failed step fails its run; the steps that have not started are cancelled."""
-    _finish(step, StepRun.Status.FAILED, error=reason)
+    _finish(step, StepRun.Status.FAILED, error=reason, **event)
     unfinished = (
         step.run.steps.select_for_update(of=("self",))
         .select_related("agent", "template", "run__workflow")
