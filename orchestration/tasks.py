@@ -5,9 +5,9 @@ from celery import shared_task
 from orchestration import workflows
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def run_step(step_id: int) -> None:
-    workflows.run_step(step_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_step(self, step_id: int) -> None:
+    workflows.run_step(step_id, task_id=self.request.id or "")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
 AGENTS_PER_STEP = 3
 RETRY_DELAY_SECONDS = 2
-ROUTED_FIELDS = ["agent", "routing", "tried_agents", "routed_at", "decision", "updated_at"]
+ROUTED_FIELDS = ["agent", "routing", "tried_agents", "routed_at", "decision", "task_id", "updated_at"]
 
 
 class WorkflowError(Exception):
@@ -103,20 +103,25 @@ def _ready_steps(run: WorkflowRun, *, after: str | None = None) -> list[int]:
     ]
 
 
-def run_step(step_id: int) -> None:
-    """The task body. Safe to run twice: each phase acts only on the state it expects."""
+def run_step(step_id: int, *, task_id: str = "") -> None:
+    """The task body. Safe to run twice: each phase acts only on the state it expects.
+
+    `task_id` names the Celery task, stored on a running step so that a kill switch can revoke it.
+    """
     step = StepRun.objects.filter(pk=step_id).only("status").first()
     if step is None:
         return
     if step.status == StepRun.Status.PENDING:
-        _route_and_govern(step_id)
+        _route_and_govern(step_id, task_id)
     step = StepRun.objects.select_related("agent__provider", "template", "run").get(pk=step_id)
     if step.status == StepRun.Status.RUNNING:
+        if step.task_id != task_id:  # resumed after an approval, retried, or redelivered
+            StepRun.objects.filter(pk=step_id, status=StepRun.Status.RUNNING).update(task_id=task_id)
         _perform(step)
 
 
 @transaction.atomic
-def _route_and_govern(step_id: int) -> None:
+def _route_and_govern(step_id: int, task_id: str = "") -> None:
     step = StepRun.objects.select_for_update().select_related("template__capability", "run__workflow").get(pk=step_id)
     if step.status != StepRun.Status.PENDING:
         return
@@ -144,6 +149,7 @@ def _route_and_govern(step_id: int) -> None:
         WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.AWAITING_APPROVAL)
         _record(step, approval_id=step.decision.approval.pk, **routed)
     else:
+        step.task_id = task_id
         _start(step, just_routed=True, **routed)
 
 
@@ -292,14 +298,26 @@ def stop_agent_work(agent_ids: list[int], reason: str) -> int:
         .filter(agent_id__in=agent_ids)
         .exclude(status__in=StepRun.FINISHED)
     )
-    stopped = 0
+    stopped, running_tasks = 0, []
     for step in steps:
         step.refresh_from_db(fields=["status"])  # failing an earlier step may have cancelled this one
         if step.status in StepRun.FINISHED:
             continue
+        if step.status == StepRun.Status.RUNNING and step.task_id:
+            running_tasks.append(step.task_id)
         _fail(step, reason)
         stopped += 1
+    if running_tasks:
+        transaction.on_commit(lambda: _revoke(running_tasks))
     return stopped
+
+
+def _revoke(task_ids: list[str]) -> None:
+    """Stop the workers' calls in flight; their results would be discarded anyway (the steps have failed)."""
+    from config.celery import app
+
+    if not app.conf.task_always_eager:
+        app.control.revoke(task_ids, terminate=True)
 
 
 class DelegationRefused(WorkflowError):

@@ -109,6 +109,9 @@ class StepRun(models.Model):
     tried_agents = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     output = models.JSONField(default=dict, blank=True)
+    task_id = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="The Celery task doing the step's work, to revoke it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     routed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

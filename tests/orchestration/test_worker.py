@@ -27,7 +27,8 @@ from django.db import connection
 from config.celery import app as celery_app
 from governance.models import AuditEvent, Decision, Outcome
 from orchestration import workflows
-from orchestration.models import Agent, ModelProvider, StepRun, WorkflowRun
+from orchestration.models import Agent, ModelProvider, Status, StepRun, WorkflowRun
+from orchestration.services import change_agent_status
 from tests.factories import ModelProviderFactory
 from tests.orchestration.conftest import INVOICE, INVOICE_CAPABILITIES, Endpoint, Received, steps_of
 from tests.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
@@ -210,3 +211,46 @@ def test_a_run_survives_its_worker_being_killed_mid_step_with_each_step_done_onc
     # … and the webhook saw the redelivered approval under the same idempotency key as the call that was cut off
     keys = Counter(request.headers["Idempotency-Key"] for request in webhook.received)
     assert keys == {workflows._order_key(step): 2 if key == "approve" else 1 for key, step in steps.items()}
+
+
+LONG_CALL_SECONDS = 8  # under the webhook provider's 10 s timeout: only a revocation ends it sooner
+
+
+@pytest.fixture
+def long_approval(serve, hire, invoice_workflow) -> tuple[Agent, threading.Event]:
+    """A clerk whose webhook takes LONG_CALL_SECONDS over the approval; the event is set when that call starts."""
+    started = threading.Event()
+
+    def answer(request: Received) -> tuple[int, dict]:
+        if request.json()["action"] == "invoice.approve":
+            started.set()
+            time.sleep(LONG_CALL_SECONDS)
+        return 200, {"cost": "0.40", "value": "25", "csat": 5, "output": {}}
+
+    endpoint = serve(answer)
+    provider = ModelProviderFactory(name="Slow service", kind=ModelProvider.Kind.HTTP_WEBHOOK, endpoint=endpoint.url)
+    return hire("clerk", *INVOICE_CAPABILITIES, provider=provider), started
+
+
+def test_killing_an_agent_revokes_the_task_calling_its_provider(workers, invoice_workflow, long_approval):
+    # Given a worker in the middle of the approval's long provider call
+    clerk, call_started = long_approval
+    worker = workers.start()
+    run = workflows.start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
+    wait_until(call_started.is_set, "the approval's provider call started")
+    approve = run.steps.get(template__key="approve")
+    assert approve.status == StepRun.Status.RUNNING and approve.task_id
+
+    # When the agent is killed
+    killed_at = time.monotonic()
+    change_agent_status(clerk, Status.KILLED)
+
+    # Then the worker terminates that task well before the call would have returned, and the step has failed
+    wait_until(lambda: f"Terminating {approve.task_id}" in workers.log(worker), "the worker terminated the task", 5)
+    active = celery_app.control.inspect(timeout=2).active() or {}
+    assert approve.task_id not in {task["id"] for tasks in active.values() for task in tasks}
+    assert time.monotonic() - killed_at < LONG_CALL_SECONDS
+    approve.refresh_from_db()
+    assert approve.status == StepRun.Status.FAILED and "was killed" in approve.error
+    run.refresh_from_db()
+    assert run.status == WorkflowRun.Status.FAILED
