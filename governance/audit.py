@@ -7,6 +7,7 @@ concurrent writers still produce a single line and commit in `seq` order.
 import datetime as dt
 import json
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -46,7 +47,12 @@ def record(
     after=None,
     at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Call it inside the transaction of the change it records."""
+    """Append one event to the chain. Call it inside the transaction of the change it records.
+
+    With neither actor nor label, the person making the current request (if any) is the actor.
+    """
+    if actor is None and not actor_label:
+        actor = _request_user()
     if actor is not None and not actor_label:
         actor_label = f"user:{actor.get_username()}"
     event = AuditEvent(
@@ -61,6 +67,15 @@ def record(
         after=plain(after),
     )
     return append([event])[0]
+
+
+# The user of the request being served, set by governance.middleware.AuditActorMiddleware.
+acting_user: ContextVar = ContextVar("acting_user", default=None)
+
+
+def _request_user():
+    user = acting_user.get()
+    return user if user is not None and user.is_authenticated else None
 
 
 def append(events: list[AuditEvent]) -> list[AuditEvent]:

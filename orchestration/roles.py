@@ -127,7 +127,6 @@ def audit_role_change(sender, instance, action: str, reverse: bool, pk_set, **_k
                 "role.changed",
                 subject_type="user",
                 subject_id=user.pk,
-                actor_label="system",
                 before=None,
                 after={"user": user.get_username(), "added" if action == "post_add" else "removed": names},
             )

@@ -17,16 +17,18 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.http import HttpResponse
 from django.urls import reverse
 
 from governance.audit import verify_chain
+from governance.middleware import AuditActorMiddleware
 from governance.models import AuditChainHead, AuditEvent, Decision, Effect
 from governance.policies import record_policy_version
 from orchestration.keys import issue_key
 from orchestration.models import Status
 from orchestration.roles import Role
 from orchestration.services import change_agent_status, revoke_agent_keys, rotate_agent_key
-from tests.factories import PolicyFactory
+from tests.factories import PolicyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +203,26 @@ def test_giving_someone_a_role_is_audited(erin):
     (event,) = events_of("user", erin.pk)
     assert event.kind == "role.changed"
     assert (event.before, event.after) == (None, {"user": "erin", "added": [Role.AUDITOR]})
+
+
+def test_a_role_given_during_a_request_names_the_person_who_gave_it(erin, rf):
+    # Given a request made by an administrator
+    admin_user = UserFactory(username="root", is_superuser=True)
+    request = rf.post("/admin/auth/user/")
+    request.user = admin_user
+
+    def give_role(_request):
+        erin.groups.add(Group.objects.get(name=Role.AUDITOR))
+        return HttpResponse()
+
+    # When erin is made an Auditor while that request is served
+    AuditActorMiddleware(give_role)(request)
+
+    # Then the event names the administrator as the actor; outside a request nobody is named
+    (event,) = events_of("user", erin.pk)
+    assert (event.actor, event.actor_label) == (admin_user, "user:root")
+    erin.groups.clear()
+    assert events_of("user", erin.pk)[-1].actor_label == "system"
 
 
 def test_taking_a_role_away_is_audited(dave):
