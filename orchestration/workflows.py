@@ -108,36 +108,41 @@ def run_step(step_id: int, *, task_id: str = "") -> None:
 
     `task_id` names the Celery task, stored on a running step so that a kill switch can revoke it.
     """
-    step = StepRun.objects.filter(pk=step_id).only("status").first()
-    if step is None:
-        return
-    if step.status == StepRun.Status.PENDING:
-        _route_and_govern(step_id, task_id)
-    step = StepRun.objects.select_related("agent__provider", "template", "run").get(pk=step_id)
-    if step.status == StepRun.Status.RUNNING:
-        if step.task_id != task_id:  # resumed after an approval, retried, or redelivered
+    step = _route_and_govern(step_id, task_id)
+    if step is None:  # not pending: resumed after an approval, retried, redelivered, or finished
+        step = StepRun.objects.select_related("agent__provider", "template", "run").filter(pk=step_id).first()
+        if step is None or step.status != StepRun.Status.RUNNING:
+            return
+        if step.task_id != task_id:
             StepRun.objects.filter(pk=step_id, status=StepRun.Status.RUNNING).update(task_id=task_id)
+    if step.status == StepRun.Status.RUNNING:
         _perform(step)
 
 
 @transaction.atomic
-def _route_and_govern(step_id: int, task_id: str = "") -> None:
-    step = StepRun.objects.select_for_update().select_related("template__capability", "run__workflow").get(pk=step_id)
-    if step.status != StepRun.Status.PENDING:
-        return
+def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
+    """Route a pending step and ask governance; the step when it was pending, else None."""
+    step = (
+        StepRun.objects.select_for_update(of=("self",))  # not the run or the template other steps share
+        .select_related("template__capability", "run__workflow")
+        .filter(pk=step_id)
+        .first()
+    )
+    if step is None or step.status != StepRun.Status.PENDING:
+        return None
     if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
         _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
-        return
+        return step
     ranked = routing.route(step.template.capability_id, exclude=step.tried_agents)
     if not ranked:
         _fail(step, f"no active agent holds {step.template.capability.code}")
-        return
+        return step
     chosen = ranked[0]
-    step.agent = Agent.objects.select_related("department").get(pk=chosen.agent_id)
     step.routing = [c.as_dict() for c in ranked]
     step.tried_agents = [*step.tried_agents, chosen.agent_id]
     step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
-    step.decision = evaluate_action(step.agent, _request_for(step))
+    step.decision = evaluate_action(Agent(pk=chosen.agent_id), _request_for(step))
+    step.agent = step.decision.agent  # as governance read it: department and provider attached
     # Routed and governed in one transaction: one write and one event say where the step went, and why.
     routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
     if step.decision.verdict == Verdict.DENY:
@@ -151,6 +156,7 @@ def _route_and_govern(step_id: int, task_id: str = "") -> None:
     else:
         step.task_id = task_id
         _start(step, just_routed=True, **routed)
+    return step
 
 
 def _request_for(step: StepRun) -> ActionRequest:
