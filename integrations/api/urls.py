@@ -13,7 +13,11 @@ router.register("webhooks", views.WebhookSubscriptionViewSet, basename="webhook"
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path(
+        "redoc",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="integrations/redoc.html"),
+        name="api-redoc",
+    ),
     path("", include("governance.api.urls")),
     path("", include("orchestration.api.urls")),
     *router.urls,
