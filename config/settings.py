@@ -65,10 +65,14 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "orchestration",
     "governance",
     "dashboard",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -196,9 +200,51 @@ SIMULATED_PROVIDER_LATENCY_MS = env_int("SIMULATED_PROVIDER_LATENCY_MS", 20)
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "orchestration.api.authentication.AgentKeyAuthentication",
+        "integrations.api.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["integrations.api.parsers.LimitedJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.NewestFirst",
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerCallerThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "integrations.api.errors.handle_exception",
 }
+# Requests per caller (agent key, personal token, person or address), e.g. "1200/min".
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min")
+# Largest JSON body the API reads: a bulk ingest of 1,000 items fits with room to spare.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Regent API",
+    "DESCRIPTION": "Governance and observability for AI agents. Errors share one format: "
+    "{status, code, detail, fields?}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VerdictEnum": "governance.models.decision.Verdict",
+        "AgentStatusEnum": "orchestration.models.registry.Status",
+        "ApprovalStatusEnum": "governance.models.approval.Approval.Status",
+        "RunStatusEnum": "orchestration.models.workflows.WorkflowRun.Status",
+        "StepStatusEnum": "orchestration.models.workflows.StepRun.Status",
+        "ReplayStatusEnum": "governance.models.replay.ReplayRun.Status",
+        "DeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
+    },
+}
+# Throttle counters are shared by every process when Redis is there; per process otherwise.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Outbound webhooks: a subscription is disabled after this many deliveries in a row fail every attempt.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 
 # Production hardening; each can be relaxed by the environment behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

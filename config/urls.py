@@ -12,7 +12,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("governance.api.urls")),
-    path("api/v1/", include("orchestration.api.urls")),
+    path("api/v1/", include("integrations.api.urls")),
     path("", include("dashboard.urls")),
 ]

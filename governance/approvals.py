@@ -1,6 +1,7 @@
 """People deciding what a policy held for them."""
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -16,6 +17,19 @@ approval_decided = Signal()
 
 class ApprovalError(Exception):
     """An approval that cannot be decided as asked; the message says why, for the person asking."""
+
+
+class NotYourDecision(ApprovalError):
+    """The person asking may not decide this request."""
+
+
+def pending_for(user) -> QuerySet[Approval]:
+    """Pending requests this person is asked to decide: their role, their departments, oldest deadline first."""
+    return Approval.objects.filter(
+        status=Approval.Status.PENDING,
+        approver_role__in=roles_of(user),
+        department__in=visible_departments(user),
+    ).order_by("deadline", "pk")
 
 
 def may_decide(user, approval: Approval) -> bool:
@@ -36,7 +50,7 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
     """Approve or reject a pending request. Approving reserves its spend, as an allow would have."""
     approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
     if not may_decide(by, approval):
-        raise ApprovalError("You may not decide this request.")
+        raise NotYourDecision("You may not decide this request.")
     if approval.status != Approval.Status.PENDING:
         raise ApprovalError(f"This request was already {approval.status}.")
     decision: Decision = approval.decision

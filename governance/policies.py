@@ -3,11 +3,12 @@
 import difflib
 import json
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
 from governance import audit, engine
-from governance.models import Policy, PolicyVersion
+from governance.models import Mode, Policy, PolicyVersion
 
 SNAPSHOT_FIELDS = [
     "name", "rationale", "actions", "condition", "effect", "approver_role", "approval_deadline_minutes",
@@ -98,3 +99,28 @@ def proposed_index(changes: dict[int, dict]) -> engine.PolicyIndex:
 
 def as_enforced(snapshot: dict) -> dict:
     return {**snapshot, "mode": "enforce", "enabled": True}
+
+
+@transaction.atomic
+def save_policy(policy: Policy, *, departments, agents, capabilities, by=None) -> Policy:
+    """Create or change a policy with its scope, as the admin does, and record the new version.
+
+    A new policy starts in shadow mode; an enforced policy may not be changed so that its examples fail.
+    """
+    from governance.policy_tests import PolicyExamplesFailed, run_examples
+
+    if policy.pk is None:
+        policy.mode = Mode.SHADOW
+    policy.full_clean(exclude=["departments", "agents", "capabilities"])
+    if policy.pk is not None and policy.mode == Mode.ENFORCE:
+        snapshot = snapshot_of(policy, departments=departments, agents=agents, capabilities=capabilities)
+        failures = [r for r in run_examples(policy, snapshot) if not r.passed]
+        if failures:
+            raise ValidationError(str(PolicyExamplesFailed(policy, failures)))
+    policy.save()
+    policy.departments.set(departments)
+    policy.agents.set(agents)
+    policy.capabilities.set(capabilities)
+    record_policy_version(policy, by=by)
+    policy.refresh_from_db()
+    return policy

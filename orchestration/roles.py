@@ -64,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",
         "orchestration.kill_agent",
+        "integrations.manage_webhooks",
     ],
     Role.AUDITOR: [
         *_VIEW_DOMAIN,

@@ -47,6 +47,21 @@ def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids)
 
 
 @transaction.atomic
+def issue_agent_key(agent: Agent, *, by=None) -> str:
+    """Issue one more key for the agent (its other keys stay valid, for a rollover without downtime)."""
+    raw_key = keys.issue_key(agent, by=by)
+    audit.record(
+        "agent.key_issued",
+        subject_type="agent",
+        subject_id=agent.pk,
+        actor=by,
+        department_id=agent.department_id,
+        after={"prefix": raw_key[: keys.PREFIX_LENGTH]},
+    )
+    return raw_key
+
+
+@transaction.atomic
 def rotate_agent_key(agent: Agent, *, by=None) -> str:
     """Revoke the agent's keys and issue a new one; the secret is returned once and never stored."""
     raw_key = keys.rotate_keys(agent, by=by)

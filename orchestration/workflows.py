@@ -319,11 +319,33 @@ def stop_agent_work(agent_ids: list[int], reason: str) -> int:
 
 
 def _revoke(task_ids: list[str]) -> None:
-    """Stop the workers' calls in flight; their results would be discarded anyway (the steps have failed)."""
+    """Stop the workers' calls in flight; their results would be discarded anyway (the steps are over)."""
     from config.celery import app
 
     if not app.conf.task_always_eager:
         app.control.revoke(task_ids, terminate=True)
+
+
+@transaction.atomic
+def cancel_workflow(run: WorkflowRun, *, by: str) -> WorkflowRun:
+    """Stop a run: its unfinished steps are cancelled (a pending approval is withdrawn), and a result
+    arriving later for a step that was calling its provider is discarded."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
+        raise WorkflowError(f"The run is {run.status}: only a running run can be cancelled.")
+    unfinished = (
+        run.steps.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
+        .select_related("agent", "template", "run__workflow")
+        .exclude(status__in=StepRun.FINISHED)
+    )
+    running_tasks = [s.task_id for s in unfinished if s.status == StepRun.Status.RUNNING and s.task_id]
+    for step in unfinished:
+        _finish(step, StepRun.Status.CANCELLED, error=f"cancelled by {by}")
+    if running_tasks:
+        transaction.on_commit(lambda: _revoke(running_tasks))
+    run.status, run.finished_at = WorkflowRun.Status.CANCELLED, timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    return run
 
 
 class DelegationRefused(WorkflowError):

@@ -93,7 +93,7 @@ def test_a_delegation_with_an_unknown_capability_is_a_field_error(running_step, 
     response = delegate(finance_agent, running_step, capability="no.such")
 
     assert response.status_code == 400
-    assert "capability" in response.json()
+    assert "capability" in response.json()["fields"]
 
 
 def test_a_supervisor_starts_a_run_through_the_api(bob, running_step, django_capture_on_commit_callbacks) -> None:
@@ -145,4 +145,4 @@ def test_an_input_that_is_not_an_object_is_a_field_error(bob, running_step) -> N
     response = client.post("/api/v1/workflows/invoice/runs", {"input": [1, 2]}, format="json")
 
     assert response.status_code == 400
-    assert "input" in response.json()
+    assert "input" in response.json()["fields"]

@@ -1,12 +1,28 @@
+import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.chain import canonical
+from governance.ingest import MAX_ITEMS, ExternalDecision, ExternalOutcome
+from governance.models import (
+    Approval,
+    AuditEvent,
+    Decision,
+    Mode,
+    Outcome,
+    Policy,
+    PolicyVersion,
+    ReplayRun,
+    Verdict,
+)
 from governance.services import ActionRequest
-from orchestration.models import capability_code
+from orchestration.models import Agent, Capability, Department, capability_code
 
 MAX_CONTEXT_BYTES = 16_384
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class EvaluateRequestSerializer(serializers.Serializer):
@@ -61,3 +77,229 @@ class EvaluateResponseSerializer(serializers.Serializer):
     matched_policies = MatchedPolicySerializer(many=True)
     explanation = serializers.CharField()
     approval_id = serializers.IntegerField(allow_null=True)
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Outcome
+        fields = ["result", "cost", "value", "csat", "reported_at"]
+        extra_kwargs = {"csat": {"min_value": 1, "max_value": 5}}
+
+
+class ReportOutcomeSerializer(OutcomeSerializer):
+    decision = serializers.IntegerField(min_value=1, help_text="The decision the outcome is for.")
+
+    class Meta(OutcomeSerializer.Meta):
+        fields = ["decision", *OutcomeSerializer.Meta.fields]
+        extra_kwargs = {
+            **OutcomeSerializer.Meta.extra_kwargs,
+            "cost": {"min_value": Decimal("0")},
+            "value": {"min_value": Decimal("-1000000000000")},
+        }
+
+
+class FiredPolicySerializer(MatchedPolicySerializer):
+    mode = serializers.ChoiceField(
+        choices=Mode.choices, help_text="Shadow policies fired without changing the verdict."
+    )
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    agent_slug = serializers.CharField(source="agent.slug", read_only=True)
+    department_name = serializers.CharField(source="department.name", read_only=True)
+    matched_policies = FiredPolicySerializer(many=True, read_only=True)
+    outcome = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id", "created_at", "agent", "agent_slug", "department", "department_name", "action", "resource",
+            "amount", "currency", "data_classes", "verdict", "shadow_verdict", "risk_score", "explanation",
+            "matched_policies", "latency_us", "outcome",
+        ]  # fmt: skip
+
+    @extend_schema_field(OutcomeSerializer(allow_null=True))
+    def get_outcome(self, decision: Decision) -> dict | None:
+        outcome = getattr(decision, "outcome", None)
+        return OutcomeSerializer(outcome).data if outcome else None
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    action = serializers.CharField(source="decision.action", read_only=True)
+    resource = serializers.CharField(source="decision.resource", read_only=True)
+    amount = serializers.DecimalField(source="decision.amount", max_digits=14, decimal_places=2, read_only=True)
+    currency = serializers.CharField(source="decision.currency", read_only=True)
+    agent = serializers.IntegerField(source="decision.agent_id", read_only=True)
+    risk_score = serializers.IntegerField(source="decision.risk_score", read_only=True)
+
+    class Meta:
+        model = Approval
+        fields = [
+            "id", "decision", "department", "agent", "action", "resource", "amount", "currency", "risk_score",
+            "approver_role", "status", "requested_at", "deadline", "escalation_level", "decided_by", "decided_at",
+            "comment",
+        ]  # fmt: skip
+
+
+class ApprovalDecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    capabilities = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=Capability.objects.all()
+    )
+    departments = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Department.objects.all())
+    agents = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Agent.objects.all())
+
+    class Meta:
+        model = Policy
+        fields = [
+            "id", "name", "rationale", "departments", "agents", "capabilities", "actions", "condition", "effect",
+            "approver_role", "approval_deadline_minutes", "mode", "priority", "risk_weight", "enabled",
+            "valid_from", "valid_until", "version", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["mode", "version", "updated_at"]
+
+
+class PolicyVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyVersion
+        fields = ["id", "number", "snapshot", "created_at", "created_by"]
+
+
+class PolicyExampleResultSerializer(serializers.Serializer):
+    example = serializers.IntegerField(source="example.pk")
+    description = serializers.CharField(source="example.description")
+    expected_verdict = serializers.CharField(source="example.expected_verdict")
+    verdict = serializers.CharField()
+    passed = serializers.BooleanField()
+    explanation = serializers.CharField()
+
+
+class PolicyModeSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=Mode.choices)
+
+
+class ReplayRunSerializer(serializers.ModelSerializer):
+    policy_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+    days = serializers.IntegerField(min_value=1, max_value=366)
+
+    class Meta:
+        model = ReplayRun
+        fields = ["id", "policy_ids", "days", "status", "processed", "total", "report", "error", "requested_at",
+                  "finished_at"]  # fmt: skip
+        read_only_fields = ["status", "processed", "total", "report", "error", "requested_at", "finished_at"]
+
+    def validate_policy_ids(self, value: list[int]) -> list[int]:
+        unknown = set(value) - set(Policy.objects.filter(pk__in=value).values_list("pk", flat=True))
+        if unknown:
+            raise serializers.ValidationError(f"No policy with id {', '.join(map(str, sorted(unknown)))}.")
+        return sorted(set(value))
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "seq", "occurred_at", "actor", "actor_label", "kind", "subject_type", "subject_id", "department",
+            "before", "after", "prev_hash", "hash",
+        ]  # fmt: skip
+
+
+class ChainReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    broken_seq = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)
+
+
+class IngestDecisionSerializer(EvaluateRequestSerializer):
+    """A decision another platform took; Regent records it as told (and scores its risk if not given)."""
+
+    type = serializers.ChoiceField(choices=["decision"])
+    idempotency_key = serializers.CharField(max_length=100)
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    risk_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
+    explanation = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_occurred_at(self, value):
+        if value is not None and value > timezone.now() + CLOCK_SKEW:
+            raise serializers.ValidationError("This moment is in the future.")
+        return value
+
+    def to_item(self) -> ExternalDecision:
+        request, data = self.to_request(), self.validated_data
+        return ExternalDecision(
+            idempotency_key=data["idempotency_key"], action=request.action, verdict=data["verdict"],
+            resource=request.resource, amount=request.amount, currency=request.currency,
+            data_classes=request.data_classes, context=request.context, risk_score=data["risk_score"],
+            explanation=data["explanation"], occurred_at=data["occurred_at"],
+        )  # fmt: skip
+
+
+class IngestOutcomeSerializer(serializers.Serializer):
+    """What happened after a decision, named by its id or by the idempotency key it was ingested with."""
+
+    type = serializers.ChoiceField(choices=["outcome"])
+    idempotency_key = serializers.CharField(max_length=100)
+    decision = serializers.IntegerField(min_value=1, required=False)
+    decision_key = serializers.CharField(max_length=100, required=False)
+    result = serializers.ChoiceField(choices=Outcome.Result.choices)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    csat = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("decision" in attrs) == ("decision_key" in attrs):
+            raise serializers.ValidationError("Name the decision by exactly one of decision and decision_key.")
+        return attrs
+
+    def to_item(self) -> ExternalOutcome:
+        data = self.validated_data
+        return ExternalOutcome(
+            idempotency_key=data["idempotency_key"], result=data["result"], decision_id=data.get("decision"),
+            decision_key=data.get("decision_key", ""), cost=data["cost"], value=data["value"], csat=data["csat"],
+        )  # fmt: skip
+
+
+class IngestBatchSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.DictField(),
+        min_length=1,
+        max_length=MAX_ITEMS,
+        help_text='Decisions ({"type": "decision", …}) and outcomes ({"type": "outcome", …}), each with an '
+        "idempotency_key. Invalid items are reported by index; the valid ones are recorded.",
+    )
+
+    ITEM_SERIALIZERS = {"decision": IngestDecisionSerializer, "outcome": IngestOutcomeSerializer}
+
+    def parse_items(self) -> tuple[list, dict[int, dict]]:
+        """The valid items as (index, item) and the errors of the others by index."""
+        valid, errors = [], {}
+        for index, raw in enumerate(self.validated_data["items"]):
+            serializer_class = self.ITEM_SERIALIZERS.get(raw.get("type"))
+            if serializer_class is None:
+                errors[index] = {"type": ['Use "decision" or "outcome".']}
+                continue
+            item = serializer_class(data=raw)
+            if item.is_valid():
+                valid.append((index, item.to_item()))
+            else:
+                errors[index] = item.errors
+        return valid, errors
+
+
+class IngestItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "invalid"])
+    id = serializers.IntegerField(allow_null=True, help_text="The decision's id (for an outcome, its decision's).")
+    errors = serializers.DictField(allow_null=True)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    results = IngestItemResultSerializer(many=True)

@@ -1,19 +1,56 @@
-from rest_framework import status
+"""Governance over HTTP: decisions, outcomes, approvals, policies, replays and the audit log.
+
+Reads are narrowed to the caller's departments; every change calls a governance service function.
+"""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.api.serializers import EvaluateRequestSerializer, EvaluateResponseSerializer
-from governance.services import evaluate_action
-from orchestration.api.authentication import AgentKeyAuthentication, IsAgent
+from governance import approvals, audit, ingest, policy_tests
+from governance.api.serializers import (
+    ApprovalDecisionSerializer,
+    ApprovalSerializer,
+    AuditEventSerializer,
+    ChainReportSerializer,
+    DecisionSerializer,
+    EvaluateRequestSerializer,
+    EvaluateResponseSerializer,
+    IngestBatchSerializer,
+    IngestResultSerializer,
+    OutcomeSerializer,
+    PolicyExampleResultSerializer,
+    PolicyModeSerializer,
+    PolicySerializer,
+    PolicyVersionSerializer,
+    ReplayRunSerializer,
+    ReportOutcomeSerializer,
+)
+from governance.filtersets import DecisionFilterSet
+from governance.models import Approval, AuditEvent, Decision, Policy, ReplayRun
+from governance.policies import save_policy
+from governance.replay import start_replay
+from governance.services import evaluate_action, report_outcome
+from integrations.api.errors import error_response
+from integrations.api.pagination import ChainOrder
+from integrations.api.permissions import IsPerson, ModelPermissions, holds
+from orchestration.api.authentication import IsAgent
+from orchestration.roles import sees_whole_organisation
+from orchestration.scoping import scope_to_departments, visible_departments
 
 
 class EvaluateView(APIView):
     """An agent asks whether it may perform an action; Regent decides and records it."""
 
-    authentication_classes = [AgentKeyAuthentication]
     permission_classes = [IsAgent]
 
+    @extend_schema(request=EvaluateRequestSerializer, responses=EvaluateResponseSerializer)
     def post(self, request: Request) -> Response:
         serializer = EvaluateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -28,3 +65,192 @@ class EvaluateView(APIView):
             "approval_id": approval.pk if approval else None,
         }
         return Response(EvaluateResponseSerializer(body).data, status=status.HTTP_200_OK)
+
+
+class OutcomeView(APIView):
+    """An agent reports what happened after one of its decisions; a second report keeps the first."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(request=ReportOutcomeSerializer, responses=OutcomeSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = ReportOutcomeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        decision = get_object_or_404(Decision, pk=data["decision"], agent=request.auth)
+        outcome = report_outcome(decision, data["result"], cost=data.get("cost", 0), value=data.get("value", 0),
+                                 csat=data.get("csat"))  # fmt: skip
+        return Response(OutcomeSerializer(outcome).data)
+
+
+class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DecisionSerializer
+    permission_classes = [ModelPermissions]
+    queryset = Decision.objects.all()
+    filterset_class = DecisionFilterSet
+
+    def get_queryset(self) -> QuerySet:
+        decisions = Decision.objects.select_related("agent", "department", "outcome")
+        return scope_to_departments(decisions, self.request.user)
+
+
+class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
+    """Approvals in the caller's departments; `mine` lists those waiting for the caller."""
+
+    serializer_class = ApprovalSerializer
+    permission_classes = [ModelPermissions]
+    queryset = Approval.objects.all()
+    filterset_fields = ["status", "approver_role", "department"]
+
+    def get_queryset(self) -> QuerySet:
+        return scope_to_departments(Approval.objects.select_related("decision"), self.request.user)
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action in ("approve", "reject"):
+            return [IsPerson()]
+        return super().get_permissions()
+
+    @action(detail=False, methods=["get"])
+    def mine(self, request: Request) -> Response:
+        page = self.paginate_queryset(approvals.pending_for(request.user).select_related("decision"))
+        return self.get_paginated_response(ApprovalSerializer(page, many=True).data)
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._decide(request, approve=True)
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        return self._decide(request, approve=False)
+
+    def _decide(self, request: Request, *, approve: bool) -> Response:
+        approval = self.get_object()
+        serializer = ApprovalDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            approvals.decide_approval(
+                approval.pk, approve=approve, by=request.user, comment=serializer.validated_data["comment"]
+            )
+        except approvals.NotYourDecision as exc:
+            return error_response(403, "permission_denied", str(exc))
+        except approvals.ApprovalError as exc:
+            return error_response(409, "conflict", str(exc))
+        return Response(ApprovalSerializer(self.get_queryset().get(pk=approval.pk)).data)
+
+
+class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Policies; Policy Admins write them. Every save records a version; new policies start in shadow."""
+
+    serializer_class = PolicySerializer
+    permission_classes = [ModelPermissions]
+    queryset = Policy.objects.prefetch_related("departments", "agents", "capabilities").order_by("pk")
+    filterset_fields = ["effect", "mode", "enabled"]
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action == "mode":
+            return [holds("governance.change_policy")()]
+        return super().get_permissions()
+
+    def perform_create(self, serializer: PolicySerializer) -> None:
+        serializer.instance = self._save(Policy(), serializer.validated_data)
+
+    def perform_update(self, serializer: PolicySerializer) -> None:
+        serializer.instance = self._save(serializer.instance, serializer.validated_data)
+
+    def _save(self, policy: Policy, data: dict) -> Policy:
+        scope = {name: data.pop(name, None) for name in ("departments", "agents", "capabilities")}
+        for name, value in data.items():
+            setattr(policy, name, value)
+        for name, value in scope.items():
+            if value is None:
+                scope[name] = list(getattr(policy, name).all()) if policy.pk else []
+        return save_policy(policy, **scope, by=self.request.user)
+
+    @extend_schema(responses=PolicyVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request: Request, pk: str) -> Response:
+        return Response(PolicyVersionSerializer(self.get_object().versions.order_by("-number"), many=True).data)
+
+    @extend_schema(responses=PolicyExampleResultSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def tests(self, request: Request, pk: str) -> Response:
+        """Run the policy's examples against the policy set with this policy enforced."""
+        results = policy_tests.run_examples(self.get_object())
+        return Response(PolicyExampleResultSerializer(results, many=True).data)
+
+    @extend_schema(request=PolicyModeSerializer, responses=PolicySerializer)
+    @action(detail=True, methods=["post"])
+    def mode(self, request: Request, pk: str) -> Response:
+        """Enforce (every example must pass) or move to shadow."""
+        policy = self.get_object()
+        serializer = PolicyModeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            policy_tests.set_policy_mode(policy, serializer.validated_data["mode"], by=request.user)
+        except policy_tests.PolicyExamplesFailed as exc:
+            return error_response(409, "examples_fail", str(exc))
+        return Response(PolicySerializer(self.get_queryset().get(pk=policy.pk)).data)
+
+
+class ReplayRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Replays of recorded decisions under proposed policies; they run in the background."""
+
+    serializer_class = ReplayRunSerializer
+    queryset = ReplayRun.objects.all()
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method == "POST":
+            return [holds("governance.view_replayrun", "governance.change_policy")()]
+        return [holds("governance.view_replayrun")()]
+
+    def perform_create(self, serializer: ReplayRunSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = start_replay(data["policy_ids"], data["days"], by=self.request.user)
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log in chain order; Supervisors read their departments' events only."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [ModelPermissions]
+    queryset = AuditEvent.objects.all()
+    pagination_class = ChainOrder
+    filterset_fields = ["kind", "subject_type", "subject_id", "department"]
+
+    def get_queryset(self) -> QuerySet:
+        events = AuditEvent.objects.all()
+        if sees_whole_organisation(self.request.user):
+            return events
+        return events.filter(department__in=visible_departments(self.request.user))
+
+    @extend_schema(responses=ChainReportSerializer, filters=False)
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def verify(self, request: Request) -> Response:
+        """Walk the whole chain and name the first event whose link or content does not hold."""
+        report = audit.verify_chain()
+        body = {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq, "reason": report.reason}
+        return Response(ChainReportSerializer(body).data)
+
+
+class IngestView(APIView):
+    """Bulk ingest for an agent orchestrated elsewhere: up to 1,000 decisions and outcomes per request."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(request=IngestBatchSerializer, responses=IngestResultSerializer)
+    def post(self, request: Request) -> Response:
+        batch = IngestBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        valid, errors = batch.parse_items()
+        results = ingest.ingest(request.auth, valid) if valid else []
+        results += [ingest.ItemResult(index, "invalid", errors=item_errors) for index, item_errors in errors.items()]
+        results.sort(key=lambda r: r.index)
+        body = {
+            "created": sum(r.status == "created" for r in results),
+            "duplicates": sum(r.status == "duplicate" for r in results),
+            "invalid": sum(r.status == "invalid" for r in results),
+            "results": [vars(r) for r in results],
+        }
+        return Response(IngestResultSerializer(body).data)

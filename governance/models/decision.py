@@ -38,12 +38,22 @@ class Decision(models.Model):
     inputs = models.JSONField(default=dict, blank=True, help_text="Stateful inputs the conditions read.")
     latency_us = models.PositiveIntegerField(help_text="Time the engine took to decide, in microseconds.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    idempotency_key = models.CharField(
+        max_length=100, blank=True, help_text="The agent's key for an ingested decision: sent twice, kept once."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["department", "-created_at"]),
             models.Index(fields=["agent", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="decision_idempotency_key_unique_per_agent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -161,7 +161,7 @@ def test_a_bad_body_is_a_400_naming_the_field_and_writes_nothing(evaluate, body,
 
     # Then it is told which field is wrong and why, and no decision is made
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["fields"]
     assert list(errors) == [field]
     assert message in " ".join(errors[field])
     assert not Decision.objects.exists()

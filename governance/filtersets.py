@@ -1,0 +1,53 @@
+"""Filtering decisions: one filter set for the API and the decision explorer page.
+
+A plain django-filter FilterSet: `DecisionFilterSet(request.GET, queryset=scoped_decisions).qs`.
+"""
+
+import django_filters
+from django import forms
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from governance.models import Decision, Verdict
+from orchestration.models import Agent, Department
+
+
+class _RiskFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class DecisionFilterSet(django_filters.FilterSet):
+    agent = django_filters.ModelMultipleChoiceFilter(queryset=Agent.objects.all(), help_text="Agent id; repeatable.")
+    department = django_filters.ModelMultipleChoiceFilter(
+        queryset=Department.objects.all(), help_text="Department id; repeatable."
+    )
+    action = django_filters.CharFilter(lookup_expr="exact")
+    verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, help_text="Repeatable.")
+    risk_min = _RiskFilter(field_name="risk_score", lookup_expr="gte", min_value=0, max_value=100)
+    risk_max = _RiskFilter(field_name="risk_score", lookup_expr="lte", min_value=0, max_value=100)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
+    until = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="ISO 8601; decisions before this moment."
+    )
+    policy = django_filters.NumberFilter(method="filter_policy", help_text="Id of a policy that fired.")
+    q = django_filters.CharFilter(method="filter_text", help_text="Text in the action, resource or explanation.")
+
+    class Meta:
+        model = Decision
+        fields = ["agent", "department", "action", "verdict", "risk_min", "risk_max", "since", "until", "policy", "q"]
+
+    def filter_policy(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Decisions whose matched_policies (a list of {"id": policy id, …}) name the policy."""
+        policy_id = int(value)
+        if connection.vendor == "postgresql":
+            return queryset.filter(matched_policies__contains=[{"id": policy_id}])
+        fired = RawSQL(
+            "EXISTS (SELECT 1 FROM json_each(matched_policies) WHERE json_extract(value, '$.id') = %s)", (policy_id,)
+        )
+        return queryset.alias(fired=fired).filter(fired=True)
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(action__icontains=value) | Q(resource__icontains=value) | Q(explanation__icontains=value)
+        )

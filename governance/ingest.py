@@ -1,0 +1,159 @@
+"""Bulk ingest: decisions taken, and outcomes seen, by agents that are orchestrated elsewhere.
+
+An agent's platform sends up to a batch of items at once. Each item carries the agent's idempotency key,
+so a retried batch adds nothing twice. Decisions are written set-based (one multi-row insert) and
+linked into the audit chain in one `audit.append` call, one link per decision, so the chain stays exact
+and every decision is streamed after commit like one made by `evaluate_action`. Ingested decisions were
+decided by the other platform: Regent records them and their risk, but reserves no budget for them.
+Outcomes go through `report_outcome`, the one place an outcome is recorded.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import audit, risk
+from governance.models import AuditEvent, Decision, Outcome
+from governance.services import decision_summary, report_outcome
+from orchestration.models import Agent
+
+MAX_ITEMS = 1000
+INGESTED_EXPLANATION = "Decided outside Regent and reported by bulk ingest."
+
+
+@dataclass(frozen=True)
+class ExternalDecision:
+    idempotency_key: str
+    action: str
+    verdict: str
+    resource: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    data_classes: list[str] = field(default_factory=list)
+    context: dict = field(default_factory=dict)
+    risk_score: int | None = None
+    explanation: str = ""
+    occurred_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExternalOutcome:
+    idempotency_key: str
+    result: str
+    decision_id: int | None = None
+    decision_key: str = ""
+    cost: Decimal = Decimal("0")
+    value: Decimal = Decimal("0")
+    csat: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    index: int
+    status: str  # created | duplicate | invalid
+    id: int | None = None
+    errors: dict | None = None
+
+
+def ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutcome]]) -> list[ItemResult]:
+    """Record valid items (with their index in the batch) in one transaction; return a result per item.
+
+    Two copies of one batch racing each other: the loser's insert meets the idempotency constraint,
+    and a second pass then finds the winner's decisions and reports them as duplicates.
+    """
+    try:
+        return _ingest(agent, items)
+    except IntegrityError:
+        return _ingest(agent, items)
+
+
+@transaction.atomic
+def _ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutcome]]) -> list[ItemResult]:
+    agent = Agent.objects.select_related("department").get(pk=agent.pk)
+    decisions = [(i, item) for i, item in items if isinstance(item, ExternalDecision)]
+    results = _record_decisions(agent, decisions)
+    outcomes = [(i, item) for i, item in items if isinstance(item, ExternalOutcome)]
+    results += _record_outcomes(agent, outcomes)
+    return sorted(results, key=lambda r: r.index)
+
+
+def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -> list[ItemResult]:
+    keys = [item.idempotency_key for _, item in items]
+    ids = dict(Decision.objects.filter(agent=agent, idempotency_key__in=keys).values_list("idempotency_key", "pk"))
+    fresh: dict[str, Decision] = {}
+    now = timezone.now()
+    for _, item in items:
+        if item.idempotency_key not in ids and item.idempotency_key not in fresh:
+            fresh[item.idempotency_key] = _decision_of(agent, item, now)
+    created = Decision.objects.bulk_create(list(fresh.values()), batch_size=MAX_ITEMS)
+    audit.append([_audit_event(agent, decision) for decision in created])
+    results, first = [], set()
+    for index, item in items:
+        key = item.idempotency_key
+        if key in fresh and key not in first:
+            first.add(key)
+            results.append(ItemResult(index, "created", fresh[key].pk))
+        else:
+            results.append(ItemResult(index, "duplicate", ids.get(key) or fresh[key].pk))
+    return results
+
+
+def _decision_of(agent: Agent, item: ExternalDecision, now: dt.datetime) -> Decision:
+    score = item.risk_score
+    if score is None:
+        score = risk.clamp(risk.base_risk(agent.risk_tier, item.amount, agent.monthly_budget, item.data_classes))
+    return Decision(
+        agent=agent,
+        department=agent.department,
+        action=item.action,
+        resource=item.resource,
+        amount=item.amount,
+        currency=item.currency,
+        data_classes=list(item.data_classes),
+        context=item.context,
+        verdict=item.verdict,
+        risk_score=score,
+        explanation=item.explanation or INGESTED_EXPLANATION,
+        latency_us=0,
+        created_at=item.occurred_at or now,
+        idempotency_key=item.idempotency_key,
+    )
+
+
+def _audit_event(agent: Agent, decision: Decision) -> AuditEvent:
+    return AuditEvent(
+        occurred_at=decision.created_at,
+        actor_label=f"agent:{agent.slug}",
+        kind="decision.created",
+        subject_type="decision",
+        subject_id=str(decision.pk),
+        department_id=agent.department_id,
+        after=audit.plain({**decision_summary(decision), "source": "ingest"}),
+    )
+
+
+def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> list[ItemResult]:
+    ids = [item.decision_id for _, item in items if item.decision_id]
+    keys = [item.decision_key for _, item in items if item.decision_key]
+    decisions = Decision.objects.filter(agent=agent).only("pk", "agent_id", "department_id", "amount", "verdict",
+                                                          "created_at", "idempotency_key")  # fmt: skip
+    by_id = {d.pk: d for d in decisions.filter(pk__in=ids)}
+    by_key = {d.idempotency_key: d for d in decisions.filter(idempotency_key__in=keys)} if keys else {}
+    reported = set(Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list(
+        "decision_id", flat=True))  # fmt: skip
+    results = []
+    for index, item in items:
+        decision = by_id.get(item.decision_id) if item.decision_id else by_key.get(item.decision_key)
+        if decision is None:
+            results.append(ItemResult(index, "invalid", errors={"decision": ["No decision of this agent has it."]}))
+            continue
+        if decision.pk in reported:
+            results.append(ItemResult(index, "duplicate", decision.pk))
+            continue
+        report_outcome(decision, item.result, cost=item.cost, value=item.value, csat=item.csat)
+        reported.add(decision.pk)
+        results.append(ItemResult(index, "created", decision.pk))
+    return results

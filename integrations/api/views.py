@@ -1,0 +1,74 @@
+"""Personal tokens (each person manages their own) and webhook subscriptions (for those allowed)."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from integrations import tokens, webhooks
+from integrations.api.errors import error_response
+from integrations.api.permissions import IsPerson, holds
+from integrations.api.serializers import (
+    IssuedTokenSerializer,
+    NewWebhookSubscriptionSerializer,
+    PersonalTokenSerializer,
+    WebhookDeliverySerializer,
+    WebhookSubscriptionSerializer,
+)
+from integrations.models import PersonalToken, WebhookSubscription
+
+
+class PersonalTokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The caller's own tokens. A token acts with its person's roles and department scope."""
+
+    serializer_class = PersonalTokenSerializer
+    permission_classes = [IsPerson]
+    queryset = PersonalToken.objects.all()
+
+    def get_queryset(self) -> QuerySet:
+        return PersonalToken.objects.filter(user=self.request.user)
+
+    @extend_schema(request=PersonalTokenSerializer, responses={201: IssuedTokenSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = PersonalTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            token, raw = tokens.issue_token(request.user, data["name"], expires_at=data["expires_at"])
+        except tokens.TokenError as exc:
+            return error_response(400, "invalid", "Some fields are not valid.", fields={"expires_at": [str(exc)]})
+        token.token = raw
+        return Response(IssuedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=PersonalTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        token = self.get_object()
+        tokens.revoke_token(token, by=request.user)
+        token.refresh_from_db()
+        return Response(PersonalTokenSerializer(token).data)
+
+
+class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = WebhookSubscriptionSerializer
+    permission_classes = [holds("integrations.manage_webhooks")]
+    queryset = WebhookSubscription.objects.order_by("pk")
+
+    @extend_schema(request=WebhookSubscriptionSerializer, responses={201: NewWebhookSubscriptionSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = WebhookSubscriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription = webhooks.subscribe(data["url"], data["event_types"], by=request.user)
+        return Response(NewWebhookSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        webhooks.unsubscribe(instance, by=self.request.user)
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str) -> Response:
+        page = self.paginate_queryset(self.get_object().deliveries.order_by("-pk"))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

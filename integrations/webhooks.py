@@ -1,0 +1,140 @@
+"""Outbound webhooks: live events POSTed to outside systems, signed, retried, recorded.
+
+Deliveries hang off the one event publication (governance.events): after a change commits, each of
+its events becomes a delivery row per interested subscription, and a Celery task sends it. A receiver
+verifies `X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects
+old timestamps. A failed attempt is retried with exponential backoff; a subscription whose deliveries
+keep failing every attempt is disabled, so a dead receiver does not queue work for ever.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from governance import audit
+from integrations.models import WebhookDelivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+FIRST_RETRY_SECONDS = 10
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds to wait after the given number of failed attempts: 10, 20, 40, 80…"""
+    return FIRST_RETRY_SECONDS * 2 ** (attempts - 1)
+
+
+def queue_deliveries(events: list[dict]) -> None:
+    """Listener on committed live events: record a delivery per interested subscription and send it.
+
+    Never raises: the change is committed and the audit log holds it whatever happens here.
+    """
+    try:
+        subscriptions = [s for s in WebhookSubscription.objects.filter(active=True).only("id", "event_types")]
+        deliveries = [
+            WebhookDelivery(subscription=s, event_id=event["id"], event_type=event["type"], payload=event)
+            for event in events
+            for s in subscriptions
+            if s.wants(event["type"])
+        ]
+        if not deliveries:
+            return
+        from integrations.tasks import deliver_webhook
+
+        for delivery in WebhookDelivery.objects.bulk_create(deliveries):
+            deliver_webhook.delay(delivery.pk)
+    except Exception:
+        logger.exception("could not queue webhook deliveries for %d event(s)", len(events))
+
+
+def attempt(delivery_id: int) -> int | None:
+    """Send one delivery once; return the seconds to wait before trying again, or None when done."""
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription")
+        .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING, subscription__active=True)
+        .first()
+    )
+    if delivery is None:
+        return None  # delivered, given up, or its subscription was disabled meanwhile
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(  # noqa: S310 (a URL a manager of webhooks set, http or https)
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Regent-Webhooks/1",
+            "X-Regent-Event": delivery.event_type,
+            "X-Regent-Delivery": str(delivery.pk),
+            "X-Regent-Timestamp": timestamp,
+            "X-Regent-Signature": f"sha256={signature(subscription.secret, timestamp, body)}",
+        },
+    )
+    status_code, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+            status_code = response.status
+    except urllib.error.HTTPError as exc:
+        status_code, error = exc.code, f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    return _record_attempt(delivery.pk, status_code, error)
+
+
+@transaction.atomic
+def _record_attempt(delivery_id: int, status_code: int | None, error: str) -> int | None:
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    delivery.attempts += 1
+    delivery.last_status_code, delivery.last_error = status_code, error
+    subscriptions = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
+    if not error and status_code is not None and 200 <= status_code < 300:
+        delivery.status, delivery.delivered_at = WebhookDelivery.Status.DELIVERED, timezone.now()
+        delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at"])
+        subscriptions.update(consecutive_failures=0)
+        return None
+    if delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.save(update_fields=["attempts", "last_status_code", "last_error"])
+        return retry_delay(delivery.attempts)
+    delivery.status = WebhookDelivery.Status.FAILED
+    delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status"])
+    subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    if subscription.active and subscription.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
+        disable(subscription, f"{subscription.consecutive_failures} deliveries in a row failed; last: {error}")
+    return None
+
+
+def disable(subscription: WebhookSubscription, reason: str) -> None:
+    subscription.active, subscription.disabled_reason = False, reason[:200]
+    subscription.save(update_fields=["active", "disabled_reason"])
+    audit.record("webhook.disabled", subject_type="webhook_subscription", subject_id=subscription.pk,
+                 actor_label="system:webhooks", after={"url": subscription.url, "reason": reason})  # fmt: skip
+
+
+@transaction.atomic
+def subscribe(url: str, event_types: list[str], *, by) -> WebhookSubscription:
+    subscription = WebhookSubscription.objects.create(url=url, event_types=sorted(set(event_types)), created_by=by)
+    audit.record("webhook.subscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
+                 after={"url": url, "event_types": subscription.event_types})  # fmt: skip
+    return subscription
+
+
+@transaction.atomic
+def unsubscribe(subscription: WebhookSubscription, *, by) -> None:
+    audit.record("webhook.unsubscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
+                 before={"url": subscription.url, "event_types": subscription.event_types})  # fmt: skip
+    subscription.delete()

@@ -1,0 +1,119 @@
+"""Who may do what: every endpoint and method, for every role, an agent and nobody.
+
+One row per endpoint and method with the status each allowed caller gets (people call with a personal
+token, the agent with its key). Every other caller is refused: 401 for nobody, 403 for a person whose role
+does not allow it and for an agent on a people's endpoint. Scope (which objects) is in test_scope.py.
+"""
+
+import datetime as dt
+from typing import NamedTuple
+
+import pytest
+from django.db import transaction
+
+from tests.api.conftest import CALLERS
+
+pytestmark = pytest.mark.django_db
+
+VIEWERS = ("alice", "bob", "carol", "dave")
+INGESTED = {"type": "decision", "idempotency_key": "k1", "action": "invoice.approve", "verdict": "allow"}
+NEXT_MONTH = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+
+
+class Row(NamedTuple):
+    method: str
+    path: str
+    allowed: dict[str, int]
+    body: dict | None = None
+
+
+def ok(callers, status: int = 200) -> dict[str, int]:
+    return dict.fromkeys(callers, status)
+
+
+ROWS = {
+    "departments-list": Row("get", "/api/v1/departments", ok(VIEWERS)),
+    "capabilities-list": Row("get", "/api/v1/capabilities", ok(VIEWERS)),
+    "providers-list": Row("get", "/api/v1/providers", ok(VIEWERS)),
+    "agents-list": Row("get", "/api/v1/agents", ok(VIEWERS)),
+    "agent-detail": Row("get", "/api/v1/agents/{finance_agent}", ok(VIEWERS)),
+    "agent-keys": Row("get", "/api/v1/agents/{finance_agent}/keys", ok(["carol"])),
+    "agent-key-issue": Row("post", "/api/v1/agents/{finance_agent}/keys/issue", ok(["carol"], 201)),
+    "agent-key-rotate": Row("post", "/api/v1/agents/{finance_agent}/keys/rotate", ok(["carol"], 201)),
+    "agent-keys-revoke": Row("post", "/api/v1/agents/{finance_agent}/keys/revoke", ok(["carol"])),
+    "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
+    "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
+    "decisions-list": Row("get", "/api/v1/decisions", ok(VIEWERS)),
+    "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
+    "evaluate": Row("post", "/api/v1/decisions/evaluate", ok(["agent"]), {"action": "invoice.approve"}),
+    "outcome": Row("post", "/api/v1/outcomes", ok(["agent"]), {"decision": "{decision}", "result": "success"}),
+    "ingest": Row("post", "/api/v1/events", ok(["agent"]), {"items": [INGESTED]}),
+    "approvals-list": Row("get", "/api/v1/approvals", ok(VIEWERS)),
+    "approvals-mine": Row("get", "/api/v1/approvals/mine", ok(VIEWERS)),
+    # Who may decide is the approval's rule (governance.approvals.may_decide); erin cannot even see it.
+    "approval-approve": Row("post", "/api/v1/approvals/{approval}/approve", {**ok(["alice", "bob"]), "erin": 404}),
+    "approval-reject": Row("post", "/api/v1/approvals/{approval}/reject", {**ok(["alice", "bob"]), "erin": 404},
+                           {"comment": "Not this month."}),
+    "policies-list": Row("get", "/api/v1/policies", ok(VIEWERS)),
+    "policy-create": Row("post", "/api/v1/policies", ok(["carol"], 201),
+                         {"name": "No weekend payments", "rationale": "Fraud.", "effect": "deny"}),
+    "policy-update": Row("patch", "/api/v1/policies/{policy}", ok(["carol"]), {"priority": 200}),
+    "policy-versions": Row("get", "/api/v1/policies/{policy}/versions", ok(VIEWERS)),
+    "policy-tests": Row("get", "/api/v1/policies/{policy}/tests", ok(VIEWERS)),
+    "policy-mode": Row("post", "/api/v1/policies/{policy}/mode", ok(["carol"]), {"mode": "shadow"}),
+    "replays-list": Row("get", "/api/v1/replays", ok(["carol"])),
+    "replay-start": Row("post", "/api/v1/replays", ok(["carol"], 201), {"policy_ids": ["{policy}"], "days": 7}),
+    "strategy": Row("get", "/api/v1/strategy", ok(VIEWERS)),
+    "strategy-set": Row("post", "/api/v1/strategy", ok(["alice"], 201),
+                        {"cost": 40, "risk": 30, "customer_satisfaction": 20, "resilience": 10}),
+    "workflows-list": Row("get", "/api/v1/workflows", ok(VIEWERS)),
+    "runs-list": Row("get", "/api/v1/workflow-runs", ok(VIEWERS)),
+    "run-detail": Row("get", "/api/v1/workflow-runs/{run}", ok(VIEWERS)),
+    "run-steps": Row("get", "/api/v1/workflow-runs/{run}/steps", ok(VIEWERS)),
+    "run-start": Row("post", "/api/v1/workflows/invoice/runs", ok(["alice", "bob", "carol", "agent"], 201)),
+    "run-cancel": Row("post", "/api/v1/workflow-runs/{run}/cancel", ok(["alice", "bob", "carol"])),
+    "audit-list": Row("get", "/api/v1/audit-events", ok(["bob", "dave"])),
+    "audit-verify": Row("get", "/api/v1/audit-events/verify", ok(["bob", "dave"])),
+    "tokens-list": Row("get", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"])),
+    "token-create": Row("post", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"], 201),
+                        {"name": "BI export", "expires_at": NEXT_MONTH}),
+    "webhooks-list": Row("get", "/api/v1/webhooks", ok(["carol"])),
+    "webhook-create": Row("post", "/api/v1/webhooks", ok(["carol"], 201),
+                          {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}),
+}  # fmt: skip
+
+
+def fill(value, world):
+    """Put the world's ids into a path or body template."""
+    ids = {name: getattr(world, name).pk for name in ("finance_agent", "decision", "approval", "run", "policy")}
+    if isinstance(value, str):
+        formatted = value.format(**ids)
+        return int(formatted) if value.startswith("{") and formatted.isdigit() else formatted
+    if isinstance(value, list):
+        return [fill(v, world) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, world) for k, v in value.items()}
+    return value
+
+
+def call_undone(client, row: Row, world) -> int:
+    """Make the call and roll back what it changed, so the next caller meets the same world."""
+    with transaction.atomic():
+        response = getattr(client, row.method)(fill(row.path, world), fill(row.body, world), format="json")
+        transaction.set_rollback(True)
+    if response.status_code >= 400:
+        assert set(response.json()) >= {"status", "code", "detail"}, response.content
+    return response.status_code
+
+
+@pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
+def test_each_caller_gets_what_their_role_allows(row: Row, client_for, world):
+    # Given every kind of caller, authenticated as they would be
+    clients = {caller: client_for(caller) for caller in CALLERS}
+
+    # When each calls the endpoint
+    got = {caller: call_undone(client, row, world) for caller, client in clients.items()}
+
+    # Then each gets what their role allows: the listed status, else 401 for nobody and 403 for anyone else
+    expected = {caller: row.allowed.get(caller, 401 if caller == "anonymous" else 403) for caller in CALLERS}
+    assert got == expected

@@ -1,0 +1,126 @@
+"""POST /api/v1/events: bulk ingest of decisions and outcomes from agents orchestrated elsewhere."""
+
+import pytest
+
+from governance.audit import verify_chain
+from governance.models import AuditEvent, Decision, Outcome
+from governance.services import ActionRequest, evaluate_action
+from tests.api.conftest import agent_client
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/events"
+
+
+def decision_item(key: str, **fields) -> dict:
+    return {"type": "decision", "idempotency_key": key, "action": "invoice.approve", "verdict": "allow",
+            "amount": "120.00", "currency": "EUR", **fields}  # fmt: skip
+
+
+@pytest.fixture
+def client(finance_agent):
+    return agent_client(finance_agent)
+
+
+def test_ingested_decisions_are_recorded_for_the_calling_agent(client, finance_agent):
+    # When the agent sends three decisions
+    response = client.post(URL, {"items": [decision_item(f"k{n}") for n in range(3)]}, format="json")
+
+    # Then each is created, in order, and stored for the agent in its department
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["created"], body["duplicates"], body["invalid"]) == (3, 0, 0)
+    stored = Decision.objects.filter(pk__in=[r["id"] for r in body["results"]])
+    assert {(d.agent_id, d.department_id, d.idempotency_key) for d in stored} == {
+        (finance_agent.pk, finance_agent.department_id, f"k{n}") for n in range(3)
+    }
+
+
+def test_each_ingested_decision_is_one_link_of_an_intact_audit_chain(client):
+    # When the agent sends a batch
+    body = client.post(URL, {"items": [decision_item(f"k{n}") for n in range(5)]}, format="json").json()
+
+    # Then each decision has exactly one decision.created link, and the chain verifies
+    ids = sorted(str(r["id"]) for r in body["results"])
+    linked = sorted(AuditEvent.objects.filter(kind="decision.created").values_list("subject_id", flat=True))
+    assert linked == ids
+    assert verify_chain().ok
+
+
+def test_a_retried_batch_adds_nothing_twice(client):
+    # Given a batch the agent already sent
+    items = [decision_item(f"k{n}") for n in range(4)]
+    first = client.post(URL, {"items": items}, format="json").json()
+
+    # When it sends the same batch again
+    second = client.post(URL, {"items": items}, format="json").json()
+
+    # Then every item is a duplicate naming the decision already stored, and nothing was added
+    assert (second["created"], second["duplicates"]) == (0, 4)
+    assert [r["id"] for r in second["results"]] == [r["id"] for r in first["results"]]
+    assert Decision.objects.count() == 4
+    assert AuditEvent.objects.filter(kind="decision.created").count() == 4
+
+
+def test_a_key_repeated_within_one_batch_is_recorded_once(client):
+    body = client.post(URL, {"items": [decision_item("same"), decision_item("same")]}, format="json").json()
+
+    assert [r["status"] for r in body["results"]] == ["created", "duplicate"]
+    assert body["results"][0]["id"] == body["results"][1]["id"]
+    assert Decision.objects.count() == 1
+
+
+def test_invalid_items_are_reported_by_index_and_the_valid_ones_kept(client):
+    # Given a batch with a bad verdict at index 1 and an unknown type at index 3
+    items = [decision_item("a"), decision_item("b", verdict="maybe"), decision_item("c"), {"type": "nonsense"}]
+
+    # When the agent sends it
+    body = client.post(URL, {"items": items}, format="json").json()
+
+    # Then indexes 1 and 3 are invalid with field messages, and 0 and 2 are stored
+    assert [r["status"] for r in body["results"]] == ["created", "invalid", "created", "invalid"]
+    assert "verdict" in body["results"][1]["errors"]
+    assert "type" in body["results"][3]["errors"]
+    assert set(Decision.objects.values_list("idempotency_key", flat=True)) == {"a", "c"}
+
+
+def test_a_batch_larger_than_a_thousand_items_is_refused_whole(client):
+    response = client.post(URL, {"items": [decision_item(f"k{n}") for n in range(1001)]}, format="json")
+
+    assert response.status_code == 400
+    assert "items" in response.json()["fields"]
+    assert not Decision.objects.exists()
+
+
+def test_an_outcome_names_an_ingested_decision_by_its_key(client):
+    # Given an ingested decision
+    client.post(URL, {"items": [decision_item("inv-1")]}, format="json")
+
+    # When its outcome is sent by the decision's key
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "success",
+               "cost": "1.50", "value": "20.00", "csat": 5}  # fmt: skip
+    body = client.post(URL, {"items": [outcome]}, format="json").json()
+
+    # Then the outcome is recorded for that decision, once even when sent again
+    assert body["results"][0]["status"] == "created"
+    client.post(URL, {"items": [outcome]}, format="json")
+    stored = Outcome.objects.get()
+    assert (stored.decision.idempotency_key, stored.result, stored.csat) == ("inv-1", "success", 5)
+
+
+def test_an_outcome_for_another_agents_decision_is_invalid(client, support_agent):
+    # Given a decision of another agent
+    other = evaluate_action(support_agent, ActionRequest(action="reply.send"))
+
+    # When the Finance agent reports an outcome for it
+    item = {"type": "outcome", "idempotency_key": "o1", "decision": other.pk, "result": "success"}
+    body = client.post(URL, {"items": [item]}, format="json").json()
+
+    # Then it is refused at its index and nothing is recorded
+    assert body["results"][0]["status"] == "invalid"
+    assert not Outcome.objects.exists()
+
+
+def test_a_missing_risk_score_is_scored_by_regents_rule(client, finance_agent):
+    body = client.post(URL, {"items": [decision_item("k", data_classes=["pii"])]}, format="json").json()
+
+    assert Decision.objects.get(pk=body["results"][0]["id"]).risk_score > 0
