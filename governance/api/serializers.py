@@ -25,6 +25,25 @@ MAX_CONTEXT_BYTES = 16_384
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
+def storable_json(value):
+    """Refuse what PostgreSQL cannot store in JSON: NUL characters and unpaired surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise serializers.ValidationError("Text must be valid Unicode (no unpaired surrogates).") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable_json(key)
+            storable_json(item)
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item)
+    return value
+
+
 class EvaluateRequestSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=80, validators=[capability_code])
     resource = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -41,6 +60,7 @@ class EvaluateRequestSerializer(serializers.Serializer):
     context = serializers.DictField(required=False, default=dict)
 
     def validate_context(self, value: dict) -> dict:
+        storable_json(value)
         if len(canonical(value).encode()) > MAX_CONTEXT_BYTES:
             raise serializers.ValidationError(f"Context is larger than {MAX_CONTEXT_BYTES} bytes.")
         return value

@@ -110,9 +110,11 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
             return [IsPerson()]
         return super().get_permissions()
 
+    @extend_schema(responses=ApprovalSerializer(many=True))
     @action(detail=False, methods=["get"])
     def mine(self, request: Request) -> Response:
-        page = self.paginate_queryset(approvals.pending_for(request.user).select_related("decision"))
+        mine = approvals.pending_for(request.user).select_related("decision")
+        page = self.paginate_queryset(self.filter_queryset(mine))
         return self.get_paginated_response(ApprovalSerializer(page, many=True).data)
 
     @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)

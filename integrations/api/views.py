@@ -19,6 +19,8 @@ from integrations.api.serializers import (
 )
 from integrations.models import PersonalToken, WebhookSubscription
 
+RECENT_DELIVERIES = 100
+
 
 class PersonalTokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The caller's own tokens. A token acts with its person's roles and department scope."""
@@ -70,5 +72,6 @@ class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMix
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str) -> Response:
-        page = self.paginate_queryset(self.get_object().deliveries.order_by("-pk"))
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        """The latest deliveries, newest first."""
+        latest = self.get_object().deliveries.order_by("-pk")[:RECENT_DELIVERIES]
+        return Response(WebhookDeliverySerializer(latest, many=True).data)

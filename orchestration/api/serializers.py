@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from governance.api.serializers import EvaluateRequestSerializer
+from governance.api.serializers import EvaluateRequestSerializer, storable_json
 from orchestration.models import (
     Agent,
     AgentKey,
@@ -23,7 +23,7 @@ class DelegateSerializer(EvaluateRequestSerializer):
 
 
 class StartRunSerializer(serializers.Serializer):
-    input = serializers.DictField(required=False, default=dict)
+    input = serializers.DictField(required=False, default=dict, validators=[storable_json])
 
 
 class DepartmentSerializer(serializers.ModelSerializer):

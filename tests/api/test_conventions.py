@@ -180,3 +180,15 @@ def test_a_token_acts_with_its_persons_scope(bob, world, finance):
     body = token_client(bob).get("/api/v1/departments").json()
 
     assert [row["id"] for row in body["results"]] == [finance.pk]
+
+
+@pytest.mark.parametrize("escaped", ["nul\\u0000inside", "lone \\udc00 surrogate"], ids=["nul", "surrogate"])
+def test_text_postgresql_cannot_store_is_a_field_error_not_a_500(finance_agent, escaped):
+    # Found by the schema fuzzer: PostgreSQL's jsonb refuses NUL characters and unpaired surrogates
+    client = agent_client(finance_agent)
+    body = '{"action": "a.b", "context": {"note": "' + escaped + '"}}'
+
+    response = client.post("/api/v1/decisions/evaluate", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "context" in response.json()["fields"]
