@@ -8,6 +8,7 @@ triggers switched off for this transaction only. Synthetic rows are not linked i
 import datetime as dt
 import json
 import random
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -35,7 +36,6 @@ VERDICT_WEIGHTS = {1: (86, 2, 8, 4), 2: (80, 4, 11, 5), 3: (70, 8, 15, 7), 4: (5
 VERDICTS = ("allow", "deny", "require_approval", "flag")
 SHAPES = 4096  # distinct (verdict, risk, policies, amount) rows the generator draws from
 CHUNK = 50_000
-MINE = "pg_current_xact_id()::xid"
 
 
 class HistoryError(Exception):
@@ -60,7 +60,7 @@ def _copy_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def _shapes(rng: random.Random, tier: int, policies: list[dict]) -> list[str]:
+def _shapes(rng: random.Random, tier: int, policies: list[dict], resource: str) -> list[str]:
     """Pre-rendered COPY fields from `action` to `latency_us` for one risk tier."""
     shapes = []
     for _ in range(SHAPES):
@@ -72,7 +72,7 @@ def _shapes(rng: random.Random, tier: int, policies: list[dict]) -> list[str]:
             hits = [*hits, {**rng.choice(policies), "mode": "shadow"}]
         amount = f"{rng.uniform(5, 5000):.2f}" if rng.random() < 0.6 else "\\N"
         fields = (
-            rng.choice(ACTIONS), "synthetic", amount, "EUR" if amount != "\\N" else "", "[]", "{}", verdict,
+            rng.choice(ACTIONS), resource, amount, "EUR" if amount != "\\N" else "", "[]", "{}", verdict,
             str(risk), "synthetic history", shadow, _copy_text(json.dumps(hits)), "[]", "{}",
             str(rng.randint(80, 900)),
         )  # fmt: skip
@@ -94,7 +94,9 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
         {"id": pk, "name": name, "effect": effect, "mode": "enforce"}
         for pk, name, effect in Policy.objects.values_list("pk", "name", "effect")
     ]
-    shapes = {tier: _shapes(rng, tier, policies) for tier in VERDICT_WEIGHTS}
+    # Marks this load's rows, so the set-based steps take exactly them (never a concurrent live decision).
+    resource = f"synthetic/{secrets.token_hex(6)}"
+    shapes = {tier: _shapes(rng, tier, policies, resource) for tier in VERDICT_WEIGHTS}
     prefixes = [f"{pk}\t{department}\t" for pk, department, _ in agents]
     tiers = [tier for _, _, tier in agents]
     end = (now or timezone.now()).timestamp()
@@ -115,18 +117,18 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
                     lines.append(f"{prefixes[agent]}{rng.choice(shapes[tiers[agent]])}\t{at.isoformat()}\n")
                 copy.write("".join(lines))
         copied = time.perf_counter()
-        outcomes, approvals = _follow_up(cursor, after)
+        mine = f"d.id > {int(after)} AND d.resource = '{resource}'"
+        outcomes, approvals = _follow_up(cursor, mine)
         # Statistics that count this transaction's rows: without them the planner expects empty tables.
         cursor.execute("ANALYZE governance_decision, governance_outcome, governance_approval")
         followed = time.perf_counter()
-        mine = f"d.id > {int(after)} AND d.xmin = {MINE}"
         add_to_buckets(
             " UNION ALL ".join(
                 (
                     decision_changes(mine),
                     policy_changes(mine),
-                    outcome_changes(f"o.decision_id > {int(after)} AND o.xmin = {MINE}"),
-                    approval_changes(f"p.decision_id > {int(after)} AND p.xmin = {MINE}"),
+                    outcome_changes(f"o.decision_id > {int(after)} AND {mine}"),
+                    approval_changes(f"p.decision_id > {int(after)} AND {mine}"),
                 )
             )
         )
@@ -134,9 +136,8 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
     return LoadReport(count, outcomes, approvals, copied - started, followed - copied, done - followed)
 
 
-def _follow_up(cursor, after: int) -> tuple[int, int]:
+def _follow_up(cursor, mine: str) -> tuple[int, int]:
     """Outcomes for most executed actions and a person's answer for every held one, set-based."""
-    mine = f"d.id > {int(after)} AND d.xmin = {MINE}"
     cursor.execute(
         "INSERT INTO governance_outcome (decision_id, result, cost, value, csat, reported_at) "
         "SELECT d.id, CASE WHEN random() < 0.93 THEN 'success' ELSE 'failure' END, "

@@ -3,10 +3,10 @@
 Why changes and not a watermark: a PostgreSQL sequence is not commit-ordered, so folding "rows
 with an id above the last one folded" can skip a row whose transaction commits late, and outcomes
 and approvals arrive long after their decision. Instead a trigger appends a `RollupChange` in the
-writer's own transaction (visible exactly when the row it describes is), and `fold_changes` moves
-a snapshot of changes into the buckets and deletes that same snapshot in one REPEATABLE READ
-transaction: a change is either still waiting (and readers add it) or folded, never both, never
-neither. Writers only append, so they never queue on a hot counter row.
+writer's own transaction (visible exactly when the row it describes is), and `fold_changes` deletes
+a batch of changes and adds exactly the deleted rows to the buckets, in one transaction: a change is
+either still waiting (and readers add it) or folded, never both, never neither. Writers only append,
+so they never queue on a hot counter row.
 
 The SQL that says what a decision, outcome or approval contributes is written once, here, and serves
 the triggers (one row), the seed's set-based build (millions of rows) and nothing else.
@@ -279,26 +279,36 @@ def add_to_buckets(changes: str) -> None:
 def fold_changes(batch: int = FOLD_BATCH) -> int:
     """Move up to `batch` waiting changes into the buckets; return how many moved.
 
-    The changes are chosen, added and deleted under one snapshot (REPEATABLE READ on PostgreSQL; on
-    SQLite the transaction holds the only write lock), so a change committed meanwhile waits for the
-    next fold whole. A concurrent fold touching the same rows fails to serialise and changes nothing.
+    On PostgreSQL the changes are deleted and captured by one statement (DELETE … RETURNING), so the
+    rows added are exactly the rows removed at any isolation level; a change committed meanwhile stays
+    for the next fold, and a concurrent fold skips rows this one deleted. SQLite has one writer at a
+    time, and the transaction holds its lock from the first statement.
     """
     postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
         if postgres:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute(f"SELECT pg_try_advisory_xact_lock({FOLD_LOCK_KEY})")
             if not cursor.fetchone()[0]:
-                return 0
+                return 0  # another fold is running; this beat has nothing to add
         cursor.execute(f"SELECT id FROM dashboard_rollupchange ORDER BY id LIMIT 1 OFFSET {int(batch) - 1}")
         row = cursor.fetchone()
         if row is None:
             cursor.execute("SELECT max(id) FROM dashboard_rollupchange")
             row = cursor.fetchone()
-        last = row[0]
-        if last is None:
+        if row[0] is None:
             return 0
-        add_to_buckets(f"SELECT * FROM dashboard_rollupchange WHERE id <= {int(last)}")
-        cursor.execute(f"DELETE FROM dashboard_rollupchange WHERE id <= {int(last)}")
-        return cursor.rowcount
-
+        last = int(row[0])
+        cursor.execute("DROP TABLE IF EXISTS rollup_folding")
+        cursor.execute("CREATE TEMP TABLE rollup_folding AS SELECT * FROM dashboard_rollupchange WHERE 1 = 0")
+        if postgres:
+            cursor.execute(
+                f"WITH moved AS (DELETE FROM dashboard_rollupchange WHERE id <= {last} RETURNING *) "
+                "INSERT INTO rollup_folding SELECT * FROM moved"
+            )
+        else:
+            cursor.execute(f"INSERT INTO rollup_folding SELECT * FROM dashboard_rollupchange WHERE id <= {last}")
+            cursor.execute(f"DELETE FROM dashboard_rollupchange WHERE id <= {last}")
+        moved = cursor.rowcount
+        add_to_buckets("SELECT * FROM rollup_folding")
+        cursor.execute("DROP TABLE rollup_folding")
+        return moved
