@@ -32,7 +32,8 @@
       if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
       if (!points.length) return;
       event.preventDefault();
-      index = (index + (event.key === "ArrowRight" ? 1 : -1) + points.length) % points.length;
+      const step = event.key === "ArrowRight" ? 1 : -1;
+      index = index < 0 ? (step > 0 ? 0 : points.length - 1) : (index + step + points.length) % points.length;
       Plotly.Fx.hover(element, points[index]);
     });
   }
