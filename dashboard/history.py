@@ -44,6 +44,7 @@ class HistoryError(Exception):
 
 @dataclass(frozen=True)
 class LoadReport:
+    resource: str  # every decision of this load has it as its resource
     decisions: int
     outcomes: int
     approvals: int
@@ -133,7 +134,7 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
             )
         )
         done = time.perf_counter()
-    return LoadReport(count, outcomes, approvals, copied - started, followed - copied, done - followed)
+    return LoadReport(resource, count, outcomes, approvals, copied - started, followed - copied, done - followed)
 
 
 def _follow_up(cursor, mine: str) -> tuple[int, int]:
@@ -143,7 +144,7 @@ def _follow_up(cursor, mine: str) -> tuple[int, int]:
         "SELECT d.id, CASE WHEN random() < 0.93 THEN 'success' ELSE 'failure' END, "
         "round(CAST(random() * 3 AS numeric), 2), round(CAST(random() * 60 AS numeric), 2), "
         "1 + CAST(floor(random() * 5) AS integer), d.created_at + interval '10 minutes' "
-        f"FROM governance_decision d WHERE {mine} AND d.verdict IN ('allow', 'flag') AND random() < 0.8"
+        f"FROM governance_decision d WHERE {mine} AND d.verdict IN ('allow', 'flag') AND random() < 0.3"
     )
     outcomes = cursor.rowcount
     cursor.execute(
