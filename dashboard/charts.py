@@ -38,7 +38,7 @@ def _layout(title: str, xaxis: dict | None = None, yaxis: dict | None = None, **
         "height": 320,
         "font": {"family": "system-ui, sans-serif", "size": 12},
         "legend": {"orientation": "h", "y": -0.25},
-        "xaxis": {"automargin": True, **(xaxis or {})},
+        "xaxis": {"automargin": True, "nticks": 12, **(xaxis or {})},
         "yaxis": {"automargin": True, **(yaxis or {})},
         **extra,
     }
@@ -117,7 +117,7 @@ def risk_heatmap(departments: list[kpis.DepartmentRisk]) -> Chart:
 
 
 def appetite_chart(departments: list[kpis.DepartmentRisk]) -> Chart:
-    names = [d.department for d in departments]
+    names = [d.department.replace(" ", "<br>") for d in departments]  # wrapped, so labels need no slant
     risk = [d.average_risk for d in departments]
     appetite = [d.appetite for d in departments]
     traces = [
@@ -163,7 +163,7 @@ def policy_chart(hits: list[kpis.PolicyHits]) -> Chart:
 
 
 def cost_value_chart(rows: list[kpis.CostValue], by: str) -> Chart:
-    names = [r.name for r in rows]
+    names = [r.name.replace(" ", "<br>") for r in rows]
     traces = [
         go.Bar(x=names, y=[r.cost for r in rows], name="Cost", marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
                text=[f"{r.cost:,.0f}" for r in rows], textposition="outside"),
