@@ -22,6 +22,8 @@ from tests.factories import DecisionFactory
 
 pytestmark = pytest.mark.browser
 
+# plotly.min.js is 4.8 MB of JavaScript to parse: on a busy two-core machine a page can take seconds to load.
+SLOW_MS = 30_000
 PAGES = {"overview": "/", "risk": "/risk/", "strategy": "/strategy/", "board": "/board/"}
 CHARTS = {
     "overview": ["rates", "decisions"],
@@ -31,9 +33,15 @@ CHARTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def patient(page: Page) -> None:
+    page.set_default_timeout(SLOW_MS)
+    page.set_default_navigation_timeout(SLOW_MS)
+
+
 def expect_charts_drawn(page: Page, keys: list[str]) -> None:
     for key in keys:
-        expect(page.get_by_test_id(f"chart-{key}").locator("svg.main-svg").first).to_be_attached()
+        expect(page.get_by_test_id(f"chart-{key}").locator("svg.main-svg").first).to_be_attached(timeout=SLOW_MS)
 
 
 @pytest.mark.parametrize("username", ["alice", "bob", "carol", "dave"])
@@ -59,7 +67,7 @@ def test_a_decision_created_through_the_api_appears_on_the_overview_without_a_re
     key = issue_key(finance_agent)
     decide(finance_agent, "10")
     log_in(page, "alice")
-    expect(page.get_by_test_id("tile-decisions")).to_have_text("1")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("1", timeout=SLOW_MS)
     page.evaluate("window.loadedOnce = true")
 
     body = json.dumps({"action": "invoice.approve", "resource": "invoice/9", "amount": "75.00", "currency": "EUR"})
@@ -84,7 +92,7 @@ def test_a_department_filter_changes_the_numbers_to_what_the_database_holds(
         DecisionFactory(agent=support_agent, verdict=verdict)
     DecisionFactory.create_batch(6, agent=finance_agent, verdict=Verdict.ALLOW)
     log_in(page, "alice")
-    expect(page.get_by_test_id("tile-decisions")).to_have_text("10")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("10", timeout=SLOW_MS)
 
     page.get_by_label("Customer Support").check()
     page.get_by_role("button", name="Apply").click()
@@ -92,8 +100,9 @@ def test_a_department_filter_changes_the_numbers_to_what_the_database_holds(
     support = Decision.objects.filter(department=support_agent.department)
     total, denied = support.count(), support.filter(verdict=Verdict.DENY).count()
     automated = support.exclude(verdict=Verdict.REQUIRE_APPROVAL).count()
-    expect(page).to_have_url(f"{asgi_server.url}/?period=24h&start=&end=&department={support_agent.department_id}")
-    expect(page.get_by_test_id("tile-decisions")).to_have_text(str(total))
+    query = f"period=24h&start=&end=&department={support_agent.department_id}"
+    expect(page).to_have_url(f"{asgi_server.url}/?{query}", timeout=SLOW_MS)
+    expect(page.get_by_test_id("tile-decisions")).to_have_text(str(total), timeout=SLOW_MS)
     expect(page.get_by_test_id("tile-violation_rate")).to_have_text(f"{100 * denied / total:.1f}%")
     expect(page.get_by_test_id("tile-automation_rate")).to_have_text(f"{100 * automated / total:.1f}%")
 
@@ -102,24 +111,24 @@ def test_a_period_filter_changes_the_numbers(page: Page, asgi_server, alice: Use
     DecisionFactory(agent=finance_agent)
     DecisionFactory.create_batch(3, agent=finance_agent, created_at=timezone.now() - dt.timedelta(days=3))
     log_in(page, "alice")
-    expect(page.get_by_test_id("tile-decisions")).to_have_text("1")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("1", timeout=SLOW_MS)
 
     page.get_by_label("Period", exact=True).select_option("7d")
     page.get_by_role("button", name="Apply").click()
 
-    expect(page.get_by_test_id("tile-decisions")).to_have_text("4")
+    expect(page.get_by_test_id("tile-decisions")).to_have_text("4", timeout=SLOW_MS)
 
 
 def test_a_chart_can_be_read_with_the_keyboard(page: Page, asgi_server, alice: User, finance_agent) -> None:
     decide(finance_agent, "10")
     log_in(page, "alice")
     chart = page.get_by_test_id("chart-decisions")
-    expect(chart.locator("svg.main-svg").first).to_be_attached()
+    expect_charts_drawn(page, ["decisions"])
 
     chart.focus()
     page.keyboard.press("ArrowLeft")
 
-    expect(chart.locator(".hoverlayer .hovertext")).to_contain_text("1 decisions")
+    expect(chart.locator(".hoverlayer .hovertext")).to_contain_text("1 decisions", timeout=SLOW_MS)
 
 
 def test_the_board_report_pdf_downloads(page: Page, asgi_server, alice: User, finance_agent) -> None:
@@ -146,6 +155,6 @@ def test_a_supervisor_sees_only_their_departments_on_the_risk_page(
     page.goto("/risk/")
 
     table = page.get_by_test_id("appetite-table")
-    expect(table).to_contain_text("Finance")
+    expect(table).to_contain_text("Finance", timeout=SLOW_MS)
     expect(table).not_to_contain_text("Customer Support")
     assert Decimal(table.locator("tbody tr").first.locator("td").nth(2).inner_text()) == Decimal("30.0")
