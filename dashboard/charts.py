@@ -221,8 +221,9 @@ def routing_chart(shift: kpis.RoutingShift) -> Chart:
     ]  # fmt: skip
     empty = [] if agents else [{"text": "No workflow steps were routed around the last change.", "showarrow": False,
                                 "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]  # fmt: skip
-    layout = _layout("How routing shifted", barmode="group", yaxis={"title": {"text": "% of routed steps"}},
-                     annotations=empty)  # fmt: skip
+    layout = _layout("How routing shifted", barmode="group", annotations=empty,
+                     xaxis={"visible": bool(agents)},
+                     yaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents)})  # fmt: skip
     return Chart(
         "routing",
         "How routing shifted",
