@@ -151,6 +151,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "dashboard.staticfiles.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -191,10 +196,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("APPROVAL_ESCALATION_SECONDS", 60),
     },
     "detect-stuck-steps": {"task": "orchestration.tasks.detect_stuck_steps", "schedule": 60},
+    "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
 }
 
 # The simulated provider's work takes up to this long (uniformly), to look like a model call.
 SIMULATED_PROVIDER_LATENCY_MS = env_int("SIMULATED_PROVIDER_LATENCY_MS", 20)
+
+# Share of work (%) above which one model provider is shown as a lock-in risk on the strategy page.
+PROVIDER_CONCENTRATION_WARNING = env_int("PROVIDER_CONCENTRATION_WARNING", 60)
 
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")

@@ -1,47 +1,42 @@
-"""The numbers on the overview, computed for one person's scope."""
+"""What the overview refreshes while it is open: the tiles (from rollups) and the newest decisions."""
 
-from datetime import timedelta
+from collections.abc import Iterable
 
-from django.db.models import Count, Q
-from django.utils import timezone
-
-from governance.models import Decision, Verdict
-from orchestration.models import Status
-from orchestration.scoping import scope_to_departments, visible_agents
+from dashboard import kpis
+from dashboard.periods import Period
+from governance.models import Decision
 
 RECENT_LIMIT = 10
 
 
-def overview_numbers(user, *, hours: int = 24) -> dict:
-    since = timezone.now() - timedelta(hours=hours)
-    decisions = scope_to_departments(Decision.objects.all(), user)
-    counts = decisions.filter(created_at__gte=since).aggregate(
-        total=Count("id"),
-        **{verdict.value: Count("id", filter=Q(verdict=verdict)) for verdict in Verdict},
-    )
-    total = counts["total"]
-    recent = decisions.select_related("agent", "department")[:RECENT_LIMIT]
+def recent_decisions(user, departments: Iterable[int] | None = None, limit: int = RECENT_LIMIT) -> list[dict]:
+    """The newest decisions in scope: an index walk on created_at, never a scan of history."""
+    scope = kpis.departments_in_scope(user, departments)
+    decisions = Decision.objects.select_related("agent", "department").order_by("-created_at", "-id")
+    if scope is not None:
+        decisions = decisions.filter(department_id__in=scope)
+    return [
+        {
+            "id": d.pk,
+            "at": d.created_at.isoformat(),
+            "agent": d.agent.name,
+            "department": d.department.name,
+            "action": d.action,
+            "amount": str(d.amount) if d.amount is not None else "",
+            "currency": d.currency,
+            "verdict": d.verdict,
+            "risk_score": d.risk_score,
+        }
+        for d in decisions[:limit]
+    ]
+
+
+def overview_numbers(user, period: Period, departments: Iterable[int] | None = None) -> dict:
+    """The tiles as the page shows them, and the newest decisions, for the page's live refresh."""
     return {
-        "period_hours": hours,
-        "decisions": total,
-        "allowed": counts[Verdict.ALLOW],
-        "denied": counts[Verdict.DENY],
-        "escalated": counts[Verdict.REQUIRE_APPROVAL],
-        "flagged": counts[Verdict.FLAG],
-        "automation_rate": round(100 * (total - counts[Verdict.REQUIRE_APPROVAL]) / total, 1) if total else None,
-        "active_agents": visible_agents(user).filter(status=Status.ACTIVE).count(),
-        "recent": [
-            {
-                "id": d.pk,
-                "at": d.created_at.isoformat(),
-                "agent": d.agent.name,
-                "department": d.department.name,
-                "action": d.action,
-                "amount": str(d.amount) if d.amount is not None else "",
-                "currency": d.currency,
-                "verdict": d.verdict,
-                "risk_score": d.risk_score,
-            }
-            for d in recent
-        ],
+        "tiles": {
+            tile.key: {"display": tile.display, "change": tile.change_display, "trend": tile.trend, "value": tile.value}
+            for tile in kpis.kpis(user, period, departments)
+        },
+        "recent": recent_decisions(user, departments),
     }

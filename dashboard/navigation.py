@@ -20,6 +20,9 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Overview", "dashboard:overview"),
+    NavItem("Risk", "dashboard:risk", "governance.view_decision"),
+    NavItem("Strategy & value", "dashboard:strategy", "governance.view_decision"),
+    NavItem("Board report", "dashboard:board", "governance.view_decision"),
     NavItem("Agents", "admin:orchestration_agent_changelist", "orchestration.view_agent"),
     NavItem("Decisions", "admin:governance_decision_changelist", "governance.view_decision"),
     NavItem("Departments", "admin:orchestration_department_changelist", "orchestration.view_department"),

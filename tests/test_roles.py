@@ -4,13 +4,19 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.live import overview_numbers
+from dashboard.periods import Period, period_for
 from orchestration.roles import ROLE_PERMISSIONS, Role, ensure_roles
 from orchestration.scoping import visible_agents, visible_departments
 from tests.factories import DecisionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def last_day() -> Period:
+    return period_for("24h", timezone.now())
 
 
 def permissions_of(role: str) -> set[str]:
@@ -151,15 +157,15 @@ def test_a_supervisor_counts_only_their_departments_decisions_on_the_overview(bo
     DecisionFactory.create_batch(2, agent=support_agent)
 
     # When bob's overview numbers are computed
-    numbers = overview_numbers(bob)
+    numbers = overview_numbers(bob, last_day())
 
     # Then only the Finance decision counts and shows
-    assert numbers["decisions"] == 1
+    assert numbers["tiles"]["decisions"]["value"] == 1
     assert [row["department"] for row in numbers["recent"]] == ["Finance"]
 
 
 def test_a_supervisor_counts_only_their_departments_active_agents(bob, finance_agent, support_agent):
-    assert overview_numbers(bob)["active_agents"] == 1
+    assert overview_numbers(bob, last_day())["tiles"]["active_agents"]["value"] == 1
 
 
 def test_an_executive_counts_every_departments_decisions_on_the_overview(alice, finance_agent, support_agent):
@@ -168,10 +174,10 @@ def test_an_executive_counts_every_departments_decisions_on_the_overview(alice, 
     DecisionFactory.create_batch(2, agent=support_agent)
 
     # When alice's overview numbers are computed
-    numbers = overview_numbers(alice)
+    numbers = overview_numbers(alice, last_day())
 
     # Then all three count
-    assert numbers["decisions"] == 3
+    assert numbers["tiles"]["decisions"]["value"] == 3
 
 
 def test_a_supervisor_gets_only_their_departments_decisions_from_the_live_endpoint(
@@ -188,7 +194,7 @@ def test_a_supervisor_gets_only_their_departments_decisions_from_the_live_endpoi
     # Then they cover Finance only
     assert response.status_code == 200
     body = response.json()
-    assert body["decisions"] == 1
+    assert body["tiles"]["decisions"]["value"] == 1
     assert [row["id"] for row in body["recent"]] == [finance_decision.pk]
 
 

@@ -1,20 +1,32 @@
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from dashboard.live import overview_numbers
+from dashboard import charts, kpis
+from dashboard.live import overview_numbers, recent_decisions
+from dashboard.periods import FilterForm
+from dashboard.views.access import executive_page
 from governance.audit import last_event_id
 
 
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
+@executive_page
+def overview(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     stream_start = last_event_id()  # read before the numbers: the page resumes the stream from here
-    numbers = overview_numbers(request.user)
-    return render(request, "dashboard/overview.html", {"numbers": numbers, "stream_start": stream_start})
+    user, period, departments = request.user, filters.get_period(), filters.department_ids()
+    trend = kpis.trend(user, period, departments)
+    context = {
+        "filters": filters,
+        "period": period,
+        "tiles": kpis.kpis(user, period, departments),
+        "charts": [charts.rates_chart(trend, period), charts.decisions_chart(trend, period)],
+        "risks": kpis.risky_agents(user, period, departments, limit=5),
+        "recent": recent_decisions(user, departments),
+        "stream": {"start": stream_start, "departments": kpis.departments_in_scope(user, departments)},
+    }
+    return render(request, "dashboard/overview.html", context)
 
 
 @never_cache
-@login_required
-def overview_numbers_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(overview_numbers(request.user))
+@executive_page
+def overview_numbers_json(request: HttpRequest, filters: FilterForm) -> JsonResponse:
+    return JsonResponse(overview_numbers(request.user, filters.get_period(), filters.department_ids()))

@@ -7,6 +7,7 @@ import time
 
 from django.db import close_old_connections
 
+from dashboard.tasks import fold_rollups
 from governance.approvals import escalate_overdue
 from governance.models import Verdict
 from governance.services import evaluate_action, report_outcome
@@ -16,6 +17,7 @@ from orchestration.workflows import start_workflow
 
 logger = logging.getLogger(__name__)
 ESCALATION_SECONDS = 60
+ROLLUP_SECONDS = 5
 WORKFLOW_SHARE = 0.1
 
 
@@ -65,13 +67,16 @@ class Simulator:
         start_workflow(workflow, run_input, started_by="simulator")
 
     def _run(self) -> None:
-        next_escalation = time.monotonic()
+        next_escalation = next_fold = time.monotonic()
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 if started >= next_escalation:  # what Celery beat does in production
                     escalate_overdue()
                     next_escalation = started + ESCALATION_SECONDS
+                if started >= next_fold:
+                    fold_rollups()
+                    next_fold = started + ROLLUP_SECONDS
                 self.step()
             except Exception:
                 logger.exception("simulated action failed; carrying on")

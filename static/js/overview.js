@@ -1,5 +1,6 @@
-// The overview, live: tiles and newest decisions follow /ws/decisions/ without a reload.
-// Reconnects by itself and resumes after the last event it saw; on "resync" it reloads the numbers.
+// The overview, live: the newest decisions follow /ws/decisions/ without a reload, and the tiles are
+// re-read from the rollups (debounced) whenever something that moves them arrives. Reconnects by itself
+// and resumes after the last event it saw; on "resync" it reloads the numbers.
 (function () {
   "use strict";
   const tiles = document.querySelector("[data-numbers-url]");
@@ -7,26 +8,16 @@
   const status = document.querySelector("[data-testid=live-status]");
   const start = document.getElementById("stream-start");
   if (!tiles || !body || !start) return;
-  const numbersUrl = tiles.dataset.numbersUrl;
+  const numbersUrl = tiles.dataset.numbersUrl + location.search;
+  const stream = JSON.parse(start.textContent);
   const MAX_ROWS = 10;
   const REFRESH_MS = 60000;
-  const VERDICT_TILES = { allow: "allowed", deny: "denied", require_approval: "escalated", flag: "flagged" };
-  let lastEventId = JSON.parse(start.textContent);
+  const DEBOUNCE_MS = 750;
+  const MOVES_TILES = ["decision.created", "approval.requested", "approval.resolved", "agent.status_changed",
+    "department.status_changed"];
+  let lastEventId = stream.start;
   let retryMs = 500;
-
-  function setTile(key, value) {
-    const el = tiles.querySelector('[data-key="' + key + '"]');
-    if (!el) return;
-    if (value === null || value === undefined) el.textContent = "–";
-    else if (key.endsWith("_rate")) el.textContent = Number(value).toFixed(1);
-    else el.textContent = String(value);
-  }
-
-  function tileNumber(key) {
-    const el = tiles.querySelector('[data-key="' + key + '"]');
-    const n = el ? Number(el.textContent) : NaN;
-    return Number.isFinite(n) ? n : 0;
-  }
+  let pending = null;
 
   function cell(text, className) {
     const td = document.createElement("td");
@@ -58,27 +49,32 @@
     while (body.children.length > MAX_ROWS) body.removeChild(body.lastChild);
   }
 
-  function onDecision(event) {
-    const d = event.data;
-    setTile("decisions", tileNumber("decisions") + 1);
-    const verdictTile = VERDICT_TILES[d.verdict];
-    if (verdictTile) setTile(verdictTile, tileNumber(verdictTile) + 1);
-    const total = tileNumber("decisions");
-    setTile("automation_rate", total ? (100 * (total - tileNumber("escalated"))) / total : null);
-    showRows([row({ at: event.at, agent: d.agent_name, department: d.department, action: d.action,
-      amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score })]);
-  }
-
   async function refreshNumbers() {
+    pending = null;
     const response = await fetch(numbersUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!response.ok) return;
     const numbers = await response.json();
-    Object.keys(numbers).forEach(function (key) { if (key !== "recent") setTile(key, numbers[key]); });
+    Object.keys(numbers.tiles).forEach(function (key) {
+      const value = tiles.querySelector('[data-key="' + key + '"]');
+      const change = tiles.querySelector('[data-change="' + key + '"]');
+      if (value) value.textContent = numbers.tiles[key].display;
+      if (change) {
+        change.textContent = numbers.tiles[key].change;
+        change.className = "tile-change trend-" + numbers.tiles[key].trend;
+      }
+    });
     body.replaceChildren();
-    showRows(numbers.recent.slice().reverse().map(function (d) {
-      return row({ at: d.at, agent: d.agent, department: d.department, action: d.action,
-        amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score });
-    }));
+    showRows(numbers.recent.slice().reverse().map(row));
+  }
+
+  function soon() {
+    if (!pending) pending = setTimeout(refreshNumbers, DEBOUNCE_MS);
+  }
+
+  function onDecision(event) {
+    const d = event.data;
+    showRows([row({ at: event.at, agent: d.agent_name, department: d.department, action: d.action,
+      amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score })]);
   }
 
   function connect() {
@@ -88,6 +84,7 @@
       retryMs = 500;
       status.textContent = "live";
       status.classList.remove("stale");
+      if (stream.departments) socket.send(JSON.stringify({ type: "filter", departments: stream.departments }));
     });
     socket.addEventListener("message", function (message) {
       const frame = JSON.parse(message.data);
@@ -95,7 +92,7 @@
         frame.events.forEach(function (event) {
           lastEventId = Math.max(lastEventId, event.id);
           if (event.type === "decision.created") onDecision(event);
-          else if (event.type === "agent.status_changed") refreshNumbers();
+          if (MOVES_TILES.indexOf(event.type) >= 0) soon();
         });
       } else if (frame.type === "resync") {
         lastEventId = frame.last_event_id;

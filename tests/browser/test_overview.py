@@ -14,7 +14,10 @@ from governance.services import ActionRequest, evaluate_action
 from orchestration.roles import Role
 
 PASSWORD = "correct horse battery staple"
-TILES = ("decisions", "automation_rate", "allowed", "denied", "escalated", "flagged", "active_agents")
+TILES = (
+    "decisions", "automation_rate", "escalation_rate", "violation_rate", "override_rate", "median_approval_seconds",
+    "spend", "value", "active_agents", "open_approvals",
+)  # fmt: skip
 LIVE_UPDATE_TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,242 @@
+"""Plotly figures built on the server from aggregated numbers (never points per decision).
+
+Readable without colour: lines differ by dash and marker, bars by fill pattern, and values are
+written on the marks; each chart also carries its numbers as a table (`Chart.table`) that the page
+shows under it, which is what a keyboard or screen-reader user reads.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from dashboard import kpis
+from dashboard.periods import Period
+
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+DASHES = ("solid", "dash", "dot", "dashdot")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up")
+PATTERNS = ("", "/", ".", "x", "-", "+")
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    title: str
+    summary: str
+    figure: dict
+    headers: Sequence[str]
+    rows: Sequence[Sequence]
+
+
+def _layout(title: str, xaxis: dict | None = None, yaxis: dict | None = None, **extra) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "font": {"size": 15}},
+        "template": "none",
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "height": 320,
+        "font": {"family": "system-ui, sans-serif", "size": 12},
+        "legend": {"orientation": "h", "y": -0.25},
+        "xaxis": {"automargin": True, "nticks": 12, **(xaxis or {})},
+        "yaxis": {"automargin": True, **(yaxis or {})},
+        **extra,
+    }
+
+
+def _figure(traces: list, layout: dict) -> dict:
+    return go.Figure(data=traces, layout=layout).to_plotly_json()
+
+
+def _bucket_label(period: Period) -> str:
+    return "%a %H:00" if period.grain == "hour" else "%d %b"
+
+
+def rates_chart(trend: kpis.Trend, period: Period) -> Chart:
+    labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
+    traces = [
+        go.Scatter(
+            x=labels, y=values, name=name, mode="lines+markers", connectgaps=False,
+            line={"color": PALETTE[i], "dash": DASHES[i], "width": 2},
+            marker={"symbol": SYMBOLS[i], "size": 7},
+            hovertemplate=f"{name}: %{{y:.1f}}%<extra>%{{x}}</extra>",
+        )
+        for i, (name, values) in enumerate(trend.rates.items())
+    ]  # fmt: skip
+    layout = _layout("Rates over the period", yaxis={"title": {"text": "% of decisions"}, "rangemode": "tozero"})
+    rows = [[label, *(_pct(trend.rates[name][i]) for name in trend.rates)] for i, label in enumerate(labels)]
+    return Chart(
+        "rates",
+        "Rates over the period",
+        "Automation, escalation, violation and override rates per " + period.grain,
+        _figure(traces, layout),
+        ["Bucket", *trend.rates],
+        rows,
+    )
+
+
+def decisions_chart(trend: kpis.Trend, period: Period) -> Chart:
+    labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
+    trace = go.Bar(x=labels, y=trend.decisions, name="Decisions", marker={"color": PALETTE[0]},
+                   hovertemplate="%{y:,} decisions<extra>%{x}</extra>")  # fmt: skip
+    layout = _layout("Decisions", yaxis={"title": {"text": "decisions"}}, showlegend=False)
+    return Chart(
+        "decisions",
+        "Decisions",
+        f"Decisions per {period.grain}",
+        _figure([trace], layout),
+        ["Bucket", "Decisions"],
+        list(zip(labels, trend.decisions, strict=True)),
+    )
+
+
+def risk_heatmap(departments: list[kpis.DepartmentRisk]) -> Chart:
+    bands = kpis.RISK_BANDS
+    names = [d.department for d in departments]
+    shares = [[_share(d.bands[key], d.decisions) for key, _ in bands] for d in departments]
+    counts = [[d.bands[key] for key, _ in bands] for d in departments]
+    trace = go.Heatmap(
+        z=shares, x=[label.split(" ")[0] for _, label in bands], y=names, text=counts,
+        colorscale="Blues", zmin=0, zmax=100, colorbar={"title": {"text": "% of decisions"}},
+        texttemplate="%{z:.0f}% (%{text:,})", hovertemplate="%{y}, %{x} risk: %{z:.1f}%<extra></extra>",
+    )  # fmt: skip
+    layout = _layout(
+        "Decisions by risk band",
+        height=max(280, 80 + 40 * len(names)),
+        xaxis={"title": {"text": "risk band: low 0–24, moderate 25–49, high 50–74, critical 75–100"}, "side": "bottom"},
+    )
+    return Chart(
+        "risk-heatmap",
+        "Decisions by risk band",
+        "Share of each department's decisions in each risk band, with counts",
+        _figure([trace], layout),
+        ["Department", *(label for _, label in bands)],
+        [[n, *(f"{_pct(s)} ({c:,})" for s, c in zip(row, crow, strict=True))]
+         for n, row, crow in zip(names, shares, counts, strict=True)],
+    )  # fmt: skip
+
+
+def appetite_chart(departments: list[kpis.DepartmentRisk]) -> Chart:
+    names = [d.department.replace(" ", "<br>") for d in departments]  # wrapped, so labels need no slant
+    risk = [d.average_risk for d in departments]
+    appetite = [d.appetite for d in departments]
+    traces = [
+        go.Bar(x=names, y=risk, name="Average risk", marker={"color": PALETTE[0], "pattern": {"shape": "/"}},
+               text=[f"{r:.0f}" if r is not None else "" for r in risk], textposition="outside"),
+        go.Scatter(x=names, y=appetite, name="Risk appetite", mode="markers",
+                   marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": PALETTE[1]}}),
+    ]  # fmt: skip
+    layout = _layout("Risk against appetite", yaxis={"title": {"text": "risk score (0–100)"}, "range": [0, 100]})
+    rows = [
+        [d.department, d.average_risk if d.average_risk is not None else "–", d.appetite,
+         "over appetite" if d.over_appetite else "within"]
+        for d in departments
+    ]  # fmt: skip
+    return Chart(
+        "appetite",
+        "Risk against appetite",
+        "Average risk score per department (bars) against the department's appetite (line)",
+        _figure(traces, layout),
+        ["Department", "Average risk", "Appetite", "Status"],
+        rows,
+    )
+
+
+def policy_chart(hits: list[kpis.PolicyHits]) -> Chart:
+    names = [h.policy for h in reversed(hits)]
+    traces = [
+        go.Bar(y=names, x=[h.enforced for h in reversed(hits)], name="Enforced", orientation="h",
+               marker={"color": PALETTE[0]}, text=[h.enforced or "" for h in reversed(hits)]),
+        go.Bar(y=names, x=[h.shadow for h in reversed(hits)], name="Shadow (not enforced)", orientation="h",
+               marker={"color": PALETTE[4], "pattern": {"shape": "x"}}, text=[h.shadow or "" for h in reversed(hits)]),
+    ]  # fmt: skip
+    layout = _layout("Policies that fire most", barmode="stack", height=max(260, 80 + 28 * len(names)),
+                     yaxis={"automargin": True}, xaxis={"title": {"text": "times fired"}})  # fmt: skip
+    return Chart(
+        "policies",
+        "Policies that fire most",
+        "Times each policy fired in the period, enforced and in shadow mode",
+        _figure(traces, layout),
+        ["Policy", "Enforced", "Shadow"],
+        [[h.policy, h.enforced, h.shadow] for h in hits],
+    )
+
+
+def cost_value_chart(rows: list[kpis.CostValue], by: str) -> Chart:
+    names = [r.name.replace(" ", "<br>") for r in rows]
+    traces = [
+        go.Bar(x=names, y=[r.cost for r in rows], name="Cost", marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
+               text=[f"{r.cost:,.0f}" for r in rows], textposition="outside"),
+        go.Bar(x=names, y=[r.value for r in rows], name="Value", marker={"color": PALETTE[2]},
+               text=[f"{r.value:,.0f}" for r in rows], textposition="outside"),
+    ]  # fmt: skip
+    title = f"Cost and value by {by}"
+    return Chart(
+        f"cost-value-{by}",
+        title,
+        f"Reported cost and value of outcomes per {by}",
+        _figure(traces, _layout(title, barmode="group", yaxis={"title": {"text": "amount"}})),
+        [by.capitalize(), "Decisions", "Spend", "Cost", "Value"],
+        [[r.name, f"{r.decisions:,}", f"{r.spend:,.0f}", f"{r.cost:,.0f}", f"{r.value:,.0f}"] for r in rows],
+    )
+
+
+def provider_chart(shares: list[kpis.ProviderShare], threshold: int) -> Chart:
+    names = [s.provider for s in reversed(shares)]
+    trace = go.Bar(
+        y=names, x=[s.share for s in reversed(shares)], orientation="h", name="Share of work",
+        marker={"color": [PALETTE[1] if s.over_threshold else PALETTE[0] for s in reversed(shares)],
+                "pattern": {"shape": ["x" if s.over_threshold else "" for s in reversed(shares)]}},
+        text=[f"{s.share:.1f}%" + (" ⚠ over threshold" if s.over_threshold else "") for s in reversed(shares)],
+        textposition="auto",
+    )  # fmt: skip
+    layout = _layout(
+        "Share of work per provider",
+        xaxis={"title": {"text": "% of decisions"}, "range": [0, 100]},
+        yaxis={"automargin": True},
+        height=max(240, 90 + 40 * len(names)),
+        showlegend=False,
+        shapes=[{"type": "line", "x0": threshold, "x1": threshold, "yref": "paper", "y0": 0, "y1": 1,
+                 "line": {"dash": "dash", "width": 2}}],
+        annotations=[{"x": threshold, "yref": "paper", "y": 1.02, "text": f"warning above {threshold}%",
+                      "showarrow": False}],
+    )  # fmt: skip
+    return Chart(
+        "providers",
+        "Share of work per provider",
+        f"Share of decisions per model provider; above {threshold}% is a lock-in risk",
+        _figure([trace], layout),
+        ["Provider", "Decisions", "Share", "Lock-in warning"],
+        [[s.provider, f"{s.decisions:,}", f"{s.share:.1f}%", "yes" if s.over_threshold else "no"] for s in shares],
+    )
+
+
+def routing_chart(shift: kpis.RoutingShift) -> Chart:
+    agents = sorted(set(shift.before) | set(shift.after), key=lambda a: -shift.after.get(a, 0))[:10]
+    traces = [
+        go.Bar(x=agents, y=[shift.before.get(a, 0) for a in agents], name="Week before the change",
+               marker={"color": PALETTE[5], "pattern": {"shape": "."}}),
+        go.Bar(x=agents, y=[shift.after.get(a, 0) for a in agents], name="Since the change",
+               marker={"color": PALETTE[0]}),
+    ]  # fmt: skip
+    empty = [] if agents else [{"text": "No workflow steps were routed around the last change.", "showarrow": False,
+                                "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]  # fmt: skip
+    layout = _layout("How routing shifted", barmode="group", annotations=empty,
+                     xaxis={"visible": bool(agents)},
+                     yaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents)})  # fmt: skip
+    return Chart(
+        "routing",
+        "How routing shifted",
+        "Share of routed workflow steps per agent, the week before and since the last priority change",
+        _figure(traces, layout),
+        ["Agent", "Before (%)", "Since (%)"],
+        [[a, shift.before.get(a, 0), shift.after.get(a, 0)] for a in agents],
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
