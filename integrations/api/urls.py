@@ -20,5 +20,6 @@ urlpatterns = [
     ),
     path("", include("governance.api.urls")),
     path("", include("orchestration.api.urls")),
+    path("", include("dashboard.api.urls")),
     *router.urls,
 ]

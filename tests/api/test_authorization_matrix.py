@@ -43,6 +43,7 @@ ROWS = {
     "agent-keys-revoke": Row("post", "/api/v1/agents/{finance_agent}/keys/revoke", ok(["carol"])),
     "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
     "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
+    "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
     "decisions-list": Row("get", "/api/v1/decisions", ok(VIEWERS)),
     "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
     "evaluate": Row("post", "/api/v1/decisions/evaluate", ok(["agent"]), {"action": "invoice.approve"}),
