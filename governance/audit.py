@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from governance import bulk
 from governance import events as events_module
 from governance.chain import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
 from governance.models import AuditChainHead, AuditEvent
@@ -75,7 +76,7 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
         seq += 1
         event.seq, event.prev_hash = seq, prev_hash
         event.hash = prev_hash = hash_event(event)
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    bulk.insert(events)
     AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
     events_module.publish_on_commit(events)
     return events
