@@ -3,11 +3,14 @@
 A plain django-filter FilterSet: `DecisionFilterSet(request.GET, queryset=scoped_decisions).qs`.
 """
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django_filters.fields import IsoDateTimeField
 
 from governance.models import Decision, Verdict
 from orchestration.models import Agent, Department
@@ -15,6 +18,23 @@ from orchestration.models import Agent, Department
 
 class _RiskFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+class _UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, in UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO allows."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This moment is out of range.") from None
+
+
+class _MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
 
 
 class DecisionFilterSet(django_filters.FilterSet):
@@ -26,8 +46,8 @@ class DecisionFilterSet(django_filters.FilterSet):
     verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, help_text="Repeatable.")
     risk_min = _RiskFilter(field_name="risk_score", lookup_expr="gte", min_value=0, max_value=100)
     risk_max = _RiskFilter(field_name="risk_score", lookup_expr="lte", min_value=0, max_value=100)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
-    until = django_filters.IsoDateTimeFilter(
+    since = _MomentFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
+    until = _MomentFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601; decisions before this moment."
     )
     policy = django_filters.NumberFilter(method="filter_policy", help_text="Id of a policy that fired.")
