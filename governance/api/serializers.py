@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.chain import canonical
+from governance.filtersets import MAX_ID
 from governance.ingest import MAX_ITEMS, ExternalDecision, ExternalOutcome
 from governance.models import (
     Approval,
@@ -110,7 +111,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
 
 class ReportOutcomeSerializer(OutcomeSerializer):
-    decision = serializers.IntegerField(min_value=1, help_text="The decision the outcome is for.")
+    decision = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The decision the outcome is for.")
 
     class Meta(OutcomeSerializer.Meta):
         fields = ["decision", *OutcomeSerializer.Meta.fields]
@@ -205,7 +206,9 @@ class PolicyModeSerializer(serializers.Serializer):
 
 
 class ReplayRunSerializer(serializers.ModelSerializer):
-    policy_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+    policy_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=100
+    )
     days = serializers.IntegerField(min_value=1, max_value=366)
 
     class Meta:
@@ -268,7 +271,7 @@ class IngestOutcomeSerializer(serializers.Serializer):
 
     type = serializers.ChoiceField(choices=["outcome"])
     idempotency_key = serializers.CharField(max_length=100)
-    decision = serializers.IntegerField(min_value=1, required=False)
+    decision = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     decision_key = serializers.CharField(max_length=100, required=False)
     result = serializers.ChoiceField(choices=Outcome.Result.choices)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))

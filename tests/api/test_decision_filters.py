@@ -110,3 +110,11 @@ def test_a_moment_postgresql_cannot_compare_is_normalised_or_refused_never_a_500
     response = client_for("alice").get("/api/v1/decisions", {"until": moment})
 
     assert response.status_code == status
+
+
+def test_an_id_past_64_bits_is_a_field_error_not_a_500(client_for, world):
+    # Found by the schema fuzzer on SQLite: pk__in with such an id crashed the driver
+    response = client_for("alice").get("/api/v1/decisions", {"agent": 349803749962160985065127936})
+
+    assert response.status_code == 400
+    assert "agent" in response.json()["fields"]
