@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from governance import bulk
 from governance import events as events_module
-from governance import inserts
 from governance.chain import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
 from governance.models import AuditChainHead, AuditEvent
 
@@ -87,7 +87,7 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
         seq += 1
         event.seq, event.prev_hash = seq, prev_hash
         event.hash = prev_hash = hash_event(event)
-    inserts.insert(events)
+    bulk.insert(events)
     with connection.cursor() as cursor:
         cursor.execute(_head_sql("UPDATE {table} SET {seq} = %s, {hash} = %s WHERE {id} = 1"), [seq, prev_hash])
     events_module.publish_on_commit(events)

@@ -3,34 +3,74 @@
 A plain django-filter FilterSet: `DecisionFilterSet(request.GET, queryset=scoped_decisions).qs`.
 """
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django_filters.fields import IsoDateTimeField
 
 from governance.models import Decision, Verdict
 from orchestration.models import Agent, Department
 
+MAX_ID = 2**63 - 1  # the largest id a 64-bit key holds; the API refuses larger ones as field errors
 
-class _RiskFilter(django_filters.NumberFilter):
+
+class _IdsField(forms.ModelMultipleChoiceField):
+    """Ids checked for range before the query: `pk__in` with an id past 64 bits crashes the database driver."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not (str(pk).isdigit() and 1 <= int(str(pk)) <= MAX_ID):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class _IdsFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = _IdsField
+
+
+class _IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class _UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, in UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO allows."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This moment is out of range.") from None
+
+
+class _MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
+
+
 class DecisionFilterSet(django_filters.FilterSet):
-    agent = django_filters.ModelMultipleChoiceFilter(queryset=Agent.objects.all(), help_text="Agent id; repeatable.")
-    department = django_filters.ModelMultipleChoiceFilter(
+    agent = _IdsFilter(queryset=Agent.objects.all(), help_text="Agent id; repeatable.")
+    department = _IdsFilter(
         queryset=Department.objects.all(), help_text="Department id; repeatable."
     )
     action = django_filters.CharFilter(lookup_expr="exact")
     verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, help_text="Repeatable.")
-    risk_min = _RiskFilter(field_name="risk_score", lookup_expr="gte", min_value=0, max_value=100)
-    risk_max = _RiskFilter(field_name="risk_score", lookup_expr="lte", min_value=0, max_value=100)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
-    until = django_filters.IsoDateTimeFilter(
+    risk_min = _IntegerFilter(field_name="risk_score", lookup_expr="gte", min_value=0, max_value=100)
+    risk_max = _IntegerFilter(field_name="risk_score", lookup_expr="lte", min_value=0, max_value=100)
+    since = _MomentFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
+    until = _MomentFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601; decisions before this moment."
     )
-    policy = django_filters.NumberFilter(method="filter_policy", help_text="Id of a policy that fired.")
+    policy = _IntegerFilter(
+        method="filter_policy", min_value=1, max_value=MAX_ID, help_text="Id of a policy that fired."
+    )
     q = django_filters.CharFilter(method="filter_text", help_text="Text in the action, resource or explanation.")
 
     class Meta:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import audit, risk
+from governance import audit, bulk, risk
 from governance.models import AuditEvent, Decision, Outcome
 from governance.services import decision_summary, report_outcome
 from orchestration.models import Agent
@@ -88,7 +88,7 @@ def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -
     for _, item in items:
         if item.idempotency_key not in ids and item.idempotency_key not in fresh:
             fresh[item.idempotency_key] = _decision_of(agent, item, now)
-    created = Decision.objects.bulk_create(list(fresh.values()), batch_size=MAX_ITEMS)
+    created = bulk.insert(list(fresh.values()))
     audit.append([_audit_event(agent, decision) for decision in created])
     results, first = [], set()
     for index, item in items:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, budgets, engine, inserts
+from governance import audit, budgets, bulk, engine
 from governance.actor import load_actor
 from governance.models import Approval, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
@@ -138,7 +138,7 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
             created_at=now,
             latency_us=(time.perf_counter_ns() - started) // 1000,
         )
-        inserts.insert([decision])
+        bulk.insert([decision])
         approval = None
         if verdict == Verdict.REQUIRE_APPROVAL:
             approval = _create_approval(decision, ruling.approval_policy, now)

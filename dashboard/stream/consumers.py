@@ -14,6 +14,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -82,14 +83,14 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
     async def _authorise(self) -> tuple[StreamScope | None, int]:
         token = self._token()
         if token:
-            agent = await sync_to_async(authenticate_agent_key)(token)
+            agent = await database_sync_to_async(authenticate_agent_key)(token)
             return (scope_for_agent(agent), 0) if agent else (None, CLOSE_UNAUTHENTICATED)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return None, CLOSE_UNAUTHENTICATED
         if not self._same_origin():
             return None, CLOSE_FORBIDDEN
-        scope = await sync_to_async(scope_for_user)(user)
+        scope = await database_sync_to_async(scope_for_user)(user)
         return (scope, 0) if scope else (None, CLOSE_FORBIDDEN)
 
     def _token(self) -> str:

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.chain import canonical
+from governance.filtersets import MAX_ID
 from governance.ingest import MAX_ITEMS, ExternalDecision, ExternalOutcome
 from governance.models import (
     Approval,
@@ -71,7 +72,10 @@ class EvaluateRequestSerializer(serializers.Serializer):
         return attrs
 
     def to_request(self) -> ActionRequest:
-        data = self.validated_data
+        return self.request_from(self.validated_data)
+
+    @staticmethod
+    def request_from(data: dict) -> ActionRequest:
         return ActionRequest(
             action=data["action"],
             resource=data["resource"],
@@ -107,7 +111,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
 
 class ReportOutcomeSerializer(OutcomeSerializer):
-    decision = serializers.IntegerField(min_value=1, help_text="The decision the outcome is for.")
+    decision = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The decision the outcome is for.")
 
     class Meta(OutcomeSerializer.Meta):
         fields = ["decision", *OutcomeSerializer.Meta.fields]
@@ -202,7 +206,9 @@ class PolicyModeSerializer(serializers.Serializer):
 
 
 class ReplayRunSerializer(serializers.ModelSerializer):
-    policy_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+    policy_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=100
+    )
     days = serializers.IntegerField(min_value=1, max_value=366)
 
     class Meta:
@@ -249,8 +255,9 @@ class IngestDecisionSerializer(EvaluateRequestSerializer):
             raise serializers.ValidationError("This moment is in the future.")
         return value
 
-    def to_item(self) -> ExternalDecision:
-        request, data = self.to_request(), self.validated_data
+    @classmethod
+    def item_from(cls, data: dict) -> ExternalDecision:
+        request = cls.request_from(data)
         return ExternalDecision(
             idempotency_key=data["idempotency_key"], action=request.action, verdict=data["verdict"],
             resource=request.resource, amount=request.amount, currency=request.currency,
@@ -264,7 +271,7 @@ class IngestOutcomeSerializer(serializers.Serializer):
 
     type = serializers.ChoiceField(choices=["outcome"])
     idempotency_key = serializers.CharField(max_length=100)
-    decision = serializers.IntegerField(min_value=1, required=False)
+    decision = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     decision_key = serializers.CharField(max_length=100, required=False)
     result = serializers.ChoiceField(choices=Outcome.Result.choices)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
@@ -276,8 +283,8 @@ class IngestOutcomeSerializer(serializers.Serializer):
             raise serializers.ValidationError("Name the decision by exactly one of decision and decision_key.")
         return attrs
 
-    def to_item(self) -> ExternalOutcome:
-        data = self.validated_data
+    @staticmethod
+    def item_from(data: dict) -> ExternalOutcome:
         return ExternalOutcome(
             idempotency_key=data["idempotency_key"], result=data["result"], decision_id=data.get("decision"),
             decision_key=data.get("decision_key", ""), cost=data["cost"], value=data["value"], csat=data["csat"],
@@ -296,18 +303,22 @@ class IngestBatchSerializer(serializers.Serializer):
     ITEM_SERIALIZERS = {"decision": IngestDecisionSerializer, "outcome": IngestOutcomeSerializer}
 
     def parse_items(self) -> tuple[list, dict[int, dict]]:
-        """The valid items as (index, item) and the errors of the others by index."""
+        """The valid items as (index, item) and the errors of the others by index.
+
+        One serializer per item type validates every item of that type, as a ListSerializer would:
+        a serializer per item (deep-copying its fields) cost more than storing the batch.
+        """
         valid, errors = [], {}
+        validators = {kind: serializer_class() for kind, serializer_class in self.ITEM_SERIALIZERS.items()}
         for index, raw in enumerate(self.validated_data["items"]):
-            serializer_class = self.ITEM_SERIALIZERS.get(raw.get("type"))
-            if serializer_class is None:
+            validator = validators.get(raw.get("type"))
+            if validator is None:
                 errors[index] = {"type": ['Use "decision" or "outcome".']}
                 continue
-            item = serializer_class(data=raw)
-            if item.is_valid():
-                valid.append((index, item.to_item()))
-            else:
-                errors[index] = item.errors
+            try:
+                valid.append((index, validator.item_from(validator.run_validation(raw))))
+            except serializers.ValidationError as exc:
+                errors[index] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return valid, errors
 
 

@@ -98,3 +98,23 @@ def test_the_filter_set_works_outside_the_api(world):
     filtered = DecisionFilterSet({"verdict": [Verdict.ALLOW]}, queryset=Decision.objects.all()).qs
 
     assert list(filtered) == [world.support_decision]
+
+
+@pytest.mark.parametrize(
+    ("moment", "status"),
+    [("0055-03-24T00:41:23+23:46", 200), ("0001-01-01T00:00:00+05:00", 400)],
+    ids=["offset-beyond-postgresql", "before-year-one-in-utc"],
+)
+def test_a_moment_postgresql_cannot_compare_is_normalised_or_refused_never_a_500(client_for, world, moment, status):
+    # Found by the schema fuzzer: ISO 8601 allows offsets PostgreSQL refuses, and UTC can fall before year 1
+    response = client_for("alice").get("/api/v1/decisions", {"until": moment})
+
+    assert response.status_code == status
+
+
+def test_an_id_past_64_bits_is_a_field_error_not_a_500(client_for, world):
+    # Found by the schema fuzzer on SQLite: pk__in with such an id crashed the driver
+    response = client_for("alice").get("/api/v1/decisions", {"agent": 349803749962160985065127936})
+
+    assert response.status_code == 400
+    assert "agent" in response.json()["fields"]

@@ -124,3 +124,17 @@ def test_a_missing_risk_score_is_scored_by_regents_rule(client, finance_agent):
     body = client.post(URL, {"items": [decision_item("k", data_classes=["pii"])]}, format="json").json()
 
     assert Decision.objects.get(pk=body["results"][0]["id"]).risk_score > 0
+
+
+def test_a_large_batch_is_stored_set_based_with_exact_ids_and_chain(client, finance_agent):
+    # Given a batch above the size where PostgreSQL takes it by COPY
+    items = [decision_item(f"k{n}", resource=f"invoice/{n}") for n in range(250)]
+
+    # When the agent sends it
+    body = client.post(URL, {"items": items}, format="json").json()
+
+    # Then every id returned is the decision with that item's key, each linked once, the chain intact
+    stored = dict(Decision.objects.values_list("pk", "resource"))
+    assert [stored[r["id"]] for r in body["results"]] == [f"invoice/{n}" for n in range(250)]
+    assert AuditEvent.objects.filter(kind="decision.created").count() == 250
+    assert verify_chain().ok
