@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connections
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30
@@ -131,3 +132,8 @@ def asgi_server(transactional_db) -> Iterator[ThreadedServer]:
     server = ThreadedServer().start()
     yield server
     server.stop()
+    # The server's worker threads end with their pooled connections still checked out: a fresh pool per
+    # server keeps a long session of browser tests from running the shared pool dry.
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
