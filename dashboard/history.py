@@ -29,7 +29,7 @@ from orchestration.models import Agent
 DECISION_COLUMNS = (
     "agent_id", "department_id", "action", "resource", "amount", "currency", "data_classes", "context", "verdict",
     "risk_score", "explanation", "shadow_verdict", "matched_policies", "policy_versions", "inputs", "latency_us",
-    "created_at",
+    "created_at", "idempotency_key",
 )  # fmt: skip
 ACTIONS = ("invoice.approve", "refund.issue", "ticket.reply", "data.export", "deploy.release", "contract.sign")
 VERDICT_WEIGHTS = {1: (86, 2, 8, 4), 2: (80, 4, 11, 5), 3: (70, 8, 15, 7), 4: (58, 14, 20, 8)}  # by agent risk tier
@@ -115,7 +115,7 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
                 lines = []
                 for agent in picks:
                     at = dt.datetime.fromtimestamp(end - span * rng.random(), dt.UTC)
-                    lines.append(f"{prefixes[agent]}{rng.choice(shapes[tiers[agent]])}\t{at.isoformat()}\n")
+                    lines.append(f"{prefixes[agent]}{rng.choice(shapes[tiers[agent]])}\t{at.isoformat()}\t\n")
                 copy.write("".join(lines))
         copied = time.perf_counter()
         mine = f"d.id > {int(after)} AND d.resource = '{resource}'"
