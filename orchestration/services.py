@@ -50,14 +50,7 @@ def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids)
 def issue_agent_key(agent: Agent, *, by=None) -> str:
     """Issue one more key for the agent (its other keys stay valid, for a rollover without downtime)."""
     raw_key = keys.issue_key(agent, by=by)
-    audit.record(
-        "agent.key_issued",
-        subject_type="agent",
-        subject_id=agent.pk,
-        actor=by,
-        department_id=agent.department_id,
-        after={"prefix": raw_key[: keys.PREFIX_LENGTH]},
-    )
+    _audit_keys("agent.key_issued", agent, by, {"prefix": raw_key[: keys.PREFIX_LENGTH]})
     return raw_key
 
 
@@ -65,14 +58,7 @@ def issue_agent_key(agent: Agent, *, by=None) -> str:
 def rotate_agent_key(agent: Agent, *, by=None) -> str:
     """Revoke the agent's keys and issue a new one; the secret is returned once and never stored."""
     raw_key = keys.rotate_keys(agent, by=by)
-    audit.record(
-        "agent.key_rotated",
-        subject_type="agent",
-        subject_id=agent.pk,
-        actor=by,
-        department_id=agent.department_id,
-        after={"prefix": raw_key[: keys.PREFIX_LENGTH]},
-    )
+    _audit_keys("agent.key_rotated", agent, by, {"prefix": raw_key[: keys.PREFIX_LENGTH]})
     return raw_key
 
 
@@ -80,15 +66,15 @@ def rotate_agent_key(agent: Agent, *, by=None) -> str:
 def revoke_agent_keys(agent: Agent, *, by=None) -> int:
     revoked = keys.revoke_keys(agent)
     if revoked:
-        audit.record(
-            "agent.keys_revoked",
-            subject_type="agent",
-            subject_id=agent.pk,
-            actor=by,
-            department_id=agent.department_id,
-            after={"revoked": revoked},
-        )
+        _audit_keys("agent.keys_revoked", agent, by, {"revoked": revoked})
     return revoked
+
+
+def _audit_keys(kind: str, agent: Agent, by, after: dict) -> None:
+    """Key events name the key by its prefix only: the secret never reaches the audit log."""
+    audit.record(
+        kind, subject_type="agent", subject_id=agent.pk, actor=by, department_id=agent.department_id, after=after
+    )
 
 
 @transaction.atomic
