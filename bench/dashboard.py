@@ -34,7 +34,7 @@ from bench import databases
 LARGE_DATABASE, SMALL_DATABASE = "regent_bench_dashboard", "regent_bench_dashboard_small"
 WARM_UP = 3
 ROUNDS = 2
-# (page, who asks, URL name, objects in its path, query): the child process looks the objects up.
+# (page, who asks, URL name, objects in its path, query with {objects}): the child process looks them up.
 PAGES = [
     ("overview, 24 h", "executive", "dashboard:overview", (), "?period=24h"),
     ("overview, 30 days", "executive", "dashboard:overview", (), "?period=30d"),
@@ -42,6 +42,14 @@ PAGES = [
     ("risk, 30 days", "executive", "dashboard:risk", (), "?period=30d"),
     ("strategy, 30 days", "executive", "dashboard:strategy", (), "?period=30d"),
     ("board report, 30 days", "executive", "dashboard:board", (), "?period=30d"),
+    ("approvals inbox (supervisor)", "supervisor", "dashboard:approvals", (), ""),
+    ("explorer, first page", "executive", "dashboard:decisions", (), ""),
+    ("explorer, denied, 30 days", "executive", "dashboard:decisions", (), "?verdict=deny&period=30d"),
+    ("explorer, one agent", "supervisor", "dashboard:decisions", (), "?agent={agent}"),
+    ("decision page", "auditor", "dashboard:decision", ("decision",), ""),
+    ("agents league, 30 days", "executive", "dashboard:agents", (), "?period=30d"),
+    ("agent page, 30 days", "supervisor", "dashboard:agent", ("agent",), "?period=30d"),
+    ("interaction graph, 30 days", "executive", "dashboard:interactions", (), "?period=30d"),
 ]
 
 
@@ -162,7 +170,7 @@ def time_pages(requests: int) -> dict[str, list[float]]:
     timings = {}
     for name, username, url_name, path_objects, query in PAGES:
         try:
-            url = reverse(url_name, args=[objects[part] for part in path_objects]) + query
+            url = reverse(url_name, args=[objects[part] for part in path_objects]) + query.format(**objects)
         except NoReverseMatch:
             continue
         if username not in clients:
