@@ -35,6 +35,7 @@ class ExplorerFilterSet(DecisionFilterSet):
         self.filters["agent"].extra["widget"] = forms.SelectMultiple(attrs={"size": 4})
         self.filters["department"].extra["widget"] = forms.SelectMultiple(attrs={"size": 4})
         self.filters["verdict"].extra["widget"] = forms.CheckboxSelectMultiple
+        self.filters["risk_band"].extra["empty_label"] = "Any band"
         policies = [("", "Any policy"), *Policy.objects.order_by("name").values_list("pk", "name")]
         self.filters["policy"].extra["widget"] = forms.Select(choices=policies)
         for name in ("since", "until"):
