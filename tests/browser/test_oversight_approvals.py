@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from governance.approvals import decide_approval
 from governance.models import Approval, AuditEvent, Effect
 from orchestration import workflows
 from orchestration.models import StepRun, WorkflowRun
@@ -105,8 +106,8 @@ def test_an_auditor_reads_the_inbox_without_buttons_and_a_forged_post_is_refused
     assert without_token.status == 403
 
 
-def test_a_new_request_appears_live_in_an_open_inbox(
-    page: Page, asgi_server, bob: User, finance_agent, support_agent, hold
+def test_a_new_request_appears_live_in_an_open_inbox_and_one_decided_elsewhere_is_marked(
+    page: Page, asgi_server, alice: User, bob: User, finance_agent, support_agent, hold
 ) -> None:
     first = hold(finance_agent, "600").approval
     log_in(page, "bob")
@@ -125,4 +126,11 @@ def test_a_new_request_appears_live_in_an_open_inbox(
     expect(page.get_by_test_id(f"approval-{elsewhere.pk}")).to_have_count(0)
     expect(page.get_by_test_id("waiting-count")).to_have_text("2 waiting.")
     expect(page.get_by_test_id(f"approval-{first.pk}").get_by_label("Comment")).to_have_value("half-typed")
+
+    decide_approval(first.pk, approve=True, by=alice, comment="Seen to.")
+
+    gone = page.get_by_test_id(f"approval-{first.pk}")
+    expect(gone).to_contain_text("No longer waiting for you", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(gone.get_by_role("button", name="Approve")).to_be_disabled()
+    expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting.")
     assert page.evaluate("window.loadedOnce") is True
