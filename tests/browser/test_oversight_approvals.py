@@ -4,11 +4,12 @@ the same page without buttons and a forged POST in their session is refused; a n
 Workflow tasks run in the server's thread (the server runs in this process), as tests/orchestration does.
 """
 
+import re
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from governance.approvals import decide_approval
 from governance.models import Approval, AuditEvent, Effect
@@ -134,3 +135,25 @@ def test_a_new_request_appears_live_in_an_open_inbox_and_one_decided_elsewhere_i
     expect(gone.get_by_role("button", name="Approve")).to_be_disabled()
     expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting.")
     assert page.evaluate("window.loadedOnce") is True
+
+
+def test_the_inbox_reconnects_by_itself_and_catches_up(page: Page, asgi_server, bob: User, finance_agent, hold) -> None:
+    sockets: list[WebSocketRoute] = []
+
+    def relay(socket: WebSocketRoute) -> None:
+        if sockets:  # the page is reconnecting: a request is made before the server hears from it again
+            hold(finance_agent, "990", resource="invoice/while-away")
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/decisions/"), relay)
+    log_in(page, "bob")
+    page.goto("/approvals/")
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+
+    sockets[0].close()  # the connection drops under the page
+
+    expect(page.get_by_test_id("approval-list")).to_contain_text("invoice/while-away", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+    assert len(sockets) == 2
+    assert sockets[1].url == sockets[0].url  # resumed after the last event it had seen, and was sent what it missed

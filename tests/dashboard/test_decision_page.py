@@ -131,3 +131,17 @@ def test_a_decision_loaded_in_bulk_says_it_is_not_in_the_chain(client, alice, fi
     html = client.get(page_of(decision)).content.decode()
 
     assert "This decision is not in the audit chain" in html
+
+
+def test_the_page_costs_the_same_queries_however_many_policies_ran(
+    client, alice, make_policy, decide, finance_agent, django_assert_max_num_queries
+):
+    for n in range(12):
+        make_policy(name=f"Rule {n}", effect=Effect.FLAG, actions="refund.issue", rationale="Watched.")
+    flagged = decide(finance_agent, "refund.issue")
+    client.force_login(alice)
+
+    with django_assert_max_num_queries(12):
+        response = client.get(page_of(flagged))
+
+    assert response.content.decode().count("<strong>fired</strong>") == 12
