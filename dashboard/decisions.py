@@ -19,10 +19,19 @@ from django.db.models.expressions import RawSQL
 from governance.audit import LinkReport, verify_links
 from governance.filtersets import MAX_ID, DecisionFilterSet
 from governance.models import AuditEvent, Decision, Effect, Mode, Policy, PolicyVersion
+from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_agents, visible_departments
 
 PAGE_SIZE = 50
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def scoped_decisions(user) -> QuerySet[Decision]:
+    """Decisions the person may see. Department ids are listed, not sub-selected, so each walks its index."""
+    decisions = Decision.objects.select_related("agent", "department", "override")
+    if sees_whole_organisation(user):
+        return decisions
+    return decisions.filter(department_id__in=list(visible_departments(user).values_list("pk", flat=True)))
 
 
 class ExplorerFilterSet(DecisionFilterSet):

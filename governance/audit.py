@@ -173,8 +173,8 @@ class LinkReport:
 def verify_links(events: list[AuditEvent]) -> list[LinkReport]:
     """Check the given events where they sit in the chain, without walking all of it (one query)."""
     around = {e.seq - 1 for e in events} | {e.seq + 1 for e in events}
-    neighbours = {seq: (hash_, prev) for seq, hash_, prev in
-                  AuditEvent.objects.filter(seq__in=around).values_list("seq", "hash", "prev_hash")}  # fmt: skip
+    rows = AuditEvent.objects.filter(seq__in=around).values_list("seq", "hash", "prev_hash")
+    neighbours = {seq: (hash_, prev_hash) for seq, hash_, prev_hash in rows}
     reports = []
     for event in events:
         previous_hash = GENESIS_HASH if event.seq == 1 else neighbours.get(event.seq - 1, (None, None))[0]

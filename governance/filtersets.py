@@ -67,6 +67,8 @@ class _MomentFilter(django_filters.IsoDateTimeFilter):
 
 
 class DecisionFilterForm(forms.Form):
+    """The checks that read several filters at once."""
+
     def clean(self) -> dict:
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until") or timezone.now()

@@ -8,19 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard.decisions import CursorError, ExplorerFilterSet, audit_trail, evaluated_policies, page_of
+from dashboard.decisions import (
+    CursorError,
+    ExplorerFilterSet,
+    audit_trail,
+    evaluated_policies,
+    page_of,
+    scoped_decisions,
+)
 from governance import overrides
-from governance.models import Decision
-from orchestration.roles import sees_whole_organisation
-from orchestration.scoping import visible_departments
-
-
-def scoped_decisions(user):
-    """Decisions the person may see. Department ids are listed, not sub-selected, so each walks its index."""
-    decisions = Decision.objects.select_related("agent", "department", "override")
-    if sees_whole_organisation(user):
-        return decisions
-    return decisions.filter(department_id__in=list(visible_departments(user).values_list("pk", flat=True)))
 
 
 @login_required
