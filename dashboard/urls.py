@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import board, overview, risk, strategy
+from dashboard.views import approvals, board, decisions, overview, risk, strategy
 
 app_name = "dashboard"
 
@@ -12,4 +12,11 @@ urlpatterns = [
     path("board/", board.board, name="board"),
     path("board/report.pdf", board.board_pdf, name="board-pdf"),
     path("board/report.csv", board.board_csv, name="board-csv"),
+    # Oversight: the approvals inbox, the decision explorer and one decision's page
+    path("approvals/", approvals.inbox, name="approvals"),
+    path("approvals/rows/", approvals.inbox_rows, name="approval-rows"),
+    path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
+    path("decisions/", decisions.explorer, name="decisions"),
+    path("decisions/<int:pk>/", decisions.decision, name="decision"),
+    path("decisions/<int:pk>/override/", decisions.override, name="decision-override"),
 ]

@@ -12,6 +12,7 @@ from governance.models import (
     Decision,
     Mode,
     Outcome,
+    Override,
     Policy,
     PolicyExample,
     PolicyVersion,
@@ -61,6 +62,17 @@ class DecisionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return scope_to_departments(super().get_queryset(request), request.user)
+
+
+@admin.register(Override)
+class OverrideAdmin(ReadOnlyAdmin):
+    """Made only on a decision's page (governance.overrides): read here, never added or changed."""
+
+    list_display = ["decision", "verdict_overridden", "by", "at", "reason"]
+    list_select_related = ["decision__agent", "by"]
+
+    def get_queryset(self, request):
+        return scope_to_departments(super().get_queryset(request), request.user, field="decision__department")
 
 
 @admin.register(Outcome)

@@ -9,7 +9,7 @@ from governance import audit, budgets
 from governance.models import Approval, Decision
 from governance.models.policy import ApproverRole
 from orchestration.roles import Role, roles_of
-from orchestration.scoping import visible_departments
+from orchestration.scoping import scope_to_departments, visible_departments
 
 # Sent inside the deciding transaction, so a workflow parked on the request moves with it.
 approval_decided = Signal()
@@ -30,6 +30,20 @@ def pending_for(user) -> QuerySet[Approval]:
         approver_role__in=roles_of(user),
         department__in=visible_departments(user),
     ).order_by("deadline", "pk")
+
+
+def inbox_for(user) -> tuple[QuerySet[Approval], bool]:
+    """What a person's approvals inbox lists, and whether they decide what it lists.
+
+    An approver (Supervisor, Executive) sees the requests addressed to them; anyone else with a role (an
+    Auditor, a Policy Admin) sees every pending request in their scope, to read, oldest deadline first.
+    """
+    if user.is_superuser:
+        return Approval.objects.filter(status=Approval.Status.PENDING).order_by("deadline", "pk"), True
+    if roles_of(user) & set(ApproverRole.values):
+        return pending_for(user), True
+    pending = Approval.objects.filter(status=Approval.Status.PENDING).order_by("deadline", "pk")
+    return scope_to_departments(pending, user), False
 
 
 def may_decide(user, approval: Approval) -> bool:

@@ -154,3 +154,37 @@ def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
     if head is not None and head.seq != checked and events is None:
         return ChainReport(checked, checked + 1, f"the chain head says {head.seq} events, {checked} found")
     return ChainReport(checked)
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    """One event's place in the chain: its content matches its hash, and its hashes match its neighbours'."""
+
+    event: AuditEvent
+    content_ok: bool
+    previous_ok: bool
+    next_ok: bool | None  # None: the newest event, nothing links to it yet
+
+    @property
+    def ok(self) -> bool:
+        return self.content_ok and self.previous_ok and self.next_ok is not False
+
+
+def verify_links(events: list[AuditEvent]) -> list[LinkReport]:
+    """Check the given events where they sit in the chain, without walking all of it (one query)."""
+    around = {e.seq - 1 for e in events} | {e.seq + 1 for e in events}
+    rows = AuditEvent.objects.filter(seq__in=around).values_list("seq", "hash", "prev_hash")
+    neighbours = {seq: (hash_, prev_hash) for seq, hash_, prev_hash in rows}
+    reports = []
+    for event in events:
+        previous_hash = GENESIS_HASH if event.seq == 1 else neighbours.get(event.seq - 1, (None, None))[0]
+        following = neighbours.get(event.seq + 1)
+        reports.append(
+            LinkReport(
+                event=event,
+                content_ok=hash_event(event) == event.hash,
+                previous_ok=event.prev_hash == previous_hash,
+                next_ok=None if following is None else following[1] == event.hash,
+            )
+        )
+    return reports

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "regent:events"
 STREAMED_KINDS = {
     "decision.created", "approval.requested", "approval.escalated", "approval.resolved", "agent.status_changed",
-    "department.status_changed", "policy.changed", "workflow.step_changed",
+    "department.status_changed", "policy.changed", "workflow.step_changed", "decision.overridden",
 }  # fmt: skip
 
 _local_listeners: list[Callable[[list[dict]], None]] = []

@@ -1,6 +1,10 @@
 """Filtering decisions: one filter set for the API and the decision explorer page.
 
 A plain django-filter FilterSet: `DecisionFilterSet(request.GET, queryset=scoped_decisions).qs`.
+
+Every filter but text search can walk an index in (created_at, id) order. Text search (`q`) cannot
+without a trigram index, which would tax every decision written; so it reads only a bounded window:
+`since`..`until` when given (at most TEXT_SEARCH_MAX_DAYS), else the TEXT_SEARCH_DEFAULT_DAYS before `until`.
 """
 
 import datetime as dt
@@ -10,12 +14,16 @@ from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
 from governance.models import Decision, Verdict
+from governance.risk import RISK_BANDS
 from orchestration.models import Agent, Department
 
 MAX_ID = 2**63 - 1  # the largest id a 64-bit key holds; the API refuses larger ones as field errors
+TEXT_SEARCH_DEFAULT_DAYS = 7
+TEXT_SEARCH_MAX_DAYS = 31
 
 
 class _IdsField(forms.ModelMultipleChoiceField):
@@ -32,6 +40,9 @@ class _IdsField(forms.ModelMultipleChoiceField):
 
 class _IdsFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = _IdsField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, distinct=False, **kwargs)  # a column of the decision: no duplicates to remove
 
 
 class _IntegerFilter(django_filters.NumberFilter):
@@ -55,15 +66,32 @@ class _MomentFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcDateTimeField
 
 
+class DecisionFilterForm(forms.Form):
+    """The checks that read several filters at once."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until") or timezone.now()
+        if cleaned.get("q") and since and until - since > dt.timedelta(days=TEXT_SEARCH_MAX_DAYS):
+            self.add_error(
+                "q", f"Text search reads at most {TEXT_SEARCH_MAX_DAYS} days: bring 'since' and 'until' closer."
+            )
+        return cleaned
+
+
 class DecisionFilterSet(django_filters.FilterSet):
     agent = _IdsFilter(queryset=Agent.objects.all(), help_text="Agent id; repeatable.")
-    department = _IdsFilter(
-        queryset=Department.objects.all(), help_text="Department id; repeatable."
-    )
+    department = _IdsFilter(queryset=Department.objects.all(), help_text="Department id; repeatable.")
     action = django_filters.CharFilter(lookup_expr="exact")
-    verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, help_text="Repeatable.")
+    # Not DISTINCT (django-filter's default for multiple choices): that sorts every match before the first page
+    verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, distinct=False, help_text="Repeatable.")
     risk_min = _IntegerFilter(field_name="risk_score", lookup_expr="gte", min_value=0, max_value=100)
     risk_max = _IntegerFilter(field_name="risk_score", lookup_expr="lte", min_value=0, max_value=100)
+    risk_band = django_filters.ChoiceFilter(
+        choices=[(band, f"{band.capitalize()} ({low}–{high})") for band, (low, high) in RISK_BANDS.items()],
+        method="filter_risk_band",
+        help_text="low 0–24, moderate 25–49, high 50–74, critical 75–100.",
+    )
     since = _MomentFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601.")
     until = _MomentFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601; decisions before this moment."
@@ -71,11 +99,25 @@ class DecisionFilterSet(django_filters.FilterSet):
     policy = _IntegerFilter(
         method="filter_policy", min_value=1, max_value=MAX_ID, help_text="Id of a policy that fired."
     )
-    q = django_filters.CharFilter(method="filter_text", help_text="Text in the action, resource or explanation.")
+    q = django_filters.CharFilter(
+        method="filter_text",
+        max_length=200,
+        help_text=(
+            "Text in the action, resource, explanation or agent name; searched within since..until (at most "
+            f"{TEXT_SEARCH_MAX_DAYS} days), or the {TEXT_SEARCH_DEFAULT_DAYS} days before until."
+        ),
+    )
 
     class Meta:
         model = Decision
-        fields = ["agent", "department", "action", "verdict", "risk_min", "risk_max", "since", "until", "policy", "q"]
+        form = DecisionFilterForm
+        fields = [
+            "agent", "department", "action", "verdict", "risk_min", "risk_max", "risk_band", "since", "until",
+            "policy", "q",
+        ]  # fmt: skip
+
+    def filter_risk_band(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(risk_score__range=RISK_BANDS[value])
 
     def filter_policy(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """Decisions whose matched_policies (a list of {"id": policy id, …}) name the policy."""
@@ -88,6 +130,18 @@ class DecisionFilterSet(django_filters.FilterSet):
         return queryset.alias(fired=fired).filter(fired=True)
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        since, _ = self.text_search_window()
+        if not self.form.cleaned_data.get("since"):
+            queryset = queryset.filter(created_at__gte=since)
         return queryset.filter(
-            Q(action__icontains=value) | Q(resource__icontains=value) | Q(explanation__icontains=value)
+            Q(action__icontains=value)
+            | Q(resource__icontains=value)
+            | Q(explanation__icontains=value)
+            | Q(agent__in=Agent.objects.filter(name__icontains=value).values("pk"))
         )
+
+    def text_search_window(self) -> tuple[dt.datetime, dt.datetime]:
+        """The moments a text search reads between, for the filter and for saying so on the page."""
+        data = self.form.cleaned_data
+        until = data.get("until") or timezone.now()
+        return data.get("since") or until - dt.timedelta(days=TEXT_SEARCH_DEFAULT_DAYS), until

@@ -29,3 +29,7 @@ def base_risk(risk_tier: int, amount: Decimal | None, budget: Decimal, data_clas
 
 def clamp(score: float) -> int:
     return max(0, min(100, round(score)))
+
+
+# The bands people read scores in (the rollups count the same ones); both ends inclusive.
+RISK_BANDS = {"low": (0, 24), "moderate": (25, 49), "high": (50, 74), "critical": (75, 100)}

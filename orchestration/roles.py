@@ -27,6 +27,7 @@ _VIEW_DOMAIN = [
     "governance.view_decision",
     "governance.view_outcome",
     "governance.view_approval",
+    "governance.view_override",
     "governance.view_policy",
     "governance.view_policyversion",
     "governance.view_policyexample",
@@ -44,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orchestration.pause_agent",
         "orchestration.start_workflowrun",
         "governance.view_auditevent",  # scoped to their departments in every view
+        "governance.add_override",  # of denied or flagged decisions in their departments (governance.overrides)
     ],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,

@@ -1,6 +1,7 @@
 from governance.models.approval import Approval
 from governance.models.audit import AuditChainHead, AuditEvent
 from governance.models.decision import Decision, Outcome, Verdict
+from governance.models.override import Override
 from governance.models.policy import Effect, Mode, Policy, PolicyExample, PolicyVersion
 from governance.models.replay import ReplayRun
 
@@ -12,6 +13,7 @@ __all__ = [
     "Effect",
     "Mode",
     "Outcome",
+    "Override",
     "Policy",
     "PolicyExample",
     "PolicyVersion",

@@ -37,16 +37,19 @@ class Decision(models.Model):
     policy_versions = models.JSONField(default=list, blank=True, help_text="Ids of every policy version evaluated.")
     inputs = models.JSONField(default=dict, blank=True, help_text="Stateful inputs the conditions read.")
     latency_us = models.PositiveIntegerField(help_text="Time the engine took to decide, in microseconds.")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(
         max_length=100, blank=True, help_text="The agent's key for an ingested decision: sent twice, kept once."
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Newest first by (created_at, id), overall and per department or agent: keyset pages and time windows
+        # walk one of these and stop after a page, whatever the table's size. Scanned backwards for DESC.
         indexes = [
-            models.Index(fields=["department", "-created_at"]),
-            models.Index(fields=["agent", "-created_at"]),
+            models.Index(fields=["created_at", "id"], name="decision_created_id"),
+            models.Index(fields=["department", "created_at", "id"], name="decision_department_created_id"),
+            models.Index(fields=["agent", "created_at", "id"], name="decision_agent_created_id"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval, AuditEvent, Effect, Verdict
+from governance.overrides import override_decision
 from orchestration.models import Status
 from orchestration.services import change_agent_status
 from tests.stream.conftest import decide, event_id_of, summary
@@ -128,3 +129,18 @@ def test_a_decision_that_rolls_back_is_never_streamed(watch, alice, finance_agen
     assert summary(received) == [(event_id_of(committed), "decision.created")]
     assert received[0]["data"]["resource"] == "invoice/committed"
     assert stream.events_within() == []
+
+
+def test_an_override_is_streamed_to_the_departments_watchers(watch, alice, bob, make_policy, finance_agent):
+    # Given a denied Finance refund, and alice watching
+    make_policy(effect=Effect.DENY, actions="refund.issue")
+    denied = decide(finance_agent, "refund.issue")
+    stream = watch(user=alice)
+
+    # When bob overrides it
+    override_decision(denied.pk, by=bob, reason="Agreed by phone")
+
+    # Then the override arrives
+    [event] = stream.events(1)
+    assert (event["type"], event["subject"]) == ("decision.overridden", {"type": "decision", "id": str(denied.pk)})
+    assert (event["data"]["verdict_overridden"], event["data"]["reason"]) == (Verdict.DENY, "Agreed by phone")

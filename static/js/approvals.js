@@ -1,0 +1,101 @@
+// The approvals inbox, live: when /ws/decisions/ says a request was made, escalated or resolved, the list is
+// re-read from the server (its own scope and role rules) and merged in place, so a comment being typed is
+// never wiped. Reconnects by itself and resumes after the last event it saw.
+(function () {
+  "use strict";
+  const inbox = document.querySelector("[data-rows-url]");
+  const status = document.querySelector("[data-testid=live-status]");
+  const start = document.getElementById("stream-start");
+  if (!inbox || !start) return;
+  const CHANGES_INBOX = ["approval.requested", "approval.escalated", "approval.resolved"];
+  const DEBOUNCE_MS = 300;
+  const REFRESH_MS = 60000;
+  let lastEventId = JSON.parse(start.textContent).start;
+  let retryMs = 500;
+  let pending = null;
+
+  function merge(fresh) {
+    const list = inbox.querySelector("[data-testid=approval-list]");
+    const freshList = fresh.querySelector("[data-testid=approval-list]");
+    const count = inbox.querySelector("[data-testid=waiting-count]");
+    const freshCount = fresh.querySelector("[data-testid=waiting-count]");
+    if (!list || !freshList) return;
+    if (count && freshCount) count.replaceWith(freshCount);
+    const current = {};
+    list.querySelectorAll("li[data-approval-id]").forEach(function (li) { current[li.dataset.approvalId] = li; });
+    const wanted = {};
+    let previous = null;
+    Array.from(freshList.children).forEach(function (li) {
+      const id = li.dataset.approvalId;
+      if (!id) return;
+      wanted[id] = true;
+      const keep = current[id] || li;
+      if (!current[id]) keep.classList.add("arrived");
+      if (previous) previous.after(keep); else list.prepend(keep);
+      previous = keep;
+    });
+    Object.keys(current).forEach(function (id) {
+      if (wanted[id]) return;
+      const li = current[id];
+      li.classList.add("gone");
+      li.querySelectorAll("button, textarea").forEach(function (el) { el.disabled = true; });
+      if (!li.querySelector(".gone-note")) {
+        const note = document.createElement("p");
+        note.className = "gone-note";
+        note.textContent = "No longer waiting for you: decided, escalated or withdrawn.";
+        li.appendChild(note);
+      }
+    });
+    const empty = list.querySelector("[data-testid=inbox-empty]");
+    const hasItems = list.querySelector("li[data-approval-id]");
+    if (empty && hasItems) empty.remove();
+    if (!empty && !hasItems) {
+      const freshEmpty = freshList.querySelector("[data-testid=inbox-empty]");
+      if (freshEmpty) list.appendChild(freshEmpty);
+    }
+  }
+
+  async function refresh() {
+    pending = null;
+    const response = await fetch(inbox.dataset.rowsUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    merge(template.content);
+  }
+
+  function soon() {
+    if (!pending) pending = setTimeout(refresh, DEBOUNCE_MS);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws/decisions/?last_event_id=" + lastEventId);
+    socket.addEventListener("open", function () {
+      retryMs = 500;
+      status.textContent = "live";
+      status.classList.remove("stale");
+    });
+    socket.addEventListener("message", function (message) {
+      const frame = JSON.parse(message.data);
+      if (frame.type === "events") {
+        frame.events.forEach(function (event) {
+          lastEventId = Math.max(lastEventId, event.id);
+          if (CHANGES_INBOX.indexOf(event.type) >= 0) soon();
+        });
+      } else if (frame.type === "resync") {
+        lastEventId = frame.last_event_id;
+        soon();
+      }
+    });
+    socket.addEventListener("close", function () {
+      status.textContent = "reconnecting…";
+      status.classList.add("stale");
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 10000);
+    });
+  }
+
+  connect();
+  setInterval(refresh, REFRESH_MS);
+})();

@@ -1,0 +1,105 @@
+"""The decision explorer and a decision's page in Chromium: filters give what the database holds, pages
+move by cursor, a row opens its decision, and a Supervisor overrides a denial from its page."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from dashboard.decisions import PAGE_SIZE
+from governance.models import Decision, Effect, Override, Verdict
+from tests.browser.test_overview import log_in
+from tests.factories import DecisionFactory
+from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+SLOW_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def patient(page: Page) -> None:
+    page.set_default_timeout(SLOW_MS)
+    page.set_default_navigation_timeout(SLOW_MS)
+
+
+def listed(page: Page) -> list[int]:
+    rows = page.get_by_test_id("decision-rows").locator("tr[data-decision-id]")
+    return [int(pk) for pk in rows.evaluate_all("rows => rows.map(r => r.dataset.decisionId)")]
+
+
+def newest_first(decisions) -> list[int]:
+    return list(decisions.order_by("-created_at", "-id").values_list("pk", flat=True))
+
+
+def test_the_explorers_filters_return_what_the_database_holds(
+    page: Page, asgi_server, alice: User, finance_agent, support_agent, screenshots: Path
+) -> None:
+    for i, verdict in enumerate([Verdict.ALLOW, Verdict.DENY, Verdict.FLAG, Verdict.REQUIRE_APPROVAL] * 6):
+        DecisionFactory(agent=(finance_agent, support_agent)[i % 2], verdict=verdict, risk_score=10 + 3 * i,
+                        resource=f"invoice/{i}")  # fmt: skip
+    log_in(page, "alice")
+    page.get_by_role("link", name="Decisions").click()
+    expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(24)
+
+    page.get_by_label("Deny").check()
+    page.get_by_label("Flag").check()
+    page.get_by_label("Departments").select_option(label="Customer Support")
+    page.get_by_label("from", exact=True).first.fill("30")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page).to_have_url(re.compile(r"verdict=deny&verdict=flag"))
+    held = Decision.objects.filter(verdict__in=["deny", "flag"], department=support_agent.department,
+                                   risk_score__gte=30)  # fmt: skip
+    expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(held.count())
+    assert held.exists() and listed(page) == newest_first(held)
+    page.screenshot(path=screenshots / "decisions-explorer.png", full_page=True)
+
+
+def test_older_and_newer_walk_the_pages(page: Page, asgi_server, alice: User, finance_agent) -> None:
+    DecisionFactory.create_batch(PAGE_SIZE + 5, agent=finance_agent)
+    log_in(page, "alice")
+    page.goto("/decisions/")
+    first = listed(page)
+
+    page.get_by_test_id("older").click()
+    expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(5)
+    second = listed(page)
+    page.get_by_test_id("newer").click()
+    expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(PAGE_SIZE)
+
+    assert first + second == newest_first(Decision.objects.all())
+    assert listed(page) == first
+
+
+def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
+    page: Page,
+    asgi_server,
+    bob: User,
+    finance_agent,
+    make_policy,  # noqa: F811
+    screenshots: Path,
+) -> None:
+    from governance.services import ActionRequest, evaluate_action
+
+    make_policy(name="No refunds", effect=Effect.DENY, actions="refund.issue", rationale="Refunds go by hand.")
+    make_policy(name="Watch refunds", effect=Effect.FLAG, actions="refund.*", rationale="Watched.", mode="shadow")
+    denied = evaluate_action(finance_agent, ActionRequest(action="refund.issue", resource="order/77",
+                                                          context={"order": 77, "customer": "ACME"}))  # fmt: skip
+    log_in(page, "bob")
+    page.goto("/decisions/")
+
+    page.get_by_test_id("decision-rows").locator(f"tr[data-decision-id='{denied.pk}'] a").click()
+
+    expect(page.get_by_test_id("verdict")).to_have_text("Deny")
+    expect(page.get_by_test_id("policies")).to_contain_text("No refunds")
+    expect(page.get_by_test_id("policies")).to_contain_text("shadow")
+    expect(page.get_by_test_id("trail")).to_contain_text("verifies")
+    page.get_by_label("Reason (kept in the audit log)").fill("Refund agreed with the customer by phone.")
+    page.get_by_role("button", name="Override").click()
+
+    expect(page.get_by_test_id("override")).to_contain_text("Refund agreed with the customer by phone.")
+    expect(page.get_by_test_id("trail")).to_contain_text("decision.overridden")
+    assert Override.objects.get(decision=denied).by == bob
+    page.screenshot(path=screenshots / "decision.png", full_page=True)

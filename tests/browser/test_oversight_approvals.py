@@ -1,0 +1,159 @@
+"""The approvals inbox in Chromium: a Supervisor approves and the parked workflow moves on; an Auditor reads
+the same page without buttons and a forged POST in their session is refused; a new request appears live.
+
+Workflow tasks run in the server's thread (the server runs in this process), as tests/orchestration does.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, WebSocketRoute, expect
+
+from governance.approvals import decide_approval
+from governance.models import Approval, AuditEvent, Effect
+from orchestration import workflows
+from orchestration.models import StepRun, WorkflowRun
+from tests.browser.test_overview import LIVE_UPDATE_TIMEOUT_MS, log_in
+from tests.dashboard.oversight import hold_fixture  # noqa: F401 (the `hold` fixture)
+from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
+from tests.orchestration.conftest import (  # noqa: F401 (fixtures; tasks_run_in_process is autouse)
+    INVOICE,
+    clerk,
+    fake_provider,
+    hire,
+    invoice_workflow,
+    steps_of,
+    tasks_run_in_process,
+)
+
+pytestmark = pytest.mark.browser
+SLOW_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def patient(page: Page) -> None:
+    page.set_default_timeout(SLOW_MS)
+    page.set_default_navigation_timeout(SLOW_MS)
+
+
+@pytest.fixture
+def parked_run(invoice_workflow, clerk, fake_provider, make_policy) -> WorkflowRun:  # noqa: F811
+    """An invoice run read and approved by the clerk, its payment held for a Finance supervisor."""
+    make_policy(name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
+                approver_role="Supervisor", rationale="Money leaves only with a person's yes.")  # fmt: skip
+    run = workflows.start_workflow(invoice_workflow, dict(INVOICE), started_by="user:alice")
+    assert steps_of(run)["pay"].status == StepRun.Status.AWAITING_APPROVAL
+    return run
+
+
+def test_a_supervisor_approves_in_the_inbox_and_the_workflow_moves_on(
+    page: Page,
+    asgi_server,
+    bob: User,
+    parked_run: WorkflowRun,
+    fake_provider,  # noqa: F811
+    screenshots: Path,
+) -> None:
+    approval = steps_of(parked_run)["pay"].decision.approval
+    log_in(page, "bob")
+    page.get_by_role("link", name="Approvals inbox").click()
+    request = page.get_by_test_id(f"approval-{approval.pk}")
+    expect(request).to_contain_text("payment.send")
+    expect(request).to_contain_text("Payments need a supervisor")
+    expect(request).to_contain_text("1200.00 EUR")
+    page.screenshot(path=screenshots / "approvals-inbox.png", full_page=True)
+
+    request.get_by_label("Comment").fill("Vendor known, invoice checked.")
+    request.get_by_role("button", name="Approve").click()
+
+    expect(page.locator(".message.success")).to_have_text(f"Request {approval.pk} approved.")
+    expect(page.get_by_test_id("inbox-empty")).to_be_visible()
+    approval.refresh_from_db()
+    parked_run.refresh_from_db()
+    assert (approval.status, approval.decided_by, approval.comment) == (
+        Approval.Status.APPROVED, bob, "Vendor known, invoice checked.",
+    )  # fmt: skip
+    assert steps_of(parked_run)["pay"].status == StepRun.Status.SUCCEEDED
+    assert fake_provider.actions_done == ["invoice.read", "invoice.approve", "payment.send"]
+    assert parked_run.status == WorkflowRun.Status.SUCCEEDED
+
+
+def test_an_auditor_reads_the_inbox_without_buttons_and_a_forged_post_is_refused(
+    page: Page, asgi_server, dave: User, finance_agent, hold, screenshots: Path
+) -> None:
+    approval = hold(finance_agent).approval
+    log_in(page, "dave")
+    page.goto("/approvals/")
+
+    request = page.get_by_test_id(f"approval-{approval.pk}")
+    expect(request).to_contain_text("Invoice Bot")
+    expect(page.get_by_test_id("read-only")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.get_by_role("button", name="Reject")).to_have_count(0)
+    page.screenshot(path=screenshots / "approvals-inbox-auditor.png", full_page=True)
+
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    forged = page.request.post(f"/approvals/{approval.pk}/decide/", form={"verdict": "approve"},
+                               headers={"X-CSRFToken": token})  # fmt: skip
+
+    assert forged.ok  # refused with a message on the inbox, after the redirect
+    assert "You may not decide this request." in forged.text()
+    approval.refresh_from_db()
+    assert approval.status == Approval.Status.PENDING
+    assert not AuditEvent.objects.filter(kind="approval.resolved").exists()
+    without_token = page.request.post(f"/approvals/{approval.pk}/decide/", form={"verdict": "approve"})
+    assert without_token.status == 403
+
+
+def test_a_new_request_appears_live_in_an_open_inbox_and_one_decided_elsewhere_is_marked(
+    page: Page, asgi_server, alice: User, bob: User, finance_agent, support_agent, hold
+) -> None:
+    first = hold(finance_agent, "600").approval
+    log_in(page, "bob")
+    page.goto("/approvals/")
+    expect(page.get_by_test_id(f"approval-{first.pk}")).to_be_visible()
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+    page.get_by_label("Comment").fill("half-typed")
+    page.evaluate("window.loadedOnce = true")
+
+    elsewhere = hold(support_agent, "700").approval
+    arrived = hold(finance_agent, "950", resource="invoice/INV-99").approval
+
+    request = page.get_by_test_id(f"approval-{arrived.pk}")
+    expect(request).to_contain_text("950.00 EUR", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(request).to_contain_text("invoice/INV-99")
+    expect(page.get_by_test_id(f"approval-{elsewhere.pk}")).to_have_count(0)
+    expect(page.get_by_test_id("waiting-count")).to_have_text("2 waiting.")
+    expect(page.get_by_test_id(f"approval-{first.pk}").get_by_label("Comment")).to_have_value("half-typed")
+
+    decide_approval(first.pk, approve=True, by=alice, comment="Seen to.")
+
+    gone = page.get_by_test_id(f"approval-{first.pk}")
+    expect(gone).to_contain_text("No longer waiting for you", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(gone.get_by_role("button", name="Approve")).to_be_disabled()
+    expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting.")
+    assert page.evaluate("window.loadedOnce") is True
+
+
+def test_the_inbox_reconnects_by_itself_and_catches_up(page: Page, asgi_server, bob: User, finance_agent, hold) -> None:
+    sockets: list[WebSocketRoute] = []
+
+    def relay(socket: WebSocketRoute) -> None:
+        if sockets:  # the page is reconnecting: a request is made before the server hears from it again
+            hold(finance_agent, "990", resource="invoice/while-away")
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/decisions/"), relay)
+    log_in(page, "bob")
+    page.goto("/approvals/")
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+
+    sockets[0].close()  # the connection drops under the page
+
+    expect(page.get_by_test_id("approval-list")).to_contain_text("invoice/while-away", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+    assert len(sockets) == 2
+    assert sockets[1].url == sockets[0].url  # resumed after the last event it had seen, and was sent what it missed
