@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import board, overview, risk, strategy
+from dashboard.views import agents, board, graph, overview, risk, strategy
 
 app_name = "dashboard"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("board/", board.board, name="board"),
     path("board/report.pdf", board.board_pdf, name="board-pdf"),
     path("board/report.csv", board.board_csv, name="board-csv"),
+    path("agents/", agents.agent_league, name="agents"),
+    path("agents/<int:agent_id>/", agents.agent_page, name="agent"),
+    path("agents/<int:agent_id>/status", agents.agent_status, name="agent-status"),
+    path("interactions/", graph.interactions, name="interactions"),
 ]

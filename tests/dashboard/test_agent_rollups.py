@@ -80,4 +80,5 @@ def test_seeded_history_carries_csat_into_the_rollups(finance_agent, support_age
     # Then some outcomes have a CSAT, some not, and the rollups hold exactly their sums per agent
     assert 0 < Outcome.objects.filter(csat__isnull=False).count() < Outcome.objects.count()
     for agent in (finance_agent, support_agent):
-        assert rollup_csat("hour", agent=agent) == rollup_csat("day", agent=agent) == outcome_csat(decision__agent=agent)
+        expected = outcome_csat(decision__agent=agent)
+        assert rollup_csat("hour", agent=agent) == rollup_csat("day", agent=agent) == expected
