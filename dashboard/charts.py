@@ -315,30 +315,38 @@ def interaction_chart(graph: Graph) -> Chart:
     def name(pk: int) -> str:
         return escape(nodes[pk].agent.name)
 
+    def place(pk: int) -> tuple[float, float]:
+        return nodes[pk].x, nodes[pk].y
+
     delegations = [e for e in graph.edges if e.kind == DELEGATION]
-    shared = [e for e in graph.edges if e.kind == SHARED]
+    shared = [(e, _curve(place(e.source), place(e.target))) for e in graph.edges if e.kind == SHARED]
+    labels = [(e, _middle(place(e.source), place(e.target))) for e in delegations] + [
+        (e, curve[len(curve) // 2]) for e, curve in shared
+    ]
     arrows = [
         {"x": nodes[e.target].x, "y": nodes[e.target].y, "ax": nodes[e.source].x, "ay": nodes[e.source].y,
          "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True, "arrowhead": 3,
          "arrowsize": 1, "arrowwidth": width(e), "arrowcolor": PALETTE[6], "standoff": 14, "startstandoff": 14}
         for e in delegations
+    ] + [
+        {"x": x, "y": y, "xref": "x", "yref": "y", "text": str(e.count), "showarrow": False, "font": {"size": 11},
+         "bgcolor": "#ffffff", "bordercolor": "#5b6475", "borderwidth": 1, "borderpad": 1}
+        for e, (x, y) in labels
     ]  # fmt: skip
     traces = [
+        go.Scatter(x=[None], y=[None], mode="lines", name="Delegated runs (arrow: from → to)",
+                   line={"color": PALETTE[6], "width": 2}, hoverinfo="skip"),
         go.Scatter(
-            x=[v for e in shared for v in (nodes[e.source].x, nodes[e.target].x, None)],
-            y=[v for e in shared for v in (nodes[e.source].y, nodes[e.target].y, None)],
+            x=[x for _, curve in shared for x in [*(p[0] for p in curve), None]],
+            y=[y for _, curve in shared for y in [*(p[1] for p in curve), None]],
             mode="lines", name="Shared workflow runs (dashed)", hoverinfo="skip",
             line={"color": "#8a8f99", "dash": "dash", "width": 1.5},
         ),
         go.Scatter(
-            x=[(nodes[e.source].x + nodes[e.target].x) / 2 for e in graph.edges],
-            y=[(nodes[e.source].y + nodes[e.target].y) / 2 for e in graph.edges],
-            mode="markers+text", name="Edge counts", showlegend=False, textfont={"size": 11},
-            text=[str(e.count) for e in graph.edges],
-            marker={"size": 6, "color": "#ffffff", "line": {"width": 1, "color": "#5b6475"},
-                    "symbol": ["triangle-right" if e.kind == DELEGATION else "circle" for e in graph.edges]},
+            x=[x for _, (x, _) in labels], y=[y for _, (_, y) in labels],
+            mode="markers", name="Edge counts", showlegend=False, marker={"size": 16, "opacity": 0},
             hovertext=[f"{name(e.source)} → {name(e.target)}: {e.count} delegated runs" if e.kind == DELEGATION
-                       else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs" for e in graph.edges],
+                       else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs" for e, _ in labels],
             hovertemplate="%{hovertext}<extra></extra>",
         ),
     ]  # fmt: skip
@@ -379,6 +387,21 @@ def interaction_chart(graph: Graph) -> Chart:
         [["Delegation" if e.kind == DELEGATION else "Shared runs", nodes[e.source].agent.name,
           nodes[e.target].agent.name, e.count] for e in graph.edges],
     )  # fmt: skip
+
+
+def _middle(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+
+
+def _curve(a: tuple[float, float], b: tuple[float, float], steps: int = 12) -> list[tuple[float, float]]:
+    """A quadratic curve from a to b bending toward the circle's centre, so it does not hide a straight arrow."""
+    control = tuple(0.4 * m for m in _middle(a, b))
+
+    def at(t: float) -> tuple[float, float]:
+        x, y = ((1 - t) ** 2 * p + 2 * (1 - t) * t * c + t**2 * q for p, c, q in zip(a, control, b, strict=True))
+        return round(x, 4), round(y, 4)
+
+    return [at(i / steps) for i in range(steps + 1)]
 
 
 def _number(value: float | None) -> str:

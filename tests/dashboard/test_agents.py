@@ -226,6 +226,16 @@ def test_the_agent_page_costs_the_same_queries_with_more_decisions(client, alice
     assert response.status_code == 200
 
 
+def test_an_agent_with_no_policy_hits_says_so_instead_of_an_empty_chart(client, alice, finance_agent):
+    DecisionFactory(agent=finance_agent)
+    client.force_login(alice)
+
+    html = client.get(agent_url(finance_agent)).content.decode()
+
+    assert 'data-testid="no-policy-hits"' in html
+    assert 'id="chart-data-policies"' not in html
+
+
 def test_an_agent_outside_the_supervisors_departments_is_not_found(client, bob, support_agent):
     client.force_login(bob)
 
