@@ -382,7 +382,8 @@ def interaction_chart(graph: Graph) -> Chart:
         "interactions",
         "Who works with whom",
         "Agents grouped by department; arrows show delegated workflow runs, dashed lines runs worked together",
-        _figure(traces, layout),
+        # Not through go.Figure: validating a few hundred annotations we built ourselves costs ~0.4 s.
+        {"data": [trace.to_plotly_json() for trace in traces], "layout": layout},
         ["Kind", "From", "To", "Runs"],
         [["Delegation" if e.kind == DELEGATION else "Shared runs", nodes[e.source].agent.name,
           nodes[e.target].agent.name, e.count] for e in graph.edges],

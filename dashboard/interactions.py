@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from dashboard.kpis import departments_in_scope
 from dashboard.periods import Period
@@ -59,9 +59,12 @@ def _touching(edges: QuerySet, wanted: QuerySet | None) -> QuerySet:
 
 def delegations(period: Period, allowed: QuerySet, wanted: QuerySet | None = None) -> QuerySet:
     """(source, target, count): runs started in the period that a step of `source` delegated to `target`."""
+    # The delegating agent is looked up per delegated run (a subquery, by primary key): a join lets the
+    # planner walk every step run ever made to match parent steps, whatever the period.
+    delegating_agent = StepRun.objects.filter(pk=OuterRef("parent_step_id")).order_by().values("agent_id")
     runs = (
-        WorkflowRun.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
-        .annotate(source=F("parent_step__agent_id"), target=F("steps__agent_id"))
+        WorkflowRun.objects.filter(started_at__gte=period.start, started_at__lt=period.end, parent_step__isnull=False)
+        .annotate(source=Subquery(delegating_agent), target=F("steps__agent_id"))
         .filter(source__in=allowed, target__in=allowed)
         .exclude(source=F("target"))
     )
