@@ -152,6 +152,17 @@ def test_the_sorted_column_says_so_and_its_link_reverses_the_order(client, alice
     assert html.count('aria-sort="none"') == len(league.SORT_KEYS) - 1
 
 
+@pytest.mark.parametrize(("username", "shown"), [("carol", True), ("bob", False), ("alice", False)])
+def test_only_people_who_edit_agents_get_the_admin_links(client, request, username, shown, finance_agent):
+    client.force_login(request.getfixturevalue(username))
+
+    league_html = client.get(reverse("dashboard:agents")).content.decode()
+    agent_html = client.get(agent_url(finance_agent)).content.decode()
+
+    assert (reverse("admin:orchestration_agent_changelist") in league_html) == shown
+    assert (reverse("admin:orchestration_agent_change", args=[finance_agent.pk]) in agent_html) == shown
+
+
 def test_an_unknown_sort_is_a_400_that_says_what_to_do(client, alice):
     client.force_login(alice)
 
