@@ -101,3 +101,23 @@ def test_the_graph_renders_and_clicking_an_agent_opens_its_page(
 
     expect(page).to_have_url(f"{asgi_server.url}/agents/{support_agent.pk}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Reply Bot")
+
+
+def test_the_graph_can_be_walked_agent_by_agent_with_the_keyboard(
+    page: Page, asgi_server, alice: User, finance_agent, support_agent
+) -> None:
+    (step,) = run(finance_agent)
+    run(support_agent, delegated_from=step)
+    log_in(page, "alice")
+    page.goto("/interactions/?period=7d")
+    graph = page.get_by_test_id("chart-interactions")
+    expect_charts_drawn(page, ["interactions"])
+
+    graph.focus()
+    page.keyboard.press("ArrowRight")  # agents go by department: Customer Support's Reply Bot first
+    expect(graph.locator(".hoverlayer .hovertext")).to_contain_text("Reply Bot")
+    page.keyboard.press("ArrowRight")
+    expect(graph.locator(".hoverlayer .hovertext")).to_contain_text("Invoice Bot")
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(f"{asgi_server.url}/agents/{finance_agent.pk}/")
