@@ -6,7 +6,9 @@ frozen in this file (the live SQL in dashboard.rollups may grow columns later mi
 Policy buckets are rebuilt from every decision's matched policies, so the policy changes still
 waiting are dropped (the rebuild counted them); CSAT is added from every outcome that has one
 (changes waiting from before this migration carry none). Both read the whole decision history once.
-The new row triggers are installed after migrate, as always: run it with writers stopped.
+The new row triggers are installed after migrate, as always: run it with writers stopped. On SQLite
+the old triggers are dropped first: rebuilding a table they write to (how SQLite alters one) fails
+while they name it.
 """
 
 import django.db.models.deletion
@@ -53,6 +55,15 @@ def rebuild(apps, schema_editor):
                 "csat_count = dashboard_decisionrollup.csat_count + excluded.csat_count"
             )
 
+TRIGGERS = ("dashboard_rollup_decision", "dashboard_rollup_outcome", "dashboard_rollup_approval_created",
+            "dashboard_rollup_approval_resolved")
+
+
+def drop_sqlite_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for name in TRIGGERS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
 
 def collapse(apps, schema_editor):
     """Going back: one policy bucket per department again (the per-agent rows summed)."""
@@ -78,6 +89,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(drop_sqlite_triggers, migrations.RunPython.noop),
         migrations.RemoveConstraint(
             model_name='policyrollup',
             name='policy_rollup_key',
@@ -121,4 +133,5 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('grain', 'start', 'department', 'agent', 'policy', 'policy_mode'), name='policy_rollup_key'),
         ),
         migrations.RunPython(rebuild, collapse),
+        migrations.RunPython(migrations.RunPython.noop, drop_sqlite_triggers),
     ]
