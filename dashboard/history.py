@@ -143,7 +143,8 @@ def _follow_up(cursor, mine: str) -> tuple[int, int]:
         "INSERT INTO governance_outcome (decision_id, result, cost, value, csat, reported_at) "
         "SELECT d.id, CASE WHEN random() < 0.93 THEN 'success' ELSE 'failure' END, "
         "round(CAST(random() * 3 AS numeric), 2), round(CAST(random() * 60 AS numeric), 2), "
-        "1 + CAST(floor(random() * 5) AS integer), d.created_at + interval '10 minutes' "
+        "CASE WHEN random() < 0.6 THEN 1 + CAST(floor(random() * 5) AS integer) END, "  # not every customer answers
+        "d.created_at + interval '10 minutes' "
         f"FROM governance_decision d WHERE {mine} AND d.verdict IN ('allow', 'flag') AND random() < 0.3"
     )
     outcomes = cursor.rowcount

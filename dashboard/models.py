@@ -17,7 +17,7 @@ COUNT_MEASURES = (
     "decisions", "risk_total", "risk_low", "risk_moderate", "risk_high", "risk_critical",
     "shadow_deny", "shadow_hold", "shadow_allow", "outcomes", "successes",
     "approvals_approved", "approvals_rejected", "approvals_expired", "approval_wait_seconds",
-    "wait_1m", "wait_5m", "wait_15m", "wait_1h", "wait_4h", "wait_1d", "wait_more",
+    "wait_1m", "wait_5m", "wait_15m", "wait_1h", "wait_4h", "wait_1d", "wait_more", "csat_total", "csat_count",
 )  # fmt: skip
 MONEY_MEASURES = ("spend", "cost", "value")
 MEASURES = COUNT_MEASURES + MONEY_MEASURES
@@ -57,6 +57,8 @@ class Measures(models.Model):
     wait_4h = _count()
     wait_1d = _count()
     wait_more = _count()
+    csat_total = _count()  # the sum of reported customer satisfaction scores (1–5)
+    csat_count = _count()  # how many outcomes reported one: the average is csat_total / csat_count
     spend = _money()
     cost = _money()
     value = _money()
@@ -108,18 +110,22 @@ class DecisionRollup(Measures):
                 fields=["grain", "start", "department", "agent", "provider", "verdict"], name="decision_rollup_key"
             )
         ]
-        indexes = [models.Index(fields=["grain", "start"], name="decision_rollup_period")]
+        indexes = [
+            models.Index(fields=["grain", "start"], name="decision_rollup_period"),
+            models.Index(fields=["agent", "grain", "start"], name="decision_rollup_agent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grain} {self.start:%Y-%m-%d %H}h: {self.decisions} decisions"
 
 
 class PolicyRollup(models.Model):
-    """How often each policy fired (enforced or in shadow), per hour or day and department."""
+    """How often each policy fired (enforced or in shadow), per hour or day, department and agent."""
 
     grain = models.CharField(max_length=4, choices=GRAINS)
     start = models.DateTimeField()
     department = _reference("orchestration.Department")
+    agent = _reference("orchestration.Agent")
     policy = _reference("governance.Policy")
     policy_mode = models.CharField(max_length=10)
     hits = _count()
@@ -127,10 +133,13 @@ class PolicyRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "start", "department", "policy", "policy_mode"], name="policy_rollup_key"
+                fields=["grain", "start", "department", "agent", "policy", "policy_mode"], name="policy_rollup_key"
             )
         ]
-        indexes = [models.Index(fields=["grain", "start"], name="policy_rollup_period")]
+        indexes = [
+            models.Index(fields=["grain", "start"], name="policy_rollup_period"),
+            models.Index(fields=["agent", "grain", "start"], name="policy_rollup_agent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grain} {self.start:%Y-%m-%d %H}h: policy {self.policy_id} fired {self.hits}"

@@ -99,6 +99,8 @@ def _outcome_measures() -> dict[str, str]:
         "successes": _when("o.result = 'success'"),
         "cost": "o.cost",
         "value": "o.value",
+        "csat_total": "coalesce(o.csat, 0)",
+        "csat_count": _when("o.csat IS NOT NULL"),
         "spend": _when(f"o.result = 'failure' AND {reserved}", "-coalesce(d.amount, 0)"),
     }
 
@@ -264,14 +266,14 @@ def add_to_buckets(changes: str) -> None:
             )
         )  # fmt: skip
         cursor.execute("DROP TABLE rollup_delta")
-        policy_key = ("grain", "start", "department_id", "policy_id", "policy_mode")
+        policy_key = ("grain", "start", "department_id", "agent_id", "policy_id", "policy_mode")
         for grain in ("hour", "day"):
             cursor.execute(
                 _upsert(
                     "dashboard_policyrollup", policy_key, ("hits",),
-                    f"SELECT '{grain}', {grain}, department_id, policy_id, policy_mode, SUM(hits) "
+                    f"SELECT '{grain}', {grain}, department_id, agent_id, policy_id, policy_mode, SUM(hits) "
                     f"FROM ({changes}) c WHERE c.policy_id IS NOT NULL "
-                    f"GROUP BY {grain}, department_id, policy_id, policy_mode",
+                    f"GROUP BY {grain}, department_id, agent_id, policy_id, policy_mode",
                 )
             )  # fmt: skip
 

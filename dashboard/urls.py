@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import approvals, board, decisions, overview, risk, strategy
+from dashboard.views import agents, approvals, board, decisions, graph, overview, risk, strategy
 
 app_name = "dashboard"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("decisions/", decisions.explorer, name="decisions"),
     path("decisions/<int:pk>/", decisions.decision, name="decision"),
     path("decisions/<int:pk>/override/", decisions.override, name="decision-override"),
+    # Oversight: the agents' league, an agent's page and the interaction graph
+    path("agents/", agents.agent_league, name="agents"),
+    path("agents/<int:agent_id>/", agents.agent_page, name="agent"),
+    path("agents/<int:agent_id>/status", agents.agent_status, name="agent-status"),
+    path("interactions/", graph.interactions, name="interactions"),
 ]

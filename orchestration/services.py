@@ -103,3 +103,17 @@ def set_strategy(
 def _weights(strategy: Strategy) -> dict:
     return {"cost": strategy.cost, "risk": strategy.risk, "customer_satisfaction": strategy.customer_satisfaction,
             "resilience": strategy.resilience}  # fmt: skip
+
+
+def status_changes_for(user, agent: Agent) -> list[Status]:
+    """The statuses this person may set the agent to now (its department scope is the caller's check).
+
+    Pausing and resuming need pause_agent; killing, or reviving a killed agent, needs kill_agent too.
+    """
+    if not user.has_perm("orchestration.pause_agent"):
+        return []
+    may_kill = user.has_perm("orchestration.kill_agent")
+    if agent.status == Status.KILLED:
+        return [Status.ACTIVE] if may_kill else []
+    changes = [Status.PAUSED if agent.status == Status.ACTIVE else Status.ACTIVE]
+    return [*changes, Status.KILLED] if may_kill else changes

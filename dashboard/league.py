@@ -1,0 +1,211 @@
+"""The agents' league table and one agent's figures, read from the rollups (never from the decision table).
+
+Like dashboard.kpis, every function takes the viewer and a `Period`; buckets and the changes not folded
+yet are read in one snapshot. An agent's decisions are counted in the department it acted for, so a
+viewer sees only the work done in departments they may see.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet
+
+from dashboard.kpis import PolicyHits, _merge, _rate, _utc, departments_in_scope, snapshot
+from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
+from dashboard.periods import Period
+from governance.models import Decision, Policy, Verdict
+from orchestration.models import Agent, Status
+from orchestration.scoping import scope_to_departments, visible_agents
+
+VIOLATION_VERDICTS = (Verdict.DENY, Verdict.FLAG)
+VIOLATION_DEFINITION = "denied or flagged decisions as a share of all its decisions in the period"
+HIGH_RISK_DEFINITION = "decisions with a risk score of 50 or more (high and critical bands)"
+LEAGUE_MEASURES = ("decisions", "spend", "value", "csat_total", "csat_count", "risk_total", "risk_high",
+                   "risk_critical")  # fmt: skip
+RECENT_DECISIONS = 20
+
+
+def _sources(period: Period, agent_id: int | None = None, policies: bool = False) -> tuple[QuerySet, QuerySet]:
+    """Folded buckets and waiting changes of the period (of one agent, when given)."""
+    bucket = PolicyRollup if policies else DecisionRollup
+    folded = bucket.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
+    waiting = RollupChange.objects.filter(
+        policy__isnull=not policies, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
+    ).annotate(start=F(period.grain))
+    if agent_id is not None:
+        folded, waiting = folded.filter(agent_id=agent_id), waiting.filter(agent_id=agent_id)
+    return folded, waiting
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What an agent did in a period; rates and averages are None when there is nothing to divide by."""
+
+    decisions: int = 0
+    violations: int = 0
+    spend: Decimal = Decimal("0")
+    value: Decimal = Decimal("0")
+    csat_total: int = 0
+    csat_count: int = 0
+    risk_total: int = 0
+    high_risk: int = 0
+
+    @property
+    def csat(self) -> float | None:
+        return round(self.csat_total / self.csat_count, 2) if self.csat_count else None
+
+    @property
+    def violation_rate(self) -> float | None:
+        return _rate(self.violations, self.decisions)
+
+    @property
+    def average_risk(self) -> float | None:
+        return round(self.risk_total / self.decisions, 1) if self.decisions else None
+
+    @property
+    def high_risk_rate(self) -> float | None:
+        return _rate(self.high_risk, self.decisions)
+
+
+def _figures(rows: Iterable[tuple[str, dict]]) -> Figures:
+    """Add up (verdict, sums) rows into one agent's figures."""
+    totals: dict[str, Decimal | int] = defaultdict(int)
+    for verdict, sums in rows:
+        for name, amount in sums.items():
+            totals[name] += amount
+        if verdict in VIOLATION_VERDICTS:
+            totals["violations"] += sums["decisions"]
+    return Figures(
+        decisions=totals["decisions"],
+        violations=totals["violations"],
+        spend=Decimal(totals["spend"]),
+        value=Decimal(totals["value"]),
+        csat_total=totals["csat_total"],
+        csat_count=totals["csat_count"],
+        risk_total=totals["risk_total"],
+        high_risk=totals["risk_high"] + totals["risk_critical"],
+    )
+
+
+# --- the league -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeagueRow:
+    agent: Agent
+    figures: Figures
+
+    @property
+    def status(self) -> str:
+        """The agent's own status, or its department's when that stops it."""
+        if self.agent.status == Status.ACTIVE and self.agent.department.status != Status.ACTIVE:
+            return f"{self.agent.department.get_status_display()} (department)"
+        return self.agent.get_status_display()
+
+
+# Sort key per column; None (no decisions, no CSAT) always sorts last.
+SORT_KEYS = {
+    "agent": lambda r: r.agent.name.casefold(),
+    "department": lambda r: r.agent.department.name.casefold(),
+    "status": lambda r: r.status,
+    "decisions": lambda r: r.figures.decisions,
+    "spend": lambda r: r.figures.spend,
+    "value": lambda r: r.figures.value,
+    "csat": lambda r: r.figures.csat,
+    "violation_rate": lambda r: r.figures.violation_rate,
+    "risk": lambda r: r.figures.average_risk,
+    "high_risk": lambda r: r.figures.high_risk_rate,
+}
+DEFAULT_SORT = "-decisions"
+
+
+def sort_rows(rows: list[LeagueRow], sort: str) -> list[LeagueRow]:
+    """`sort` is a column of SORT_KEYS, with a leading '-' for descending; ties go by agent name."""
+    column = sort.lstrip("-")
+    key = SORT_KEYS[column]
+    by_name = sorted(rows, key=lambda r: (r.agent.name.casefold(), r.agent.pk))
+    known = [r for r in by_name if key(r) is not None]
+    unknown = [r for r in by_name if key(r) is None]
+    return sorted(known, key=key, reverse=sort.startswith("-")) + unknown
+
+
+def league(
+    viewer, period: Period, departments: Iterable[int] | None = None, sort: str = DEFAULT_SORT
+) -> list[LeagueRow]:
+    """Every agent the viewer may see in the departments asked for, with its figures for the period."""
+    scope = departments_in_scope(viewer, departments)
+    with snapshot():
+        sums = _merge(_sources(period), scope, ("agent_id", "verdict"), LEAGUE_MEASURES)
+        agents = visible_agents(viewer).select_related("department")
+        if scope is not None:
+            # An agent that moved keeps its work in its old department: it is listed wherever it worked.
+            agents = agents.filter(Q(department_id__in=scope) | Q(pk__in={k[0] for k in sums}))
+        listed = list(agents)
+    per_agent: dict[int, list[tuple[str, dict]]] = defaultdict(list)
+    for (agent_id, verdict), values in sums.items():
+        per_agent[agent_id].append((verdict, values))
+    rows = [LeagueRow(agent, _figures(per_agent.get(agent.pk, []))) for agent in listed]
+    return sort_rows(rows, sort)
+
+
+# --- one agent --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentTrend:
+    """Per bucket of the period: decisions by verdict, spend, value and risk."""
+
+    buckets: list[dt.datetime]
+    by_verdict: dict[str, list[int]]
+    spend: list[float]
+    value: list[float]
+    average_risk: list[float | None]
+    high_risk_rate: list[float | None]
+
+
+def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentTrend]:
+    """The agent's figures for the whole period, and per hour or day of it."""
+    scope = departments_in_scope(viewer)
+    with snapshot():
+        sums = _merge(_sources(period, agent.pk), scope, ("start", "verdict"), LEAGUE_MEASURES)
+    per_bucket: dict[dt.datetime, list[tuple[str, dict]]] = defaultdict(list)
+    for (start, verdict), values in sums.items():
+        per_bucket[_utc(start)].append((verdict, values))
+    buckets = period.buckets()
+    figures = [_figures(per_bucket.get(b, [])) for b in buckets]
+    counts = {v: [0] * len(buckets) for v in Verdict.values}
+    for i, bucket in enumerate(buckets):
+        for verdict, values in per_bucket.get(bucket, []):
+            counts[verdict][i] += values["decisions"]
+    trend = AgentTrend(
+        buckets=buckets,
+        by_verdict=counts,
+        spend=[float(f.spend) for f in figures],
+        value=[float(f.value) for f in figures],
+        average_risk=[f.average_risk for f in figures],
+        high_risk_rate=[f.high_risk_rate for f in figures],
+    )
+    return _figures((v, s) for rows in per_bucket.values() for v, s in rows), trend
+
+
+def agent_policy_hits(viewer, agent: Agent, period: Period, limit: int = 10) -> list[PolicyHits]:
+    """The policies the agent's decisions matched in the period, from the per-agent policy buckets."""
+    scope = departments_in_scope(viewer)
+    with snapshot():
+        sums = _merge(_sources(period, agent.pk, policies=True), scope, ("policy_id", "policy_mode"), ("hits",))
+    per_policy: dict[int, dict[str, int]] = defaultdict(lambda: {"enforce": 0, "shadow": 0})
+    for (policy_id, mode), values in sums.items():
+        per_policy[policy_id][mode if mode == "shadow" else "enforce"] += values["hits"]
+    names = dict(Policy.objects.filter(pk__in=per_policy).values_list("pk", "name"))
+    rows = [PolicyHits(names.get(pk, f"Policy {pk}"), v["enforce"], v["shadow"]) for pk, v in per_policy.items()]
+    rows.sort(key=lambda p: (-(p.enforced + p.shadow), p.policy))
+    return rows[:limit]
+
+
+def recent_decisions(viewer, agent: Agent, limit: int = RECENT_DECISIONS) -> list[Decision]:
+    """The agent's latest decisions the viewer may see (the (agent, created_at) index serves this)."""
+    decisions = scope_to_departments(Decision.objects.filter(agent=agent), viewer)
+    return list(decisions.order_by("-created_at", "-id")[:limit])

@@ -1,0 +1,137 @@
+"""The agents' league table, one agent's page, and the pause / resume / kill buttons on it."""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from dashboard import charts, league
+from dashboard.periods import FilterForm
+from dashboard.views.access import executive_page
+from governance.budgets import spent_this_month
+from orchestration.models import Agent, Status
+from orchestration.scoping import visible_agents
+from orchestration.services import change_agent_status, status_changes_for
+
+COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
+    ("agent", "Agent", False), ("department", "Department", False), ("status", "Status", False),
+    ("decisions", "Decisions", True), ("spend", "Spend", True), ("value", "Value", True), ("csat", "CSAT (1–5)", True),
+    ("violation_rate", "Violation rate", True), ("risk", "Average risk", True), ("high_risk", "High risk", True),
+]  # fmt: skip
+SORT_CHOICES = [(key, key) for key in league.SORT_KEYS] + [(f"-{key}", f"-{key}") for key in league.SORT_KEYS]
+ACTION_LABELS = {Status.PAUSED: "Pause", Status.ACTIVE: "Resume", Status.KILLED: "Kill"}
+
+
+class LeagueFilterForm(FilterForm):
+    sort = forms.ChoiceField(
+        choices=SORT_CHOICES, required=False,
+        error_messages={"invalid_choice": "Sort by one of the table's columns, such as spend or -spend."},
+    )  # fmt: skip
+
+
+class AgentStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+@dataclass(frozen=True)
+class Header:
+    label: str
+    url: str
+    aria_sort: str  # ascending, descending or none
+    numeric: bool
+
+
+def _headers(query: str, sort: str) -> list[Header]:
+    """Each column's header links to the table sorted by it; a second click reverses the order."""
+    current, descending = sort.lstrip("-"), sort.startswith("-")
+    headers = []
+    for key, label, numeric in COLUMNS:
+        if key == current:
+            aria, wanted = ("descending", key) if descending else ("ascending", f"-{key}")
+        else:
+            aria, wanted = "none", f"-{key}" if numeric else key
+        headers.append(Header(label, f"?{query}&sort={wanted}" if query else f"?sort={wanted}", aria, numeric))
+    return headers
+
+
+@executive_page(form=LeagueFilterForm)
+def agent_league(request: HttpRequest, filters: LeagueFilterForm) -> HttpResponse:
+    sort = filters.cleaned_data.get("sort") or league.DEFAULT_SORT
+    period, query = filters.get_period(), filters.query_string()
+    context = {
+        "filters": filters,
+        "period": period,
+        "rows": league.league(request.user, period, filters.department_ids(), sort),
+        "headers": _headers(query, sort),
+        "query": query,
+        "violation_definition": league.VIOLATION_DEFINITION,
+        "high_risk_definition": league.HIGH_RISK_DEFINITION,
+    }
+    return render(request, "dashboard/agents.html", context)
+
+
+def _decision_url(pk: int) -> str:
+    """The decision's page once the decision explorer is installed; the admin's until then."""
+    try:
+        return reverse("dashboard:decision", args=[pk])
+    except NoReverseMatch:
+        return reverse("admin:governance_decision_change", args=[pk])
+
+
+def _agent_decisions_url(agent: Agent) -> str:
+    try:
+        return f"{reverse('dashboard:decisions')}?agent={agent.pk}"
+    except NoReverseMatch:
+        return f"{reverse('admin:governance_decision_changelist')}?agent__id__exact={agent.pk}"
+
+
+@executive_page
+def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> HttpResponse:
+    agent = get_object_or_404(visible_agents(request.user).select_related("department", "provider"), pk=agent_id)
+    period = filters.get_period()
+    figures, trend = league.agent_figures(request.user, agent, period)
+    spent, budget = spent_this_month(agent, timezone.now()), agent.monthly_budget
+    context = {
+        "filters": filters,
+        "period": period,
+        "agent": agent,
+        "figures": figures,
+        "charts": [charts.agent_decisions_chart(trend, period), charts.agent_money_chart(trend, period),
+                   charts.agent_risk_chart(trend, period)],
+        "policy_chart": charts.policy_chart(league.agent_policy_hits(request.user, agent, period)),
+        "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
+        "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
+        "decisions_url": _agent_decisions_url(agent),
+        "actions": [(status, ACTION_LABELS[status]) for status in status_changes_for(request.user, agent)],
+        "violation_definition": league.VIOLATION_DEFINITION,
+    }  # fmt: skip
+    return render(request, "dashboard/agent.html", context)
+
+
+@require_POST
+@login_required
+def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
+    """Pause, resume or kill, through the same service as the API and the admin (audited there)."""
+    agent = get_object_or_404(visible_agents(request.user), pk=agent_id)
+    form = AgentStatusForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Choose a status: active, paused or killed.")
+    wanted, user = Status(form.cleaned_data["status"]), request.user
+    may_kill = user.has_perm("orchestration.kill_agent")
+    if not user.has_perm("orchestration.pause_agent") or (Status.KILLED in (wanted, agent.status) and not may_kill):
+        raise PermissionDenied("Your role may not make this change.")
+    if wanted == agent.status:
+        messages.info(request, f"{agent.name} is already {agent.get_status_display().lower()}.")
+    elif wanted in status_changes_for(user, agent):
+        change_agent_status(agent, wanted, by=user)
+        messages.success(request, f"{agent.name} is now {wanted.label.lower()}.")
+    else:
+        messages.warning(request, f"{agent.name} cannot go from {agent.status} to {wanted.value}: resume it first.")
+    return redirect("dashboard:agent", agent_id=agent.pk)

@@ -1,0 +1,15 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dashboard import charts
+from dashboard.interactions import interaction_graph
+from dashboard.periods import FilterForm
+from dashboard.views.access import executive_page
+
+
+@executive_page
+def interactions(request: HttpRequest, filters: FilterForm) -> HttpResponse:
+    period = filters.get_period()
+    graph = interaction_graph(request.user, period, filters.department_ids())
+    context = {"filters": filters, "period": period, "graph": graph, "chart": charts.interaction_chart(graph)}
+    return render(request, "dashboard/interactions.html", context)

@@ -1,0 +1,137 @@
+"""The interaction graph: its edges are the delegation links and shared runs the database holds, scoped."""
+
+import datetime as dt
+import json
+import math
+import re
+from collections import Counter
+from itertools import combinations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.interactions import DELEGATION, SHARED, circle_by_department, interaction_graph
+from dashboard.periods import period_for
+from orchestration.models import Agent, StepRun, WorkflowRun
+from tests.factories import AgentFactory, StepTemplateFactory, WorkflowTemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*agents: Agent, delegated_from: StepRun | None = None, days_ago: int = 0) -> list[StepRun]:
+    """A workflow run with one step per agent (a child run when `delegated_from` is given)."""
+    workflow = WorkflowTemplateFactory()
+    started = WorkflowRun.objects.create(workflow=workflow, started_by="test", parent_step=delegated_from)
+    WorkflowRun.objects.filter(pk=started.pk).update(started_at=timezone.now() - dt.timedelta(days=days_ago))
+    return [StepRun.objects.create(run=started, template=StepTemplateFactory(workflow=workflow), agent=agent)
+            for agent in agents]  # fmt: skip
+
+
+@pytest.fixture
+def team(finance_agent, support_agent):
+    """Invoice Bot delegates to a second Finance agent twice and to Reply Bot once; all three share a run."""
+    clerk = AgentFactory(name="Ledger Clerk", department=finance_agent.department)
+    (step,) = run(finance_agent)
+    run(clerk, delegated_from=step)
+    run(clerk, delegated_from=step)
+    run(support_agent, delegated_from=step)
+    run(finance_agent, clerk, support_agent)
+    (old,) = run(support_agent, days_ago=10)
+    run(finance_agent, delegated_from=old, days_ago=10)  # outside a week
+    return clerk
+
+
+def delegation_links_in_db(since: dt.datetime) -> Counter:
+    """The slow way: each delegated run's parent step agent → the agents working the run's steps."""
+    links = Counter()
+    for child in WorkflowRun.objects.filter(parent_step__isnull=False, started_at__gte=since):
+        for agent_id in {s.agent_id for s in child.steps.all()}:
+            links[(child.parent_step.agent_id, agent_id)] += 1
+    return links
+
+
+def shared_runs_in_db(since: dt.datetime) -> Counter:
+    pairs = Counter()
+    for started in WorkflowRun.objects.filter(started_at__gte=since):
+        agents = sorted({s.agent_id for s in started.steps.all()})
+        pairs.update(combinations(agents, 2))
+    return pairs
+
+
+def edges(graph, kind: str) -> Counter:
+    return Counter({(e.source, e.target): e.count for e in graph.edges if e.kind == kind})
+
+
+def test_the_graphs_edges_are_the_delegation_links_and_shared_runs_in_the_database(team, alice):
+    week = period_for("7d", timezone.now())
+
+    graph = interaction_graph(alice, week)
+
+    assert edges(graph, DELEGATION) == delegation_links_in_db(week.start)
+    assert edges(graph, SHARED) == shared_runs_in_db(week.start)
+    assert sum(edges(graph, DELEGATION).values()) == 3  # the delegation ten days ago is outside the week
+
+
+def test_the_period_decides_which_runs_count(team, alice, finance_agent, support_agent):
+    graph = interaction_graph(alice, period_for("30d", timezone.now()))
+
+    assert edges(graph, DELEGATION)[(support_agent.pk, finance_agent.pk)] == 1
+
+
+def test_a_supervisor_sees_only_links_between_agents_of_their_departments(team, bob, finance_agent):
+    graph = interaction_graph(bob, period_for("7d", timezone.now()))
+
+    assert {n.agent.name for n in graph.nodes} == {"Invoice Bot", "Ledger Clerk"}
+    assert edges(graph, DELEGATION) == Counter({(finance_agent.pk, team.pk): 2})
+
+
+def test_the_department_filter_keeps_the_links_that_touch_its_agents(team, alice, finance_agent, support_agent):
+    graph = interaction_graph(alice, period_for("7d", timezone.now()), [support_agent.department_id])
+
+    assert edges(graph, DELEGATION) == Counter({(finance_agent.pk, support_agent.pk): 1})
+    assert {frozenset(pair) for pair in edges(graph, SHARED)} == {frozenset((finance_agent.pk, support_agent.pk)),
+                                                                   frozenset((team.pk, support_agent.pk))}  # fmt: skip
+
+
+def test_agents_sit_on_a_circle_grouped_by_department_in_a_fixed_order(finance, support):
+    agents = [AgentFactory(name=name, department=d) for name, d in (("b", finance), ("a", support), ("a", finance))]
+
+    placed = circle_by_department(agents)
+
+    assert [(a.department.name, a.name) for a, _, _ in placed] == [("Customer Support", "a"), ("Finance", "a"),
+                                                                    ("Finance", "b")]  # fmt: skip
+    assert all(math.isclose(x * x + y * y, 1, abs_tol=1e-3) for _, x, y in placed)
+    assert placed[0][1:] == (0.0, 1.0)  # the first agent at the top
+    assert placed == circle_by_department(list(reversed(agents)))
+
+
+def test_the_page_draws_the_graph_with_links_to_each_agent_and_escaped_names(client, team, alice, finance):
+    evil = AgentFactory(name="<script>alert(1)</script>", department=finance)
+    (step,) = run(evil)
+    run(team, delegated_from=step)
+    client.force_login(alice)
+
+    response = client.get(reverse("dashboard:interactions"), {"period": "7d"})
+
+    html = response.content.decode()
+    data = re.search(r'id="chart-data-interactions" type="application/json">(.*?)</script>', html).group(1)
+    figure = json.loads(data)
+    urls = {url for trace in figure["data"] for url in trace.get("customdata") or []}
+    assert urls == {reverse("dashboard:agent", args=[a.pk]) for a in Agent.objects.all()}
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # in the table
+    assert "&lt;script&gt;" in json.dumps([t.get("text") for t in figure["data"]])  # in the figure, for Plotly
+
+
+def test_the_graph_page_costs_the_same_queries_with_more_runs(client, team, alice, finance_agent,
+                                                               django_assert_max_num_queries):  # fmt: skip
+    for _ in range(10):
+        (step,) = run(finance_agent)
+        run(team, delegated_from=step)
+    client.force_login(alice)
+
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("dashboard:interactions"), {"period": "7d"})
+
+    assert response.status_code == 200
