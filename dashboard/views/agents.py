@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -78,18 +78,11 @@ def agent_league(request: HttpRequest, filters: LeagueFilterForm) -> HttpRespons
 
 
 def _decision_url(pk: int) -> str:
-    """The decision's page once the decision explorer is installed; the admin's until then."""
-    try:
-        return reverse("dashboard:decision", args=[pk])
-    except NoReverseMatch:
-        return reverse("admin:governance_decision_change", args=[pk])
+    return reverse("dashboard:decision", args=[pk])
 
 
 def _agent_decisions_url(agent: Agent) -> str:
-    try:
-        return f"{reverse('dashboard:decisions')}?agent={agent.pk}"
-    except NoReverseMatch:
-        return f"{reverse('admin:governance_decision_changelist')}?agent__id__exact={agent.pk}"
+    return f"{reverse('dashboard:decisions')}?agent={agent.pk}"
 
 
 @executive_page
