@@ -19,7 +19,7 @@ from orchestration.models import Agent, StepRun, WorkflowRun
 from orchestration.scoping import visible_agents
 
 DELEGATION, SHARED = "delegation", "shared"
-MAX_EDGES = 100
+MAX_EDGES = 60
 DEPARTMENT_GAP = 1  # empty places on the circle between two departments
 
 
