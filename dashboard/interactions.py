@@ -48,8 +48,9 @@ class Graph:
     truncated: bool  # some lighter edges were left out
 
 
-def _edges(rows: Iterable[dict], kind: str) -> tuple[list[Edge], bool]:
-    edges = [Edge(kind, row["source"], row["target"], row["count"]) for row in rows]
+def _edges(rows: QuerySet, kind: str) -> tuple[list[Edge], bool]:
+    """The heaviest MAX_EDGES edges (the query is ordered by count), and whether there were more."""
+    edges = [Edge(kind, row["source"], row["target"], row["count"]) for row in rows[: MAX_EDGES + 1]]
     return edges[:MAX_EDGES], len(edges) > MAX_EDGES
 
 
