@@ -22,6 +22,7 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 DASHES = ("solid", "dash", "dot", "dashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 PATTERNS = ("", "/", ".", "x", "-", "+")
+LABELLED_EDGES = 30  # more numbers than this on a graph hide it; the table lists every edge
 NODE_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "hexagon", "star", "pentagon", "cross")
 
 
@@ -307,10 +308,11 @@ def interaction_chart(graph: Graph) -> Chart:
     Names are HTML-escaped: Plotly renders a subset of HTML in text, and agent names come from outside.
     """
     nodes = {node.agent.pk: node for node in graph.nodes}
-    heaviest = max((e.count for e in graph.edges), default=1)
+    heaviest = {kind: max((e.count for e in graph.edges if e.kind == kind), default=1) for kind in (DELEGATION, SHARED)}
+    labelled = set(sorted(graph.edges, key=lambda e: -e.count)[:LABELLED_EDGES])  # the rest on hover only
 
     def width(edge: Edge) -> float:
-        return round(1 + 4 * edge.count / heaviest, 1)
+        return round(1 + 4 * edge.count / heaviest[edge.kind], 1)
 
     def name(pk: int) -> str:
         return escape(nodes[pk].agent.name)
@@ -320,7 +322,7 @@ def interaction_chart(graph: Graph) -> Chart:
 
     delegations = [e for e in graph.edges if e.kind == DELEGATION]
     shared = [(e, _curve(place(e.source), place(e.target))) for e in graph.edges if e.kind == SHARED]
-    labels = [(e, _middle(place(e.source), place(e.target))) for e in delegations] + [
+    middles = [(e, _middle(place(e.source), place(e.target))) for e in delegations] + [
         (e, curve[len(curve) // 2]) for e, curve in shared
     ]
     arrows = [
@@ -331,7 +333,8 @@ def interaction_chart(graph: Graph) -> Chart:
     ] + [
         {"x": x, "y": y, "xref": "x", "yref": "y", "text": str(e.count), "showarrow": False, "font": {"size": 11},
          "bgcolor": "#ffffff", "bordercolor": "#5b6475", "borderwidth": 1, "borderpad": 1}
-        for e, (x, y) in labels
+        for e, (x, y) in middles
+        if e in labelled
     ]  # fmt: skip
     traces = [
         go.Scatter(x=[None], y=[None], mode="lines", name="Delegated runs (arrow: from → to)",
@@ -343,10 +346,10 @@ def interaction_chart(graph: Graph) -> Chart:
             line={"color": "#8a8f99", "dash": "dash", "width": 1.5},
         ),
         go.Scatter(
-            x=[x for _, (x, _) in labels], y=[y for _, (_, y) in labels],
+            x=[x for _, (x, _) in middles], y=[y for _, (_, y) in middles],
             mode="markers", name="Edge counts", showlegend=False, marker={"size": 16, "opacity": 0},
             hovertext=[f"{name(e.source)} → {name(e.target)}: {e.count} delegated runs" if e.kind == DELEGATION
-                       else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs" for e, _ in labels],
+                       else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs" for e, _ in middles],
             hovertemplate="%{hovertext}<extra></extra>",
         ),
     ]  # fmt: skip
@@ -357,7 +360,7 @@ def interaction_chart(graph: Graph) -> Chart:
             go.Scatter(
                 x=[n.x for n in members], y=[n.y for n in members], mode="markers+text", name=escape(department.name),
                 text=[escape(n.agent.name) for n in members],
-                textposition=["top center" if n.y >= 0 else "bottom center" for n in members],
+                textposition=[_label_side(n.x, n.y) for n in members],
                 customdata=[reverse("dashboard:agent", args=[n.agent.pk]) for n in members],
                 hovertext=[f"<b>{escape(n.agent.name)}</b> ({escape(department.name)})<br>delegated {n.delegated}, "
                            f"received {n.received}, shared runs {n.shared}<br>click to open" for n in members],
@@ -366,12 +369,12 @@ def interaction_chart(graph: Graph) -> Chart:
                         "line": {"width": 1.5, "color": "#ffffff"}},
             )
         )  # fmt: skip
-    axis = {"visible": False, "range": [-1.45, 1.45]}
+    axis = {"visible": False, "range": [-1.6, 1.6]}
     empty = {"text": "No delegations or shared workflow runs in this period.", "showarrow": False,
              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}  # fmt: skip
     layout = _layout(
         "Who works with whom",
-        height=620,
+        height=720,
         xaxis=axis,
         yaxis={**axis, "scaleanchor": "x"},
         annotations=arrows if graph.nodes else [empty],
@@ -388,6 +391,13 @@ def interaction_chart(graph: Graph) -> Chart:
         [["Delegation" if e.kind == DELEGATION else "Shared runs", nodes[e.source].agent.name,
           nodes[e.target].agent.name, e.count] for e in graph.edges],
     )  # fmt: skip
+
+
+def _label_side(x: float, y: float) -> str:
+    """Names outside the circle: beside nodes on the left and right, above and below at the top and bottom."""
+    if abs(x) > 0.5:
+        return "middle right" if x > 0 else "middle left"
+    return "top center" if y >= 0 else "bottom center"
 
 
 def _middle(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

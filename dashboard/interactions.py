@@ -19,7 +19,7 @@ from orchestration.models import Agent, StepRun, WorkflowRun
 from orchestration.scoping import visible_agents
 
 DELEGATION, SHARED = "delegation", "shared"
-MAX_EDGES = 100
+MAX_EDGES = 60
 DEPARTMENT_GAP = 1  # empty places on the circle between two departments
 
 
@@ -48,8 +48,9 @@ class Graph:
     truncated: bool  # some lighter edges were left out
 
 
-def _edges(rows: Iterable[dict], kind: str) -> tuple[list[Edge], bool]:
-    edges = [Edge(kind, row["source"], row["target"], row["count"]) for row in rows]
+def _edges(rows: QuerySet, kind: str) -> tuple[list[Edge], bool]:
+    """The heaviest MAX_EDGES edges (the query is ordered by count), and whether there were more."""
+    edges = [Edge(kind, row["source"], row["target"], row["count"]) for row in rows[: MAX_EDGES + 1]]
     return edges[:MAX_EDGES], len(edges) > MAX_EDGES
 
 

@@ -94,6 +94,24 @@ def test_the_department_filter_keeps_the_links_that_touch_its_agents(team, alice
                                                                    frozenset((team.pk, support_agent.pk))}  # fmt: skip
 
 
+def test_only_the_heaviest_links_are_drawn_and_the_page_says_so(client, alice, finance, monkeypatch):
+    monkeypatch.setattr("dashboard.interactions.MAX_EDGES", 2)
+    monkeypatch.setattr("dashboard.views.graph.MAX_EDGES", 2)
+    boss, *helpers = (AgentFactory(department=finance) for _ in range(4))
+    (step,) = run(boss)
+    for times, helper in enumerate(helpers, start=1):
+        for _ in range(times):
+            run(helper, delegated_from=step)
+    client.force_login(alice)
+
+    graph = interaction_graph(alice, period_for("7d", timezone.now()))
+    html = client.get(reverse("dashboard:interactions"), {"period": "7d"}).content.decode()
+
+    assert graph.truncated
+    assert edges(graph, DELEGATION) == Counter({(boss.pk, helpers[2].pk): 3, (boss.pk, helpers[1].pk): 2})
+    assert 'data-testid="truncated"' in html and "only the 2 heaviest delegation links" in html
+
+
 def test_agents_sit_on_a_circle_grouped_by_department_in_a_fixed_order(finance, support):
     agents = [AgentFactory(name=name, department=d) for name, d in (("b", finance), ("a", support), ("a", finance))]
 
