@@ -70,11 +70,11 @@ def record(
 
 
 # The user of the request being served, set by governance.middleware.AuditActorMiddleware.
-acting_user: ContextVar = ContextVar("acting_user", default=None)
+acting_request: ContextVar = ContextVar("acting_request", default=None)  # set by AuditActorMiddleware
 
 
 def _request_user():
-    user = acting_user.get()
+    user = getattr(acting_request.get(), "user", None)
     return user if user is not None and user.is_authenticated else None
 
 
