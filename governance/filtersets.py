@@ -4,7 +4,8 @@ A plain django-filter FilterSet: `DecisionFilterSet(request.GET, queryset=scoped
 
 Every filter but text search can walk an index in (created_at, id) order. Text search (`q`) cannot
 without a trigram index, which would tax every decision written; so it reads only a bounded window:
-`since`..`until` when given (at most TEXT_SEARCH_MAX_DAYS), else the TEXT_SEARCH_DEFAULT_DAYS before `until`.
+`since`..`until` when given (at most TEXT_SEARCH_MAX_DAYS), else the day before `until`: its cost follows the
+decisions of the window (about 0.4 s a day at 110 thousand decisions a day), never the history.
 """
 
 import datetime as dt
@@ -22,7 +23,7 @@ from governance.risk import RISK_BANDS
 from orchestration.models import Agent, Department
 
 MAX_ID = 2**63 - 1  # the largest id a 64-bit key holds; the API refuses larger ones as field errors
-TEXT_SEARCH_DEFAULT_DAYS = 7
+TEXT_SEARCH_DEFAULT = dt.timedelta(days=1)
 TEXT_SEARCH_MAX_DAYS = 31
 
 
@@ -104,7 +105,7 @@ class DecisionFilterSet(django_filters.FilterSet):
         max_length=200,
         help_text=(
             "Text in the action, resource, explanation or agent name; searched within since..until (at most "
-            f"{TEXT_SEARCH_MAX_DAYS} days), or the {TEXT_SEARCH_DEFAULT_DAYS} days before until."
+            f"{TEXT_SEARCH_MAX_DAYS} days), or the 24 hours before until."
         ),
     )
 
@@ -144,4 +145,4 @@ class DecisionFilterSet(django_filters.FilterSet):
         """The moments a text search reads between, for the filter and for saying so on the page."""
         data = self.form.cleaned_data
         until = data.get("until") or timezone.now()
-        return data.get("since") or until - dt.timedelta(days=TEXT_SEARCH_DEFAULT_DAYS), until
+        return data.get("since") or until - TEXT_SEARCH_DEFAULT, until

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import decisions as explorer
+from governance.filtersets import TEXT_SEARCH_DEFAULT
 from governance.models import Decision, Verdict
 from tests.dashboard.oversight import SCRIPT
 from tests.factories import AgentFactory, DecisionFactory
@@ -52,7 +53,7 @@ def newest_first(queryset) -> list[int]:
     return list(queryset.order_by("-created_at", "-id").values_list("pk", flat=True))
 
 
-WEEK = dt.timedelta(days=7)  # what text search reads when no period is given
+WINDOW = TEXT_SEARCH_DEFAULT  # what text search reads when no period is given
 
 
 def fired_policy(policy_id: int):
@@ -70,10 +71,10 @@ def fired_policy(policy_id: int):
         ({"policy": "7"}, fired_policy(7)),
         ({"policy": "7", "verdict": ["allow", "deny"]},
          lambda now: fired_policy(7)(now) & Q(verdict__in=["allow", "deny"])),
-        ({"q": "acme"}, lambda now: Q(explanation__icontains="acme", created_at__gt=now - WEEK)),
-        ({"q": "ledger"}, lambda now: Q(agent__name="Ledger Bot", created_at__gt=now - WEEK)),
+        ({"q": "acme"}, lambda now: Q(explanation__icontains="acme", created_at__gt=now - WINDOW)),
+        ({"q": "ledger"}, lambda now: Q(agent__name="Ledger Bot", created_at__gt=now - WINDOW)),
         ({"q": "doc/3", "verdict": "flag"},
-         lambda now: Q(resource__startswith="doc/3", verdict="flag", created_at__gt=now - WEEK)),
+         lambda now: Q(resource__startswith="doc/3", verdict="flag", created_at__gt=now - WINDOW)),
     ],
     ids=["all", "verdicts", "band", "risk-range-and-action", "policy", "policy-and-verdicts", "text", "agent-name",
          "text-and-verdict"],
