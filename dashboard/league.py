@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django import forms
 from django.db.models import F, Q, QuerySet
 
 from dashboard.kpis import PolicyHits, _merge, _rate, _utc, departments_in_scope, snapshot
 from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
-from dashboard.periods import Period
+from dashboard.periods import FilterForm, Period
 from governance.models import Decision, Policy, Verdict
 from orchestration.models import Agent, Status
 from orchestration.scoping import scope_to_departments, visible_agents
@@ -120,6 +121,16 @@ SORT_KEYS = {
     "high_risk": lambda r: r.figures.high_risk_rate,
 }
 DEFAULT_SORT = "-decisions"
+
+
+class LeagueFilterForm(FilterForm):
+    """The period and department filters, and the column to sort by: for the Agents page and the API."""
+
+    sort = forms.ChoiceField(
+        choices=[(f"{order}{key}", f"{order}{key}") for key in SORT_KEYS for order in ("", "-")],
+        required=False,
+        error_messages={"invalid_choice": "Sort by one of the table's columns, such as spend or -spend."},
+    )
 
 
 def sort_rows(rows: list[LeagueRow], sort: str) -> list[LeagueRow]:

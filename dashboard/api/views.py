@@ -1,4 +1,4 @@
-"""The executive overview's numbers over HTTP: the same function, filters and scope as the page."""
+"""The dashboards' numbers over HTTP: the same functions, filters and scope as the pages."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -7,8 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dashboard import kpis
-from dashboard.api.serializers import KpiSerializer
+from dashboard import kpis, league
+from dashboard.api.serializers import InteractionsSerializer, KpiSerializer, LeagueSerializer
+from dashboard.interactions import interaction_graph
 from dashboard.periods import PERIOD_CHOICES, FilterForm
 from integrations.api.permissions import holds
 
@@ -20,6 +21,13 @@ FILTERS = [
 ]
 
 
+def _filters(request: Request, form_class: type[FilterForm] = FilterForm) -> FilterForm:
+    form = form_class(request.query_params, user=request.user)
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    return form
+
+
 class KpiView(APIView):
     """KPI tiles (with the previous period's figure) and trend series, as on the overview page."""
 
@@ -27,9 +35,7 @@ class KpiView(APIView):
 
     @extend_schema(parameters=FILTERS, responses=KpiSerializer)
     def get(self, request: Request) -> Response:
-        form = FilterForm(request.query_params, user=request.user)
-        if not form.is_valid():
-            raise ValidationError(form.errors)
+        form = _filters(request)
         period, departments = form.get_period(), form.department_ids()
         trend = kpis.trend(request.user, period, departments)
         body = {
@@ -39,3 +45,39 @@ class KpiView(APIView):
             "trend": vars(trend),
         }
         return Response(KpiSerializer(body).data)
+
+
+class LeagueView(APIView):
+    """The agents' league table, as on the Agents page: every agent in scope with its figures for the period."""
+
+    permission_classes = [holds("orchestration.view_agent")]
+
+    @extend_schema(
+        parameters=[*FILTERS, OpenApiParameter("sort", str, description="A column, '-' first for descending.")],
+        responses=LeagueSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        form = _filters(request, league.LeagueFilterForm)
+        period, sort = form.get_period(), form.cleaned_data.get("sort") or league.DEFAULT_SORT
+        body = {
+            "period": {**vars(period), "label": period.label},
+            "sort": sort,
+            "violation_definition": league.VIOLATION_DEFINITION,
+            "high_risk_definition": league.HIGH_RISK_DEFINITION,
+            "rows": league.league(request.user, period, form.department_ids(), sort),
+        }
+        return Response(LeagueSerializer(body).data)
+
+
+class InteractionsView(APIView):
+    """Who delegated to whom and who worked the same workflow runs, as on the Interactions page."""
+
+    permission_classes = [holds("orchestration.view_agent")]
+
+    @extend_schema(parameters=FILTERS, responses=InteractionsSerializer)
+    def get(self, request: Request) -> Response:
+        form = _filters(request)
+        period = form.get_period()
+        graph = interaction_graph(request.user, period, form.department_ids())
+        body = {"period": {**vars(period), "label": period.label}, **vars(graph)}
+        return Response(InteractionsSerializer(body).data)

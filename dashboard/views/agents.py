@@ -25,15 +25,7 @@ COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first clic
     ("decisions", "Decisions", True), ("spend", "Spend", True), ("value", "Value", True), ("csat", "CSAT (1–5)", True),
     ("violation_rate", "Violation rate", True), ("risk", "Average risk", True), ("high_risk", "High risk", True),
 ]  # fmt: skip
-SORT_CHOICES = [(key, key) for key in league.SORT_KEYS] + [(f"-{key}", f"-{key}") for key in league.SORT_KEYS]
 ACTION_LABELS = {Status.PAUSED: "Pause", Status.ACTIVE: "Resume", Status.KILLED: "Kill"}
-
-
-class LeagueFilterForm(FilterForm):
-    sort = forms.ChoiceField(
-        choices=SORT_CHOICES, required=False,
-        error_messages={"invalid_choice": "Sort by one of the table's columns, such as spend or -spend."},
-    )  # fmt: skip
 
 
 class AgentStatusForm(forms.Form):
@@ -61,8 +53,8 @@ def _headers(query: str, sort: str) -> list[Header]:
     return headers
 
 
-@executive_page(form=LeagueFilterForm)
-def agent_league(request: HttpRequest, filters: LeagueFilterForm) -> HttpResponse:
+@executive_page(form=league.LeagueFilterForm)
+def agent_league(request: HttpRequest, filters: league.LeagueFilterForm) -> HttpResponse:
     sort = filters.cleaned_data.get("sort") or league.DEFAULT_SORT
     period, query = filters.get_period(), filters.query_string()
     context = {

@@ -14,11 +14,13 @@ from governance.models import (
     Decision,
     Mode,
     Outcome,
+    Override,
     Policy,
     PolicyVersion,
     ReplayRun,
     Verdict,
 )
+from governance.overrides import MAX_REASON
 from governance.services import ActionRequest
 from orchestration.models import Agent, Capability, Department, capability_code
 
@@ -128,24 +130,42 @@ class FiredPolicySerializer(MatchedPolicySerializer):
     )
 
 
+class OverrideSerializer(serializers.ModelSerializer):
+    by = serializers.CharField(source="by.get_username", read_only=True)
+
+    class Meta:
+        model = Override
+        fields = ["id", "decision", "verdict_overridden", "reason", "by", "at"]
+
+
+class OverrideRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=MAX_REASON, help_text="Why the engine's verdict was wrong; audited.")
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     agent_slug = serializers.CharField(source="agent.slug", read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)
     matched_policies = FiredPolicySerializer(many=True, read_only=True)
     outcome = serializers.SerializerMethodField()
+    override = serializers.SerializerMethodField()
 
     class Meta:
         model = Decision
         fields = [
             "id", "created_at", "agent", "agent_slug", "department", "department_name", "action", "resource",
             "amount", "currency", "data_classes", "verdict", "shadow_verdict", "risk_score", "explanation",
-            "matched_policies", "latency_us", "outcome",
+            "matched_policies", "latency_us", "outcome", "override",
         ]  # fmt: skip
 
     @extend_schema_field(OutcomeSerializer(allow_null=True))
     def get_outcome(self, decision: Decision) -> dict | None:
         outcome = getattr(decision, "outcome", None)
         return OutcomeSerializer(outcome).data if outcome else None
+
+    @extend_schema_field(OverrideSerializer(allow_null=True))
+    def get_override(self, decision: Decision) -> dict | None:
+        override = getattr(decision, "override", None)
+        return OverrideSerializer(override).data if override else None
 
 
 class ApprovalSerializer(serializers.ModelSerializer):

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import approvals, audit, ingest, policy_tests
+from governance import approvals, audit, ingest, overrides, policy_tests
 from governance.api.serializers import (
     ApprovalDecisionSerializer,
     ApprovalSerializer,
@@ -25,6 +25,8 @@ from governance.api.serializers import (
     IngestBatchSerializer,
     IngestResultSerializer,
     OutcomeSerializer,
+    OverrideRequestSerializer,
+    OverrideSerializer,
     PolicyExampleResultSerializer,
     PolicyModeSerializer,
     PolicySerializer,
@@ -84,14 +86,36 @@ class OutcomeView(APIView):
 
 
 class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Decisions in the caller's departments; `override` records a person's judgement that one was wrong."""
+
     serializer_class = DecisionSerializer
     permission_classes = [ModelPermissions]
     queryset = Decision.objects.all()
     filterset_class = DecisionFilterSet
 
     def get_queryset(self) -> QuerySet:
-        decisions = Decision.objects.select_related("agent", "department", "outcome")
+        decisions = Decision.objects.select_related("agent", "department", "outcome", "override__by")
         return scope_to_departments(decisions, self.request.user)
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action == "override":
+            return [IsPerson()]  # who may override is the domain's rule (overrides.may_override)
+        return super().get_permissions()
+
+    @extend_schema(request=OverrideRequestSerializer, responses={201: OverrideSerializer})
+    @action(detail=True, methods=["post"])
+    def override(self, request: Request, pk: str) -> Response:
+        """Override a denied or flagged decision: executes nothing, and is audited (see governance.overrides)."""
+        decision = self.get_object()
+        serializer = OverrideRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            made = overrides.override_decision(decision.pk, by=request.user, reason=serializer.validated_data["reason"])
+        except overrides.NotYourOverride as exc:
+            return error_response(403, "permission_denied", str(exc))
+        except overrides.OverrideError as exc:
+            return error_response(409, "conflict", str(exc))
+        return Response(OverrideSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
 class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):

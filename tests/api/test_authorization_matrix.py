@@ -11,7 +11,9 @@ from typing import NamedTuple
 import pytest
 from django.db import transaction
 
+from governance.models import Verdict
 from tests.api.conftest import CALLERS
+from tests.factories import DecisionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +46,13 @@ ROWS = {
     "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
     "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
     "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
+    "league": Row("get", "/api/v1/league", ok(VIEWERS)),
+    "interactions": Row("get", "/api/v1/interactions", ok(VIEWERS)),
     "decisions-list": Row("get", "/api/v1/decisions", ok(VIEWERS)),
     "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
+    # Overriding is the Supervisor's, in their departments (governance.overrides.may_override).
+    "decision-override": Row("post", "/api/v1/decisions/{denied}/override", {**ok(["bob"], 201), "erin": 404},
+                             {"reason": "The customer agreed by phone."}),
     "evaluate": Row("post", "/api/v1/decisions/evaluate", ok(["agent"]), {"action": "invoice.approve"}),
     "outcome": Row("post", "/api/v1/outcomes", ok(["agent"]), {"decision": "{decision}", "result": "success"}),
     "ingest": Row("post", "/api/v1/events", ok(["agent"]), {"items": [INGESTED]}),
@@ -86,7 +93,8 @@ ROWS = {
 
 def fill(value, world):
     """Put the world's ids into a path or body template."""
-    ids = {name: getattr(world, name).pk for name in ("finance_agent", "decision", "approval", "run", "policy")}
+    names = ("finance_agent", "decision", "approval", "run", "policy", "denied")
+    ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
         formatted = value.format(**ids)
         return int(formatted) if value.startswith("{") and formatted.isdigit() else formatted
@@ -107,8 +115,16 @@ def call_undone(client, row: Row, world) -> int:
     return response.status_code
 
 
+@pytest.fixture
+def world_and_a_denial(world):
+    """The API's world and a denied Finance decision, which only a Supervisor of Finance may override."""
+    world.denied = DecisionFactory(agent=world.finance_agent, verdict=Verdict.DENY)
+    return world
+
+
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
-def test_each_caller_gets_what_their_role_allows(row: Row, client_for, world):
+def test_each_caller_gets_what_their_role_allows(row: Row, client_for, world_and_a_denial):
+    world = world_and_a_denial
     # Given every kind of caller, authenticated as they would be
     clients = {caller: client_for(caller) for caller in CALLERS}
 
