@@ -90,7 +90,7 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     log_in(page, "bob")
     page.goto("/decisions/")
 
-    page.get_by_test_id("decision-rows").locator(f"tr[data-decision-id='{denied.pk}'] a").click()
+    page.get_by_test_id("decision-rows").locator(f"tr[data-decision-id='{denied.pk}'] td:first-child a").click()
 
     expect(page.get_by_test_id("verdict")).to_have_text("Deny")
     expect(page.get_by_test_id("policies")).to_contain_text("No refunds")
