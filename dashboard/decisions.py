@@ -50,6 +50,11 @@ class ExplorerFilterSet(DecisionFilterSet):
         for name in ("since", "until"):
             self.filters[name].extra["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
         self.filters["q"].extra["widget"] = forms.TextInput(attrs={"type": "search"})
+        for narrowed in self.filters.values():
+            # A filter builds its form field once and keeps it (`_field`); the API's schema and requests build
+            # them on the shared base filters, which every instance copies. Without this the page would show
+            # the API's widgets and every agent and department instead of the viewer's.
+            narrowed.__dict__.pop("_field", None)
 
 
 class CursorError(ValueError):

@@ -232,3 +232,19 @@ def test_a_page_costs_the_same_queries_with_more_decisions(client, alice, financ
         response = client.get(EXPLORER, {"verdict": "allow"})
 
     assert len(ids_on(response)) == explorer.PAGE_SIZE
+
+
+def test_the_page_form_is_narrowed_after_the_api_built_the_shared_filters(client, bob, finance_agent, support_agent):
+    # Given the API (or its schema) has built the filter set's form fields, with every agent and department
+    from governance.filtersets import DecisionFilterSet
+
+    api_fields = {name: f.field for name, f in DecisionFilterSet.base_filters.items()}
+    assert support_agent in api_fields["agent"].queryset
+    client.force_login(bob)
+
+    # When Finance's Supervisor opens the explorer
+    page = client.get(EXPLORER).content.decode()
+
+    # Then the verdicts are checkboxes and only Finance's agent can be chosen
+    assert 'type="checkbox" name="verdict" value="deny"' in page
+    assert finance_agent.name in page and support_agent.name not in page
