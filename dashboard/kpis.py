@@ -364,13 +364,17 @@ class PolicyHits:
     shadow: int
 
 
-def policy_hits(viewer, period: Period, departments: Iterable[int] | None = None, limit: int = 10) -> list[PolicyHits]:
-    """The policies that fired most in the period, enforced and in shadow."""
+def policy_hits(
+    viewer, period: Period, departments: Iterable[int] | None = None, limit: int = 10, agent_id: int | None = None
+) -> list[PolicyHits]:
+    """The policies that fired most in the period, enforced and in shadow (for one agent, when given)."""
     scope = departments_in_scope(viewer, departments)
     folded = PolicyRollup.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
     waiting = RollupChange.objects.filter(
         policy__isnull=False, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
     )
+    if agent_id is not None:  # the buckets' (agent, grain, start) index serves this
+        folded, waiting = folded.filter(agent_id=agent_id), waiting.filter(agent_id=agent_id)
     with snapshot():
         sums = _merge((folded, waiting), scope, ("policy_id", "policy_mode"), ("hits",))
     per_policy: dict[int, dict[str, int]] = defaultdict(lambda: {"enforce": 0, "shadow": 0})

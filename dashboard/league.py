@@ -14,10 +14,10 @@ from decimal import Decimal
 from django import forms
 from django.db.models import F, Q, QuerySet
 
-from dashboard.kpis import PolicyHits, _merge, _rate, _utc, departments_in_scope, snapshot
-from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
+from dashboard.kpis import _merge, _rate, _utc, departments_in_scope, snapshot
+from dashboard.models import DecisionRollup, RollupChange
 from dashboard.periods import FilterForm, Period
-from governance.models import Decision, Policy, Verdict
+from governance.models import Decision, Verdict
 from orchestration.models import Agent, Status
 from orchestration.scoping import scope_to_departments, visible_agents
 
@@ -29,12 +29,11 @@ LEAGUE_MEASURES = ("decisions", "spend", "value", "csat_total", "csat_count", "r
 RECENT_DECISIONS = 20
 
 
-def _sources(period: Period, agent_id: int | None = None, policies: bool = False) -> tuple[QuerySet, QuerySet]:
-    """Folded buckets and waiting changes of the period (of one agent, when given)."""
-    bucket = PolicyRollup if policies else DecisionRollup
-    folded = bucket.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
+def _sources(period: Period, agent_id: int | None = None) -> tuple[QuerySet, QuerySet]:
+    """Folded decision buckets and waiting decision changes of the period (of one agent, when given)."""
+    folded = DecisionRollup.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
     waiting = RollupChange.objects.filter(
-        policy__isnull=not policies, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
+        policy__isnull=True, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
     ).annotate(start=F(period.grain))
     if agent_id is not None:
         folded, waiting = folded.filter(agent_id=agent_id), waiting.filter(agent_id=agent_id)
@@ -200,20 +199,6 @@ def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentT
         high_risk_rate=[f.high_risk_rate for f in figures],
     )
     return _figures((v, s) for rows in per_bucket.values() for v, s in rows), trend
-
-
-def agent_policy_hits(viewer, agent: Agent, period: Period, limit: int = 10) -> list[PolicyHits]:
-    """The policies the agent's decisions matched in the period, from the per-agent policy buckets."""
-    scope = departments_in_scope(viewer)
-    with snapshot():
-        sums = _merge(_sources(period, agent.pk, policies=True), scope, ("policy_id", "policy_mode"), ("hits",))
-    per_policy: dict[int, dict[str, int]] = defaultdict(lambda: {"enforce": 0, "shadow": 0})
-    for (policy_id, mode), values in sums.items():
-        per_policy[policy_id][mode if mode == "shadow" else "enforce"] += values["hits"]
-    names = dict(Policy.objects.filter(pk__in=per_policy).values_list("pk", "name"))
-    rows = [PolicyHits(names.get(pk, f"Policy {pk}"), v["enforce"], v["shadow"]) for pk, v in per_policy.items()]
-    rows.sort(key=lambda p: (-(p.enforced + p.shadow), p.policy))
-    return rows[:limit]
 
 
 def recent_decisions(viewer, agent: Agent, limit: int = RECENT_DECISIONS) -> list[Decision]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from dashboard import charts, league
+from dashboard import charts, kpis, league
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 from governance.budgets import spent_this_month
@@ -90,7 +90,7 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "figures": figures,
         "charts": [charts.agent_decisions_chart(trend, period), charts.agent_money_chart(trend, period),
                    charts.agent_risk_chart(trend, period)],
-        "policy_chart": charts.policy_chart(league.agent_policy_hits(request.user, agent, period)),
+        "policy_chart": charts.policy_chart(kpis.policy_hits(request.user, period, agent_id=agent.pk)),
         "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
