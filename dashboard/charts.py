@@ -157,7 +157,9 @@ def policy_chart(hits: list[kpis.PolicyHits]) -> Chart:
                marker={"color": PALETTE[4], "pattern": {"shape": "x"}}, text=[h.shadow or "" for h in reversed(hits)]),
     ]  # fmt: skip
     layout = _layout("Policies that fire most", barmode="stack", height=max(260, 80 + 28 * len(names)),
-                     yaxis={"automargin": True}, xaxis={"title": {"text": "times fired"}})  # fmt: skip
+                     yaxis={"automargin": True}, xaxis={"title": {"text": "times fired"}},
+                     legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02,
+                             "yanchor": "bottom"})  # fmt: skip
     return Chart(
         "policies",
         "Policies that fire most",
