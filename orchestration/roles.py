@@ -45,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orchestration.pause_agent",
         "orchestration.start_workflowrun",
         "governance.view_auditevent",  # scoped to their departments in every view
+        "governance.add_outcome",  # for systems reporting what happened, with a Supervisor's token
         "governance.add_override",  # of denied or flagged decisions in their departments (governance.overrides)
     ],
     Role.POLICY_ADMIN: [

@@ -41,8 +41,9 @@ from governance.replay import start_replay
 from governance.services import evaluate_action, report_outcome
 from integrations.api.errors import error_response
 from integrations.api.pagination import ChainOrder
-from integrations.api.permissions import IsPerson, ModelPermissions, holds
+from integrations.api.permissions import IsPerson, ModelPermissions, holds, is_person
 from orchestration.api.authentication import IsAgent
+from orchestration.models import Agent
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import scope_to_departments, visible_departments
 
@@ -69,17 +70,33 @@ class EvaluateView(APIView):
         return Response(EvaluateResponseSerializer(body).data, status=status.HTTP_200_OK)
 
 
-class OutcomeView(APIView):
-    """An agent reports what happened after one of its decisions; a second report keeps the first."""
+class ReportsOutcomes(BasePermission):
+    """The decision's agent, or a person whose role reports outcomes (a ticketing or ERP system acting with
+    that person's token), for decisions of the departments they see."""
 
-    permission_classes = [IsAgent]
+    message = "Report outcomes with the agent's key, or as a person whose role reports outcomes."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return isinstance(request.auth, Agent) or (
+            is_person(request) and request.user.has_perm("governance.add_outcome")
+        )
+
+
+class OutcomeView(APIView):
+    """What happened after a decision, from its agent or another system; a second report keeps the first."""
+
+    permission_classes = [ReportsOutcomes]
 
     @extend_schema(request=ReportOutcomeSerializer, responses=OutcomeSerializer)
     def post(self, request: Request) -> Response:
         serializer = ReportOutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        decision = get_object_or_404(Decision, pk=data["decision"], agent=request.auth)
+        if isinstance(request.auth, Agent):
+            decisions = Decision.objects.filter(agent=request.auth)
+        else:
+            decisions = scope_to_departments(Decision.objects.all(), request.user)
+        decision = get_object_or_404(decisions, pk=data["decision"])
         outcome = report_outcome(decision, data["result"], cost=data.get("cost", 0), value=data.get("value", 0),
                                  csat=data.get("csat"))  # fmt: skip
         return Response(OutcomeSerializer(outcome).data)

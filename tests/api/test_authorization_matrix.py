@@ -54,7 +54,7 @@ ROWS = {
     "decision-override": Row("post", "/api/v1/decisions/{denied}/override", {**ok(["bob"], 201), "erin": 404},
                              {"reason": "The customer agreed by phone."}),
     "evaluate": Row("post", "/api/v1/decisions/evaluate", ok(["agent"]), {"action": "invoice.approve"}),
-    "outcome": Row("post", "/api/v1/outcomes", ok(["agent"]), {"decision": "{decision}", "result": "success"}),
+    "outcome": Row("post", "/api/v1/outcomes", ok(["agent", "bob"]), {"decision": "{decision}", "result": "success"}),
     "ingest": Row("post", "/api/v1/events", ok(["agent"]), {"items": [INGESTED]}),
     "approvals-list": Row("get", "/api/v1/approvals", ok(VIEWERS)),
     "approvals-mine": Row("get", "/api/v1/approvals/mine", ok(VIEWERS)),

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from governance.models import AuditEvent, Override, Verdict
+from governance.models import AuditEvent, Outcome, Override, Verdict
 from governance.services import report_outcome
 from tests.api.conftest import token_client
 from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)
@@ -122,3 +122,37 @@ def test_a_supervisor_cannot_override_another_departments_decision(bob, support_
 
     assert response.status_code == 404
     assert not Override.objects.exists()
+
+
+def test_a_supervisor_reports_an_outcome_for_a_decision_of_their_department(bob, finance_agent):
+    # Given a Finance decision, and a ticketing system that acts with Finance's Supervisor's token
+    decision = DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW)
+    body = {"decision": decision.pk, "result": "success", "value": "120.00", "csat": 5}
+
+    # When it reports what happened
+    response = token_client(bob).post("/api/v1/outcomes", body, format="json")
+
+    # Then the outcome is the decision's, as if its agent had reported it
+    assert response.status_code == 200, response.content
+    assert (decision.outcome.result, decision.outcome.csat) == ("success", 5)
+
+
+def test_an_outcome_outside_the_persons_departments_is_not_found(bob, support_agent):
+    decision = DecisionFactory(agent=support_agent)
+
+    body = {"decision": decision.pk, "result": "success"}
+
+    response = token_client(bob).post("/api/v1/outcomes", body, format="json")
+
+    assert response.status_code == 404
+    assert not Outcome.objects.exists()
+
+
+def test_a_role_that_does_not_report_outcomes_is_refused(dave, finance_agent):
+    decision = DecisionFactory(agent=finance_agent)
+    body = {"decision": decision.pk, "result": "success"}
+
+    response = token_client(dave).post("/api/v1/outcomes", body, format="json")
+
+    assert response.status_code == 403
+    assert not Outcome.objects.exists()
