@@ -277,6 +277,7 @@ def _utc(value: dt.datetime | str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class AgentRisk:
+    agent_id: int
     agent: str
     department: str
     decisions: int
@@ -304,6 +305,7 @@ def risky_agents(viewer, period: Period, departments: Iterable[int] | None = Non
     agents = Agent.objects.select_related("department").in_bulk(per_agent)
     ranked = [
         AgentRisk(
+            agent_id=pk,
             agent=agents[pk].name,
             department=agents[pk].department.name,
             decisions=v["decisions"],

@@ -120,3 +120,13 @@ def test_a_supervisors_board_csv_holds_only_their_departments(client, bob, finan
     text = response.content.decode()
     assert "Customer Support" not in text
     assert ["Decisions", "1", "0", "new"] in list(csv.reader(io.StringIO(text)))
+
+
+def test_the_top_risks_link_to_each_agents_page(client, alice, finance_agent):
+    DecisionFactory(agent=finance_agent, risk_score=80)
+    client.force_login(alice)
+
+    response = client.get(reverse("dashboard:overview"), {"period": "24h"})
+
+    link = f'<a href="{reverse("dashboard:agent", args=[finance_agent.pk])}">{finance_agent.name}</a>'
+    assert link in response.content.decode()
