@@ -1,6 +1,6 @@
 // The approvals inbox, live: when /ws/decisions/ says a request was made, escalated or resolved, the list is
 // re-read from the server (its own scope and role rules) and merged in place, so a comment being typed is
-// never wiped. Reconnects by itself and resumes after the last event it saw.
+// never wiped. Reconnects by itself and resumes after the last event it saw (static/js/stream.js).
 (function () {
   "use strict";
   const inbox = document.querySelector("[data-rows-url]");
@@ -10,8 +10,6 @@
   const CHANGES_INBOX = ["approval.requested", "approval.escalated", "approval.resolved"];
   const DEBOUNCE_MS = 300;
   const REFRESH_MS = 60000;
-  let lastEventId = JSON.parse(start.textContent).start;
-  let retryMs = 500;
   let pending = null;
 
   function merge(fresh) {
@@ -68,34 +66,13 @@
     if (!pending) pending = setTimeout(refresh, DEBOUNCE_MS);
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/decisions/?last_event_id=" + lastEventId);
-    socket.addEventListener("open", function () {
-      retryMs = 500;
-      status.textContent = "live";
-      status.classList.remove("stale");
-    });
-    socket.addEventListener("message", function (message) {
-      const frame = JSON.parse(message.data);
-      if (frame.type === "events") {
-        frame.events.forEach(function (event) {
-          lastEventId = Math.max(lastEventId, event.id);
-          if (CHANGES_INBOX.indexOf(event.type) >= 0) soon();
-        });
-      } else if (frame.type === "resync") {
-        lastEventId = frame.last_event_id;
-        soon();
-      }
-    });
-    socket.addEventListener("close", function () {
-      status.textContent = "reconnecting…";
-      status.classList.add("stale");
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    });
-  }
-
-  connect();
+  window.RegentStream.follow({
+    start: JSON.parse(start.textContent).start,
+    status: status,
+    onEvents: function (events) {
+      if (events.some(function (event) { return CHANGES_INBOX.indexOf(event.type) >= 0; })) soon();
+    },
+    onResync: soon,
+  });
   setInterval(refresh, REFRESH_MS);
 })();

@@ -1,6 +1,6 @@
 // The overview, live: the newest decisions follow /ws/decisions/ without a reload, and the tiles are
 // re-read from the rollups (debounced) whenever something that moves them arrives. Reconnects by itself
-// and resumes after the last event it saw; on "resync" it reloads the numbers.
+// and resumes after the last event it saw (static/js/stream.js); on "resync" it reloads the numbers.
 (function () {
   "use strict";
   const tiles = document.querySelector("[data-numbers-url]");
@@ -15,8 +15,6 @@
   const DEBOUNCE_MS = 750;
   const MOVES_TILES = ["decision.created", "approval.requested", "approval.resolved", "agent.status_changed",
     "department.status_changed"];
-  let lastEventId = stream.start;
-  let retryMs = 500;
   let pending = null;
 
   function cell(text, className) {
@@ -77,36 +75,19 @@
       amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score })]);
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/decisions/?last_event_id=" + lastEventId);
-    socket.addEventListener("open", function () {
-      retryMs = 500;
-      status.textContent = "live";
-      status.classList.remove("stale");
+  window.RegentStream.follow({
+    start: stream.start,
+    status: status,
+    onOpen: function (socket) {
       if (stream.departments) socket.send(JSON.stringify({ type: "filter", departments: stream.departments }));
-    });
-    socket.addEventListener("message", function (message) {
-      const frame = JSON.parse(message.data);
-      if (frame.type === "events") {
-        frame.events.forEach(function (event) {
-          lastEventId = Math.max(lastEventId, event.id);
-          if (event.type === "decision.created") onDecision(event);
-          if (MOVES_TILES.indexOf(event.type) >= 0) soon();
-        });
-      } else if (frame.type === "resync") {
-        lastEventId = frame.last_event_id;
-        refreshNumbers();
-      }
-    });
-    socket.addEventListener("close", function () {
-      status.textContent = "reconnecting…";
-      status.classList.add("stale");
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    });
-  }
-
-  connect();
+    },
+    onEvents: function (events) {
+      events.forEach(function (event) {
+        if (event.type === "decision.created") onDecision(event);
+        if (MOVES_TILES.indexOf(event.type) >= 0) soon();
+      });
+    },
+    onResync: refreshNumbers,
+  });
   setInterval(refreshNumbers, REFRESH_MS);
 })();
