@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, budgets, bulk, engine
+from governance import audit, budgets, bulk, engine, inserts
 from governance.actor import load_actor
 from governance.models import Approval, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
@@ -244,9 +244,10 @@ def report_outcome(
     A failure means the action did not happen, so the spend reserved for it is given back.
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
-        outcome, created = Outcome.objects.get_or_create(
-            decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
-        )
+        outcome = Outcome(decision=decision, result=result, cost=cost, value=value, csat=csat)
+        created = inserts.insert_if_absent(outcome)
+        if not created:
+            outcome = Outcome.objects.get(decision=decision)
         if created and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
             budgets.release_spend(decision.agent_id, decision.department_id, decision.amount, decision.created_at)
     return outcome
