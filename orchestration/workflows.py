@@ -62,7 +62,7 @@ def _enqueue(step_ids: list[int], countdown: int = 0) -> None:
 def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: str) -> WorkflowRun:
     if not workflow.enabled:
         raise WorkflowError(f"The workflow {workflow.name} is disabled.")
-    templates = list(workflow.steps.select_related("capability"))
+    templates = list(workflow.steps.all())
     if not templates:
         raise WorkflowError(f"The workflow {workflow.name} has no steps.")
     keys = {t.key for t in templates}
@@ -72,8 +72,10 @@ def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: s
     stuck = _never_ready(templates)
     if stuck:
         raise WorkflowError(f"Steps wait for each other in a circle: {', '.join(stuck)}.")
-    run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
-    steps = StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
+    run = WorkflowRun(workflow=workflow, input=run_input, started_by=started_by)
+    inserts.insert([run])
+    steps = [StepRun(run=run, template=t) for t in templates]
+    inserts.insert(steps)
     _enqueue([step.pk for step in steps if not step.template.dependencies])
     return run
 
