@@ -9,9 +9,12 @@ either still waiting (and readers add it) or folded, never both, never neither. 
 so they never queue on a hot counter row.
 
 The SQL that says what a decision, outcome or approval contributes is written once, here, and serves
-the triggers (one row), the seed's set-based build (millions of rows) and nothing else.
+the triggers (one row), bulk ingest (a batch of decisions at once), the seed's set-based build (millions
+of rows) and nothing else.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -227,6 +230,27 @@ def install_triggers(using: str = "default", **_signal_kwargs) -> None:
     with target.cursor() as cursor:
         for statement in trigger_statements(target.vendor):
             cursor.execute(statement)
+
+
+@contextmanager
+def decisions_set_based() -> Iterator[list[int]]:
+    """Decisions inserted inside the block get their changes from one statement for the whole batch,
+    not from the row trigger's two statements per decision (on PostgreSQL the trigger was 25 ms of every
+    1,000 decisions COPYed). The caller puts the inserted ids in the yielded list. Inside a transaction.
+
+    SQLite's triggers cannot be switched off per session: there they fire, and nothing is added here.
+    """
+    ids: list[int] = []
+    if connection.vendor != "postgresql":
+        yield ids
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'on'")
+    yield ids
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'off'")  # later inserts (outcomes) fire their triggers
+        for changes in (decision_changes, policy_changes) if ids else ():
+            cursor.execute(_inserts([changes("d.id = ANY(%s)")]), [ids])
 
 
 # --- folding --------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dashboard import rollups
 from governance import audit, bulk, risk
-from governance.models import AuditEvent, Decision, Outcome
-from governance.services import decision_summary, report_outcome
+from governance.models import Decision, Outcome
+from governance.services import report_outcome, summary_of
 from orchestration.models import Agent
 
 MAX_ITEMS = 1000
@@ -81,58 +82,69 @@ def _ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutc
 
 
 def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -> list[ItemResult]:
-    keys = [item.idempotency_key for _, item in items]
-    ids = dict(Decision.objects.filter(agent=agent, idempotency_key__in=keys).values_list("idempotency_key", "pk"))
-    fresh: dict[str, Decision] = {}
+    known = bulk.ids_by(Decision, "idempotency_key", [item.idempotency_key for _, item in items], agent_id=agent.pk)
+    fresh: dict[str, dict] = {}
     now = timezone.now()
     for _, item in items:
-        if item.idempotency_key not in ids and item.idempotency_key not in fresh:
-            fresh[item.idempotency_key] = _decision_of(agent, item, now)
-    created = bulk.insert(list(fresh.values()))
-    audit.append([_audit_event(agent, decision) for decision in created])
+        if item.idempotency_key not in known and item.idempotency_key not in fresh:
+            fresh[item.idempotency_key] = _decision_row(agent, item, now)
+    with rollups.decisions_set_based() as inserted:
+        rows = bulk.insert_rows(Decision, list(fresh.values()))
+        inserted += [row["id"] for row in rows]
+    audit.append_rows([_audit_row(agent, row) for row in rows])
     results, first = [], set()
     for index, item in items:
         key = item.idempotency_key
         if key in fresh and key not in first:
             first.add(key)
-            results.append(ItemResult(index, "created", fresh[key].pk))
+            results.append(ItemResult(index, "created", fresh[key]["id"]))
         else:
-            results.append(ItemResult(index, "duplicate", ids.get(key) or fresh[key].pk))
+            results.append(ItemResult(index, "duplicate", known.get(key) or fresh[key]["id"]))
     return results
 
 
-def _decision_of(agent: Agent, item: ExternalDecision, now: dt.datetime) -> Decision:
+def _decision_row(agent: Agent, item: ExternalDecision, now: dt.datetime) -> dict:
+    """The decision's field values ({attname: value}); see governance.bulk for why not a model instance."""
     score = item.risk_score
     if score is None:
         score = risk.clamp(risk.base_risk(agent.risk_tier, item.amount, agent.monthly_budget, item.data_classes))
-    return Decision(
-        agent=agent,
-        department=agent.department,
-        action=item.action,
-        resource=item.resource,
-        amount=item.amount,
-        currency=item.currency,
-        data_classes=list(item.data_classes),
-        context=item.context,
-        verdict=item.verdict,
-        risk_score=score,
-        explanation=item.explanation or INGESTED_EXPLANATION,
-        latency_us=0,
-        created_at=item.occurred_at or now,
-        idempotency_key=item.idempotency_key,
-    )
+    return {
+        "agent_id": agent.pk,
+        "department_id": agent.department_id,
+        "action": item.action,
+        "resource": item.resource,
+        "amount": item.amount,
+        "currency": item.currency,
+        "data_classes": list(item.data_classes),
+        "context": item.context,
+        "verdict": item.verdict,
+        "risk_score": score,
+        "explanation": item.explanation or INGESTED_EXPLANATION,
+        "shadow_verdict": "",
+        "matched_policies": [],
+        "policy_versions": [],
+        "inputs": {},
+        "latency_us": 0,
+        "created_at": item.occurred_at or now,
+        "idempotency_key": item.idempotency_key,
+    }
 
 
-def _audit_event(agent: Agent, decision: Decision) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=decision.created_at,
-        actor_label=f"agent:{agent.slug}",
-        kind="decision.created",
-        subject_type="decision",
-        subject_id=str(decision.pk),
-        department_id=agent.department_id,
-        after=audit.plain({**decision_summary(decision), "source": "ingest"}),
-    )
+def _audit_row(agent: Agent, decision: dict) -> dict:
+    after = summary_of(decision, agent, agent.department.name)
+    if after["amount"] is not None:
+        after["amount"] = str(after["amount"])  # as audit.plain stores a Decimal
+    return {
+        "occurred_at": decision["created_at"],
+        "actor_id": None,
+        "actor_label": f"agent:{agent.slug}",
+        "kind": "decision.created",
+        "subject_type": "decision",
+        "subject_id": str(decision["id"]),
+        "department_id": agent.department_id,
+        "before": None,
+        "after": {**after, "source": "ingest"},
+    }
 
 
 def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> list[ItemResult]:

@@ -159,22 +159,27 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
 
 def decision_summary(decision: Decision, approval: Approval | None = None) -> dict:
     """What the audit chain and the live stream say about a decision."""
+    return summary_of(vars(decision), decision.agent, decision.department.name, approval.pk if approval else None)
+
+
+def summary_of(fields: dict, agent: Agent, department_name: str, approval_id: int | None = None) -> dict:
+    """`decision_summary` from a decision's field values ({attname: value}), for bulk rows without instances."""
     return {
-        "id": decision.pk,
-        "agent": decision.agent.slug,
-        "agent_name": decision.agent.name,
-        "agent_id": decision.agent_id,
-        "department": decision.department.name,
-        "department_id": decision.department_id,
-        "action": decision.action,
-        "resource": decision.resource,
-        "amount": decision.amount,
-        "currency": decision.currency,
-        "verdict": decision.verdict,
-        "shadow_verdict": decision.shadow_verdict,
-        "risk_score": decision.risk_score,
-        "policy_versions": decision.policy_versions,
-        "approval_id": approval.pk if approval else None,
+        "id": fields["id"],
+        "agent": agent.slug,
+        "agent_name": agent.name,
+        "agent_id": fields["agent_id"],
+        "department": department_name,
+        "department_id": fields["department_id"],
+        "action": fields["action"],
+        "resource": fields["resource"],
+        "amount": fields["amount"],
+        "currency": fields["currency"],
+        "verdict": fields["verdict"],
+        "shadow_verdict": fields["shadow_verdict"],
+        "risk_score": fields["risk_score"],
+        "policy_versions": fields["policy_versions"],
+        "approval_id": approval_id,
     }
 
 

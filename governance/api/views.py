@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import approvals, audit, ingest, overrides, policy_tests
+from governance.api import ingest_items
 from governance.api.serializers import (
     ApprovalDecisionSerializer,
     ApprovalSerializer,
@@ -286,7 +287,7 @@ class IngestView(APIView):
     def post(self, request: Request) -> Response:
         batch = IngestBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        valid, errors = batch.parse_items()
+        valid, errors = ingest_items.parse(batch.validated_data["items"])
         results = ingest.ingest(request.auth, valid) if valid else []
         results += [ingest.ItemResult(index, "invalid", errors=item_errors) for index, item_errors in errors.items()]
         results.sort(key=lambda r: r.index)

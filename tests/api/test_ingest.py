@@ -1,11 +1,19 @@
 """POST /api/v1/events: bulk ingest of decisions and outcomes from agents orchestrated elsewhere."""
 
-import pytest
+import datetime as dt
+from decimal import Decimal
 
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from dashboard.models import DecisionRollup
+from dashboard.rollups import fold_changes
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
 from tests.api.conftest import agent_client
+from tests.dashboard.conftest import bucket_counts, decisions_per_bucket
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"
@@ -138,3 +146,30 @@ def test_a_large_batch_is_stored_set_based_with_exact_ids_and_chain(client, fina
     assert [stored[r["id"]] for r in body["results"]] == [f"invoice/{n}" for n in range(250)]
     assert AuditEvent.objects.filter(kind="decision.created").count() == 250
     assert verify_chain().ok
+
+
+def test_an_ingested_batch_counts_in_the_rollups_as_one_decision_at_a_time_would(client, finance_agent):
+    # Given a batch above the COPY size, with verdicts, amounts, risks and hours that vary
+    hours = [timezone.now() - dt.timedelta(hours=n % 5, minutes=n % 50) for n in range(150)]
+    items = [
+        decision_item(f"k{n}", verdict=["allow", "deny", "flag"][n % 3], amount=f"{n}.50", risk_score=n % 100,
+                      occurred_at=hours[n].isoformat())
+        for n in range(150)
+    ]  # fmt: skip
+    # And, in the same request, the outcome of a decision ingested earlier
+    client.post(URL, {"items": [decision_item("earlier")]}, format="json")
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "earlier", "result": "success",
+               "value": "7.00"}  # fmt: skip
+
+    # When the agent sends it and the changes are folded
+    body = client.post(URL, {"items": [*items, outcome]}, format="json").json()
+    assert body["created"] == 151
+    fold_changes()
+
+    # Then the buckets hold every decision where the decision table says, the spend of what was allowed,
+    # and the outcome (its trigger still fires after the batch's decisions)
+    assert bucket_counts("hour") == decisions_per_bucket("hour")
+    assert bucket_counts("day") == decisions_per_bucket("day")
+    allowed = Decision.objects.filter(verdict__in=["allow", "flag"]).aggregate(total=Sum("amount"))["total"]
+    totals = DecisionRollup.objects.filter(grain="day").aggregate(spend=Sum("spend"), value=Sum("value"))
+    assert totals == {"spend": allowed, "value": Decimal("7.00")}
