@@ -98,8 +98,8 @@ def _auto_pk(model: type[Model]) -> bool:
 def _preparer(field: Field) -> Callable:
     """How a plain value is written by COPY: JSON as text; what psycopg adapts natively as is."""
     if type(field) is JSONField:
-        encoder = field.encoder
-        return lambda value: None if value is None else json.dumps(value, cls=encoder)
+        dumps = json.JSONEncoder().encode if field.encoder is None else field.encoder().encode
+        return lambda value: None if value is None else ("[]" if value == [] else "{}" if value == {} else dumps(value))
     if type(field) in _NATIVE:
         return lambda value: value
     wrapper = _connection()
@@ -128,7 +128,7 @@ def _draw_ids(model: type[Model], count: int) -> list[int]:
     meta = model._meta
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "SELECT array_agg(nextval(pg_get_serial_sequence(%s, %s))) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, count],
         )
-        return [pk for (pk,) in cursor.fetchall()]
+        return cursor.fetchone()[0]
