@@ -210,9 +210,10 @@ def _after_success(step_id: int, order_key: str, result: providers.WorkResult) -
     )
     if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
         return  # cancelled, killed, retried or re-routed meanwhile: this result no longer counts
-    report_outcome(step.decision, "success", cost=result.cost, value=result.value, csat=result.csat)
+    report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
+                   csat=result.csat)  # fmt: skip
     step.output = result.output
-    _finish(step, StepRun.Status.SUCCEEDED)
+    _finish(step, StepRun.Status.SUCCEEDED, cost=result.cost, value=result.value, csat=result.csat)
     _enqueue(_ready_steps(step.run, after=step.template.key))
     _close_run_if_done(step.run)
 
@@ -234,7 +235,7 @@ def _after_failure(step_id: int, order_key: str, error: str) -> None:
         _record(step, error=error, retry=step.attempts)
         _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS * 2 ** (step.attempts - 1))
         return
-    report_outcome(step.decision, "failure")
+    report_outcome(step.decision, "failure", reported_by="system:orchestrator")
     if len(step.tried_agents) >= AGENTS_PER_STEP:
         _fail(step, f"{len(step.tried_agents)} agents failed; last error: {error}")
         return

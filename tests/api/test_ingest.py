@@ -2,6 +2,7 @@
 
 import pytest
 
+from governance import audit
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
@@ -138,3 +139,37 @@ def test_a_large_batch_is_stored_set_based_with_exact_ids_and_chain(client, fina
     assert [stored[r["id"]] for r in body["results"]] == [f"invoice/{n}" for n in range(250)]
     assert AuditEvent.objects.filter(kind="decision.created").count() == 250
     assert verify_chain().ok
+
+
+def test_ingested_outcomes_name_the_agent_and_are_audited_in_one_append_per_batch(client, monkeypatch):
+    # Given three ingested decisions
+    client.post(URL, {"items": [decision_item(f"inv-{n}") for n in range(3)]}, format="json")
+    appends = []
+    monkeypatch.setattr(audit, "append", lambda events, real=audit.append: appends.append(events) or real(events))
+
+    # When the agent sends their outcomes in one batch
+    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision_key": f"inv-{n}", "result": "success",
+                 "value": "10.00"} for n in range(3)]  # fmt: skip
+    body = client.post(URL, {"items": outcomes}, format="json").json()
+
+    # Then each outcome names the agent, and all three outcome.reported events came in one append
+    assert body["created"] == 3
+    assert set(Outcome.objects.values_list("reported_by", flat=True)) == {"agent:invoice-bot"}
+    outcome_appends = [[e.kind for e in events] for events in appends if events]
+    assert outcome_appends == [["outcome.reported"] * 3]
+    events = AuditEvent.objects.filter(kind="outcome.reported")
+    assert sorted(events.values_list("subject_id", flat=True)) == sorted(
+        str(pk) for pk in Outcome.objects.values_list("decision_id", flat=True)
+    )
+    assert {(e.actor_label, e.after["source"]) for e in events} == {("agent:invoice-bot", "ingest")}
+    assert verify_chain().ok
+
+
+def test_a_resent_outcome_adds_no_second_audit_event(client):
+    client.post(URL, {"items": [decision_item("inv-1")]}, format="json")
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "failure"}
+
+    client.post(URL, {"items": [outcome]}, format="json")
+    client.post(URL, {"items": [outcome]}, format="json")
+
+    assert AuditEvent.objects.filter(kind="outcome.reported").count() == 1
