@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 
 from governance.models import Verdict
+from integrations import webhooks
 from tests.api.conftest import CALLERS
 from tests.factories import DecisionFactory
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 VIEWERS = ("alice", "bob", "carol", "dave")
 INGESTED = {"type": "decision", "idempotency_key": "k1", "action": "invoice.approve", "verdict": "allow"}
 NEXT_MONTH = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+HOOK = {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}
 
 
 class Row(NamedTuple):
@@ -85,15 +87,23 @@ ROWS = {
     "tokens-list": Row("get", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"])),
     "token-create": Row("post", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"], 201),
                         {"name": "BI export", "expires_at": NEXT_MONTH}),
-    "webhooks-list": Row("get", "/api/v1/webhooks", ok(["carol"])),
-    "webhook-create": Row("post", "/api/v1/webhooks", ok(["carol"], 201),
-                          {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}),
+    "webhooks-list": Row("get", "/api/v1/webhooks", ok(["bob", "carol"])),
+    # Organisation-wide subscriptions are for organisation-wide roles; a Supervisor is told to name departments.
+    "webhook-create": Row("post", "/api/v1/webhooks", {**ok(["carol"], 201), "bob": 400}, HOOK),
+    "webhook-create-finance": Row("post", "/api/v1/webhooks", ok(["bob", "carol"], 201),
+                                  {**HOOK, "departments": ["{finance}"]}),
+    "webhook-detail": Row("get", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"])),
+    "webhook-deliveries": Row("get", "/api/v1/webhooks/{finance_webhook}/deliveries", ok(["bob", "carol"])),
+    "webhook-delete": Row("delete", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"], 204)),
+    "webhook-detail-organisation": Row("get", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404}),
+    "webhook-delete-organisation": Row("delete", "/api/v1/webhooks/{webhook}", {**ok(["carol"], 204), "bob": 404}),
 }  # fmt: skip
 
 
 def fill(value, world):
     """Put the world's ids into a path or body template."""
-    names = ("finance_agent", "decision", "approval", "run", "policy", "denied")
+    names = ("finance_agent", "decision", "approval", "run", "policy", "denied", "finance", "webhook",
+             "finance_webhook")  # fmt: skip
     ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
         formatted = value.format(**ids)
@@ -116,9 +126,13 @@ def call_undone(client, row: Row, world) -> int:
 
 
 @pytest.fixture
-def world_and_a_denial(world):
-    """The API's world and a denied Finance decision, which only a Supervisor of Finance may override."""
+def world_and_a_denial(world, carol):
+    """The API's world, a denied Finance decision, which only a Supervisor of Finance may override, and
+    webhook subscriptions to the whole organisation's events and to Finance's."""
     world.denied = DecisionFactory(agent=world.finance_agent, verdict=Verdict.DENY)
+    world.finance = world.finance_agent.department
+    world.webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol)
+    world.finance_webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol, departments=[world.finance])
     return world
 
 
