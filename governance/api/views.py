@@ -215,12 +215,12 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         return save_policy(policy, **scope, by=self.request.user)
 
     @extend_schema(responses=PolicyVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def versions(self, request: Request, pk: str) -> Response:
         return Response(PolicyVersionSerializer(self.get_object().versions.order_by("-number"), many=True).data)
 
     @extend_schema(responses=PolicyExampleResultSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def tests(self, request: Request, pk: str) -> Response:
         """Run the policy's examples against the policy set with this policy enforced."""
         results = policy_tests.run_examples(self.get_object())

@@ -80,7 +80,7 @@ class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMix
         webhooks.unsubscribe(instance, by=self.request.user)
 
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def deliveries(self, request: Request, pk: str) -> Response:
         """The latest deliveries, newest first."""
         latest = self.get_object().deliveries.order_by("-pk")[:RECENT_DELIVERIES]

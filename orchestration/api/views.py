@@ -95,7 +95,7 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_permissions()
 
     @extend_schema(responses=AgentKeySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def keys(self, request: Request, pk: str) -> Response:
         agent = self.get_object()
         return Response(AgentKeySerializer(AgentKey.objects.filter(agent=agent), many=True).data)
@@ -198,7 +198,7 @@ class WorkflowRunViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(WorkflowRunDetailSerializer(self.get_queryset().get(pk=run.pk)).data)
 
     @extend_schema(responses=StepRunSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def steps(self, request: Request, pk: str) -> Response:
         return Response(StepRunSerializer(self.get_object().steps.all(), many=True).data)
 
