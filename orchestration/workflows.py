@@ -18,7 +18,7 @@ from governance.approvals import withdraw_pending
 from governance.models import Approval, Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration import providers, routing
-from orchestration.models import Agent, StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
+from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate, step_order_problems
 
 logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
@@ -65,28 +65,13 @@ def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: s
     templates = list(workflow.steps.select_related("capability"))
     if not templates:
         raise WorkflowError(f"The workflow {workflow.name} has no steps.")
-    keys = {t.key for t in templates}
-    unknown = sorted({d for t in templates for d in t.dependencies} - keys)
-    if unknown:
-        raise WorkflowError(f"Steps depend on steps that do not exist: {', '.join(unknown)}.")
-    stuck = _never_ready(templates)
-    if stuck:
-        raise WorkflowError(f"Steps wait for each other in a circle: {', '.join(stuck)}.")
+    problems = step_order_problems({t.key: t.dependencies for t in templates})
+    if problems:
+        raise WorkflowError(" ".join(problems))
     run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
     StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
     _enqueue(_ready_steps(run))
     return run
-
-
-def _never_ready(templates: list[StepTemplate]) -> list[str]:
-    """Keys of the steps that could never start because their dependencies form a circle."""
-    waiting = {t.key: set(t.dependencies) for t in templates}
-    done: set[str] = set()
-    while ready := [key for key, dependencies in waiting.items() if dependencies <= done]:
-        done.update(ready)
-        for key in ready:
-            del waiting[key]
-    return sorted(waiting)
 
 
 def _ready_steps(run: WorkflowRun, *, after: str | None = None) -> list[int]:
