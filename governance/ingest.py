@@ -5,7 +5,8 @@ so a retried batch adds nothing twice. Decisions are written set-based (one mult
 linked into the audit chain in one `audit.append` call, one link per decision, so the chain stays exact
 and every decision is streamed after commit like one made by `evaluate_action`. Ingested decisions were
 decided by the other platform: Regent records them and their risk, but reserves no budget for them.
-Outcomes go through `report_outcome`, the one place an outcome is recorded.
+Outcomes go through `report_outcome`, the one place an outcome is recorded; they are the agent's claims,
+so each new one also gets an `outcome.reported` audit event, all of a batch's in one `audit.append` call.
 """
 
 import datetime as dt
@@ -18,7 +19,7 @@ from django.utils import timezone
 from dashboard import rollups
 from governance import audit, bulk, risk
 from governance.models import Decision, Outcome
-from governance.services import report_outcome, summary_of
+from governance.services import outcome_reported_event, report_outcome, summary_of
 from orchestration.models import Agent
 
 MAX_ITEMS = 1000
@@ -156,7 +157,7 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
     by_key = {d.idempotency_key: d for d in decisions.filter(idempotency_key__in=keys)} if keys else {}
     reported = set(Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list(
         "decision_id", flat=True))  # fmt: skip
-    results = []
+    results, created = [], []
     for index, item in items:
         decision = by_id.get(item.decision_id) if item.decision_id else by_key.get(item.decision_key)
         if decision is None:
@@ -165,7 +166,10 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
         if decision.pk in reported:
             results.append(ItemResult(index, "duplicate", decision.pk))
             continue
-        report_outcome(decision, item.result, cost=item.cost, value=item.value, csat=item.csat)
+        report_outcome(decision, item.result, reported_by=f"agent:{agent.slug}", cost=item.cost, value=item.value,
+                       csat=item.csat, created=created)  # fmt: skip
         reported.add(decision.pk)
         results.append(ItemResult(index, "created", decision.pk))
+    if created:  # one append for the batch: one lock of the chain head, one insert
+        audit.append([outcome_reported_event(outcome, source="ingest") for outcome in created])
     return results

@@ -5,12 +5,13 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from governance import audit, budgets, bulk, engine
 from governance.actor import load_actor
-from governance.models import Approval, Decision, Outcome, Verdict
+from governance.models import Approval, AuditEvent, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
 from orchestration.models import Agent, Department, Status
 
@@ -240,21 +241,71 @@ def report_outcome(
     decision: Decision,
     result: str,
     *,
+    reported_by: str,
     cost: Decimal = Decimal("0"),
     value: Decimal = Decimal("0"),
     csat: int | None = None,
+    created: list[Outcome] | None = None,
 ) -> Outcome:
     """Record what happened after a decision; reporting twice keeps the first report.
 
-    A failure means the action did not happen, so the spend reserved for it is given back.
+    `reported_by` names the reporter the way the audit log names actors ("agent:<slug>", "user:<username>",
+    "system:orchestrator"). A failure means the action did not happen, so the spend reserved for it is given
+    back. A first report is added to `created`, when given, so a caller that audits outcomes claimed from
+    outside Regent (see `report_claimed_outcome`, governance.ingest) knows which ones are new.
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
-        outcome, created = Outcome.objects.get_or_create(
-            decision=decision, defaults={"result": result, "cost": cost, "value": value, "csat": csat}
+        outcome, is_new = Outcome.objects.get_or_create(
+            decision=decision,
+            defaults={"result": result, "cost": cost, "value": value, "csat": csat, "reported_by": reported_by},
         )
-        if created and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
+        if is_new and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
             budgets.release_spend(decision.agent_id, decision.department_id, decision.amount, decision.created_at)
+        if is_new and created is not None:
+            created.append(outcome)
     return outcome
+
+
+def report_claimed_outcome(decision: Decision, result: str, *, by: Agent | User, **figures) -> Outcome:
+    """An outcome claimed through the API by the decision's agent or by a person (a system using their token).
+
+    What an outside party says happened is evidence, so a first report goes into the audit chain in the same
+    transaction; a repeated report changes nothing and adds no event.
+    """
+    person = None if isinstance(by, Agent) else by
+    reported_by = f"agent:{by.slug}" if person is None else f"user:{person.get_username()}"
+    with transaction.atomic():
+        created: list[Outcome] = []
+        outcome = report_outcome(decision, result, reported_by=reported_by, created=created, **figures)
+        if created:
+            audit.append([outcome_reported_event(outcome, actor=person, source="api")])
+    return outcome
+
+
+def outcome_reported_event(outcome: Outcome, *, source: str, actor: User | None = None) -> AuditEvent:
+    """The unsaved `outcome.reported` audit event of a claimed outcome, for `audit.append`."""
+    decision = outcome.decision
+    return AuditEvent(
+        occurred_at=outcome.reported_at,
+        actor=actor,
+        actor_label=outcome.reported_by,
+        kind="outcome.reported",
+        subject_type="decision",
+        subject_id=str(decision.pk),
+        department_id=decision.department_id,
+        after=audit.plain(
+            {
+                "decision_id": decision.pk,
+                "agent_id": decision.agent_id,
+                "result": outcome.result,
+                "cost": outcome.cost,
+                "value": outcome.value,
+                "csat": outcome.csat,
+                "reported_by": outcome.reported_by,
+                "source": source,
+            }
+        ),
+    )
 
 
 def _spent(decision: Decision) -> bool:

@@ -18,7 +18,7 @@ from governance.approvals import withdraw_pending
 from governance.models import Approval, Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration import providers, routing
-from orchestration.models import Agent, StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
+from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate, step_order_problems
 
 logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
@@ -65,28 +65,13 @@ def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: s
     templates = list(workflow.steps.select_related("capability"))
     if not templates:
         raise WorkflowError(f"The workflow {workflow.name} has no steps.")
-    keys = {t.key for t in templates}
-    unknown = sorted({d for t in templates for d in t.dependencies} - keys)
-    if unknown:
-        raise WorkflowError(f"Steps depend on steps that do not exist: {', '.join(unknown)}.")
-    stuck = _never_ready(templates)
-    if stuck:
-        raise WorkflowError(f"Steps wait for each other in a circle: {', '.join(stuck)}.")
+    problems = step_order_problems({t.key: t.dependencies for t in templates})
+    if problems:
+        raise WorkflowError(" ".join(problems))
     run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
     StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
     _enqueue(_ready_steps(run))
     return run
-
-
-def _never_ready(templates: list[StepTemplate]) -> list[str]:
-    """Keys of the steps that could never start because their dependencies form a circle."""
-    waiting = {t.key: set(t.dependencies) for t in templates}
-    done: set[str] = set()
-    while ready := [key for key, dependencies in waiting.items() if dependencies <= done]:
-        done.update(ready)
-        for key in ready:
-            del waiting[key]
-    return sorted(waiting)
 
 
 def _ready_steps(run: WorkflowRun, *, after: str | None = None) -> list[int]:
@@ -210,9 +195,10 @@ def _after_success(step_id: int, order_key: str, result: providers.WorkResult) -
     )
     if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
         return  # cancelled, killed, retried or re-routed meanwhile: this result no longer counts
-    report_outcome(step.decision, "success", cost=result.cost, value=result.value, csat=result.csat)
+    report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
+                   csat=result.csat)  # fmt: skip
     step.output = result.output
-    _finish(step, StepRun.Status.SUCCEEDED)
+    _finish(step, StepRun.Status.SUCCEEDED, cost=result.cost, value=result.value, csat=result.csat)
     _enqueue(_ready_steps(step.run, after=step.template.key))
     _close_run_if_done(step.run)
 
@@ -234,7 +220,7 @@ def _after_failure(step_id: int, order_key: str, error: str) -> None:
         _record(step, error=error, retry=step.attempts)
         _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS * 2 ** (step.attempts - 1))
         return
-    report_outcome(step.decision, "failure")
+    report_outcome(step.decision, "failure", reported_by="system:orchestrator")
     if len(step.tried_agents) >= AGENTS_PER_STEP:
         _fail(step, f"{len(step.tried_agents)} agents failed; last error: {error}")
         return

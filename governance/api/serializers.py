@@ -109,7 +109,8 @@ class EvaluateResponseSerializer(serializers.Serializer):
 class OutcomeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Outcome
-        fields = ["result", "cost", "value", "csat", "reported_at"]
+        fields = ["result", "cost", "value", "csat", "reported_by", "reported_at"]
+        read_only_fields = ["reported_by", "reported_at"]
         extra_kwargs = {"csat": {"min_value": 1, "max_value": 5}}
 
 

@@ -77,6 +77,13 @@ class Outcome(models.Model):
     cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     csat = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Customer satisfaction, 1–5.")
+    reported_by = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",  # rows written by raw SQL (the synthetic history of dashboard.history) name no reporter
+        help_text="Who reported it, as the audit log names actors: agent:<slug>, user:<username> or "
+        "system:orchestrator. Empty for outcomes recorded before reporters were, and for synthetic history.",
+    )
     reported_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dashboard.models import DecisionRollup
 from dashboard.rollups import fold_changes
+from governance import audit
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
@@ -173,3 +174,37 @@ def test_an_ingested_batch_counts_in_the_rollups_as_one_decision_at_a_time_would
     allowed = Decision.objects.filter(verdict__in=["allow", "flag"]).aggregate(total=Sum("amount"))["total"]
     totals = DecisionRollup.objects.filter(grain="day").aggregate(spend=Sum("spend"), value=Sum("value"))
     assert totals == {"spend": allowed, "value": Decimal("7.00")}
+
+
+def test_ingested_outcomes_name_the_agent_and_are_audited_in_one_append_per_batch(client, monkeypatch):
+    # Given three ingested decisions
+    client.post(URL, {"items": [decision_item(f"inv-{n}") for n in range(3)]}, format="json")
+    appends = []
+    monkeypatch.setattr(audit, "append", lambda events, real=audit.append: appends.append(events) or real(events))
+
+    # When the agent sends their outcomes in one batch
+    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision_key": f"inv-{n}", "result": "success",
+                 "value": "10.00"} for n in range(3)]  # fmt: skip
+    body = client.post(URL, {"items": outcomes}, format="json").json()
+
+    # Then each outcome names the agent, and all three outcome.reported events came in one append
+    assert body["created"] == 3
+    assert set(Outcome.objects.values_list("reported_by", flat=True)) == {"agent:invoice-bot"}
+    outcome_appends = [[e.kind for e in events] for events in appends if events]
+    assert outcome_appends == [["outcome.reported"] * 3]
+    events = AuditEvent.objects.filter(kind="outcome.reported")
+    assert sorted(events.values_list("subject_id", flat=True)) == sorted(
+        str(pk) for pk in Outcome.objects.values_list("decision_id", flat=True)
+    )
+    assert {(e.actor_label, e.after["source"]) for e in events} == {("agent:invoice-bot", "ingest")}
+    assert verify_chain().ok
+
+
+def test_a_resent_outcome_adds_no_second_audit_event(client):
+    client.post(URL, {"items": [decision_item("inv-1")]}, format="json")
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "failure"}
+
+    client.post(URL, {"items": [outcome]}, format="json")
+    client.post(URL, {"items": [outcome]}, format="json")
+
+    assert AuditEvent.objects.filter(kind="outcome.reported").count() == 1

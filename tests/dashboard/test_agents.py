@@ -42,8 +42,8 @@ def busy_day(finance_agent, support_agent):
                                   (Verdict.FLAG, 40, "30"), (Verdict.REQUIRE_APPROVAL, 55, None)):  # fmt: skip
         DecisionFactory(agent=finance_agent, verdict=verdict, risk_score=risk, amount=amount and Decimal(amount))
     allowed = Decision.objects.filter(agent=finance_agent, verdict=Verdict.ALLOW).order_by("pk")
-    report_outcome(allowed[0], "success", value=Decimal("400"), csat=5)
-    report_outcome(allowed[1], "failure", value=Decimal("0"), csat=2)
+    report_outcome(allowed[0], "success", reported_by="agent:tests", value=Decimal("400"), csat=5)
+    report_outcome(allowed[1], "failure", reported_by="agent:tests", value=Decimal("0"), csat=2)
     DecisionFactory.create_batch(2, agent=support_agent, verdict=Verdict.ALLOW, risk_score=5)
     DecisionFactory.create_batch(3, agent=finance_agent, verdict=Verdict.DENY, risk_score=90, created_at=old)
     fold_changes()
