@@ -1,12 +1,13 @@
 """Bulk ingest: decisions taken, and outcomes seen, by agents that are orchestrated elsewhere.
 
 An agent's platform sends up to a batch of items at once. Each item carries the agent's idempotency key,
-so a retried batch adds nothing twice. Decisions are written set-based (one multi-row insert) and
-linked into the audit chain in one `audit.append` call, one link per decision, so the chain stays exact
-and every decision is streamed after commit like one made by `evaluate_action`. Ingested decisions were
-decided by the other platform: Regent records them and their risk, but reserves no budget for them.
-Outcomes go through `report_outcome`, the one place an outcome is recorded; they are the agent's claims,
-so each new one also gets an `outcome.reported` audit event, all of a batch's in one `audit.append` call.
+so a retried batch adds nothing twice. Decisions are written set-based (one COPY, their rollup changes
+in one statement) and linked into the audit chain in one `audit.append_rows` call, one link per decision,
+so the chain stays exact and every decision is streamed after commit like one made by `evaluate_action`.
+Ingested decisions were decided by the other platform: Regent records them and their risk, but reserves
+no budget for them. Outcomes are inserted set-based too, by `report_outcome`'s rules (the first report
+counts; a failure gives back what evaluate reserved); they are the agent's claims, so each new one gets
+an `outcome.reported` audit event, all of a batch's in one `audit.append` call.
 """
 
 import datetime as dt
@@ -19,7 +20,7 @@ from django.utils import timezone
 from dashboard import rollups
 from governance import audit, bulk, risk
 from governance.models import Decision, Outcome
-from governance.services import outcome_reported_event, report_outcome, summary_of
+from governance.services import give_back_spend, outcome_reported_event, summary_of
 from orchestration.models import Agent
 
 MAX_ITEMS = 1000
@@ -89,7 +90,7 @@ def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -
     for _, item in items:
         if item.idempotency_key not in known and item.idempotency_key not in fresh:
             fresh[item.idempotency_key] = _decision_row(agent, item, now)
-    with rollups.decisions_set_based() as inserted:
+    with rollups.set_based("decision") as inserted:
         rows = bulk.insert_rows(Decision, list(fresh.values()))
         inserted += [row["id"] for row in rows]
     audit.append_rows([_audit_row(agent, row) for row in rows])
@@ -149,6 +150,8 @@ def _audit_row(agent: Agent, decision: dict) -> dict:
 
 
 def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> list[ItemResult]:
+    """Outcomes set-based like the decisions: one insert, one rollup statement, one audit append, and the
+    spend of failed actions given back per agent and month (governance.services.give_back_spend)."""
     ids = [item.decision_id for _, item in items if item.decision_id]
     keys = [item.decision_key for _, item in items if item.decision_key]
     decisions = Decision.objects.filter(agent=agent).only("pk", "agent_id", "department_id", "amount", "verdict",
@@ -157,7 +160,7 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
     by_key = {d.idempotency_key: d for d in decisions.filter(idempotency_key__in=keys)} if keys else {}
     reported = set(Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list(
         "decision_id", flat=True))  # fmt: skip
-    results, created = [], []
+    results, outcomes, now = [], [], timezone.now()
     for index, item in items:
         decision = by_id.get(item.decision_id) if item.decision_id else by_key.get(item.decision_key)
         if decision is None:
@@ -166,10 +169,13 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
         if decision.pk in reported:
             results.append(ItemResult(index, "duplicate", decision.pk))
             continue
-        report_outcome(decision, item.result, reported_by=f"agent:{agent.slug}", cost=item.cost, value=item.value,
-                       csat=item.csat, created=created)  # fmt: skip
+        outcomes.append(Outcome(decision=decision, result=item.result, cost=item.cost, value=item.value,
+                                csat=item.csat, reported_by=f"agent:{agent.slug}", reported_at=now))  # fmt: skip
         reported.add(decision.pk)
         results.append(ItemResult(index, "created", decision.pk))
-    if created:  # one append for the batch: one lock of the chain head, one insert
-        audit.append([outcome_reported_event(outcome, source="ingest") for outcome in created])
+    if outcomes:
+        with rollups.set_based("outcome") as inserted:
+            inserted += [outcome.pk for outcome in bulk.insert(outcomes)]
+        give_back_spend([o.decision for o in outcomes if o.result == Outcome.Result.FAILURE])
+        audit.append([outcome_reported_event(outcome, source="ingest") for outcome in outcomes])
     return results

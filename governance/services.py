@@ -259,8 +259,8 @@ def report_outcome(
             decision=decision,
             defaults={"result": result, "cost": cost, "value": value, "csat": csat, "reported_by": reported_by},
         )
-        if is_new and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
-            budgets.release_spend(decision.agent_id, decision.department_id, decision.amount, decision.created_at)
+        if is_new and result == Outcome.Result.FAILURE:
+            give_back_spend([decision])
         if is_new and created is not None:
             created.append(outcome)
     return outcome
@@ -308,8 +308,22 @@ def outcome_reported_event(outcome: Outcome, *, source: str, actor: User | None 
     )
 
 
+def give_back_spend(failed: list[Decision]) -> None:
+    """Failed actions did not happen: give back what evaluate reserved for them (one update per agent,
+    department and month, however many failed)."""
+    totals: dict[tuple, list] = {}
+    for decision in failed:
+        if decision.amount and _spent(decision):
+            key = (decision.agent_id, decision.department_id, budgets.month_start(decision.created_at))
+            totals.setdefault(key, [Decimal("0"), decision.created_at])[0] += decision.amount
+    for (agent_id, department_id, _month), (amount, reserved_at) in totals.items():
+        budgets.release_spend(agent_id, department_id, amount, reserved_at)
+
+
 def _spent(decision: Decision) -> bool:
     """Whether evaluate (or an approval) reserved the decision's amount."""
+    if decision.idempotency_key:  # ingested: decided and spent elsewhere, nothing was reserved here
+        return False
     if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
         return True
     approval = Approval.objects.filter(decision=decision).only("status").first()

@@ -208,3 +208,47 @@ def test_a_resent_outcome_adds_no_second_audit_event(client):
     client.post(URL, {"items": [outcome]}, format="json")
 
     assert AuditEvent.objects.filter(kind="outcome.reported").count() == 1
+
+
+def test_outcomes_in_bulk_give_back_the_spend_of_failed_actions_once_and_count_in_the_rollups(client, finance_agent):
+    # Given 120 actions evaluate allowed and reserved (above the size that goes in by COPY)
+    made = [evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("10.00"),
+                                                         currency="EUR")) for _ in range(120)]  # fmt: skip
+    assert {d.verdict for d in made} == {"allow"}
+    finance_agent.refresh_from_db()
+    reserved = finance_agent.month_spent
+
+    # When their outcomes arrive in one batch, a third of them failures, and the batch is sent twice
+    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision": d.pk,
+                 "result": "failure" if n % 3 == 0 else "success", "value": "2.00", "csat": 4}
+                for n, d in enumerate(made)]  # fmt: skip
+    first = client.post(URL, {"items": outcomes}, format="json").json()
+    second = client.post(URL, {"items": outcomes}, format="json").json()
+    fold_changes()
+
+    # Then the 40 failed actions gave back their 10.00 once, and the buckets count every outcome once
+    assert (first["created"], second["duplicates"]) == (120, 120)
+    finance_agent.refresh_from_db()
+    assert finance_agent.month_spent == reserved - 40 * Decimal("10.00")
+    totals = DecisionRollup.objects.filter(grain="day").aggregate(outcomes=Sum("outcomes"), successes=Sum("successes"),
+                                                                  value=Sum("value"))  # fmt: skip
+    assert totals == {"outcomes": 120, "successes": 80, "value": Decimal("240.00")}
+    assert AuditEvent.objects.filter(kind="outcome.reported").count() == 120
+    assert verify_chain().ok
+
+
+def test_a_failure_of_an_ingested_decision_gives_back_nothing(client, finance_agent):
+    # Given an agent that has spent this month, and an ingested decision (decided and spent elsewhere:
+    # Regent reserved nothing for it)
+    evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("600.00"), currency="EUR"))
+    client.post(URL, {"items": [decision_item("inv-1", amount="500.00")]}, format="json")
+    finance_agent.refresh_from_db()
+    spent = finance_agent.month_spent
+
+    # When its action is reported failed, in bulk and through the outcomes endpoint
+    failure = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "failure"}
+    client.post(URL, {"items": [failure]}, format="json")
+
+    # Then the agent's spend is what it was
+    finance_agent.refresh_from_db()
+    assert finance_agent.month_spent == spent
