@@ -90,7 +90,7 @@ def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -
     for _, item in items:
         if item.idempotency_key not in known and item.idempotency_key not in fresh:
             fresh[item.idempotency_key] = _decision_row(agent, item, now)
-    with rollups.set_based("decision") as inserted:
+    with rollups.set_based("decision", policy_hits=False) as inserted:  # reported decisions match no policy
         rows = bulk.insert_rows(Decision, list(fresh.values()))
         inserted += [row["id"] for row in rows]
     audit.append_rows([_audit_row(agent, row) for row in rows])
