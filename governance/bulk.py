@@ -1,4 +1,4 @@
-"""Set-based writes for batches: the bulk ingest's decisions and their audit links.
+"""Set-based writes for batches: the bulk ingest's decisions, outcomes and audit links.
 
 On PostgreSQL a large batch goes in with COPY (Django's multi-row INSERT quotes every value in Python,
 which was 2-4 s for 1,000 decisions here); ids come from the table's sequence first, one query for the
