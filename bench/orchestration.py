@@ -141,7 +141,8 @@ def bench_routing() -> dict[int, tuple[float, float]]:
         for agent in agents[: min(size, 200)]:  # some measured history for the scores
             decision = Decision.objects.create(agent=agent, department=department, action=capability.code,
                                                verdict=Verdict.ALLOW, risk_score=10, latency_us=1)  # fmt: skip
-            report_outcome(decision, "success", cost=Decimal("0.5"), value=Decimal("1"), csat=4)
+            reporter = f"agent:{agent.slug}"
+            report_outcome(decision, "success", reported_by=reporter, cost=Decimal("0.5"), value=Decimal("1"), csat=4)
         cold, step = [], []
         for _ in range(ROUTING_REPEATS):
             t = time.perf_counter()

@@ -74,7 +74,7 @@ def rates_chart(trend: kpis.Trend, period: Period) -> Chart:
     return Chart(
         "rates",
         "Rates over the period",
-        "Automation, escalation, violation and override rates per " + period.grain,
+        "Automation, escalation, violation and rejection rates per " + period.grain,
         _figure(traces, layout),
         ["Bucket", *trend.rates],
         rows,

@@ -20,7 +20,7 @@ from django.db.models import Count, F, Sum
 from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
 from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
-from governance.models import Approval, Policy
+from governance.models import Approval, Override, Policy, Verdict
 from orchestration.models import Agent, Department, ModelProvider, Status, StepRun, Strategy
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_departments
@@ -30,6 +30,9 @@ RISK_BANDS = [("risk_low", "Low (0–24)"), ("risk_moderate", "Moderate (25–49
               ("risk_high", "High (50–74)"), ("risk_critical", "Critical (75–100)")]  # fmt: skip
 Key = tuple
 Sums = dict[str, Decimal | int]
+# One definition of a violation for every page, the board report and the API.
+VIOLATION_VERDICTS = (Verdict.DENY, Verdict.FLAG)
+VIOLATION_DEFINITION = "denied or flagged decisions as a share of all decisions in the period"
 
 
 # --- reading the rollups --------------------------------------------------------------------------
@@ -64,10 +67,10 @@ def _decision_sums(period: Period, scope: list[int] | None, group: tuple[str, ..
     waiting = RollupChange.objects.filter(
         policy__isnull=True, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
     ).annotate(start=F(period.grain))
-    return _merge((folded, waiting), scope, group, measures)
+    return merge((folded, waiting), scope, group, measures)
 
 
-def _merge(querysets, scope: list[int] | None, group: tuple[str, ...], measures: tuple[str, ...]) -> dict:
+def merge(querysets, scope: list[int] | None, group: tuple[str, ...], measures: tuple[str, ...]) -> dict:
     totals: dict[Key, Sums] = defaultdict(lambda: dict.fromkeys(measures, 0))
     for queryset in querysets:
         if scope is not None:
@@ -148,7 +151,7 @@ TILE_MEASURES = ("decisions", "approvals_approved", "approvals_rejected", "spend
                  *(name for name, _, _ in WAIT_BINS))  # fmt: skip
 
 
-def _rate(part: float, whole: float) -> float | None:
+def rate(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
@@ -161,17 +164,25 @@ def _figures(period: Period, scope: list[int] | None) -> dict[str, float | None]
 
     approved, rejected = _total(by_verdict, "approvals_approved"), _total(by_verdict, "approvals_rejected")
     waits = {name: _total(by_verdict, name) for name, _, _ in WAIT_BINS}
+    violations = sum(verdict(name) for name in VIOLATION_VERDICTS)
     return {
         "decisions": decisions,
-        "automation_rate": _rate(decisions - verdict("require_approval"), decisions),
-        "escalation_rate": _rate(verdict("require_approval"), decisions),
-        "violation_rate": _rate(verdict("deny"), decisions),
-        "override_rate": _rate(rejected, approved + rejected),
+        "automation_rate": rate(decisions - verdict("require_approval"), decisions),
+        "escalation_rate": rate(verdict("require_approval"), decisions),
+        "violation_rate": rate(violations, decisions),
+        "override_rate": rate(_overrides(period, scope), violations),
+        "rejection_rate": rate(rejected, approved + rejected),
         "median_approval_seconds": median_wait(waits),
         "spend": float(_total(by_verdict, "spend")),
         "value": float(_total(by_verdict, "value")),
         "cost": float(_total(by_verdict, "cost")),
     }
+
+
+def _overrides(period: Period, scope: list[int] | None) -> int:
+    """Overrides of the period's decisions. Read from their table: people override a handful a day."""
+    overrides = Override.objects.filter(decision__created_at__gte=period.start, decision__created_at__lt=period.end)
+    return (overrides if scope is None else overrides.filter(decision__department_id__in=scope)).count()
 
 
 def median_wait(bins: dict[str, int]) -> float | None:
@@ -209,7 +220,7 @@ def kpis(viewer, period: Period, departments: Iterable[int] | None = None) -> li
             agents, approvals = agents.filter(department_id__in=scope), approvals.filter(department_id__in=scope)
         active_agents, open_approvals = agents.count(), approvals.count()
     budget = budget_for(period, scope)
-    used = _rate(now["spend"], budget)
+    used = rate(now["spend"], budget)
 
     def tile(key: str, label: str, unit: str = "count", better: bool | None = None, note: str = "") -> Tile:
         return Tile(key, label, now[key], before[key], unit, better, note)
@@ -218,8 +229,9 @@ def kpis(viewer, period: Period, departments: Iterable[int] | None = None) -> li
         tile("decisions", "Decisions"),
         tile("automation_rate", "Automation rate", "percent", True, "decided without a person"),
         tile("escalation_rate", "Escalation rate", "percent", False, "sent to a person"),
-        tile("violation_rate", "Violation rate", "percent", False, "denied by policy"),
-        tile("override_rate", "Override rate", "percent", None, "a person rejected what the engine held"),
+        tile("violation_rate", "Violation rate", "percent", False, "denied or flagged by policy"),
+        tile("override_rate", "Override rate", "percent", None, "violations a person overrode"),
+        tile("rejection_rate", "Rejection rate", "percent", None, "a person rejected what the engine held"),
         tile("median_approval_seconds", "Median time to approval", "seconds", False),
         tile("spend", "Spend", "money", None, f"of {budget:,.0f} budget" + (f" ({used:.0f}%)" if used else "")),
         tile("value", "Value delivered", "money", True, "from reported outcomes"),
@@ -246,7 +258,7 @@ def trend(viewer, period: Period, departments: Iterable[int] | None = None) -> T
                                                                      "approvals_rejected"))  # fmt: skip
     per_bucket: dict[dt.datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (start, verdict), values in sums.items():
-        bucket = per_bucket[_utc(start)]
+        bucket = per_bucket[as_utc(start)]
         bucket["decisions"] += values["decisions"]
         bucket[verdict] += values["decisions"]
         bucket["approved"] += values["approvals_approved"]
@@ -258,15 +270,17 @@ def trend(viewer, period: Period, departments: Iterable[int] | None = None) -> T
         buckets=buckets,
         decisions=total,
         rates={
-            "Automation": [_rate(t - r.get("require_approval", 0), t) for r, t in zip(rows, total, strict=True)],
-            "Escalation": [_rate(r.get("require_approval", 0), t) for r, t in zip(rows, total, strict=True)],
-            "Violation": [_rate(r.get("deny", 0), t) for r, t in zip(rows, total, strict=True)],
-            "Override": [_rate(r.get("rejected", 0), r.get("approved", 0) + r.get("rejected", 0)) for r in rows],
+            "Automation": [rate(t - r.get("require_approval", 0), t) for r, t in zip(rows, total, strict=True)],
+            "Escalation": [rate(r.get("require_approval", 0), t) for r, t in zip(rows, total, strict=True)],
+            "Violation": [
+                rate(sum(r.get(v, 0) for v in VIOLATION_VERDICTS), t) for r, t in zip(rows, total, strict=True)
+            ],
+            "Rejection": [rate(r.get("rejected", 0), r.get("approved", 0) + r.get("rejected", 0)) for r in rows],
         },
     )
 
 
-def _utc(value: dt.datetime | str) -> dt.datetime:
+def as_utc(value: dt.datetime | str) -> dt.datetime:
     if isinstance(value, str):  # SQLite hands back the raw text of an annotated column
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -378,7 +392,7 @@ def policy_hits(
     if agent_id is not None:  # the buckets' (agent, grain, start) index serves this
         folded, waiting = folded.filter(agent_id=agent_id), waiting.filter(agent_id=agent_id)
     with snapshot():
-        sums = _merge((folded, waiting), scope, ("policy_id", "policy_mode"), ("hits",))
+        sums = merge((folded, waiting), scope, ("policy_id", "policy_mode"), ("hits",))
     per_policy: dict[int, dict[str, int]] = defaultdict(lambda: {"enforce": 0, "shadow": 0})
     for (policy_id, mode), values in sums.items():
         per_policy[policy_id][mode if mode == "shadow" else "enforce"] += values["hits"]

@@ -14,15 +14,13 @@ from decimal import Decimal
 from django import forms
 from django.db.models import F, Q, QuerySet
 
-from dashboard.kpis import _merge, _rate, _utc, departments_in_scope, snapshot
+from dashboard.kpis import VIOLATION_VERDICTS, as_utc, departments_in_scope, merge, rate, snapshot
 from dashboard.models import DecisionRollup, RollupChange
 from dashboard.periods import FilterForm, Period
 from governance.models import Decision, Verdict
 from orchestration.models import Agent, Status
 from orchestration.scoping import scope_to_departments, visible_agents
 
-VIOLATION_VERDICTS = (Verdict.DENY, Verdict.FLAG)
-VIOLATION_DEFINITION = "denied or flagged decisions as a share of all its decisions in the period"
 HIGH_RISK_DEFINITION = "decisions with a risk score of 50 or more (high and critical bands)"
 LEAGUE_MEASURES = ("decisions", "spend", "value", "csat_total", "csat_count", "risk_total", "risk_high",
                    "risk_critical")  # fmt: skip
@@ -59,7 +57,7 @@ class Figures:
 
     @property
     def violation_rate(self) -> float | None:
-        return _rate(self.violations, self.decisions)
+        return rate(self.violations, self.decisions)
 
     @property
     def average_risk(self) -> float | None:
@@ -67,7 +65,7 @@ class Figures:
 
     @property
     def high_risk_rate(self) -> float | None:
-        return _rate(self.high_risk, self.decisions)
+        return rate(self.high_risk, self.decisions)
 
 
 def _figures(rows: Iterable[tuple[str, dict]]) -> Figures:
@@ -148,7 +146,7 @@ def league(
     """Every agent the viewer may see in the departments asked for, with its figures for the period."""
     scope = departments_in_scope(viewer, departments)
     with snapshot():
-        sums = _merge(_sources(period), scope, ("agent_id", "verdict"), LEAGUE_MEASURES)
+        sums = merge(_sources(period), scope, ("agent_id", "verdict"), LEAGUE_MEASURES)
         agents = visible_agents(viewer).select_related("department")
         if scope is not None:
             # An agent that moved keeps its work in its old department: it is listed wherever it worked.
@@ -180,10 +178,10 @@ def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentT
     """The agent's figures for the whole period, and per hour or day of it."""
     scope = departments_in_scope(viewer)
     with snapshot():
-        sums = _merge(_sources(period, agent.pk), scope, ("start", "verdict"), LEAGUE_MEASURES)
+        sums = merge(_sources(period, agent.pk), scope, ("start", "verdict"), LEAGUE_MEASURES)
     per_bucket: dict[dt.datetime, list[tuple[str, dict]]] = defaultdict(list)
     for (start, verdict), values in sums.items():
-        per_bucket[_utc(start)].append((verdict, values))
+        per_bucket[as_utc(start)].append((verdict, values))
     buckets = period.buckets()
     figures = [_figures(per_bucket.get(b, [])) for b in buckets]
     counts = {v: [0] * len(buckets) for v in Verdict.values}

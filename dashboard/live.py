@@ -20,6 +20,7 @@ def recent_decisions(user, departments: Iterable[int] | None = None, limit: int 
             "id": d.pk,
             "at": d.created_at.isoformat(),
             "agent": d.agent.name,
+            "agent_id": d.agent_id,
             "department": d.department.name,
             "action": d.action,
             "amount": str(d.amount) if d.amount is not None else "",

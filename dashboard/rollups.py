@@ -9,9 +9,12 @@ either still waiting (and readers add it) or folded, never both, never neither. 
 so they never queue on a hot counter row.
 
 The SQL that says what a decision, outcome or approval contributes is written once, here, and serves
-the triggers (one row), the seed's set-based build (millions of rows) and nothing else.
+the triggers (one row), bulk ingest (a batch of decisions at once), the seed's set-based build (millions
+of rows) and nothing else.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -227,6 +230,36 @@ def install_triggers(using: str = "default", **_signal_kwargs) -> None:
     with target.cursor() as cursor:
         for statement in trigger_statements(target.vendor):
             cursor.execute(statement)
+
+
+@contextmanager
+def set_based(table: str, *, policy_hits: bool = True) -> Iterator[list[int]]:
+    """Rows of `table` ("decision" or "outcome") inserted inside the block get their changes from one
+    statement per kind for the whole batch, not from the row trigger's statements per row (on PostgreSQL
+    the decision trigger was 25 ms of every 1,000 decisions COPYed). The caller puts the inserted ids in
+    the yielded list; `policy_hits=False` says no decision of the batch matched a policy (ingested ones
+    never do), which spares a statement. Inside a transaction.
+
+    SQLite's triggers cannot be switched off per session: there they fire, and nothing is added here.
+    """
+    ids: list[int] = []
+    if connection.vendor != "postgresql":
+        yield ids
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'on'")
+    yield ids
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'off'")  # later inserts fire their triggers again
+        for changes, alias in _SET_BASED[table] if ids else ():
+            if policy_hits or changes is not policy_changes:
+                cursor.execute(_inserts([changes(f"{alias}.id = ANY(%s)")]), [ids])
+
+
+_SET_BASED = {
+    "decision": [(decision_changes, "d"), (policy_changes, "d")],
+    "outcome": [(outcome_changes, "o")],
+}
 
 
 # --- folding --------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class OutcomeInline(admin.StackedInline):
     model = Outcome
     can_delete = False
-    readonly_fields = ["result", "cost", "value", "csat", "reported_at"]
+    readonly_fields = ["result", "cost", "value", "csat", "reported_by", "reported_at"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -77,7 +77,7 @@ class OverrideAdmin(ReadOnlyAdmin):
 
 @admin.register(Outcome)
 class OutcomeAdmin(ReadOnlyAdmin):
-    list_display = ["decision", "result", "cost", "value", "csat", "reported_at"]
+    list_display = ["decision", "result", "cost", "value", "csat", "reported_by", "reported_at"]
     list_filter = ["result"]
     list_select_related = ["decision__agent"]
 

@@ -30,17 +30,19 @@ _local_listeners: list[Callable[[list[dict]], None]] = []
 _listeners_lock = threading.Lock()
 
 
-def as_stream_event(event: AuditEvent) -> dict:
-    """The documented JSON shape of a live event (see docs in README, 'Live stream')."""
-    data = event.after or {}
-    agent_id = int(event.subject_id) if event.subject_type == "agent" else data.get("agent_id")
+def as_stream_event(event: AuditEvent | dict) -> dict:
+    """The documented JSON shape of a live event (see docs in README, 'Live stream'), from an audit event
+    or from its row as `audit.append_rows` writes it."""
+    fields = event if isinstance(event, dict) else event.__dict__
+    data = fields["after"] or {}
+    subject_type, subject_id = fields["subject_type"], fields["subject_id"]
     return {
-        "id": event.seq,
-        "type": event.kind,
-        "at": event.occurred_at.astimezone(dt.UTC).isoformat(),
-        "department_id": event.department_id,
-        "agent_id": agent_id,
-        "subject": {"type": event.subject_type, "id": event.subject_id},
+        "id": fields["seq"],
+        "type": fields["kind"],
+        "at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
+        "department_id": fields["department_id"],
+        "agent_id": int(subject_id) if subject_type == "agent" else data.get("agent_id"),
+        "subject": {"type": subject_type, "id": subject_id},
         "data": data,
     }
 
@@ -55,9 +57,9 @@ def channel() -> str:
     return f"{CHANNEL_PREFIX}:{database['HOST']}:{database['PORT']}/{database['NAME']}"
 
 
-def publish_on_commit(events: list[AuditEvent]) -> None:
-    payload = [as_stream_event(e) for e in events]
-    transaction.on_commit(lambda: publish(payload))
+def publish_on_commit(events: list[dict]) -> None:
+    """Publish stream events (`as_stream_event`) once the transaction that made them commits."""
+    transaction.on_commit(lambda: publish(events))
 
 
 def publish(events: list[dict]) -> None:

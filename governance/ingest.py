@@ -1,11 +1,13 @@
 """Bulk ingest: decisions taken, and outcomes seen, by agents that are orchestrated elsewhere.
 
 An agent's platform sends up to a batch of items at once. Each item carries the agent's idempotency key,
-so a retried batch adds nothing twice. Decisions are written set-based (one multi-row insert) and
-linked into the audit chain in one `audit.append` call, one link per decision, so the chain stays exact
-and every decision is streamed after commit like one made by `evaluate_action`. Ingested decisions were
-decided by the other platform: Regent records them and their risk, but reserves no budget for them.
-Outcomes go through `report_outcome`, the one place an outcome is recorded.
+so a retried batch adds nothing twice. Decisions are written set-based (one COPY, their rollup changes
+in one statement) and linked into the audit chain in one `audit.append_rows` call, one link per decision,
+so the chain stays exact and every decision is streamed after commit like one made by `evaluate_action`.
+Ingested decisions were decided by the other platform: Regent records them and their risk, but reserves
+no budget for them. Outcomes are inserted set-based too, by `report_outcome`'s rules (the first report
+counts; a failure gives back what evaluate reserved); they are the agent's claims, so each new one gets
+an `outcome.reported` audit event, all of a batch's in one `audit.append` call.
 """
 
 import datetime as dt
@@ -15,9 +17,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dashboard import rollups
 from governance import audit, bulk, risk
-from governance.models import AuditEvent, Decision, Outcome
-from governance.services import decision_summary, report_outcome
+from governance.models import Decision, Outcome
+from governance.services import give_back_spend, outcome_reported_event, summary_of
 from orchestration.models import Agent
 
 MAX_ITEMS = 1000
@@ -81,61 +84,74 @@ def _ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutc
 
 
 def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -> list[ItemResult]:
-    keys = [item.idempotency_key for _, item in items]
-    ids = dict(Decision.objects.filter(agent=agent, idempotency_key__in=keys).values_list("idempotency_key", "pk"))
-    fresh: dict[str, Decision] = {}
+    known = bulk.ids_by(Decision, "idempotency_key", [item.idempotency_key for _, item in items], agent_id=agent.pk)
+    fresh: dict[str, dict] = {}
     now = timezone.now()
     for _, item in items:
-        if item.idempotency_key not in ids and item.idempotency_key not in fresh:
-            fresh[item.idempotency_key] = _decision_of(agent, item, now)
-    created = bulk.insert(list(fresh.values()))
-    audit.append([_audit_event(agent, decision) for decision in created])
+        if item.idempotency_key not in known and item.idempotency_key not in fresh:
+            fresh[item.idempotency_key] = _decision_row(agent, item, now)
+    with rollups.set_based("decision", policy_hits=False) as inserted:  # reported decisions match no policy
+        rows = bulk.insert_rows(Decision, list(fresh.values()))
+        inserted += [row["id"] for row in rows]
+    audit.append_rows([_audit_row(agent, row) for row in rows])
     results, first = [], set()
     for index, item in items:
         key = item.idempotency_key
         if key in fresh and key not in first:
             first.add(key)
-            results.append(ItemResult(index, "created", fresh[key].pk))
+            results.append(ItemResult(index, "created", fresh[key]["id"]))
         else:
-            results.append(ItemResult(index, "duplicate", ids.get(key) or fresh[key].pk))
+            results.append(ItemResult(index, "duplicate", known.get(key) or fresh[key]["id"]))
     return results
 
 
-def _decision_of(agent: Agent, item: ExternalDecision, now: dt.datetime) -> Decision:
+def _decision_row(agent: Agent, item: ExternalDecision, now: dt.datetime) -> dict:
+    """The decision's field values ({attname: value}); see governance.bulk for why not a model instance."""
     score = item.risk_score
     if score is None:
         score = risk.clamp(risk.base_risk(agent.risk_tier, item.amount, agent.monthly_budget, item.data_classes))
-    return Decision(
-        agent=agent,
-        department=agent.department,
-        action=item.action,
-        resource=item.resource,
-        amount=item.amount,
-        currency=item.currency,
-        data_classes=list(item.data_classes),
-        context=item.context,
-        verdict=item.verdict,
-        risk_score=score,
-        explanation=item.explanation or INGESTED_EXPLANATION,
-        latency_us=0,
-        created_at=item.occurred_at or now,
-        idempotency_key=item.idempotency_key,
-    )
+    return {
+        "agent_id": agent.pk,
+        "department_id": agent.department_id,
+        "action": item.action,
+        "resource": item.resource,
+        "amount": item.amount,
+        "currency": item.currency,
+        "data_classes": list(item.data_classes),
+        "context": item.context,
+        "verdict": item.verdict,
+        "risk_score": score,
+        "explanation": item.explanation or INGESTED_EXPLANATION,
+        "shadow_verdict": "",
+        "matched_policies": [],
+        "policy_versions": [],
+        "inputs": {},
+        "latency_us": 0,
+        "created_at": item.occurred_at or now,
+        "idempotency_key": item.idempotency_key,
+    }
 
 
-def _audit_event(agent: Agent, decision: Decision) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=decision.created_at,
-        actor_label=f"agent:{agent.slug}",
-        kind="decision.created",
-        subject_type="decision",
-        subject_id=str(decision.pk),
-        department_id=agent.department_id,
-        after=audit.plain({**decision_summary(decision), "source": "ingest"}),
-    )
+def _audit_row(agent: Agent, decision: dict) -> dict:
+    after = summary_of(decision, agent, agent.department.name)
+    if after["amount"] is not None:
+        after["amount"] = str(after["amount"])  # as audit.plain stores a Decimal
+    return {
+        "occurred_at": decision["created_at"],
+        "actor_id": None,
+        "actor_label": f"agent:{agent.slug}",
+        "kind": "decision.created",
+        "subject_type": "decision",
+        "subject_id": str(decision["id"]),
+        "department_id": agent.department_id,
+        "before": None,
+        "after": {**after, "source": "ingest"},
+    }
 
 
 def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> list[ItemResult]:
+    """Outcomes set-based like the decisions: one insert, one rollup statement, one audit append, and the
+    spend of failed actions given back per agent and month (governance.services.give_back_spend)."""
     ids = [item.decision_id for _, item in items if item.decision_id]
     keys = [item.decision_key for _, item in items if item.decision_key]
     decisions = Decision.objects.filter(agent=agent).only("pk", "agent_id", "department_id", "amount", "verdict",
@@ -144,7 +160,7 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
     by_key = {d.idempotency_key: d for d in decisions.filter(idempotency_key__in=keys)} if keys else {}
     reported = set(Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list(
         "decision_id", flat=True))  # fmt: skip
-    results = []
+    results, outcomes, now = [], [], timezone.now()
     for index, item in items:
         decision = by_id.get(item.decision_id) if item.decision_id else by_key.get(item.decision_key)
         if decision is None:
@@ -153,7 +169,13 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
         if decision.pk in reported:
             results.append(ItemResult(index, "duplicate", decision.pk))
             continue
-        report_outcome(decision, item.result, cost=item.cost, value=item.value, csat=item.csat)
+        outcomes.append(Outcome(decision=decision, result=item.result, cost=item.cost, value=item.value,
+                                csat=item.csat, reported_by=f"agent:{agent.slug}", reported_at=now))  # fmt: skip
         reported.add(decision.pk)
         results.append(ItemResult(index, "created", decision.pk))
+    if outcomes:
+        with rollups.set_based("outcome") as inserted:
+            inserted += [outcome.pk for outcome in bulk.insert(outcomes)]
+        give_back_spend([o.decision for o in outcomes if o.result == Outcome.Result.FAILURE])
+        audit.append([outcome_reported_event(outcome, source="ingest") for outcome in outcomes])
     return results

@@ -5,12 +5,13 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from governance import audit, budgets, bulk, engine, inserts
 from governance.actor import load_actor
-from governance.models import Approval, Decision, Outcome, Verdict
+from governance.models import Approval, AuditEvent, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
 from orchestration.models import Agent, Department, Status
 
@@ -159,22 +160,27 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
 
 def decision_summary(decision: Decision, approval: Approval | None = None) -> dict:
     """What the audit chain and the live stream say about a decision."""
+    return summary_of(vars(decision), decision.agent, decision.department.name, approval.pk if approval else None)
+
+
+def summary_of(fields: dict, agent: Agent, department_name: str, approval_id: int | None = None) -> dict:
+    """`decision_summary` from a decision's field values ({attname: value}), for bulk rows without instances."""
     return {
-        "id": decision.pk,
-        "agent": decision.agent.slug,
-        "agent_name": decision.agent.name,
-        "agent_id": decision.agent_id,
-        "department": decision.department.name,
-        "department_id": decision.department_id,
-        "action": decision.action,
-        "resource": decision.resource,
-        "amount": decision.amount,
-        "currency": decision.currency,
-        "verdict": decision.verdict,
-        "shadow_verdict": decision.shadow_verdict,
-        "risk_score": decision.risk_score,
-        "policy_versions": decision.policy_versions,
-        "approval_id": approval.pk if approval else None,
+        "id": fields["id"],
+        "agent": agent.slug,
+        "agent_name": agent.name,
+        "agent_id": fields["agent_id"],
+        "department": department_name,
+        "department_id": fields["department_id"],
+        "action": fields["action"],
+        "resource": fields["resource"],
+        "amount": fields["amount"],
+        "currency": fields["currency"],
+        "verdict": fields["verdict"],
+        "shadow_verdict": fields["shadow_verdict"],
+        "risk_score": fields["risk_score"],
+        "policy_versions": fields["policy_versions"],
+        "approval_id": approval_id,
     }
 
 
@@ -235,26 +241,89 @@ def report_outcome(
     decision: Decision,
     result: str,
     *,
+    reported_by: str,
     cost: Decimal = Decimal("0"),
     value: Decimal = Decimal("0"),
     csat: int | None = None,
+    created: list[Outcome] | None = None,
 ) -> Outcome:
     """Record what happened after a decision; reporting twice keeps the first report.
 
-    A failure means the action did not happen, so the spend reserved for it is given back.
+    `reported_by` names the reporter the way the audit log names actors ("agent:<slug>", "user:<username>",
+    "system:orchestrator"). A failure means the action did not happen, so the spend reserved for it is given
+    back. A first report is added to `created`, when given, so a caller that audits outcomes claimed from
+    outside Regent (see `report_claimed_outcome`, governance.ingest) knows which ones are new.
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
-        outcome = Outcome(decision=decision, result=result, cost=cost, value=value, csat=csat)
-        created = inserts.insert_if_absent(outcome)
-        if not created:
+        outcome = Outcome(decision=decision, result=result, cost=cost, value=value, csat=csat, reported_by=reported_by)
+        is_new = inserts.insert_if_absent(outcome)
+        if not is_new:
             outcome = Outcome.objects.get(decision=decision)
-        if created and result == Outcome.Result.FAILURE and decision.amount and _spent(decision):
-            budgets.release_spend(decision.agent_id, decision.department_id, decision.amount, decision.created_at)
+        if is_new and result == Outcome.Result.FAILURE:
+            give_back_spend([decision])
+        if is_new and created is not None:
+            created.append(outcome)
     return outcome
+
+
+def report_claimed_outcome(decision: Decision, result: str, *, by: Agent | User, **figures) -> Outcome:
+    """An outcome claimed through the API by the decision's agent or by a person (a system using their token).
+
+    What an outside party says happened is evidence, so a first report goes into the audit chain in the same
+    transaction; a repeated report changes nothing and adds no event.
+    """
+    person = None if isinstance(by, Agent) else by
+    reported_by = f"agent:{by.slug}" if person is None else f"user:{person.get_username()}"
+    with transaction.atomic():
+        created: list[Outcome] = []
+        outcome = report_outcome(decision, result, reported_by=reported_by, created=created, **figures)
+        if created:
+            audit.append([outcome_reported_event(outcome, actor=person, source="api")])
+    return outcome
+
+
+def outcome_reported_event(outcome: Outcome, *, source: str, actor: User | None = None) -> AuditEvent:
+    """The unsaved `outcome.reported` audit event of a claimed outcome, for `audit.append`."""
+    decision = outcome.decision
+    return AuditEvent(
+        occurred_at=outcome.reported_at,
+        actor=actor,
+        actor_label=outcome.reported_by,
+        kind="outcome.reported",
+        subject_type="decision",
+        subject_id=str(decision.pk),
+        department_id=decision.department_id,
+        after=audit.plain(
+            {
+                "decision_id": decision.pk,
+                "agent_id": decision.agent_id,
+                "result": outcome.result,
+                "cost": outcome.cost,
+                "value": outcome.value,
+                "csat": outcome.csat,
+                "reported_by": outcome.reported_by,
+                "source": source,
+            }
+        ),
+    )
+
+
+def give_back_spend(failed: list[Decision]) -> None:
+    """Failed actions did not happen: give back what evaluate reserved for them (one update per agent,
+    department and month, however many failed)."""
+    totals: dict[tuple, list] = {}
+    for decision in failed:
+        if decision.amount and _spent(decision):
+            key = (decision.agent_id, decision.department_id, budgets.month_start(decision.created_at))
+            totals.setdefault(key, [Decimal("0"), decision.created_at])[0] += decision.amount
+    for (agent_id, department_id, _month), (amount, reserved_at) in totals.items():
+        budgets.release_spend(agent_id, department_id, amount, reserved_at)
 
 
 def _spent(decision: Decision) -> bool:
     """Whether evaluate (or an approval) reserved the decision's amount."""
+    if decision.idempotency_key:  # ingested: decided and spent elsewhere, nothing was reserved here
+        return False
     if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
         return True
     approval = Approval.objects.filter(decision=decision).only("status").first()

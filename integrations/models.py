@@ -30,10 +30,20 @@ def new_webhook_secret() -> str:
 
 
 class WebhookSubscription(models.Model):
-    """An outside system that wants some of Regent's live events POSTed to it, signed."""
+    """An outside system that wants some of Regent's live events POSTed to it, signed.
+
+    With departments named, it hears only their events; with none, the whole organisation's (see
+    integrations.webhooks for who may create which).
+    """
 
     url = models.URLField(max_length=500)
     event_types = models.JSONField(help_text='Live event types, e.g. ["decision.created"]; ["*"] for all.')
+    departments = models.ManyToManyField(
+        "orchestration.Department",
+        blank=True,
+        related_name="+",
+        help_text="Only these departments' events; empty: every event of the organisation.",
+    )
     secret = models.CharField(max_length=64, default=new_webhook_secret, help_text="Signs each delivery.")
     active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)

@@ -5,6 +5,12 @@ its events becomes a delivery row per interested subscription, and a Celery task
 verifies `X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects
 old timestamps. A failed attempt is retried with exponential backoff; a subscription whose deliveries
 keep failing every attempt is disabled, so a dead receiver does not queue work for ever.
+
+Scope: a subscription naming departments receives only events whose department is one of them; an event
+that belongs to no department (policy.changed, webhook and token events) goes only to organisation-wide
+subscriptions, those naming no department. Only people who see the whole organisation may create those;
+a Supervisor subscribes for departments they oversee, and sees and removes only subscriptions whose
+departments are all theirs (orchestration.scoping.scope_to_all_departments).
 """
 
 import hashlib
@@ -14,15 +20,21 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable
 from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from governance import audit, rows
 from integrations.models import WebhookDelivery, WebhookSubscription
+from orchestration.models import Department
+from orchestration.roles import sees_whole_organisation
+from orchestration.scoping import visible_departments
 
 logger = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 10
@@ -44,11 +56,14 @@ def queue_deliveries(events: list[dict]) -> None:
     """
     try:
         subscriptions = _active_subscriptions()
+        if not subscriptions:
+            return
+        scopes = _department_scopes([s.pk for s in subscriptions])
         deliveries = [
             WebhookDelivery(subscription=s, event_id=event["id"], event_type=event["type"], payload=event)
             for event in events
             for s in subscriptions
-            if s.wants(event["type"])
+            if s.wants(event["type"]) and _covers(scopes.get(s.pk), event["department_id"])
         ]
         if not deliveries:
             return
@@ -75,6 +90,19 @@ def _active_subscriptions_sql(vendor: str) -> str:
         f"WHERE w.{quote(meta.get_field('active').column)} = %s "
         f"ORDER BY w.{quote(meta.get_field('created_at').column)} DESC"
     )
+
+
+def _department_scopes(subscription_ids: list[int]) -> dict[int, set[int]]:
+    """Each department-scoped subscription's departments, in one query; organisation-wide ones are absent."""
+    scopes: dict[int, set[int]] = defaultdict(set)
+    links = WebhookSubscription.departments.through.objects.filter(webhooksubscription_id__in=subscription_ids)
+    for subscription_id, department_id in links.values_list("webhooksubscription_id", "department_id"):
+        scopes[subscription_id].add(department_id)
+    return scopes
+
+
+def _covers(departments: set[int] | None, department_id: int | None) -> bool:
+    return not departments or department_id in departments
 
 
 def attempt(delivery_id: int) -> int | None:
@@ -143,16 +171,39 @@ def disable(subscription: WebhookSubscription, reason: str) -> None:
                  actor_label="system:webhooks", after={"url": subscription.url, "reason": reason})  # fmt: skip
 
 
+def check_scope(departments: Iterable[Department], *, by) -> None:
+    """Refuse a subscription reaching beyond what the person sees: the rule of the module docstring."""
+    if sees_whole_organisation(by):
+        return
+    if not departments:
+        raise ValidationError({"departments": [
+            "Name the departments to hear from: only organisation-wide roles may subscribe to every event."
+        ]})  # fmt: skip
+    visible = set(visible_departments(by).values_list("pk", flat=True))
+    outside = sorted(d.pk for d in departments if d.pk not in visible)
+    if outside:
+        listed = ", ".join(map(str, outside))
+        raise ValidationError({"departments": [f"You do not oversee department(s) {listed}."]})
+
+
 @transaction.atomic
-def subscribe(url: str, event_types: list[str], *, by) -> WebhookSubscription:
+def subscribe(url: str, event_types: list[str], *, by, departments: Iterable[Department] = ()) -> WebhookSubscription:
+    departments = list(departments)
+    check_scope(departments, by=by)
     subscription = WebhookSubscription.objects.create(url=url, event_types=sorted(set(event_types)), created_by=by)
+    subscription.departments.set(departments)
     audit.record("webhook.subscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
-                 after={"url": url, "event_types": subscription.event_types})  # fmt: skip
+                 after=_described(subscription))  # fmt: skip
     return subscription
 
 
 @transaction.atomic
 def unsubscribe(subscription: WebhookSubscription, *, by) -> None:
     audit.record("webhook.unsubscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
-                 before={"url": subscription.url, "event_types": subscription.event_types})  # fmt: skip
+                 before=_described(subscription))  # fmt: skip
     subscription.delete()
+
+
+def _described(subscription: WebhookSubscription) -> dict:
+    departments = sorted(subscription.departments.values_list("pk", flat=True))
+    return {"url": subscription.url, "event_types": subscription.event_types, "departments": departments}

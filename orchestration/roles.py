@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "governance.view_auditevent",  # scoped to their departments in every view
         "governance.add_outcome",  # for systems reporting what happened, with a Supervisor's token
         "governance.add_override",  # of denied or flagged decisions in their departments (governance.overrides)
+        "integrations.manage_webhooks",  # for their departments' events only (integrations.webhooks.check_scope)
     ],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,

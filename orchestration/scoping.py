@@ -25,3 +25,14 @@ def scope_to_departments(queryset: QuerySet, user, field: str = "department") ->
     if sees_whole_organisation(user):
         return queryset
     return queryset.filter(**{f"{field}__in": visible_departments(user)})
+
+
+def scope_to_all_departments(queryset: QuerySet, user, field: str = "departments") -> QuerySet:
+    """Narrow a queryset whose rows name a set of departments to the rows whose departments the user all sees.
+
+    An empty set means the whole organisation, so those rows are only for people who see all of it.
+    """
+    if sees_whole_organisation(user):
+        return queryset
+    hidden = Department.objects.exclude(pk__in=visible_departments(user))
+    return queryset.filter(**{f"{field}__isnull": False}).exclude(**{f"{field}__in": hidden}).distinct()

@@ -1,10 +1,23 @@
 """State changes to the registry. Views, admin actions and tasks call these, never the ORM directly."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from governance import audit
 from orchestration import keys, routing, workflows
-from orchestration.models import Agent, Department, Status, Strategy
+from orchestration.models import (
+    Agent,
+    Capability,
+    Department,
+    ModelProvider,
+    Status,
+    StepRun,
+    StepTemplate,
+    Strategy,
+    WorkflowTemplate,
+    step_order_problems,
+)
 
 
 def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
@@ -117,3 +130,127 @@ def status_changes_for(user, agent: Agent) -> list[Status]:
         return [Status.ACTIVE] if may_kill else []
     changes = [Status.PAUSED if agent.status == Status.ACTIVE else Status.ACTIVE]
     return [*changes, Status.KILLED] if may_kill else changes
+
+
+class InUse(Exception):
+    """A registry entry others depend on: deleting it would break them, or silently widen a policy's scope."""
+
+
+Entry = Capability | ModelProvider | WorkflowTemplate
+
+
+@transaction.atomic
+def save_registry_entry(entry: Capability | ModelProvider, *, by=None) -> Capability | ModelProvider:
+    """Create or change a capability or a model provider, validated as its model says, and audited."""
+    before = _snapshot(type(entry).objects.select_for_update().get(pk=entry.pk)) if entry.pk else None
+    entry.full_clean()
+    entry.save()
+    _audit_change(entry, before, by)
+    transaction.on_commit(routing.forget_rankings)  # a provider's cost is part of every ranking
+    return entry
+
+
+@transaction.atomic
+def save_workflow_template(template: WorkflowTemplate, steps: list[dict] | None, *, by=None) -> WorkflowTemplate:
+    """Create or change a workflow template and, when given, its whole list of steps, in their order.
+
+    Steps are matched by key, so a step that runs refer to stays the same row; a step left out is deleted,
+    unless a run refers to it. Steps given must have distinct keys and be able to run in some order.
+    """
+    before = _snapshot(WorkflowTemplate.objects.select_for_update().get(pk=template.pk)) if template.pk else None
+    if steps is not None:
+        _check_steps(steps)
+    template.full_clean()
+    template.save()
+    if steps is not None:
+        _replace_steps(template, steps)
+    _audit_change(template, before, by)
+    return template
+
+
+def _check_steps(steps: list[dict]) -> None:
+    keys_ = [step["key"] for step in steps]
+    repeated = sorted({key for key in keys_ if keys_.count(key) > 1})
+    if repeated:
+        raise ValidationError({"steps": [f"Each step needs its own key; repeated: {', '.join(repeated)}."]})
+    problems = step_order_problems({step["key"]: step.get("dependencies", []) for step in steps})
+    if problems:
+        raise ValidationError({"steps": problems})
+
+
+def _replace_steps(template: WorkflowTemplate, steps: list[dict]) -> None:
+    existing = {step.key: step for step in template.steps.all()}
+    gone = [step for key, step in existing.items() if key not in {spec["key"] for spec in steps}]
+    ran = sorted(set(StepRun.objects.filter(template__in=gone).values_list("template__key", flat=True)))
+    if ran:
+        raise InUse(f"Steps {', '.join(ran)} have runs on record and cannot be removed; disable the workflow instead.")
+    StepTemplate.objects.filter(pk__in=[step.pk for step in gone]).delete()
+    for position, spec in enumerate(steps, start=1):
+        step = existing.get(spec["key"]) or StepTemplate(workflow=template, key=spec["key"])
+        step.capability = spec["capability"]
+        step.action = spec["action"]
+        step.amount_field = spec.get("amount_field", "")
+        step.data_classes = spec.get("data_classes", [])
+        step.depends_on = ", ".join(spec.get("dependencies", []))
+        step.position = position
+        step.full_clean(validate_unique=False, validate_constraints=False)  # keys were checked together above
+        step.save()
+
+
+@transaction.atomic
+def delete_registry_entry(entry: Entry, *, by=None) -> None:
+    """Delete a capability, provider or workflow template nothing depends on; else raise InUse saying what does."""
+    label = f"{entry._meta.verbose_name.capitalize()} {entry}"
+    users = _users_of(entry)
+    if users:
+        raise InUse(f"{label} is in use ({users}): {_instead(entry)}")
+    before, pk = _snapshot(entry), entry.pk
+    try:
+        entry.delete()
+    except ProtectedError as exc:  # something came to depend on it since the check
+        raise InUse(f"{label} is in use: {_instead(entry)}") from exc
+    kind = entry._meta.model_name
+    audit.record(f"{kind}.deleted", subject_type=kind, subject_id=pk, actor=by, before=before)
+    transaction.on_commit(routing.forget_rankings)
+
+
+def _users_of(entry: Entry) -> str:
+    if isinstance(entry, Capability):
+        counts = {
+            "agents hold it": entry.agents.count(),
+            "policies are scoped to it": entry.policies.count(),
+            "workflow steps need it": StepTemplate.objects.filter(capability=entry).count(),
+        }
+    elif isinstance(entry, ModelProvider):
+        counts = {"agents run on it": entry.agents.count()}
+    else:
+        counts = {"runs are on record": entry.runs.count()}
+    return ", ".join(f"{count} {what}" for what, count in counts.items() if count)
+
+
+def _instead(entry: Entry) -> str:
+    if isinstance(entry, WorkflowTemplate):
+        return "its runs stay on record, so disable it instead."
+    return "take it from what uses it first."
+
+
+def _audit_change(entry: Entry, before: dict | None, by) -> None:
+    after = _snapshot(entry)
+    if after == before:
+        return
+    kind = entry._meta.model_name
+    audit.record(f"{kind}.{'changed' if before else 'created'}", subject_type=kind, subject_id=entry.pk, actor=by,
+                 before=before, after=after)  # fmt: skip
+
+
+def _snapshot(entry: Entry) -> dict:
+    """What the audit log keeps of an entry: its fields (never a provider's signing secret), a template's steps."""
+    kept = [f.name for f in entry._meta.concrete_fields if f.name not in ("id", "signing_secret")]
+    data = {name: getattr(entry, name) for name in kept}
+    if isinstance(entry, WorkflowTemplate):
+        data["steps"] = [
+            {"key": step.key, "capability": step.capability.code, "action": step.action,
+             "amount_field": step.amount_field, "data_classes": step.data_classes, "dependencies": step.dependencies}
+            for step in entry.steps.select_related("capability").order_by("position", "key")
+        ]  # fmt: skip
+    return audit.plain(data)

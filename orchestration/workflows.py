@@ -18,7 +18,7 @@ from governance.approvals import withdraw_pending
 from governance.models import Approval, Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration import providers, routing, step_rows
-from orchestration.models import Agent, StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
+from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate, step_order_problems
 
 logger = logging.getLogger(__name__)
 ATTEMPTS_PER_AGENT = 2
@@ -65,30 +65,15 @@ def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: s
     templates = list(workflow.steps.all())
     if not templates:
         raise WorkflowError(f"The workflow {workflow.name} has no steps.")
-    keys = {t.key for t in templates}
-    unknown = sorted({d for t in templates for d in t.dependencies} - keys)
-    if unknown:
-        raise WorkflowError(f"Steps depend on steps that do not exist: {', '.join(unknown)}.")
-    stuck = _never_ready(templates)
-    if stuck:
-        raise WorkflowError(f"Steps wait for each other in a circle: {', '.join(stuck)}.")
+    problems = step_order_problems({t.key: t.dependencies for t in templates})
+    if problems:
+        raise WorkflowError(" ".join(problems))
     run = WorkflowRun(workflow=workflow, input=run_input, started_by=started_by)
     inserts.insert([run])
     steps = [StepRun(run=run, template=t) for t in templates]
     inserts.insert(steps)
     _enqueue([step.pk for step in steps if not step.template.dependencies])
     return run
-
-
-def _never_ready(templates: list[StepTemplate]) -> list[str]:
-    """Keys of the steps that could never start because their dependencies form a circle."""
-    waiting = {t.key: set(t.dependencies) for t in templates}
-    done: set[str] = set()
-    while ready := [key for key, dependencies in waiting.items() if dependencies <= done]:
-        done.update(ready)
-        for key in ready:
-            del waiting[key]
-    return sorted(waiting)
 
 
 def _progress(run_id: int, succeeded: str) -> tuple[list[int], bool]:
@@ -230,9 +215,10 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
     """
     if not _still_running(step, order_key):
         return
-    report_outcome(step.decision, "success", cost=result.cost, value=result.value, csat=result.csat)
+    report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
+                   csat=result.csat)  # fmt: skip
     step.output = result.output
-    _finish(step, StepRun.Status.SUCCEEDED)
+    _finish(step, StepRun.Status.SUCCEEDED, cost=result.cost, value=result.value, csat=result.csat)
     ready, run_succeeded = _progress(step.run_id, step.template.key)
     _enqueue(ready)
     if run_succeeded:
@@ -253,7 +239,7 @@ def _after_failure(step: StepRun, order_key: str, error: str) -> None:
         _record(step, error=error, retry=step.attempts)
         _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS * 2 ** (step.attempts - 1))
         return
-    report_outcome(step.decision, "failure")
+    report_outcome(step.decision, "failure", reported_by="system:orchestrator")
     if len(step.tried_agents) >= AGENTS_PER_STEP:
         _fail(step, f"{len(step.tried_agents)} agents failed; last error: {error}")
         return

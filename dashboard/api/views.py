@@ -62,7 +62,7 @@ class LeagueView(APIView):
         body = {
             "period": {**vars(period), "label": period.label},
             "sort": sort,
-            "violation_definition": league.VIOLATION_DEFINITION,
+            "violation_definition": kpis.VIOLATION_DEFINITION,
             "high_risk_definition": league.HIGH_RISK_DEFINITION,
             "rows": league.league(request.user, period, form.department_ids(), sort),
         }

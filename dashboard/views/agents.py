@@ -63,7 +63,7 @@ def agent_league(request: HttpRequest, filters: league.LeagueFilterForm) -> Http
         "rows": league.league(request.user, period, filters.department_ids(), sort),
         "headers": _headers(query, sort),
         "query": query,
-        "violation_definition": league.VIOLATION_DEFINITION,
+        "violation_definition": kpis.VIOLATION_DEFINITION,
         "high_risk_definition": league.HIGH_RISK_DEFINITION,
     }
     return render(request, "dashboard/agents.html", context)
@@ -95,7 +95,7 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
         "actions": [(status, ACTION_LABELS[status]) for status in status_changes_for(request.user, agent)],
-        "violation_definition": league.VIOLATION_DEFINITION,
+        "violation_definition": kpis.VIOLATION_DEFINITION,
     }  # fmt: skip
     return render(request, "dashboard/agent.html", context)
 

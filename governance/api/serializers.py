@@ -1,13 +1,11 @@
-import datetime as dt
 from decimal import Decimal
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.chain import canonical
 from governance.filtersets import MAX_ID
-from governance.ingest import MAX_ITEMS, ExternalDecision, ExternalOutcome
+from governance.ingest import MAX_ITEMS
 from governance.models import (
     Approval,
     AuditEvent,
@@ -18,32 +16,35 @@ from governance.models import (
     Policy,
     PolicyVersion,
     ReplayRun,
-    Verdict,
 )
 from governance.overrides import MAX_REASON
 from governance.services import ActionRequest
 from orchestration.models import Agent, Capability, Department, capability_code
 
 MAX_CONTEXT_BYTES = 16_384
-CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def unstorable(value) -> str:
+    """Why PostgreSQL could not store this text or JSON (NUL characters, unpaired surrogates); "" if it can."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "Text may not contain NUL (\\u0000) characters."
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "Text must be valid Unicode (no unpaired surrogates)."
+    elif isinstance(value, dict):
+        return next((p for p in map(unstorable, [*value.keys(), *value.values()]) if p), "")
+    elif isinstance(value, list):
+        return next((p for p in map(unstorable, value) if p), "")
+    return ""
 
 
 def storable_json(value):
     """Refuse what PostgreSQL cannot store in JSON: NUL characters and unpaired surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise serializers.ValidationError("Text must be valid Unicode (no unpaired surrogates).") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            storable_json(key)
-            storable_json(item)
-    elif isinstance(value, list):
-        for item in value:
-            storable_json(item)
+    problem = unstorable(value)
+    if problem:
+        raise serializers.ValidationError(problem)
     return value
 
 
@@ -108,7 +109,8 @@ class EvaluateResponseSerializer(serializers.Serializer):
 class OutcomeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Outcome
-        fields = ["result", "cost", "value", "csat", "reported_at"]
+        fields = ["result", "cost", "value", "csat", "reported_by", "reported_at"]
+        read_only_fields = ["reported_by", "reported_at"]
         extra_kwargs = {"csat": {"min_value": 1, "max_value": 5}}
 
 
@@ -260,86 +262,29 @@ class ChainReportSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
-class IngestDecisionSerializer(EvaluateRequestSerializer):
-    """A decision another platform took; Regent records it as told (and scores its risk if not given)."""
+@extend_schema_field({"type": "object", "properties": {"type": {"enum": ["decision", "outcome"]}}})
+class IngestItemField(serializers.Field):
+    """One item, checked here only for being an object: governance.api.ingest_items validates its fields."""
 
-    type = serializers.ChoiceField(choices=["decision"])
-    idempotency_key = serializers.CharField(max_length=100)
-    verdict = serializers.ChoiceField(choices=Verdict.choices)
-    risk_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
-    explanation = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    default_error_messages = {"invalid": "Each item is an object."}
 
-    def validate_occurred_at(self, value):
-        if value is not None and value > timezone.now() + CLOCK_SKEW:
-            raise serializers.ValidationError("This moment is in the future.")
-        return value
-
-    @classmethod
-    def item_from(cls, data: dict) -> ExternalDecision:
-        request = cls.request_from(data)
-        return ExternalDecision(
-            idempotency_key=data["idempotency_key"], action=request.action, verdict=data["verdict"],
-            resource=request.resource, amount=request.amount, currency=request.currency,
-            data_classes=request.data_classes, context=request.context, risk_score=data["risk_score"],
-            explanation=data["explanation"], occurred_at=data["occurred_at"],
-        )  # fmt: skip
-
-
-class IngestOutcomeSerializer(serializers.Serializer):
-    """What happened after a decision, named by its id or by the idempotency key it was ingested with."""
-
-    type = serializers.ChoiceField(choices=["outcome"])
-    idempotency_key = serializers.CharField(max_length=100)
-    decision = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    decision_key = serializers.CharField(max_length=100, required=False)
-    result = serializers.ChoiceField(choices=Outcome.Result.choices)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"), default=Decimal("0"))
-    value = serializers.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    csat = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, default=None)
-
-    def validate(self, attrs: dict) -> dict:
-        if ("decision" in attrs) == ("decision_key" in attrs):
-            raise serializers.ValidationError("Name the decision by exactly one of decision and decision_key.")
-        return attrs
-
-    @staticmethod
-    def item_from(data: dict) -> ExternalOutcome:
-        return ExternalOutcome(
-            idempotency_key=data["idempotency_key"], result=data["result"], decision_id=data.get("decision"),
-            decision_key=data.get("decision_key", ""), cost=data["cost"], value=data["value"], csat=data["csat"],
-        )  # fmt: skip
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return data
 
 
 class IngestBatchSerializer(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.DictField(),
+        child=IngestItemField(),
         min_length=1,
         max_length=MAX_ITEMS,
         help_text='Decisions ({"type": "decision", …}) and outcomes ({"type": "outcome", …}), each with an '
-        "idempotency_key. Invalid items are reported by index; the valid ones are recorded.",
+        "idempotency_key. A decision has the fields of an evaluate request plus verdict, and optionally "
+        "risk_score, explanation and occurred_at; an outcome names its decision by decision (id) or "
+        "decision_key, with result, cost, value and csat. Invalid items are reported by index; the valid "
+        "ones are recorded.",
     )
-
-    ITEM_SERIALIZERS = {"decision": IngestDecisionSerializer, "outcome": IngestOutcomeSerializer}
-
-    def parse_items(self) -> tuple[list, dict[int, dict]]:
-        """The valid items as (index, item) and the errors of the others by index.
-
-        One serializer per item type validates every item of that type, as a ListSerializer would:
-        a serializer per item (deep-copying its fields) cost more than storing the batch.
-        """
-        valid, errors = [], {}
-        validators = {kind: serializer_class() for kind, serializer_class in self.ITEM_SERIALIZERS.items()}
-        for index, raw in enumerate(self.validated_data["items"]):
-            validator = validators.get(raw.get("type"))
-            if validator is None:
-                errors[index] = {"type": ['Use "decision" or "outcome".']}
-                continue
-            try:
-                valid.append((index, validator.item_from(validator.run_validation(raw))))
-            except serializers.ValidationError as exc:
-                errors[index] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return valid, errors
 
 
 class IngestItemResultSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import approvals, audit, ingest, overrides, policy_tests
+from governance.api import ingest_items
 from governance.api.serializers import (
     ApprovalDecisionSerializer,
     ApprovalSerializer,
@@ -38,7 +39,7 @@ from governance.filtersets import DecisionFilterSet
 from governance.models import Approval, AuditEvent, Decision, Policy, ReplayRun
 from governance.policies import save_policy
 from governance.replay import start_replay
-from governance.services import evaluate_action, report_outcome
+from governance.services import evaluate_action, report_claimed_outcome
 from integrations.api.errors import error_response
 from integrations.api.pagination import ChainOrder
 from integrations.api.permissions import IsPerson, ModelPermissions, holds, is_person
@@ -83,7 +84,9 @@ class ReportsOutcomes(BasePermission):
 
 
 class OutcomeView(APIView):
-    """What happened after a decision, from its agent or another system; a second report keeps the first."""
+    """What happened after a decision, from its agent or another system; a second report keeps the first.
+
+    The reporter is recorded on the outcome and, for a first report, in the audit chain (`outcome.reported`)."""
 
     permission_classes = [ReportsOutcomes]
 
@@ -97,8 +100,9 @@ class OutcomeView(APIView):
         else:
             decisions = scope_to_departments(Decision.objects.all(), request.user)
         decision = get_object_or_404(decisions, pk=data["decision"])
-        outcome = report_outcome(decision, data["result"], cost=data.get("cost", 0), value=data.get("value", 0),
-                                 csat=data.get("csat"))  # fmt: skip
+        reporter = request.auth if isinstance(request.auth, Agent) else request.user
+        outcome = report_claimed_outcome(decision, data["result"], by=reporter, cost=data.get("cost", 0),
+                                         value=data.get("value", 0), csat=data.get("csat"))  # fmt: skip
         return Response(OutcomeSerializer(outcome).data)
 
 
@@ -212,12 +216,12 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         return save_policy(policy, **scope, by=self.request.user)
 
     @extend_schema(responses=PolicyVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def versions(self, request: Request, pk: str) -> Response:
         return Response(PolicyVersionSerializer(self.get_object().versions.order_by("-number"), many=True).data)
 
     @extend_schema(responses=PolicyExampleResultSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def tests(self, request: Request, pk: str) -> Response:
         """Run the policy's examples against the policy set with this policy enforced."""
         results = policy_tests.run_examples(self.get_object())
@@ -286,7 +290,7 @@ class IngestView(APIView):
     def post(self, request: Request) -> Response:
         batch = IngestBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        valid, errors = batch.parse_items()
+        valid, errors = ingest_items.parse(batch.validated_data["items"])
         results = ingest.ingest(request.auth, valid) if valid else []
         results += [ingest.ItemResult(index, "invalid", errors=item_errors) for index, item_errors in errors.items()]
         results.sort(key=lambda r: r.index)

@@ -18,9 +18,11 @@ class Verdict(models.TextChoices):
 class Decision(models.Model):
     """One action an agent proposed, and the verdict. Written only by governance.services."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="decisions")
+    # No single-column indexes on the two keys: the (agent|department, created_at, id) indexes below lead with
+    # them and serve every lookup, and each index is paid again on every decision written.
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="decisions", db_index=False)
     # The agent's department when it acted: scoping and rollups must not move if the agent does.
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="decisions")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="decisions", db_index=False)
     action = models.CharField(max_length=80)
     resource = models.CharField(max_length=255, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -75,6 +77,13 @@ class Outcome(models.Model):
     cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     csat = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Customer satisfaction, 1–5.")
+    reported_by = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",  # rows written by raw SQL (the synthetic history of dashboard.history) name no reporter
+        help_text="Who reported it, as the audit log names actors: agent:<slug>, user:<username> or "
+        "system:orchestrator. Empty for outcomes recorded before reporters were, and for synthetic history.",
+    )
     reported_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -19,6 +19,14 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
+class Conflict(exceptions.APIException):
+    """The request is valid, but the state of what it names does not allow it now."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "This conflicts with the current state."
+
+
 def error_response(status_code: int, code: str, detail: str, *, fields: dict | None = None, **extra) -> Response:
     """An error in the API's one format, for views that answer with an error they did not raise."""
     body = {"status": status_code, "code": code, "detail": detail, **extra}

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from integrations.models import PersonalToken, WebhookDelivery, WebhookSubscription
+from orchestration.models import Department
 
 
 class PersonalTokenSerializer(serializers.ModelSerializer):
@@ -23,10 +24,17 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         help_text='Live event types such as "decision.created", or ["*"] for every event.',
     )  # fmt: skip
     url = serializers.URLField(max_length=500, help_text="http or https; receives a signed POST per event.")
+    departments = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Department.objects.all(),
+        help_text="Ids of the departments whose events to send; empty (organisation-wide roles only): every event.",
+    )  # fmt: skip
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "event_types", "active", "consecutive_failures", "disabled_reason", "created_at"]
+        fields = [
+            "id", "url", "event_types", "departments", "active", "consecutive_failures", "disabled_reason",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = ["active", "consecutive_failures", "disabled_reason", "created_at"]
 
 

@@ -18,6 +18,7 @@ from integrations.api.serializers import (
     WebhookSubscriptionSerializer,
 )
 from integrations.models import PersonalToken, WebhookSubscription
+from orchestration.scoping import scope_to_all_departments
 
 RECENT_DELIVERIES = 100
 
@@ -54,23 +55,32 @@ class PersonalTokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
 
 class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Subscriptions the caller may manage: all of them for organisation-wide roles, a Supervisor's only
+    those whose departments are all theirs (integrations.webhooks has the rule)."""
+
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [holds("integrations.manage_webhooks")]
-    queryset = WebhookSubscription.objects.order_by("pk")
+    queryset = WebhookSubscription.objects.all()
+
+    def get_queryset(self) -> QuerySet:
+        subscriptions = WebhookSubscription.objects.prefetch_related("departments").order_by("pk")
+        return scope_to_all_departments(subscriptions, self.request.user)
 
     @extend_schema(request=WebhookSubscriptionSerializer, responses={201: NewWebhookSubscriptionSerializer})
     def create(self, request: Request) -> Response:
         serializer = WebhookSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        subscription = webhooks.subscribe(data["url"], data["event_types"], by=request.user)
+        subscription = webhooks.subscribe(
+            data["url"], data["event_types"], by=request.user, departments=data.get("departments", [])
+        )
         return Response(NewWebhookSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: WebhookSubscription) -> None:
         webhooks.unsubscribe(instance, by=self.request.user)
 
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def deliveries(self, request: Request, pk: str) -> Response:
         """The latest deliveries, newest first."""
         latest = self.get_object().deliveries.order_by("-pk")[:RECENT_DELIVERIES]

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api.serializers import EvaluateRequestSerializer, storable_json
+from governance.filtersets import MAX_ID
 from orchestration.models import (
     Agent,
     AgentKey,
@@ -13,6 +15,7 @@ from orchestration.models import (
     Strategy,
     WorkflowRun,
     WorkflowTemplate,
+    capability_code,
 )
 
 
@@ -88,21 +91,73 @@ class StrategySerializer(serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "A capability's code or id."})
+class CapabilityField(serializers.RelatedField):
+    """A capability named by its code (as it is shown) or by its id."""
+
+    default_error_messages = {
+        "incorrect_type": "Give a capability's code, such as invoice.approve, or its id.",
+        "unknown": "No capability has the code or id {value}.",
+    }
+
+    def to_internal_value(self, data) -> Capability:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type")
+        if isinstance(data, int):
+            found = self.get_queryset().filter(pk=data).first() if 1 <= data <= MAX_ID else None
+        else:
+            found = self.get_queryset().filter(code=data).first() if capability_code.regex.match(data) else None
+        if found is None:
+            self.fail("unknown", value=data)
+        return found
+
+    def to_representation(self, value: Capability) -> str:
+        return value.code
+
+
 class StepTemplateSerializer(serializers.ModelSerializer):
-    capability = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    dependencies = serializers.ListField(child=serializers.CharField(), read_only=True)
+    capability = CapabilityField(queryset=Capability.objects.all())
+    data_classes = serializers.ListField(
+        child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20
+    )
+    dependencies = serializers.ListField(
+        child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20,
+        help_text="Keys of the steps of this workflow that must succeed first.",
+    )  # fmt: skip
 
     class Meta:
         model = StepTemplate
         fields = ["key", "capability", "action", "amount_field", "data_classes", "dependencies", "position"]
+        read_only_fields = ["position"]
+
+    def validate_dependencies(self, keys: list[str]) -> list[str]:
+        limit = StepTemplate._meta.get_field("depends_on").max_length
+        if len(", ".join(keys)) > limit:
+            raise serializers.ValidationError(f"The keys together may take at most {limit} characters.")
+        return keys
 
 
 class WorkflowTemplateSerializer(serializers.ModelSerializer):
-    steps = StepTemplateSerializer(many=True, read_only=True)
+    """A template with its steps, written whole: steps are matched by key, in the order given
+    (orchestration.services.save_workflow_template)."""
+
+    steps = StepTemplateSerializer(many=True, allow_empty=False, max_length=50)
+    sample_input = serializers.DictField(required=False, default=dict, validators=[storable_json])
 
     class Meta:
         model = WorkflowTemplate
         fields = ["id", "name", "slug", "description", "enabled", "sample_input", "steps"]
+
+    def validate_steps(self, steps: list[dict]) -> list[dict]:
+        """Steps are always given whole, even in a PATCH (which makes their fields optional to DRF)."""
+        missing = {
+            str(index): {name: ["This field is required."] for name in ("key", "capability", "action")
+                         if name not in step}
+            for index, step in enumerate(steps)
+        }  # fmt: skip
+        if any(missing.values()):
+            raise serializers.ValidationError({index: errors for index, errors in missing.items() if errors})
+        return steps
 
 
 class StepRunSerializer(serializers.ModelSerializer):

@@ -3,7 +3,7 @@ orchestration.services or orchestration.workflows."""
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.api.errors import error_response
+from integrations.api.errors import Conflict, error_response
 from integrations.api.permissions import IsPerson, ModelPermissions, holds
 from orchestration import services, workflows
 from orchestration.api.authentication import IsAgent
@@ -60,15 +60,40 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
         return visible_departments(self.request.user).order_by("pk")
 
 
-class CapabilityViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = CapabilitySerializer
+class RegistryViewSet(viewsets.ModelViewSet):
+    """Read for every role; create, change and delete with the model's permissions (Policy Admins), each
+    through orchestration.services, audited. Deleting what something depends on is a 409 saying what."""
+
     permission_classes = [ModelPermissions]
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = self._save(self.queryset.model(), dict(serializer.validated_data))
+
+    def perform_update(self, serializer) -> None:
+        saved = self._save(serializer.instance, dict(serializer.validated_data))
+        serializer.instance = self.get_queryset().get(pk=saved.pk)  # fresh, not the prefetched rows of before
+
+    def _save(self, entry, data: dict):
+        for name, value in data.items():
+            setattr(entry, name, value)
+        return services.save_registry_entry(entry, by=self.request.user)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="In use: the message says by what.")})
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            services.delete_registry_entry(self.get_object(), by=request.user)
+        except services.InUse as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CapabilityViewSet(RegistryViewSet):
+    serializer_class = CapabilitySerializer
     queryset = Capability.objects.order_by("pk")
 
 
-class ModelProviderViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelProviderViewSet(RegistryViewSet):
     serializer_class = ModelProviderSerializer
-    permission_classes = [ModelPermissions]
     queryset = ModelProvider.objects.order_by("pk")
 
 
@@ -95,7 +120,7 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_permissions()
 
     @extend_schema(responses=AgentKeySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def keys(self, request: Request, pk: str) -> Response:
         agent = self.get_object()
         return Response(AgentKeySerializer(AgentKey.objects.filter(agent=agent), many=True).data)
@@ -152,11 +177,21 @@ class StrategyView(APIView):
         return Response(StrategySerializer(strategy).data, status=status.HTTP_201_CREATED)
 
 
-class WorkflowTemplateViewSet(viewsets.ReadOnlyModelViewSet):
+class WorkflowTemplateViewSet(RegistryViewSet):
+    """Workflow templates with their steps; a write gives the whole list of steps (PATCH may leave it out)."""
+
     serializer_class = WorkflowTemplateSerializer
-    permission_classes = [ModelPermissions]
     queryset = WorkflowTemplate.objects.prefetch_related("steps__capability").order_by("pk")
     lookup_field = "slug"
+
+    def _save(self, template: WorkflowTemplate, data: dict) -> WorkflowTemplate:
+        steps = data.pop("steps", None)
+        for name, value in data.items():
+            setattr(template, name, value)
+        try:
+            return services.save_workflow_template(template, steps, by=self.request.user)
+        except services.InUse as exc:
+            raise Conflict(str(exc)) from exc
 
 
 def runs_visible_to(user) -> QuerySet[WorkflowRun]:
@@ -198,7 +233,7 @@ class WorkflowRunViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(WorkflowRunDetailSerializer(self.get_queryset().get(pk=run.pk)).data)
 
     @extend_schema(responses=StepRunSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def steps(self, request: Request, pk: str) -> Response:
         return Response(StepRunSerializer(self.get_object().steps.all(), many=True).data)
 

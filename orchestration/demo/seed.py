@@ -225,7 +225,8 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
             )  # fmt: skip
             executes = approved
         if executes:
-            outcomes.append(Outcome(decision=decision, **make_outcome(rng, decision.action, decision.amount)))
+            outcome = make_outcome(rng, decision.action, decision.amount)
+            outcomes.append(Outcome(decision=decision, reported_by=f"agent:{decision.agent.slug}", **outcome))
     Approval.objects.bulk_create(approvals, batch_size=2000)
     Outcome.objects.bulk_create(outcomes, batch_size=2000)
     approval_of = {a.decision_id: a for a in approvals}

@@ -54,7 +54,8 @@ class Simulator:
         decision = evaluate_action(agent, request)
         self.actions += 1
         if decision.verdict in (Verdict.ALLOW, Verdict.FLAG):
-            report_outcome(decision, **make_outcome(self.rng, request.action, request.amount))
+            outcome = make_outcome(self.rng, request.action, request.amount)
+            report_outcome(decision, reported_by=f"agent:{agent.slug}", **outcome)
 
     def start_workflow(self) -> None:
         workflows_ = list(WorkflowTemplate.objects.filter(enabled=True))

@@ -9,7 +9,7 @@ from orchestration.models.registry import (
     capability_code,
 )
 from orchestration.models.strategy import Strategy
-from orchestration.models.workflows import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
+from orchestration.models.workflows import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate, step_order_problems
 
 __all__ = [
     "Agent",
@@ -25,4 +25,5 @@ __all__ = [
     "WorkflowRun",
     "WorkflowTemplate",
     "capability_code",
+    "step_order_problems",
 ]

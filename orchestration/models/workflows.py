@@ -1,5 +1,7 @@
 """Workflows: templates of steps (a small DAG) and the runs that carry them out, step by step."""
 
+from collections.abc import Iterable, Mapping
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -57,6 +59,21 @@ class StepTemplate(models.Model):
     def clean(self) -> None:
         if self.key in self.dependencies:
             raise ValidationError({"depends_on": "A step cannot depend on itself."})
+
+
+def step_order_problems(dependencies: Mapping[str, Iterable[str]]) -> list[str]:
+    """Why a workflow's steps (key → keys they wait for) could not all run: steps waited for that do not
+    exist, or else steps that wait for each other in a circle. Empty when every step can start in turn."""
+    waiting = {key: set(needs) for key, needs in dependencies.items()}
+    unknown = sorted(set().union(*waiting.values()) - set(waiting))
+    if unknown:
+        return [f"Steps depend on steps that do not exist: {', '.join(unknown)}."]
+    done: set[str] = set()
+    while ready := [key for key, needs in waiting.items() if needs <= done]:
+        done.update(ready)
+        for key in ready:
+            del waiting[key]
+    return [f"Steps wait for each other in a circle: {', '.join(sorted(waiting))}."] if waiting else []
 
 
 class WorkflowRun(models.Model):

@@ -30,10 +30,20 @@
     return td;
   }
 
+  function linked(text, href) {
+    const td = document.createElement("td");
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    td.appendChild(a);
+    return td;
+  }
+
   function row(d) {
     const tr = document.createElement("tr");
     tr.append(
-      cell(d.at.slice(11, 19)), cell(d.agent), cell(d.department), cell(d.action),
+      linked(d.at.slice(11, 19), "/decisions/" + encodeURIComponent(d.id) + "/"),
+      linked(d.agent, "/agents/" + encodeURIComponent(d.agent_id) + "/"), cell(d.department), cell(d.action),
       cell(((d.amount || "") + " " + (d.currency || "")).trim()),
       cell(d.verdict, "verdict verdict-" + d.verdict), cell(String(d.risk_score))
     );
@@ -71,8 +81,8 @@
 
   function onDecision(event) {
     const d = event.data;
-    showRows([row({ at: event.at, agent: d.agent_name, department: d.department, action: d.action,
-      amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score })]);
+    showRows([row({ id: d.id, agent_id: d.agent_id, at: event.at, agent: d.agent_name, department: d.department,
+      action: d.action, amount: d.amount, currency: d.currency, verdict: d.verdict, risk_score: d.risk_score })]);
   }
 
   window.RegentStream.follow({

@@ -12,14 +12,27 @@ import pytest
 from django.db import transaction
 
 from governance.models import Verdict
+from integrations import webhooks
+from orchestration.models import Capability
 from tests.api.conftest import CALLERS
-from tests.factories import DecisionFactory
+from tests.factories import (
+    CapabilityFactory,
+    DecisionFactory,
+    ModelProviderFactory,
+    StepTemplateFactory,
+    WorkflowTemplateFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 VIEWERS = ("alice", "bob", "carol", "dave")
 INGESTED = {"type": "decision", "idempotency_key": "k1", "action": "invoice.approve", "verdict": "allow"}
 NEXT_MONTH = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+WORKFLOW = {"name": "Refund", "slug": "refund", "steps": [
+    {"key": "check", "capability": "invoice.approve", "action": "invoice.approve"},
+    {"key": "pay", "capability": "invoice.approve", "action": "payment.send", "dependencies": ["check"]},
+]}  # fmt: skip
+HOOK = {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}
 
 
 class Row(NamedTuple):
@@ -74,7 +87,29 @@ ROWS = {
     "strategy": Row("get", "/api/v1/strategy", ok(VIEWERS)),
     "strategy-set": Row("post", "/api/v1/strategy", ok(["alice"], 201),
                         {"cost": 40, "risk": 30, "customer_satisfaction": 20, "resilience": 10}),
+    "capability-detail": Row("get", "/api/v1/capabilities/{capability}", ok(VIEWERS)),
+    "capability-create": Row("post", "/api/v1/capabilities", ok(["carol"], 201), {"code": "refund.issue"}),
+    "capability-update": Row("patch", "/api/v1/capabilities/{spare_capability}", ok(["carol"]),
+                             {"description": "Spare work"}),
+    "capability-replace": Row("put", "/api/v1/capabilities/{spare_capability}", ok(["carol"]),
+                              {"code": "spare.task", "description": "Spare work"}),
+    "capability-delete": Row("delete", "/api/v1/capabilities/{spare_capability}", ok(["carol"], 204)),
+    # Agents hold it and a workflow step needs it: deleting it would break them.
+    "capability-delete-in-use": Row("delete", "/api/v1/capabilities/{capability}", ok(["carol"], 409)),
+    "provider-detail": Row("get", "/api/v1/providers/{spare_provider}", ok(VIEWERS)),
+    "provider-create": Row("post", "/api/v1/providers", ok(["carol"], 201), {"name": "Acme AI", "kind": "simulated"}),
+    "provider-update": Row("put", "/api/v1/providers/{spare_provider}", ok(["carol"]),
+                           {"name": "Spare AI", "kind": "simulated", "region": "eu-west", "cost_per_unit": "0.01"}),
+    "provider-update-partly": Row("patch", "/api/v1/providers/{spare_provider}", ok(["carol"]), {"region": "eu"}),
+    "provider-delete": Row("delete", "/api/v1/providers/{spare_provider}", ok(["carol"], 204)),
     "workflows-list": Row("get", "/api/v1/workflows", ok(VIEWERS)),
+    "workflow-detail": Row("get", "/api/v1/workflows/invoice", ok(VIEWERS)),
+    "workflow-create": Row("post", "/api/v1/workflows", ok(["carol"], 201), WORKFLOW),
+    "workflow-update": Row("put", "/api/v1/workflows/spare", ok(["carol"]), {**WORKFLOW, "slug": "spare"}),
+    "workflow-update-partly": Row("patch", "/api/v1/workflows/spare", ok(["carol"]), {"enabled": False}),
+    "workflow-delete": Row("delete", "/api/v1/workflows/spare", ok(["carol"], 204)),
+    # The invoice workflow has a run on record.
+    "workflow-delete-in-use": Row("delete", "/api/v1/workflows/invoice", ok(["carol"], 409)),
     "runs-list": Row("get", "/api/v1/workflow-runs", ok(VIEWERS)),
     "run-detail": Row("get", "/api/v1/workflow-runs/{run}", ok(VIEWERS)),
     "run-steps": Row("get", "/api/v1/workflow-runs/{run}/steps", ok(VIEWERS)),
@@ -85,15 +120,23 @@ ROWS = {
     "tokens-list": Row("get", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"])),
     "token-create": Row("post", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"], 201),
                         {"name": "BI export", "expires_at": NEXT_MONTH}),
-    "webhooks-list": Row("get", "/api/v1/webhooks", ok(["carol"])),
-    "webhook-create": Row("post", "/api/v1/webhooks", ok(["carol"], 201),
-                          {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}),
+    "webhooks-list": Row("get", "/api/v1/webhooks", ok(["bob", "carol"])),
+    # Organisation-wide subscriptions are for organisation-wide roles; a Supervisor is told to name departments.
+    "webhook-create": Row("post", "/api/v1/webhooks", {**ok(["carol"], 201), "bob": 400}, HOOK),
+    "webhook-create-finance": Row("post", "/api/v1/webhooks", ok(["bob", "carol"], 201),
+                                  {**HOOK, "departments": ["{finance}"]}),
+    "webhook-detail": Row("get", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"])),
+    "webhook-deliveries": Row("get", "/api/v1/webhooks/{finance_webhook}/deliveries", ok(["bob", "carol"])),
+    "webhook-delete": Row("delete", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"], 204)),
+    "webhook-detail-organisation": Row("get", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404}),
+    "webhook-delete-organisation": Row("delete", "/api/v1/webhooks/{webhook}", {**ok(["carol"], 204), "bob": 404}),
 }  # fmt: skip
 
 
 def fill(value, world):
     """Put the world's ids into a path or body template."""
-    names = ("finance_agent", "decision", "approval", "run", "policy", "denied")
+    names = ("finance_agent", "decision", "approval", "run", "policy", "denied", "finance", "webhook",
+             "finance_webhook", "capability", "spare_capability", "spare_provider")  # fmt: skip
     ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
         formatted = value.format(**ids)
@@ -116,9 +159,18 @@ def call_undone(client, row: Row, world) -> int:
 
 
 @pytest.fixture
-def world_and_a_denial(world):
-    """The API's world and a denied Finance decision, which only a Supervisor of Finance may override."""
+def world_and_a_denial(world, carol):
+    """The API's world, a denied Finance decision, which only a Supervisor of Finance may override, and
+    webhook subscriptions to the whole organisation's events and to Finance's, and registry entries nothing
+    depends on, to change and delete."""
     world.denied = DecisionFactory(agent=world.finance_agent, verdict=Verdict.DENY)
+    world.finance = world.finance_agent.department
+    world.webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol)
+    world.finance_webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol, departments=[world.finance])
+    world.capability = Capability.objects.get(code="invoice.approve")
+    world.spare_capability = CapabilityFactory(code="spare.work")
+    world.spare_provider = ModelProviderFactory(name="Spare AI")
+    StepTemplateFactory(workflow=WorkflowTemplateFactory(slug="spare"), capability=world.capability)
     return world
 
 

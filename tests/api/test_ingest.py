@@ -1,11 +1,20 @@
 """POST /api/v1/events: bulk ingest of decisions and outcomes from agents orchestrated elsewhere."""
 
-import pytest
+import datetime as dt
+from decimal import Decimal
 
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from dashboard.models import DecisionRollup
+from dashboard.rollups import fold_changes
+from governance import audit
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
 from tests.api.conftest import agent_client
+from tests.dashboard.conftest import bucket_counts, decisions_per_bucket
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"
@@ -138,3 +147,108 @@ def test_a_large_batch_is_stored_set_based_with_exact_ids_and_chain(client, fina
     assert [stored[r["id"]] for r in body["results"]] == [f"invoice/{n}" for n in range(250)]
     assert AuditEvent.objects.filter(kind="decision.created").count() == 250
     assert verify_chain().ok
+
+
+def test_an_ingested_batch_counts_in_the_rollups_as_one_decision_at_a_time_would(client, finance_agent):
+    # Given a batch above the COPY size, with verdicts, amounts, risks and hours that vary
+    hours = [timezone.now() - dt.timedelta(hours=n % 5, minutes=n % 50) for n in range(150)]
+    items = [
+        decision_item(f"k{n}", verdict=["allow", "deny", "flag"][n % 3], amount=f"{n}.50", risk_score=n % 100,
+                      occurred_at=hours[n].isoformat())
+        for n in range(150)
+    ]  # fmt: skip
+    # And, in the same request, the outcome of a decision ingested earlier
+    client.post(URL, {"items": [decision_item("earlier")]}, format="json")
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "earlier", "result": "success",
+               "value": "7.00"}  # fmt: skip
+
+    # When the agent sends it and the changes are folded
+    body = client.post(URL, {"items": [*items, outcome]}, format="json").json()
+    assert body["created"] == 151
+    fold_changes()
+
+    # Then the buckets hold every decision where the decision table says, the spend of what was allowed,
+    # and the outcome (its trigger still fires after the batch's decisions)
+    assert bucket_counts("hour") == decisions_per_bucket("hour")
+    assert bucket_counts("day") == decisions_per_bucket("day")
+    allowed = Decision.objects.filter(verdict__in=["allow", "flag"]).aggregate(total=Sum("amount"))["total"]
+    totals = DecisionRollup.objects.filter(grain="day").aggregate(spend=Sum("spend"), value=Sum("value"))
+    assert totals == {"spend": allowed, "value": Decimal("7.00")}
+
+
+def test_ingested_outcomes_name_the_agent_and_are_audited_in_one_append_per_batch(client, monkeypatch):
+    # Given three ingested decisions
+    client.post(URL, {"items": [decision_item(f"inv-{n}") for n in range(3)]}, format="json")
+    appends = []
+    monkeypatch.setattr(audit, "append", lambda events, real=audit.append: appends.append(events) or real(events))
+
+    # When the agent sends their outcomes in one batch
+    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision_key": f"inv-{n}", "result": "success",
+                 "value": "10.00"} for n in range(3)]  # fmt: skip
+    body = client.post(URL, {"items": outcomes}, format="json").json()
+
+    # Then each outcome names the agent, and all three outcome.reported events came in one append
+    assert body["created"] == 3
+    assert set(Outcome.objects.values_list("reported_by", flat=True)) == {"agent:invoice-bot"}
+    outcome_appends = [[e.kind for e in events] for events in appends if events]
+    assert outcome_appends == [["outcome.reported"] * 3]
+    events = AuditEvent.objects.filter(kind="outcome.reported")
+    assert sorted(events.values_list("subject_id", flat=True)) == sorted(
+        str(pk) for pk in Outcome.objects.values_list("decision_id", flat=True)
+    )
+    assert {(e.actor_label, e.after["source"]) for e in events} == {("agent:invoice-bot", "ingest")}
+    assert verify_chain().ok
+
+
+def test_a_resent_outcome_adds_no_second_audit_event(client):
+    client.post(URL, {"items": [decision_item("inv-1")]}, format="json")
+    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "failure"}
+
+    client.post(URL, {"items": [outcome]}, format="json")
+    client.post(URL, {"items": [outcome]}, format="json")
+
+    assert AuditEvent.objects.filter(kind="outcome.reported").count() == 1
+
+
+def test_outcomes_in_bulk_give_back_the_spend_of_failed_actions_once_and_count_in_the_rollups(client, finance_agent):
+    # Given 120 actions evaluate allowed and reserved (above the size that goes in by COPY)
+    made = [evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("10.00"),
+                                                         currency="EUR")) for _ in range(120)]  # fmt: skip
+    assert {d.verdict for d in made} == {"allow"}
+    finance_agent.refresh_from_db()
+    reserved = finance_agent.month_spent
+
+    # When their outcomes arrive in one batch, a third of them failures, and the batch is sent twice
+    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision": d.pk,
+                 "result": "failure" if n % 3 == 0 else "success", "value": "2.00", "csat": 4}
+                for n, d in enumerate(made)]  # fmt: skip
+    first = client.post(URL, {"items": outcomes}, format="json").json()
+    second = client.post(URL, {"items": outcomes}, format="json").json()
+    fold_changes()
+
+    # Then the 40 failed actions gave back their 10.00 once, and the buckets count every outcome once
+    assert (first["created"], second["duplicates"]) == (120, 120)
+    finance_agent.refresh_from_db()
+    assert finance_agent.month_spent == reserved - 40 * Decimal("10.00")
+    totals = DecisionRollup.objects.filter(grain="day").aggregate(outcomes=Sum("outcomes"), successes=Sum("successes"),
+                                                                  value=Sum("value"))  # fmt: skip
+    assert totals == {"outcomes": 120, "successes": 80, "value": Decimal("240.00")}
+    assert AuditEvent.objects.filter(kind="outcome.reported").count() == 120
+    assert verify_chain().ok
+
+
+def test_a_failure_of_an_ingested_decision_gives_back_nothing(client, finance_agent):
+    # Given an agent that has spent this month, and an ingested decision (decided and spent elsewhere:
+    # Regent reserved nothing for it)
+    evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("600.00"), currency="EUR"))
+    client.post(URL, {"items": [decision_item("inv-1", amount="500.00")]}, format="json")
+    finance_agent.refresh_from_db()
+    spent = finance_agent.month_spent
+
+    # When its action is reported failed, in bulk and through the outcomes endpoint
+    failure = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "failure"}
+    client.post(URL, {"items": [failure]}, format="json")
+
+    # Then the agent's spend is what it was
+    finance_agent.refresh_from_db()
+    assert finance_agent.month_spent == spent

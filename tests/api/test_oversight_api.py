@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from governance.audit import verify_chain
 from governance.models import AuditEvent, Outcome, Override, Verdict
 from governance.services import report_outcome
-from tests.api.conftest import token_client
+from tests.api.conftest import agent_client, token_client
 from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)
 from tests.factories import DecisionFactory
 
@@ -25,7 +26,7 @@ def test_the_league_gives_each_agents_figures_in_the_callers_scope(finance_agent
                               created_at=timezone.now())  # fmt: skip
     DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=timezone.now())
     DecisionFactory(agent=finance_agent, verdict=Verdict.FLAG, created_at=timezone.now())
-    report_outcome(allowed, "success", value=Decimal("250"), csat=4)
+    report_outcome(allowed, "success", reported_by="agent:tests", value=Decimal("250"), csat=4)
     DecisionFactory(agent=support_agent, created_at=timezone.now())
 
     # When the Executive and Finance's Supervisor read the league for the last 24 hours
@@ -132,9 +133,67 @@ def test_a_supervisor_reports_an_outcome_for_a_decision_of_their_department(bob,
     # When it reports what happened
     response = token_client(bob).post("/api/v1/outcomes", body, format="json")
 
-    # Then the outcome is the decision's, as if its agent had reported it
+    # Then the outcome is the decision's, as if its agent had reported it, but names who reported it
     assert response.status_code == 200, response.content
     assert (decision.outcome.result, decision.outcome.csat) == ("success", 5)
+    assert decision.outcome.reported_by == response.json()["reported_by"] == "user:bob"
+    # And the claim is in the audit chain, made by bob, in the decision's department
+    event = AuditEvent.objects.get(kind="outcome.reported")
+    assert (event.actor, event.actor_label, event.subject_type, event.subject_id, event.department_id) == (
+        bob, "user:bob", "decision", str(decision.pk), finance_agent.department_id
+    )
+    assert (event.after["result"], event.after["value"], event.after["csat"]) == ("success", "120.00", 5)
+    assert verify_chain().ok
+
+
+def test_an_agent_reporting_its_outcome_is_named_on_the_outcome_and_in_the_audit_chain(finance_agent, alice):
+    # Given a decision of the Finance agent
+    decision = DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW)
+
+    # When the agent reports what happened with its key
+    response = agent_client(finance_agent).post(
+        "/api/v1/outcomes", {"decision": decision.pk, "result": "failure", "cost": "3.00"}, format="json"
+    )
+
+    # Then the outcome and its audit event name the agent, and the chain holds
+    assert response.status_code == 200, response.content
+    assert response.json()["reported_by"] == "agent:invoice-bot"
+    event = AuditEvent.objects.get(kind="outcome.reported")
+    assert (event.actor, event.actor_label, event.after["result"], event.after["cost"]) == (
+        None, "agent:invoice-bot", "failure", "3.00"
+    )
+    assert verify_chain().ok
+    # And the decision's API view shows who reported its outcome
+    shown = token_client(alice).get(f"/api/v1/decisions/{decision.pk}")
+    assert shown.json()["outcome"]["reported_by"] == "agent:invoice-bot"
+
+
+def test_a_second_report_keeps_the_first_and_adds_no_audit_event(bob, finance_agent):
+    # Given an outcome the agent reported
+    decision = DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW)
+    agent_client(finance_agent).post("/api/v1/outcomes", {"decision": decision.pk, "result": "success"}, format="json")
+
+    # When a system with bob's token reports another
+    response = token_client(bob).post("/api/v1/outcomes", {"decision": decision.pk, "result": "failure"}, format="json")
+
+    # Then the first report stands, with its reporter, and only it is audited
+    assert (response.json()["result"], response.json()["reported_by"]) == ("success", "agent:invoice-bot")
+    assert list(AuditEvent.objects.filter(kind="outcome.reported").values_list("actor_label", flat=True)) == [
+        "agent:invoice-bot"
+    ]
+
+
+def test_a_bad_outcome_is_a_field_error_and_records_nothing(finance_agent):
+    decision = DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW)
+
+    response = agent_client(finance_agent).post(
+        "/api/v1/outcomes", {"decision": decision.pk, "result": "success", "csat": 9}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "csat" in response.json()["fields"]
+    assert not Outcome.objects.exists()
+    assert not AuditEvent.objects.filter(kind="outcome.reported").exists()
 
 
 def test_an_outcome_outside_the_persons_departments_is_not_found(bob, support_agent):

@@ -3,6 +3,8 @@
 import pytest
 
 from governance.models import Approval
+from integrations import webhooks
+from integrations.models import WebhookSubscription
 from orchestration.models import Status
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +106,56 @@ def test_a_supervisor_sees_only_runs_their_agents_work_on(client_for, world, sup
 
     # Then only the Finance run is listed
     assert [row["id"] for row in body["results"]] == [world.run.pk]
+
+
+HOOK = "https://hooks.example.com/regent"
+
+
+def test_a_supervisor_subscribes_to_their_departments_events(client_for, world, finance):
+    response = client_for("bob").post(
+        "/api/v1/webhooks", {"url": HOOK, "event_types": ["*"], "departments": [finance.pk]}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["departments"] == [finance.pk]
+
+
+@pytest.mark.parametrize("departments", [["support"], ["finance", "support"], []], ids=["other", "mixed", "all"])
+def test_a_supervisor_cannot_subscribe_beyond_their_departments(client_for, world, finance, support, departments):
+    # Given bob, Supervisor of Finance only
+    ids = [{"finance": finance.pk, "support": support.pk}[name] for name in departments]
+
+    # When he subscribes to Support's events, or to the whole organisation's
+    response = client_for("bob").post(
+        "/api/v1/webhooks", {"url": HOOK, "event_types": ["*"], "departments": ids}, format="json"
+    )
+
+    # Then he is told why, on the departments field, and nothing is subscribed
+    assert response.status_code == 400
+    assert response.json()["fields"]["departments"]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_supervisor_sees_and_removes_only_subscriptions_within_their_departments(
+    client_for, world, finance, support, bob, carol
+):
+    # Given subscriptions to Finance, to Support, to both, and to the whole organisation
+    mine = webhooks.subscribe(HOOK, ["*"], by=bob, departments=[finance])
+    others = [
+        webhooks.subscribe(HOOK, ["*"], by=carol, departments=[support]),
+        webhooks.subscribe(HOOK, ["*"], by=carol, departments=[finance, support]),
+        webhooks.subscribe(HOOK, ["*"], by=carol),
+    ]
+    bobs, carols = client_for("bob"), client_for("carol")
+
+    # When bob lists them and asks for each of the others
+    listed = [row["id"] for row in bobs.get("/api/v1/webhooks").json()["results"]]
+    asked = {bobs.get(f"/api/v1/webhooks/{s.pk}").status_code for s in others}
+    removed = {bobs.delete(f"/api/v1/webhooks/{s.pk}").status_code for s in others}
+
+    # Then he sees only his Finance subscription; the others do not exist for him and stay
+    assert listed == [mine.pk]
+    assert asked == removed == {404}
+    assert WebhookSubscription.objects.count() == 4
+    # And the Policy Admin sees all four
+    assert len(carols.get("/api/v1/webhooks").json()["results"]) == 4

@@ -41,8 +41,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, asgi_server) -> Iterator[Page]:
-    """A fresh browser context on the live server; any console error or uncaught exception fails the test."""
+def page(browser: Browser, asgi_server, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context on the live server; any console error or uncaught exception fails the test,
+    but for messages a test names with @pytest.mark.allow_console("text in the message")."""
+    allowed = [text for marker in request.node.iter_markers("allow_console") for text in marker.args]
     context = browser.new_context(base_url=asgi_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -50,7 +52,7 @@ def page(browser: Browser, asgi_server) -> Iterator[Page]:
 
     def on_console(message: ConsoleMessage) -> None:
         source = message.location.get("url", "")
-        if message.type == "error":
+        if message.type == "error" and not any(text in message.text for text in allowed):
             problems.append(f"console error: {message.text} ({source})")
 
     def on_page_error(error: Error) -> None:

@@ -98,12 +98,12 @@ def test_a_department_filter_changes_the_numbers_to_what_the_database_holds(
     page.get_by_role("button", name="Apply").click()
 
     support = Decision.objects.filter(department=support_agent.department)
-    total, denied = support.count(), support.filter(verdict=Verdict.DENY).count()
+    total, violations = support.count(), support.filter(verdict__in=[Verdict.DENY, Verdict.FLAG]).count()
     automated = support.exclude(verdict=Verdict.REQUIRE_APPROVAL).count()
     query = f"period=24h&start=&end=&department={support_agent.department_id}"
     expect(page).to_have_url(f"{asgi_server.url}/?{query}", timeout=SLOW_MS)
     expect(page.get_by_test_id("tile-decisions")).to_have_text(str(total), timeout=SLOW_MS)
-    expect(page.get_by_test_id("tile-violation_rate")).to_have_text(f"{100 * denied / total:.1f}%")
+    expect(page.get_by_test_id("tile-violation_rate")).to_have_text(f"{100 * violations / total:.1f}%")
     expect(page.get_by_test_id("tile-automation_rate")).to_have_text(f"{100 * automated / total:.1f}%")
 
 

@@ -15,8 +15,8 @@ from orchestration.roles import Role
 
 PASSWORD = "correct horse battery staple"
 TILES = (
-    "decisions", "automation_rate", "escalation_rate", "violation_rate", "override_rate", "median_approval_seconds",
-    "spend", "value", "active_agents", "open_approvals",
+    "decisions", "automation_rate", "escalation_rate", "violation_rate", "override_rate", "rejection_rate",
+    "median_approval_seconds", "spend", "value", "active_agents", "open_approvals",
 )  # fmt: skip
 LIVE_UPDATE_TIMEOUT_MS = 10_000
 
@@ -60,13 +60,17 @@ def test_a_new_decision_appears_without_a_reload(
     expect(page.get_by_test_id("tile-decisions")).to_have_text("2")
     page.evaluate("window.loadedOnce = true")
 
-    decide(finance_agent)
+    decision = decide(finance_agent)
 
     newest = page.get_by_test_id("recent-decisions").locator("tr").first
     expect(newest).to_contain_text("Invoice Bot", timeout=LIVE_UPDATE_TIMEOUT_MS)
     expect(newest).to_contain_text("invoice.approve")
     expect(page.get_by_test_id("tile-decisions")).to_have_text("3")
     assert page.evaluate("window.loadedOnce") is True
+    # The live row links to the decision and to its agent, like the rows served with the page
+    links = newest.get_by_role("link")
+    expect(links.first).to_have_attribute("href", f"/decisions/{decision.pk}/")
+    expect(links.nth(1)).to_have_attribute("href", f"/agents/{finance_agent.pk}/")
     page.screenshot(path=screenshots / "overview.png", full_page=True)
 
 

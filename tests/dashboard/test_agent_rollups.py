@@ -30,7 +30,8 @@ def outcome_csat(**filters) -> tuple[int, int]:
 def test_the_fold_task_sums_csat_into_the_decisions_buckets(finance_agent, support_agent):
     # Given outcomes with CSAT 5, 3 and none for Finance, and 2 for Support
     for agent, csat in ((finance_agent, 5), (finance_agent, 3), (finance_agent, None), (support_agent, 2)):
-        report_outcome(DecisionFactory(agent=agent), "success", value=Decimal("10"), csat=csat)
+        decision = DecisionFactory(agent=agent)
+        report_outcome(decision, "success", reported_by="agent:tests", value=Decimal("10"), csat=csat)
 
     # When the beat task folds the changes
     fold_rollups()
@@ -48,7 +49,7 @@ def test_csat_reported_after_the_fold_lands_in_the_decisions_bucket(finance_agen
     fold_changes()
 
     # When its outcome arrives with a CSAT of 4, and is folded
-    report_outcome(decision, "success", csat=4)
+    report_outcome(decision, "success", reported_by="agent:tests", csat=4)
     fold_changes()
 
     # Then the decision's one bucket per grain carries it

@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard import league
+from dashboard import kpis, league
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from dashboard.views.agents import _decision_url as decision_url
@@ -42,8 +42,8 @@ def busy_day(finance_agent, support_agent):
                                   (Verdict.FLAG, 40, "30"), (Verdict.REQUIRE_APPROVAL, 55, None)):  # fmt: skip
         DecisionFactory(agent=finance_agent, verdict=verdict, risk_score=risk, amount=amount and Decimal(amount))
     allowed = Decision.objects.filter(agent=finance_agent, verdict=Verdict.ALLOW).order_by("pk")
-    report_outcome(allowed[0], "success", value=Decimal("400"), csat=5)
-    report_outcome(allowed[1], "failure", value=Decimal("0"), csat=2)
+    report_outcome(allowed[0], "success", reported_by="agent:tests", value=Decimal("400"), csat=5)
+    report_outcome(allowed[1], "failure", reported_by="agent:tests", value=Decimal("0"), csat=2)
     DecisionFactory.create_batch(2, agent=support_agent, verdict=Verdict.ALLOW, risk_score=5)
     DecisionFactory.create_batch(3, agent=finance_agent, verdict=Verdict.DENY, risk_score=90, created_at=old)
     fold_changes()
@@ -103,7 +103,7 @@ def test_the_league_page_shows_the_figures_and_the_violation_rate_definition(cli
 
     html = client.get(reverse("dashboard:agents"), {"period": "24h"}).content.decode()
 
-    assert league.VIOLATION_DEFINITION in html.lower()
+    assert kpis.VIOLATION_DEFINITION in html.lower()
     finance_row = html[html.index(f'data-agent="{finance_agent.pk}"') :].split("</tr>")[0]
     cells = re.findall(r'<td class="num">([^<]*)</td>', finance_row)
     # decisions, spend (100 + 50 + 30 flagged, 50 given back on failure), value, CSAT, violation rate, risk, high risk

@@ -61,13 +61,13 @@ def test_a_link_whose_content_no_longer_matches_its_hash_is_reported(denied):
 def test_the_approval_trail_names_who_decided_when_and_why(client, alice, bob, finance_agent, hold):
     decision = hold(finance_agent)
     decide_approval(decision.approval.pk, approve=True, by=bob, comment="Known vendor.")
-    report_outcome(decision, "success")
+    report_outcome(decision, "success", reported_by="agent:invoice-bot")
     client.force_login(alice)
 
     html = client.get(page_of(decision)).content.decode()
 
     for text in ("Approved", "decided by bob", "“Known vendor.”", "approval.requested", "approval.resolved",
-                 "user:bob", "Success"):  # fmt: skip
+                 "user:bob", "Success", 'data-testid="outcome-reporter">agent:invoice-bot<'):  # fmt: skip
         assert text in html
 
 

@@ -8,7 +8,7 @@ from dashboard import kpis
 from dashboard.kpis import median_wait
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
-from governance.models import Approval, Verdict
+from governance.models import Approval, Override, Verdict
 from tests.dashboard.conftest import NOW
 from tests.factories import DecisionFactory
 
@@ -35,12 +35,25 @@ def test_rates_are_shares_of_the_periods_decisions(finance_agent, alice, day):
     # When the figures are read
     result = figures(alice, day)
 
-    # Then automation counts all but the held one; escalation and violation count theirs
+    # Then automation counts all but the held one, escalation the held one, violation the denied and flagged
     assert result["decisions"] == 5
-    assert (result["automation_rate"], result["escalation_rate"], result["violation_rate"]) == (80.0, 20.0, 20.0)
+    assert (result["automation_rate"], result["escalation_rate"], result["violation_rate"]) == (80.0, 20.0, 40.0)
 
 
-def test_override_rate_and_median_wait_come_from_peoples_answers(finance_agent, alice, day):
+def test_the_override_rate_is_the_share_of_violations_a_person_overrode(finance_agent, support_agent, alice, bob, day):
+    # Given four violations in Finance, one of them overridden, and an overridden one in Support
+    violations = [DecisionFactory(agent=finance_agent, verdict=v, created_at=NOW) for v in ("deny", "flag") * 2]
+    other = DecisionFactory(agent=support_agent, verdict=Verdict.DENY, created_at=NOW)
+    for decision in (violations[0], other):
+        Override.objects.create(decision=decision, by=alice, verdict_overridden=decision.verdict, reason="known vendor")
+
+    # When the organisation's and Finance's Supervisor's figures are read
+    # Then each counts the overrides of its own violations
+    assert figures(alice, day)["override_rate"] == 40.0
+    assert figures(bob, day)["override_rate"] == 25.0
+
+
+def test_rejection_rate_and_median_wait_come_from_peoples_answers(finance_agent, alice, day):
     # Given three answered requests (one rejected) after 3, 10 and 50 minutes, and one that expired
     held(finance_agent, "approved", 3)
     held(finance_agent, "rejected", 10)
@@ -50,8 +63,8 @@ def test_override_rate_and_median_wait_come_from_peoples_answers(finance_agent, 
     # When the figures are read
     result = figures(alice, day)
 
-    # Then one in three answers overrode, and the median wait lies in the 5–15 minute bin
-    assert result["override_rate"] == 33.3
+    # Then one in three answers rejected, and the median wait lies in the 5–15 minute bin
+    assert result["rejection_rate"] == 33.3
     assert 5 * 60 < result["median_approval_seconds"] <= 15 * 60
 
 

@@ -73,7 +73,7 @@ def test_an_outcome_reported_after_the_fold_lands_in_its_decisions_bucket(decide
     fold_changes()
 
     # When its outcome arrives later and is folded
-    report_outcome(decision, "success", cost=Decimal("2.50"), value=Decimal("40"))
+    report_outcome(decision, "success", reported_by="agent:tests", cost=Decimal("2.50"), value=Decimal("40"))
     fold_changes()
 
     # Then the decision's own hour and day carry the outcome
@@ -89,7 +89,7 @@ def test_a_failed_outcome_gives_back_the_spend(decide, finance_agent):
     assert decision.verdict == Verdict.ALLOW
 
     # When the action is reported failed
-    report_outcome(decision, "failure")
+    report_outcome(decision, "failure", reported_by="agent:tests")
     fold_changes()
 
     # Then the rollups spend nothing for it, as the budget does

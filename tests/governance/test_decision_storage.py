@@ -107,14 +107,14 @@ def test_an_outcome_is_recorded_in_one_statement_and_a_second_report_keeps_the_f
 
     # When its outcome is reported, then reported again differently
     with django_assert_num_queries(1):
-        first = report_outcome(decision, "success", cost=Decimal("0.40"), csat=5)
-    second = report_outcome(decision, "failure")
+        first = report_outcome(decision, "success", reported_by="system:orchestrator", cost=Decimal("0.40"), csat=5)
+    second = report_outcome(decision, "failure", reported_by="user:bob")
 
     # Then the first report stands, stored as given, and the second returns it
     stored = Outcome.objects.get(decision=decision)
     assert (stored.pk, stored.result, stored.cost, stored.value, stored.csat) == (first.pk, "success", Decimal("0.40"),
                                                                                     Decimal("0"), 5)  # fmt: skip
-    assert stored.reported_at == first.reported_at
+    assert (stored.reported_at, stored.reported_by) == (first.reported_at, "system:orchestrator")
     assert (second.pk, second.result) == (first.pk, "success")
 
 

@@ -15,6 +15,7 @@ from config.celery import app as celery_app
 from governance.services import ActionRequest, evaluate_action
 from integrations import tasks, webhooks
 from integrations.models import WebhookDelivery
+from tests.governance.conftest import make_policy  # noqa: F401 (shared fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ class Receiver:
     url: str
     status: int = 200
     received: list[tuple[dict, bytes]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -34,6 +36,7 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.paths.append(self.path)
             state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(state.status)
             self.end_headers()
@@ -176,3 +179,40 @@ def test_an_unreachable_receiver_is_a_recorded_failure_not_an_error(decide, caro
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed"
     assert delivery.last_error
+
+
+def received_by_path(receiver: Receiver) -> dict[str, list[tuple[str, int | None]]]:
+    """Each path's deliveries as (event type, department id)."""
+    sent: dict[str, list[tuple[str, int | None]]] = {}
+    for path, (_, body) in zip(receiver.paths, receiver.received, strict=True):
+        event = json.loads(body)
+        sent.setdefault(path, []).append((event["type"], event["department_id"]))
+    return sent
+
+
+def test_a_department_subscription_hears_only_its_departments_events(
+    receiver, carol, bob, finance, support, finance_agent, support_agent, make_policy,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # Given bob's subscription to Finance's events and carol's organisation-wide one
+    finance_only = webhooks.subscribe(f"{receiver.url}/finance", ["*"], by=bob, departments=[finance])
+    everything = webhooks.subscribe(f"{receiver.url}/all", ["*"], by=carol)
+
+    # When Finance and Support each decide, and a policy (no department's) changes
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_action(finance_agent, ActionRequest(action="invoice.approve"))
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_action(support_agent, ActionRequest(action="reply.send"))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_policy(name="Watch refunds", actions="refund.*")
+
+    # Then Finance's subscription received Finance's decision only; the organisation's received all three
+    sent = {path: sorted(types, key=str) for path, types in received_by_path(receiver).items()}
+    assert sent == {
+        "/hooks/regent/finance": [("decision.created", finance.pk)],
+        "/hooks/regent/all": sorted(
+            [("decision.created", finance.pk), ("decision.created", support.pk), ("policy.changed", None)],
+            key=str,
+        ),
+    }
+    assert set(WebhookDelivery.objects.values_list("subscription", flat=True)) == {finance_only.pk, everything.pk}

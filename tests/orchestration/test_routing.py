@@ -20,7 +20,8 @@ def bargain_bot(hire):
     """Cheap per task, but a high-risk agent that failed half of its last eight tasks."""
     agent = hire("bargain-bot", "ticket.reply", risk_tier=RiskTier.HIGH)
     for result in ["success", "failure"] * 4:
-        report_outcome(DecisionFactory(agent=agent, action="ticket.reply", amount=None), result, cost=Decimal("0.10"))
+        decision = DecisionFactory(agent=agent, action="ticket.reply", amount=None)
+        report_outcome(decision, result, reported_by="agent:bargain-bot", cost=Decimal("0.10"))
     return agent
 
 
@@ -29,7 +30,8 @@ def careful_bot(hire):
     """Fifty times the cost per task, but a minimal-risk agent that succeeded at all of its last eight."""
     agent = hire("careful-bot", "ticket.reply", risk_tier=RiskTier.MINIMAL)
     for _ in range(8):
-        report_outcome(DecisionFactory(agent=agent, action="ticket.reply", amount=None), "success", cost=Decimal("5"))
+        decision = DecisionFactory(agent=agent, action="ticket.reply", amount=None)
+        report_outcome(decision, "success", reported_by="agent:careful-bot", cost=Decimal("5"))
     return agent
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from governance.audit import verify_chain
+from governance.models import AuditEvent
 from orchestration.models import StepRun, WorkflowRun
 from orchestration.workflows import WorkflowError, start_workflow
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
@@ -122,3 +124,23 @@ def test_a_workflow_whose_steps_depend_on_each_other_in_a_circle_cannot_be_start
     with pytest.raises(WorkflowError, match="Steps wait for each other in a circle: approve, pay, read"):
         start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
     assert not WorkflowRun.objects.exists()
+
+
+def test_a_succeeded_steps_outcome_is_the_orchestrators_and_its_figures_are_in_the_step_event(
+    invoice_workflow, clerk, fake_provider, run_workflow
+):
+    # Given the invoice workflow and a clerk whose work costs 0.50, is worth 20.00 and satisfies 4 of 5
+
+    # When a run carries out its steps
+    run = run_workflow(invoice_workflow)
+
+    # Then each step's outcome names the orchestrator as its reporter
+    steps = steps_of(run)
+    assert {key: step.decision.outcome.reported_by for key, step in steps.items()} == dict.fromkeys(
+        ("read", "approve", "pay"), "system:orchestrator"
+    )
+    # And each step's succeeded event carries the outcome's figures, with no outcome event of its own
+    succeeded = AuditEvent.objects.filter(kind="workflow.step_changed", after__status=StepRun.Status.SUCCEEDED)
+    assert [(e.after["cost"], e.after["value"], e.after["csat"]) for e in succeeded] == [("0.50", "20.00", 4)] * 3
+    assert not AuditEvent.objects.filter(kind="outcome.reported").exists()
+    assert verify_chain().ok
