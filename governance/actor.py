@@ -13,6 +13,7 @@ from functools import cache
 from django.db import connection
 from django.db.models import Model
 
+from governance import rows
 from governance.models import PolicyVersion
 from orchestration.models import Agent, Capability, Department, ModelProvider
 
@@ -36,47 +37,23 @@ def load_actor(agent_id: int) -> Actor:
         row = cursor.fetchone()
     if row is None:
         raise UnknownAgent(agent_id)
-    instances, offset = [], 0
-    for model in models:
-        fields = model._meta.concrete_fields
-        instances.append(_instance(model, fields, row[offset : offset + len(fields)]))
-        offset += len(fields)
-    agent, department, provider = instances
+    (agent, department, provider), rest = rows.instances(row, models)
     Agent.department.field.set_cached_value(agent, department)
     Agent.provider.field.set_cached_value(agent, provider)
-    codes, version_count, latest_version = row[offset:]
+    codes, version_count, latest_version = rest
     return Actor(agent, frozenset(codes.split(",")) if codes else frozenset(), (version_count, latest_version or 0))
-
-
-def _instance(model: type[Model], fields, values) -> Model:
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in _converters(field):
-            value = converter(value, field.get_col(model._meta.db_table), connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
-@cache
-def _converters(field) -> tuple:
-    column = field.get_col(field.model._meta.db_table)
-    return tuple(connection.ops.get_db_converters(column) + column.get_db_converters(connection))
 
 
 @cache
 def _statement(vendor: str) -> tuple[str, tuple[type[Model], ...]]:
     quote = connection.ops.quote_name
     models = (Agent, Department, ModelProvider)
-
-    def columns(model: type[Model], alias: str) -> str:
-        return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
-
     through = Agent.capabilities.through._meta
     joined = "string_agg" if vendor == "postgresql" else "group_concat"
     versions = quote(PolicyVersion._meta.db_table)
     # Names come from model metadata; the agent id is a parameter.
     sql = (
-        f"SELECT {columns(Agent, 'a')}, {columns(Department, 'd')}, {columns(ModelProvider, 'p')}, "  # noqa: S608
+        f"SELECT {rows.columns(Agent, 'a')}, {rows.columns(Department, 'd')}, {rows.columns(ModelProvider, 'p')}, "  # noqa: S608
         f"(SELECT {joined}(c.{quote('code')}, ',') FROM {quote(through.db_table)} ac "
         f"JOIN {quote(Capability._meta.db_table)} c ON c.{quote('id')} = ac.{quote('capability_id')} "
         f"WHERE ac.{quote('agent_id')} = a.{quote('id')}), "

@@ -7,6 +7,7 @@ concurrent writers still produce a single line and commit in `seq` order.
 import datetime as dt
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -66,7 +67,35 @@ def record(
         before=plain(before),
         after=plain(after),
     )
+    batched = _batch.get()
+    if batched is not None:
+        batched.append(event)
+        return event
     return append([event])[0]
+
+
+_batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Events recorded in the block are appended together at its end, in the order recorded.
+
+    Use it inside the transaction, around the whole change: the chain head is then locked once, as late
+    as possible, so concurrent writers wait on it for less time, and the events go live in one message.
+    Inside another batch, the outer one appends. Nothing is appended when the block raises.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    events: list[AuditEvent] = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if events:
+        append(events)
 
 
 # The user of the request being served, set by governance.middleware.AuditActorMiddleware.

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, budgets, bulk, engine
+from governance import audit, budgets, bulk, engine, inserts
 from governance.actor import load_actor
 from governance.models import Approval, AuditEvent, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
@@ -255,10 +255,10 @@ def report_outcome(
     outside Regent (see `report_claimed_outcome`, governance.ingest) knows which ones are new.
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
-        outcome, is_new = Outcome.objects.get_or_create(
-            decision=decision,
-            defaults={"result": result, "cost": cost, "value": value, "csat": csat, "reported_by": reported_by},
-        )
+        outcome = Outcome(decision=decision, result=result, cost=cost, value=value, csat=csat, reported_by=reported_by)
+        is_new = inserts.insert_if_absent(outcome)
+        if not is_new:
+            outcome = Outcome.objects.get(decision=decision)
         if is_new and result == Outcome.Result.FAILURE:
             give_back_spend([decision])
         if is_new and created is not None:

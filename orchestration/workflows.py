@@ -13,11 +13,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit
+from governance import audit, inserts
 from governance.approvals import withdraw_pending
 from governance.models import Approval, Verdict
 from governance.services import ActionRequest, evaluate_action, report_outcome
-from orchestration import providers, routing
+from orchestration import providers, routing, step_rows
 from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate, step_order_problems
 
 logger = logging.getLogger(__name__)
@@ -62,30 +62,32 @@ def _enqueue(step_ids: list[int], countdown: int = 0) -> None:
 def start_workflow(workflow: WorkflowTemplate, run_input: dict, *, started_by: str) -> WorkflowRun:
     if not workflow.enabled:
         raise WorkflowError(f"The workflow {workflow.name} is disabled.")
-    templates = list(workflow.steps.select_related("capability"))
+    templates = list(workflow.steps.all())
     if not templates:
         raise WorkflowError(f"The workflow {workflow.name} has no steps.")
     problems = step_order_problems({t.key: t.dependencies for t in templates})
     if problems:
         raise WorkflowError(" ".join(problems))
-    run = WorkflowRun.objects.create(workflow=workflow, input=run_input, started_by=started_by)
-    StepRun.objects.bulk_create([StepRun(run=run, template=t) for t in templates])
-    _enqueue(_ready_steps(run))
+    run = WorkflowRun(workflow=workflow, input=run_input, started_by=started_by)
+    inserts.insert([run])
+    steps = [StepRun(run=run, template=t) for t in templates]
+    inserts.insert(steps)
+    _enqueue([step.pk for step in steps if not step.template.dependencies])
     return run
 
 
-def _ready_steps(run: WorkflowRun, *, after: str | None = None) -> list[int]:
-    """Pending steps whose dependencies have all succeeded; `after` a step succeeded, only those waiting on it,
-    since the others were queued already (a second copy of a queued step could call its provider twice)."""
-    steps = list(run.steps.select_related("template"))
-    done = {s.template.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
-    return [
+def _progress(run_id: int, succeeded: str) -> tuple[list[int], bool]:
+    """After the step `succeeded` (a key): the pending steps that waited on it and may now start (the others
+    were queued already; a second copy of a queued step could call its provider twice), and whether every
+    step of the run has succeeded. One read of the run's steps answers both."""
+    steps = step_rows.of_run(run_id)
+    done = {s.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
+    ready = [
         s.pk
         for s in steps
-        if s.status == StepRun.Status.PENDING
-        and set(s.template.dependencies) <= done
-        and (after is None or after in s.template.dependencies)
+        if s.status == StepRun.Status.PENDING and succeeded in s.dependencies and set(s.dependencies) <= done
     ]
+    return ready, len(done) == len(steps)
 
 
 def run_step(step_id: int, *, task_id: str = "") -> None:
@@ -95,7 +97,11 @@ def run_step(step_id: int, *, task_id: str = "") -> None:
     """
     step = _route_and_govern(step_id, task_id)
     if step is None:  # not pending: resumed after an approval, retried, redelivered, or finished
-        step = StepRun.objects.select_related("agent__provider", "template", "run").filter(pk=step_id).first()
+        step = (
+            StepRun.objects.select_related("agent__provider", "template", "run__workflow", "decision")
+            .filter(pk=step_id)
+            .first()
+        )
         if step is None or step.status != StepRun.Status.RUNNING:
             return
         if step.task_id != task_id:
@@ -105,14 +111,13 @@ def run_step(step_id: int, *, task_id: str = "") -> None:
 
 
 @transaction.atomic
+@audit.batch()
 def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
-    """Route a pending step and ask governance; the step when it was pending, else None."""
-    step = (
-        StepRun.objects.select_for_update(of=("self",))  # not the run or the template other steps share
-        .select_related("template__capability", "run__workflow")
-        .filter(pk=step_id)
-        .first()
-    )
+    """Route a pending step and ask governance; the step when it was pending, else None.
+
+    Its events (the decision's and the step's) join the chain together at the end of the transaction.
+    """
+    step = step_rows.lock_for_routing(step_id)
     if step is None or step.status != StepRun.Status.PENDING:
         return None
     if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
@@ -131,11 +136,11 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     # Routed and governed in one transaction: one write and one event say where the step went, and why.
     routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
     if step.decision.verdict == Verdict.DENY:
-        step.save(update_fields=[*ROUTED_FIELDS, "status"])
+        inserts.update(step, [*ROUTED_FIELDS, "status"])
         _fail(step, step.decision.explanation, **routed)
     elif step.decision.verdict == Verdict.REQUIRE_APPROVAL:
         step.status = StepRun.Status.AWAITING_APPROVAL
-        step.save(update_fields=[*ROUTED_FIELDS, "status"])
+        inserts.update(step, [*ROUTED_FIELDS, "status"])
         WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.AWAITING_APPROVAL)
         _record(step, approval_id=step.decision.approval.pk, **routed)
     else:
@@ -159,7 +164,7 @@ def _request_for(step: StepRun) -> ActionRequest:
 
 def _start(step: StepRun, *, just_routed: bool = False, **event) -> None:
     step.status, step.started_at = StepRun.Status.RUNNING, timezone.now()
-    step.save(update_fields=[*(ROUTED_FIELDS if just_routed else ["decision", "updated_at"]), "status", "started_at"])
+    inserts.update(step, [*(ROUTED_FIELDS if just_routed else ["decision", "updated_at"]), "status", "started_at"])
     _record(step, **event)
     if step.run.status == WorkflowRun.Status.AWAITING_APPROVAL:
         WorkflowRun.objects.filter(pk=step.run_id, status=WorkflowRun.Status.AWAITING_APPROVAL).exclude(
@@ -167,9 +172,23 @@ def _start(step: StepRun, *, just_routed: bool = False, **event) -> None:
         ).update(status=WorkflowRun.Status.RUNNING)
 
 
-def _order_key(step: StepRun) -> str:
+def _order_key(step: StepRun | step_rows.StepState) -> str:
     """Names the one call the step waits on: the same for a redelivered task, new for a retry or another agent."""
     return f"step-{step.pk}-agent-{step.agent_id}-attempt-{step.attempts}"
+
+
+def _still_running(step: StepRun, order_key: str) -> bool:
+    """Lock the step; whether it still runs the call `order_key` names, for the decision the task holds.
+
+    Otherwise it was cancelled, killed, retried or re-routed meanwhile, and a result no longer counts.
+    """
+    state = step_rows.lock_state(step.pk)
+    return (
+        state is not None
+        and state.status == StepRun.Status.RUNNING
+        and _order_key(state) == order_key
+        and state.decision_id == step.decision_id
+    )
 
 
 def _perform(step: StepRun) -> None:
@@ -177,46 +196,46 @@ def _perform(step: StepRun) -> None:
     try:
         result = providers.perform(step.agent, order)
     except providers.ProviderError as exc:
-        _after_failure(step.pk, order.idempotency_key, str(exc))
+        _after_failure(step, order.idempotency_key, str(exc))
         return
     except Exception as exc:  # a bug in a provider must not leave the step running for ever
         logger.exception("provider %s crashed on step %s", step.agent.provider.kind, step.pk)
-        _after_failure(step.pk, order.idempotency_key, f"provider crashed: {type(exc).__name__}: {exc}")
+        _after_failure(step, order.idempotency_key, f"provider crashed: {type(exc).__name__}: {exc}")
         return
-    _after_success(step.pk, order.idempotency_key, result)
+    _after_success(step, order.idempotency_key, result)
 
 
 @transaction.atomic
-def _after_success(step_id: int, order_key: str, result: providers.WorkResult) -> None:
-    step = (
-        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
-        .select_related("agent", "template", "run__workflow", "decision")
-        .get(pk=step_id)
-    )
-    if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
-        return  # cancelled, killed, retried or re-routed meanwhile: this result no longer counts
+@audit.batch()
+def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) -> None:
+    """Record the result of the call `order_key` names, if it still counts, and start what waited on it.
+
+    `step` is the step as the task holds it: its run, template, agent and decision cannot have changed
+    while it still runs the same call, so only its state is read again.
+    """
+    if not _still_running(step, order_key):
+        return
     report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
                    csat=result.csat)  # fmt: skip
     step.output = result.output
     _finish(step, StepRun.Status.SUCCEEDED, cost=result.cost, value=result.value, csat=result.csat)
-    _enqueue(_ready_steps(step.run, after=step.template.key))
-    _close_run_if_done(step.run)
+    ready, run_succeeded = _progress(step.run_id, step.template.key)
+    _enqueue(ready)
+    if run_succeeded:
+        step.run.status, step.run.finished_at = WorkflowRun.Status.SUCCEEDED, timezone.now()
+        inserts.update(step.run, ["status", "finished_at"])
 
 
 @transaction.atomic
-def _after_failure(step_id: int, order_key: str, error: str) -> None:
+@audit.batch()
+def _after_failure(step: StepRun, order_key: str, error: str) -> None:
     """Retry the same agent, then re-route to the next best, within limits; then fail."""
-    step = (
-        StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
-        .select_related("agent", "template", "run__workflow")
-        .get(pk=step_id)
-    )
-    if step.status != StepRun.Status.RUNNING or _order_key(step) != order_key:
+    if not _still_running(step, order_key):
         return
     step.attempts += 1
     step.error = error
     if step.attempts < ATTEMPTS_PER_AGENT:
-        step.save(update_fields=["attempts", "error", "updated_at"])
+        inserts.update(step, ["attempts", "error", "updated_at"])
         _record(step, error=error, retry=step.attempts)
         _enqueue([step.pk], countdown=RETRY_DELAY_SECONDS * 2 ** (step.attempts - 1))
         return
@@ -225,7 +244,7 @@ def _after_failure(step_id: int, order_key: str, error: str) -> None:
         _fail(step, f"{len(step.tried_agents)} agents failed; last error: {error}")
         return
     step.status, step.attempts, step.decision = StepRun.Status.PENDING, 0, None
-    step.save(update_fields=["status", "attempts", "decision", "error", "updated_at"])
+    inserts.update(step, ["status", "attempts", "decision", "error", "updated_at"])
     _record(step, error=error, rerouted_from=step.agent_id)
     _enqueue([step.pk])
 
@@ -236,7 +255,7 @@ def _finish(step: StepRun, status: str, *, error: str = "", **event) -> None:
     step.status, step.finished_at = status, timezone.now()
     if error:
         step.error = error
-    step.save(update_fields=["status", "finished_at", "error", "output", "updated_at"])
+    inserts.update(step, ["status", "finished_at", "error", "output", "updated_at"])
     _record(step, **({"error": error} if error else {}), **event)
 
 
@@ -253,16 +272,12 @@ def _fail(step: StepRun, reason: str, **event) -> None:
     WorkflowRun.objects.filter(pk=step.run_id).update(status=WorkflowRun.Status.FAILED, finished_at=timezone.now())
 
 
-def _close_run_if_done(run: WorkflowRun) -> None:
-    if not run.steps.exclude(status=StepRun.Status.SUCCEEDED).exists():
-        WorkflowRun.objects.filter(pk=run.pk).update(status=WorkflowRun.Status.SUCCEEDED, finished_at=timezone.now())
-
-
 def resume_parked_step(sender, approval, approved: bool, **_kwargs) -> None:
     resume_after_approval(approval.decision_id, approved, expired=approval.status == Approval.Status.EXPIRED)
 
 
 @transaction.atomic
+@audit.batch()
 def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = False) -> None:
     """A person decided, or nobody did in time: the parked step runs, or fails saying which."""
     step = (
@@ -281,6 +296,7 @@ def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = F
 
 
 @transaction.atomic
+@audit.batch()
 def stop_agent_work(agent_ids: list[int], reason: str) -> int:
     """Kill switch: the agents' unfinished steps fail (their runs with them). A step already calling
     its provider is failed too, so whatever that call returns is discarded. Returns how many."""
@@ -313,6 +329,7 @@ def _revoke(task_ids: list[str]) -> None:
 
 
 @transaction.atomic
+@audit.batch()
 def cancel_workflow(run: WorkflowRun, *, by: str) -> WorkflowRun:
     """Stop a run: its unfinished steps are cancelled (a pending approval is withdrawn), and a result
     arriving later for a step that was calling its provider is discarded."""

@@ -8,6 +8,11 @@ from django.db import models
 from orchestration.models.registry import Agent, Capability, capability_code
 
 
+def step_keys(depends_on: str) -> list[str]:
+    """The step keys a `depends_on` value names."""
+    return [k.strip() for k in depends_on.split(",") if k.strip()]
+
+
 class WorkflowTemplate(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -49,7 +54,7 @@ class StepTemplate(models.Model):
 
     @property
     def dependencies(self) -> list[str]:
-        return [k.strip() for k in self.depends_on.split(",") if k.strip()]
+        return step_keys(self.depends_on)
 
     def clean(self) -> None:
         if self.key in self.dependencies:

@@ -18,8 +18,10 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from governance import audit, events
 from governance.audit import verify_chain
 from governance.middleware import AuditActorMiddleware
 from governance.models import AuditChainHead, AuditEvent, Decision, Effect
@@ -116,6 +118,58 @@ def test_a_decision_rolled_back_leaves_no_audit_event(decide, finance_agent):
     # Then neither the decision nor its event was kept, and the chain still holds
     assert not Decision.objects.exists()
     assert AuditEvent.objects.count() == events_before
+    assert verify_chain().ok
+
+
+# A change that records several events appends them together.
+
+
+def test_events_recorded_in_a_batch_join_the_chain_in_order_under_one_lock_and_go_live_together(
+    django_capture_on_commit_callbacks,
+):
+    # Given a listener on live events
+    heard: list[list[dict]] = []
+    events.add_local_listener(heard.append)
+
+    # When a change records three events in a batch, one of them from inside a nested batch
+    try:
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            transaction.atomic(),
+            CaptureQueriesContext(connection) as statements,
+            audit.batch(),
+        ):
+            for n in (1, 2):
+                audit.record("test.step", subject_type="test", subject_id=n, actor_label="system:test")
+            with audit.batch():
+                audit.record("test.step", subject_type="test", subject_id=3, actor_label="system:test")
+    finally:
+        events.remove_local_listener(heard.append)
+
+    # Then the chain head was read (locked, on PostgreSQL) and moved once, the events follow each other in the
+    # order recorded, the chain holds, and they went live in one message
+    head = [q["sql"].split()[0] for q in statements.captured_queries if "governance_auditchainhead" in q["sql"]]
+    assert head == ["SELECT", "UPDATE"]
+    recorded = list(AuditEvent.objects.filter(kind="test.step").order_by("seq"))
+    assert [e.subject_id for e in recorded] == ["1", "2", "3"]
+    assert [e.seq for e in recorded] == list(range(recorded[0].seq, recorded[0].seq + 3))
+    assert verify_chain().ok
+    assert [[e["subject"]["id"] for e in message] for message in heard] == [["1", "2", "3"]]
+
+
+def test_a_batch_that_raises_appends_nothing():
+    # Given the chain as it stands
+    before = AuditEvent.objects.count()
+
+    # When a change records an event in a batch, then fails
+    with pytest.raises(Abort), transaction.atomic(), audit.batch():
+        audit.record("test.step", subject_type="test", subject_id=1, actor_label="system:test")
+        raise Abort
+
+    # Then nothing was appended, and the next event still joins an intact chain
+    assert AuditEvent.objects.count() == before
+    with transaction.atomic():
+        audit.record("test.step", subject_type="test", subject_id=2, actor_label="system:test")
     assert verify_chain().ok
 
 

@@ -8,8 +8,8 @@ import pytest
 from governance import engine
 from governance.actor import UnknownAgent, load_actor
 from governance.inserts import insert
-from governance.models import AuditEvent, Decision
-from governance.services import ActionRequest, evaluate_action
+from governance.models import AuditEvent, Decision, Outcome
+from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, CapabilityFactory
 
@@ -99,6 +99,23 @@ def test_a_decision_is_recorded_and_chained_in_seven_statements(django_assert_ma
     # Then the decision and its audit link are stored
     event = AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk))
     assert event.after["id"] == decision.pk
+
+
+def test_an_outcome_is_recorded_in_one_statement_and_a_second_report_keeps_the_first(django_assert_num_queries):
+    # Given a decision
+    decision = evaluate_action(AgentFactory(), ActionRequest(action="report.generate"))
+
+    # When its outcome is reported, then reported again differently
+    with django_assert_num_queries(1):
+        first = report_outcome(decision, "success", reported_by="system:orchestrator", cost=Decimal("0.40"), csat=5)
+    second = report_outcome(decision, "failure", reported_by="user:bob")
+
+    # Then the first report stands, stored as given, and the second returns it
+    stored = Outcome.objects.get(decision=decision)
+    assert (stored.pk, stored.result, stored.cost, stored.value, stored.csat) == (first.pk, "success", Decimal("0.40"),
+                                                                                    Decimal("0"), 5)  # fmt: skip
+    assert (stored.reported_at, stored.reported_by) == (first.reported_at, "system:orchestrator")
+    assert (second.pk, second.result) == (first.pk, "success")
 
 
 def test_a_stopped_agent_is_denied_with_the_fresh_status():

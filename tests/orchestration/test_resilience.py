@@ -21,6 +21,11 @@ def repliers(hire) -> list[Agent]:
              ("fourth-choice", "0.004")]]  # fmt: skip
 
 
+def _held(step: StepRun) -> StepRun:
+    """The step as a task carrying a result holds it: read before the result arrives."""
+    return StepRun.objects.select_related("agent", "template", "run__workflow", "decision").get(pk=step.pk)
+
+
 @pytest.fixture
 def reply_step(reply_workflow, repliers) -> StepRun:
     """A reply step, started but not yet carried out: the test runs its tasks one at a time."""
@@ -70,7 +75,7 @@ def test_a_result_for_an_earlier_attempt_is_discarded(reply_step, repliers, fake
     first_order = fake_provider.calls[0].idempotency_key
 
     # When the first attempt's result turns up after all
-    workflows._after_success(reply_step.pk, first_order, work_done_by(repliers[0]))
+    workflows._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
 
     # Then it does not count: the step still runs, waiting on the second attempt, and no outcome is recorded
     reply_step.refresh_from_db()
@@ -90,7 +95,7 @@ def test_a_result_from_the_agent_a_step_was_rerouted_from_is_discarded(reply_ste
     assert (reply_step.agent.slug, reply_step.status, reply_step.attempts) == ("second-choice", "running", 0)
 
     # When the first choice's first result turns up after all
-    workflows._after_success(reply_step.pk, first_order, work_done_by(repliers[0]))
+    workflows._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
 
     # Then it does not count: the step still waits on the second choice, and no outcome is recorded for it
     reply_step.refresh_from_db()

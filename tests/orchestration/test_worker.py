@@ -43,6 +43,7 @@ pytestmark = [
 BROKER_URL = "redis://127.0.0.1:6379/7"  # a database of its own, flushed before and after
 VISIBILITY_TIMEOUT_SECONDS = 5  # an unacknowledged task goes back to the queue this long after delivery
 SLOW_CALL_SECONDS = 3
+WORKER_APPLICATION_NAME = "regent-test-worker"  # how the workers' database connections name themselves
 WAIT_SECONDS = 60
 
 
@@ -94,7 +95,7 @@ class Workers:
         self.env = {name: value for name, value in os.environ.items() if name not in INHERITED_SETTINGS}
         self.env.update(
             DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=database_url, REDIS_URL=broker_url,
-            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT_SECONDS),
+            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT_SECONDS), PGAPPNAME=WORKER_APPLICATION_NAME,
         )  # fmt: skip
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
@@ -254,3 +255,38 @@ def test_killing_an_agent_revokes_the_task_calling_its_provider(workers, invoice
     assert approve.status == StepRun.Status.FAILED and "was killed" in approve.error
     run.refresh_from_db()
     assert run.status == WorkflowRun.Status.FAILED
+
+
+def _worker_connections_opened() -> list:
+    """When each of the workers' open database connections was opened."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT backend_start FROM pg_stat_activity WHERE application_name = %s", [WORKER_APPLICATION_NAME]
+        )
+        return [opened for (opened,) in cursor.fetchall()]
+
+
+def test_a_worker_keeps_its_database_connections_from_task_to_task(workers, invoice_workflow, hire):
+    # Given a worker that has carried out one run
+    hire("clerk", *INVOICE_CAPABILITIES, risk_tier=1)
+    workers.start()
+
+    def carry_out_a_run() -> None:
+        run = workflows.start_workflow(invoice_workflow, {}, started_by="user:alice")
+        wait_until(
+            lambda: WorkflowRun.objects.get(pk=run.pk).status == WorkflowRun.Status.SUCCEEDED, "the run succeeded"
+        )
+
+    carry_out_a_run()
+
+    # When it carries out another
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (second_started,) = cursor.fetchone()
+    carry_out_a_run()
+
+    # Then connections it opened for the first run are still open, where each task used to open its own and
+    # close them (a pool process that sat the first run out may open its own during the second)
+    opened = _worker_connections_opened()
+    assert opened, "the worker holds no database connection between tasks"
+    assert any(at < second_started for at in opened)
