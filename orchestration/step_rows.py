@@ -67,6 +67,22 @@ def of_run(run_id: int) -> list[RunStep]:
         return [RunStep(pk, status, key, step_keys(depends_on)) for pk, status, key, depends_on in cursor.fetchall()]
 
 
+RUN_LOCK_CLASS = 7_204_118  # pg advisory locks (class, run): one progress check per run at a time
+
+
+def serialize_progress(run_id: int) -> None:
+    """Until commit, make other transactions that record a step of this run wait here.
+
+    Two parallel steps finishing at once would each read the other as still running, and neither would
+    start the step that waits for both. An advisory lock, not the run's row: cancel and the kill switch
+    lock steps and runs in their own orders, and this lock takes part in no such cycle. SQLite runs one
+    writer at a time, which serialises them already.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RUN_LOCK_CLASS, run_id % 2_147_483_647])
+
+
 def _lock(alias: str) -> str:
     features = connection.features
     if features.has_select_for_update_of:

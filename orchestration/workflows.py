@@ -118,8 +118,8 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     Its events (the decision's and the step's) join the chain together at the end of the transaction.
     """
     step = step_rows.lock_for_routing(step_id)
-    if step is None or step.status != StepRun.Status.PENDING:
-        return None
+    if step is None or step.status != StepRun.Status.PENDING or not _dependencies_met(step):
+        return None  # a pending step sent early (the watchdog) is queued again when what it waits for succeeds
     if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
         _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
         return step
@@ -147,6 +147,13 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
         step.task_id = task_id
         _start(step, just_routed=True, **routed)
     return step
+
+
+def _dependencies_met(step: StepRun) -> bool:
+    waits_for = set(step.template.dependencies)
+    if not waits_for:
+        return True
+    return waits_for <= {s.key for s in step_rows.of_run(step.run_id) if s.status == StepRun.Status.SUCCEEDED}
 
 
 def _request_for(step: StepRun) -> ActionRequest:
@@ -213,6 +220,7 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
     `step` is the step as the task holds it: its run, template, agent and decision cannot have changed
     while it still runs the same call, so only its state is read again.
     """
+    step_rows.serialize_progress(step.run_id)  # before the step's own lock, so the order is always run, step
     if not _still_running(step, order_key):
         return
     report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
@@ -400,17 +408,19 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
 
 
 def detect_stuck_steps(older_than_seconds: int = 300) -> list[int]:
-    """Steps routed or running with no progress for too long: reported, and their task sent again.
+    """Steps with no progress for too long: routed or running, or pending although everything they wait
+    for has succeeded. Reported, and their task sent again.
 
     Re-sending is safe (run_step acts only on the state it expects); the audit event makes the stall
-    visible instead of silent.
+    visible instead of silent. A pending step still waiting for another (behind a long approval) is not stuck.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stuck = list(
+    candidates = list(
         StepRun.objects.filter(
             status__in=[StepRun.Status.PENDING, StepRun.Status.ROUTED, StepRun.Status.RUNNING], updated_at__lt=cutoff
-        ).values_list("pk", flat=True)[:500]
+        ).values_list("pk", "status", "run_id")[:500]
     )
+    stuck = [pk for pk, status, run_id in candidates if status != StepRun.Status.PENDING or _ready(pk, run_id)]
     if stuck:
         with transaction.atomic():
             audit.record(
@@ -423,3 +433,9 @@ def detect_stuck_steps(older_than_seconds: int = 300) -> list[int]:
             StepRun.objects.filter(pk__in=stuck).update(updated_at=timezone.now())
             _enqueue(stuck)
     return stuck
+
+
+def _ready(step_id: int, run_id: int) -> bool:
+    steps = step_rows.of_run(run_id)
+    done = {s.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
+    return any(s.pk == step_id and set(s.dependencies) <= done for s in steps)

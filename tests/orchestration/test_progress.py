@@ -1,0 +1,116 @@
+"""A step starts only when everything it waits for has succeeded: not when sent early, and not never
+when two parallel steps finish at the same moment."""
+
+import contextlib
+import threading
+
+import pytest
+from django.db import connection
+
+from orchestration import step_rows, workflows
+from orchestration.models import StepRun, WorkflowRun
+from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
+from tests.orchestration.conftest import work_done_by
+
+BARRIER_SECONDS = 3
+
+
+@pytest.fixture
+def fork_and_join(db, hire):
+    """Check the invoice and check the vendor, in parallel; then pay, which waits for both."""
+    codes = ("invoice.check", "vendor.check", "invoice.pay")
+    check, vet, pay = (CapabilityFactory(code=code) for code in codes)
+    workflow = WorkflowTemplateFactory(name="Fork and join", slug="fork-and-join")
+    StepTemplateFactory(workflow=workflow, key="check", capability=check, position=1)
+    StepTemplateFactory(workflow=workflow, key="vet", capability=vet, position=2)
+    StepTemplateFactory(workflow=workflow, key="pay", capability=pay, depends_on="check, vet", position=3)
+    hire("clerk", *codes)
+    return workflow
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    """The steps queued, not run: each test runs the tasks it means to."""
+    steps: list[int] = []
+    monkeypatch.setattr(workflows, "_enqueue", lambda step_ids, countdown=0: steps.extend(step_ids))
+    return steps
+
+
+def steps_of(run: WorkflowRun) -> dict[str, StepRun]:
+    return {s.template.key: s for s in run.steps.select_related("template")}
+
+
+def test_a_step_sent_before_what_it_waits_for_has_succeeded_stays_pending(fork_and_join, fake_provider, queued):
+    # Given a run whose first steps have not run yet
+    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    pay = steps_of(run)["pay"]
+
+    # When the joining step's task arrives early (the watchdog re-sends pending steps)
+    workflows.run_step(pay.pk)
+
+    # Then it is neither routed nor carried out
+    pay.refresh_from_db()
+    assert (pay.status, pay.decision_id, fake_provider.calls) == (StepRun.Status.PENDING, None, [])
+
+
+def test_the_watchdog_reports_a_ready_step_nobody_started_not_one_still_waiting(fork_and_join, queued):
+    # Given a run whose two first steps were never started, long ago
+    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    StepRun.objects.filter(run=run).update(updated_at=run.started_at.replace(year=2000))
+
+    # When the watchdog looks
+    stuck = workflows.detect_stuck_steps()
+
+    # Then the two ready steps are stuck and sent again; the step waiting for them is not stuck
+    steps = steps_of(run)
+    assert sorted(stuck) == sorted([steps["check"].pk, steps["vet"].pk])
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_steps_finishing_together_start_the_step_that_waits_for_both(
+    fork_and_join, fake_provider, queued, monkeypatch
+):
+    # Given both parallel steps running
+    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    steps = steps_of(run)
+    for key in ("check", "vet"):
+        workflows._route_and_govern(steps[key].pk)
+    held = {key: StepRun.objects.select_related("agent", "template", "run__workflow", "decision").get(
+        pk=steps[key].pk) for key in ("check", "vet")}  # fmt: skip
+    assert {s.status for s in held.values()} == {StepRun.Status.RUNNING}
+    queued.clear()
+
+    # When their results are recorded at the same moment, each transaction reading the run's steps as
+    # soon as it can (the barrier lets both read before either commits, unless one waits for the other)
+    barrier, read = threading.Barrier(2, timeout=BARRIER_SECONDS), step_rows.of_run
+
+    def read_together(run_id: int):
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is waiting for this one's commit
+            barrier.wait()
+        return read(run_id)
+
+    monkeypatch.setattr(step_rows, "of_run", read_together)
+    errors: list[BaseException] = []
+
+    def record(key: str) -> None:
+        try:
+            step = held[key]
+            workflows._after_success(step, workflows._order_key(step), work_done_by(step.agent))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record, args=(key,)) for key in held]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # Then both succeeded and the joining step was queued, once
+    assert errors == []
+    steps = steps_of(run)
+    assert {steps["check"].status, steps["vet"].status} == {StepRun.Status.SUCCEEDED}
+    assert queued == [steps["pay"].pk]
