@@ -24,8 +24,10 @@ ROUTING_SIZES = (10, 100, 1000)
 ROUTING_REPEATS = 30
 
 sys.path.insert(0, str(ROOT))
+# DEBUG off, as in production: with DEBUG on, Django keeps every statement each process runs.
 os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL,
-                  SIMULATED_PROVIDER_LATENCY_MS="0", DB_CONN_MAX_AGE="60")  # fmt: skip
+                  SIMULATED_PROVIDER_LATENCY_MS="0", DB_CONN_MAX_AGE="60", DEBUG="false",
+                  SECRET_KEY="bench-" + "x" * 50)  # fmt: skip
 
 import redis  # noqa: E402
 
