@@ -65,17 +65,21 @@ ROWS = {
     "providers-list": Row("get", "/api/v1/providers", ok(VIEWERS)),
     "agents-list": Row("get", "/api/v1/agents", ok(VIEWERS)),
     "agent-detail": Row("get", "/api/v1/agents/{finance_agent}", ok(VIEWERS)),
+    "agent-detail-other": Row("get", "/api/v1/agents/{support_agent}", {**ok(ORGANISATION), "bob": 404}),
     "agent-keys": Row("get", "/api/v1/agents/{finance_agent}/keys", ok(["carol"])),
     "agent-key-issue": Row("post", "/api/v1/agents/{finance_agent}/keys/issue", ok(["carol"], 201)),
     "agent-key-rotate": Row("post", "/api/v1/agents/{finance_agent}/keys/rotate", ok(["carol"], 201)),
     "agent-keys-revoke": Row("post", "/api/v1/agents/{finance_agent}/keys/revoke", ok(["carol"])),
     "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
     "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
+    "agent-pause-other": Row("post", "/api/v1/agents/{support_agent}/status", {**ok(["carol"]), "bob": 404},
+                             {"status": "paused"}),
     "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
     "league": Row("get", "/api/v1/league", ok(VIEWERS)),
     "interactions": Row("get", "/api/v1/interactions", ok(VIEWERS)),
     "decisions-list": Row("get", "/api/v1/decisions", ok(VIEWERS)),
     "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
+    "decision-detail-other": Row("get", "/api/v1/decisions/{support_decision}", {**ok(ORGANISATION), "bob": 404}),
     # Overriding is the Supervisor's, in their departments (governance.overrides.may_override).
     "decision-override": Row("post", "/api/v1/decisions/{denied}/override", {**ok(["bob"], 201), "erin": 404},
                              {"reason": "The customer agreed by phone."}),
@@ -90,6 +94,8 @@ ROWS = {
     "approval-approve": Row("post", "/api/v1/approvals/{approval}/approve", {**ok(["alice", "bob"]), "erin": 404}),
     "approval-reject": Row("post", "/api/v1/approvals/{approval}/reject", {**ok(["alice", "bob"]), "erin": 404},
                            {"comment": "Not this month."}),
+    "approval-approve-other": Row("post", "/api/v1/approvals/{support_approval}/approve",
+                                  {**ok(["alice"]), **ok(["bob", "erin"], 404)}),
     "policies-list": Row("get", "/api/v1/policies", ok(VIEWERS)),
     "policy-create": Row("post", "/api/v1/policies", ok(["carol"], 201),
                          {"name": "No weekend payments", "rationale": "Fraud.", "effect": "deny"}),
@@ -134,9 +140,12 @@ ROWS = {
     "step-delegate-other": Row("post", "/api/v1/steps/{support_step}/delegate", {"agent": 404}, DELEGATED),
     "runs-list": Row("get", "/api/v1/workflow-runs", ok(VIEWERS)),
     "run-detail": Row("get", "/api/v1/workflow-runs/{run}", ok(VIEWERS)),
+    "run-detail-other": Row("get", "/api/v1/workflow-runs/{support_run}", {**ok(ORGANISATION), "bob": 404}),
     "run-steps": Row("get", "/api/v1/workflow-runs/{run}/steps", ok(VIEWERS)),
     "run-start": Row("post", "/api/v1/workflows/invoice/runs", ok(["alice", "bob", "carol", "agent"], 201)),
     "run-cancel": Row("post", "/api/v1/workflow-runs/{run}/cancel", ok(["alice", "bob", "carol"])),
+    "run-cancel-other": Row("post", "/api/v1/workflow-runs/{support_run}/cancel",
+                            {**ok(["alice", "carol"]), "bob": 404}),
     "audit-list": Row("get", "/api/v1/audit-events", ok(["bob", "dave"])),
     "audit-event-detail": Row("get", "/api/v1/audit-events/{finance_event}", ok(["bob", "dave"])),
     "audit-event-detail-other": Row("get", "/api/v1/audit-events/{support_event}", {"bob": 404, "dave": 200}),
@@ -173,8 +182,9 @@ ROWS = {
 def fill(value, world):
     """Put the world's ids into a path or body template."""
     names = ("finance_agent", "decision", "approval", "run", "policy", "denied", "finance", "webhook",
-             "finance_webhook", "capability", "spare_capability", "spare_provider", "support", "support_approval",
-             "finance_event", "support_event", "replay", "alice_token", "step", "support_step")  # fmt: skip
+             "finance_webhook", "capability", "spare_capability", "spare_provider", "support", "support_agent",
+             "support_decision", "support_approval", "support_run", "finance_event", "support_event", "replay",
+             "alice_token", "step", "support_step")  # fmt: skip
     ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
         formatted = value.format(**ids)
@@ -201,7 +211,8 @@ def world_and_a_denial(world, alice, carol):
     """The API's world, a denied Finance decision, which only a Supervisor of Finance may override, and
     webhook subscriptions to the whole organisation's events and to Finance's, and registry entries nothing
     depends on, to change and delete. Besides, what each scope rule needs a case of on both sides: an
-    approval, an audit event and a running step in Support as well as in Finance, a replay, alice's token."""
+    approval, an audit event and a run with a running step in Support as well as in Finance, a replay, alice's
+    token."""
     world.denied = DecisionFactory(agent=world.finance_agent, verdict=Verdict.DENY)
     world.finance = world.finance_agent.department
     world.support = world.support_agent.department
@@ -218,9 +229,9 @@ def world_and_a_denial(world, alice, carol):
     world.replay = ReplayRun.objects.create(policy_ids=[world.policy.pk], days=7, requested_by=carol)
     world.alice_token, _ = tokens.issue_token(alice, "BI export", expires_at=dt.datetime.fromisoformat(NEXT_MONTH))
     world.step = world.run.steps.get()
-    support_run = WorkflowRun.objects.create(workflow=world.workflow, started_by="test")
+    world.support_run = WorkflowRun.objects.create(workflow=world.workflow, started_by="test")
     world.support_step = StepRun.objects.create(
-        run=support_run, template=world.step.template, agent=world.support_agent, status=StepRun.Status.RUNNING
+        run=world.support_run, template=world.step.template, agent=world.support_agent, status=StepRun.Status.RUNNING
     )
     world.webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol)
     world.finance_webhook = webhooks.subscribe(HOOK["url"], HOOK["event_types"], by=carol, departments=[world.finance])
