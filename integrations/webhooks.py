@@ -7,10 +7,11 @@ old timestamps. A failed attempt is retried with exponential backoff; a subscrip
 keep failing every attempt is disabled, so a dead receiver does not queue work for ever.
 
 Scope: a subscription naming departments receives only events whose department is one of them; an event
-that belongs to no department (policy.changed, webhook and token events) goes only to organisation-wide
-subscriptions, those naming no department. Only people who see the whole organisation may create those;
-a Supervisor subscribes for departments they oversee, and sees and removes only subscriptions whose
-departments are all theirs (orchestration.scoping.scope_to_all_departments).
+that belongs to no department (policy.changed, token events, events of a subscription that names no single
+department) goes only to organisation-wide subscriptions, those naming no department. Only people who see
+the whole organisation may create those; a Supervisor subscribes for departments they oversee, and sees,
+changes and removes only subscriptions whose departments are all theirs
+(orchestration.scoping.scope_to_all_departments).
 """
 
 import hashlib
@@ -167,8 +168,8 @@ def _record_attempt(delivery_id: int, status_code: int | None, error: str) -> in
 def disable(subscription: WebhookSubscription, reason: str) -> None:
     subscription.active, subscription.disabled_reason = False, reason[:200]
     subscription.save(update_fields=["active", "disabled_reason"])
-    audit.record("webhook.disabled", subject_type="webhook_subscription", subject_id=subscription.pk,
-                 actor_label="system:webhooks", after={"url": subscription.url, "reason": reason})  # fmt: skip
+    _record("webhook.disabled", subscription, actor_label="system:webhooks",
+            after={"url": subscription.url, "reason": reason})  # fmt: skip
 
 
 def check_scope(departments: Iterable[Department], *, by) -> None:
@@ -192,18 +193,62 @@ def subscribe(url: str, event_types: list[str], *, by, departments: Iterable[Dep
     check_scope(departments, by=by)
     subscription = WebhookSubscription.objects.create(url=url, event_types=sorted(set(event_types)), created_by=by)
     subscription.departments.set(departments)
-    audit.record("webhook.subscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
-                 after=_described(subscription))  # fmt: skip
+    _record("webhook.subscribed", subscription, actor=by, after=_described(subscription))
+    return subscription
+
+
+@transaction.atomic
+def change_subscription(
+    subscription: WebhookSubscription,
+    *,
+    by,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    departments: Iterable[Department] | None = None,
+    active: bool | None = None,
+) -> WebhookSubscription:
+    """Change what a subscription hears, where it sends, or whether it is on; what is not given stays.
+
+    New departments follow the scope rule of `subscribe`. Turning a subscription back on forgets its failed
+    deliveries, so it is not disabled again by the first failure after a receiver is mended.
+    """
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    before = _described(subscription)
+    if departments is not None:
+        departments = list(departments)
+        check_scope(departments, by=by)
+        subscription.departments.set(departments)
+    if url is not None:
+        subscription.url = url
+    if event_types is not None:
+        subscription.event_types = sorted(set(event_types))
+    if active is not None and active != subscription.active:
+        subscription.active = active
+        subscription.consecutive_failures = 0 if active else subscription.consecutive_failures
+        subscription.disabled_reason = "" if active else f"Turned off by {by.get_username()}."
+    subscription.save()
+    after = _described(subscription)
+    if after != before:
+        _record("webhook.changed", subscription, actor=by, before=before, after=after)
     return subscription
 
 
 @transaction.atomic
 def unsubscribe(subscription: WebhookSubscription, *, by) -> None:
-    audit.record("webhook.unsubscribed", subject_type="webhook_subscription", subject_id=subscription.pk, actor=by,
-                 before=_described(subscription))  # fmt: skip
+    _record("webhook.unsubscribed", subscription, actor=by, before=_described(subscription))
     subscription.delete()
+
+
+def _record(kind: str, subscription: WebhookSubscription, **event) -> None:
+    """Audit a subscription's event; it belongs to the subscription's department when it names exactly one,
+    so a Supervisor's audit log shows their own subscriptions. The secret is never part of it."""
+    departments = list(subscription.departments.values_list("pk", flat=True)[:2])
+    department_id = departments[0] if len(departments) == 1 else None
+    audit.record(kind, subject_type="webhook_subscription", subject_id=subscription.pk, department_id=department_id,
+                 **event)  # fmt: skip
 
 
 def _described(subscription: WebhookSubscription) -> dict:
     departments = sorted(subscription.departments.values_list("pk", flat=True))
-    return {"url": subscription.url, "event_types": subscription.event_types, "departments": departments}
+    return {"url": subscription.url, "event_types": subscription.event_types, "departments": departments,
+            "active": subscription.active}  # fmt: skip

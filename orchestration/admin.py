@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
-from django.http import HttpRequest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponseRedirect
 
 from orchestration import services, workflows
 from orchestration.models import (
@@ -89,8 +91,42 @@ class DepartmentAdmin(DepartmentScopedAdmin):
         return department.agent_count
 
 
+class RegistryAdmin(admin.ModelAdmin):
+    """Saves and deletes through orchestration.services, audited as the API's are. An entry something depends
+    on is shown as protected on the delete page, as Django shows protected relations, and is not deleted."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.save_registry_entry(obj, by=request.user)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_registry_entry(obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for entry in queryset:
+            services.delete_registry_entry(entry, by=request.user)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        in_use = [reason for reason in map(services.in_use, objs) if reason]
+        return deleted, counts, perms_needed, protected or in_use
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._unless_in_use(request, super().delete_view, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._unless_in_use(request, super().changelist_view, extra_context)
+
+    def _unless_in_use(self, request, view, *args):
+        """An entry that came into use after its delete page was shown: say so, as that page would now."""
+        try:
+            return view(request, *args)
+        except services.InUse as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
 @admin.register(Capability)
-class CapabilityAdmin(admin.ModelAdmin):
+class CapabilityAdmin(RegistryAdmin):
     list_display = ["code", "description", "agent_count"]
     search_fields = ["code", "description"]
 
@@ -103,7 +139,7 @@ class CapabilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelProvider)
-class ModelProviderAdmin(admin.ModelAdmin):
+class ModelProviderAdmin(RegistryAdmin):
     list_display = ["name", "kind", "region", "cost_per_unit", "endpoint"]
     list_filter = ["kind", "region"]
     search_fields = ["name", "region", "endpoint"]
@@ -213,19 +249,56 @@ class StrategyAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
 
+class StepTemplateFormSet(BaseInlineFormSet):
+    """The steps as orchestration.services takes them, checked by the service's own rules as form errors."""
+
+    def steps(self) -> list[dict]:
+        """The steps kept, in the order of their positions."""
+        kept = [form.cleaned_data for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
+        return [
+            {"key": step["key"], "capability": step["capability"], "action": step["action"],
+             "amount_field": step["amount_field"], "data_classes": step["data_classes"],
+             "dependencies": [key.strip() for key in step["depends_on"].split(",") if key.strip()]}
+            for step in sorted(kept, key=lambda step: step["position"])
+        ]  # fmt: skip
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        try:
+            services.check_steps(self.instance, self.steps())
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+        except services.InUse as exc:
+            raise ValidationError(str(exc)) from exc
+
+
 class StepTemplateInline(admin.TabularInline):
     model = StepTemplate
+    formset = StepTemplateFormSet
     extra = 0
     fields = ["position", "key", "capability", "action", "amount_field", "data_classes", "depends_on"]
 
 
 @admin.register(WorkflowTemplate)
-class WorkflowTemplateAdmin(admin.ModelAdmin):
+class WorkflowTemplateAdmin(RegistryAdmin):
+    """A template and its steps are saved together by orchestration.services, in one audited change."""
+
     list_display = ["name", "slug", "enabled"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [StepTemplateInline]
     actions = ["start_run"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Saved with its steps in save_related, where the steps are at hand."""
+
+    def save_related(self, request, form, formsets, change) -> None:
+        (steps,) = formsets
+        services.save_workflow_template(form.instance, steps.steps(), by=request.user)
+        # The steps were saved by the service: the admin's history gets no per-step lines (the audit log has them).
+        steps.new_objects, steps.changed_objects, steps.deleted_objects = [], [], []
 
     @admin.action(description="Start a run with the sample input", permissions=["change"])
     def start_run(self, request, queryset):

@@ -159,7 +159,7 @@ def save_workflow_template(template: WorkflowTemplate, steps: list[dict] | None,
     """
     before = _snapshot(WorkflowTemplate.objects.select_for_update().get(pk=template.pk)) if template.pk else None
     if steps is not None:
-        _check_steps(steps)
+        check_steps(template, steps)
     template.full_clean()
     template.save()
     if steps is not None:
@@ -168,7 +168,9 @@ def save_workflow_template(template: WorkflowTemplate, steps: list[dict] | None,
     return template
 
 
-def _check_steps(steps: list[dict]) -> None:
+def check_steps(template: WorkflowTemplate, steps: list[dict]) -> None:
+    """Raise ValidationError unless the steps have distinct keys and can run in some order, and InUse if
+    steps with runs on record would be left out. Callers that collect steps in a form check with it first."""
     keys_ = [step["key"] for step in steps]
     repeated = sorted({key for key in keys_ if keys_.count(key) > 1})
     if repeated:
@@ -176,15 +178,18 @@ def _check_steps(steps: list[dict]) -> None:
     problems = step_order_problems({step["key"]: step.get("dependencies", []) for step in steps})
     if problems:
         raise ValidationError({"steps": problems})
+    if template.pk is None:
+        return
+    left_out = StepRun.objects.filter(template__workflow=template).exclude(template__key__in=keys_)
+    ran = sorted(set(left_out.values_list("template__key", flat=True)))
+    if ran:
+        raise InUse(f"Steps {', '.join(ran)} have runs on record and cannot be removed; disable the workflow instead.")
 
 
 def _replace_steps(template: WorkflowTemplate, steps: list[dict]) -> None:
     existing = {step.key: step for step in template.steps.all()}
-    gone = [step for key, step in existing.items() if key not in {spec["key"] for spec in steps}]
-    ran = sorted(set(StepRun.objects.filter(template__in=gone).values_list("template__key", flat=True)))
-    if ran:
-        raise InUse(f"Steps {', '.join(ran)} have runs on record and cannot be removed; disable the workflow instead.")
-    StepTemplate.objects.filter(pk__in=[step.pk for step in gone]).delete()
+    kept = {spec["key"] for spec in steps}
+    StepTemplate.objects.filter(pk__in=[step.pk for key, step in existing.items() if key not in kept]).delete()
     for position, spec in enumerate(steps, start=1):
         step = existing.get(spec["key"]) or StepTemplate(workflow=template, key=spec["key"])
         step.capability = spec["capability"]
@@ -200,18 +205,27 @@ def _replace_steps(template: WorkflowTemplate, steps: list[dict]) -> None:
 @transaction.atomic
 def delete_registry_entry(entry: Entry, *, by=None) -> None:
     """Delete a capability, provider or workflow template nothing depends on; else raise InUse saying what does."""
-    label = f"{entry._meta.verbose_name.capitalize()} {entry}"
-    users = _users_of(entry)
-    if users:
-        raise InUse(f"{label} is in use ({users}): {_instead(entry)}")
+    reason = in_use(entry)
+    if reason:
+        raise InUse(reason)
     before, pk = _snapshot(entry), entry.pk
     try:
         entry.delete()
     except ProtectedError as exc:  # something came to depend on it since the check
-        raise InUse(f"{label} is in use: {_instead(entry)}") from exc
+        raise InUse(f"{_label(entry)} is in use: {_instead(entry)}") from exc
     kind = entry._meta.model_name
     audit.record(f"{kind}.deleted", subject_type=kind, subject_id=pk, actor=by, before=before)
     transaction.on_commit(routing.forget_rankings)
+
+
+def in_use(entry: Entry) -> str:
+    """Why the entry may not be deleted, saying what depends on it; empty when nothing does."""
+    users = _users_of(entry)
+    return f"{_label(entry)} is in use ({users}): {_instead(entry)}" if users else ""
+
+
+def _label(entry: Entry) -> str:
+    return f"{entry._meta.verbose_name.capitalize()} {entry}"
 
 
 def _users_of(entry: Entry) -> str:

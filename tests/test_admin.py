@@ -1,16 +1,36 @@
 """The admin as people use it: bad input is a form error, each role sees and does only what it may."""
 
 import hashlib
+import json
 import re
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from governance.models import Decision
-from orchestration.models import Agent, AgentKey, Capability, Department, ModelProvider, Status
-from tests.factories import DecisionFactory, ModelProviderFactory
+from governance.models import AuditEvent, Decision
+from orchestration.admin import CapabilityAdmin
+from orchestration.models import (
+    Agent,
+    AgentKey,
+    Capability,
+    Department,
+    ModelProvider,
+    Status,
+    StepRun,
+    StepTemplate,
+    WorkflowRun,
+    WorkflowTemplate,
+)
+from tests.factories import (
+    CapabilityFactory,
+    DecisionFactory,
+    ModelProviderFactory,
+    StepTemplateFactory,
+    WorkflowTemplateFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -389,3 +409,204 @@ def test_an_executive_lists_every_decision(client, alice, decisions):
     client.force_login(alice)
 
     assert set(changelist_rows(client, Decision)) == set(decisions)
+
+
+# Registry edits in the admin go through orchestration.services: audited as the API's are.
+
+
+def audit_events(kind: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(kind=kind).order_by("seq"))
+
+
+def workflow_form(capability: Capability, steps: list[dict], *, existing: list[StepTemplate] = (), **overrides) -> dict:
+    """The workflow change form with one inline row per step; existing steps first, by their ids."""
+    data = {"name": "Refund", "slug": "refund", "description": "", "sample_input": "{}", "enabled": "on",
+            "steps-TOTAL_FORMS": str(len(steps)), "steps-INITIAL_FORMS": str(len(existing)),
+            "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000", **overrides}  # fmt: skip
+    for index, step in enumerate(steps):
+        row = {"position": index + 1, "capability": capability.pk, "action": capability.code, "amount_field": "",
+               "data_classes": "[]", "depends_on": "", **step}  # fmt: skip
+        if index < len(existing):
+            row["id"] = existing[index].pk
+        data.update({f"steps-{index}-{name}": value for name, value in row.items()})
+    return data
+
+
+def test_adding_a_capability_in_the_admin_is_audited(client, carol):
+    # Given carol on the capability add form
+    client.force_login(carol)
+
+    # When she adds one
+    response = client.post(admin_url(Capability, "add"), {"code": "refund.issue", "description": "Refunds"})
+
+    # Then it is saved and the audit log says she created it, with what
+    assert response.status_code == 302
+    (event,) = audit_events("capability.created")
+    assert (event.actor, event.subject_id, event.after) == (
+        carol, str(Capability.objects.get(code="refund.issue").pk), {"code": "refund.issue", "description": "Refunds"},
+    )  # fmt: skip
+
+
+def test_changing_a_provider_in_the_admin_is_audited_without_its_secret(client, carol):
+    # Given a provider, and carol on its change form
+    provider = ModelProviderFactory(name="Spare AI", region="eu")
+    client.force_login(carol)
+
+    # When she moves it to another region
+    response = client.post(
+        admin_url(ModelProvider, "change", provider.pk),
+        {"name": "Spare AI", "kind": "simulated", "endpoint": "", "region": "us", "cost_per_unit": "0.002",
+         "signing_secret": provider.signing_secret},
+    )  # fmt: skip
+
+    # Then the change is audited, before and after, and the secret is nowhere in it
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    (event,) = audit_events("modelprovider.changed")
+    assert (event.actor, event.before["region"], event.after["region"]) == (carol, "eu", "us")
+    assert provider.signing_secret not in json.dumps([event.before, event.after])
+
+
+def test_deleting_a_capability_in_the_admin_is_audited(client, carol):
+    # Given a capability nothing uses
+    capability = CapabilityFactory(code="spare.work")
+    client.force_login(carol)
+
+    # When carol confirms its deletion
+    response = client.post(admin_url(Capability, "delete", capability.pk), {"post": "yes"})
+
+    # Then it is gone, and the audit log keeps what it was
+    assert response.status_code == 302
+    assert not Capability.objects.filter(pk=capability.pk).exists()
+    (event,) = audit_events("capability.deleted")
+    assert (event.actor, event.before["code"]) == (carol, "spare.work")
+
+
+def test_deleting_capabilities_from_the_list_is_audited_for_each(client, carol):
+    # Given two capabilities nothing uses
+    spare = [CapabilityFactory(code="spare.one"), CapabilityFactory(code="spare.two")]
+    client.force_login(carol)
+
+    # When carol deletes both with the list's action, and confirms
+    response = client.post(
+        admin_url(Capability, "changelist"),
+        {"action": "delete_selected", "_selected_action": [c.pk for c in spare], "post": "yes"},
+    )
+
+    # Then both are gone, each with its audit event
+    assert response.status_code == 302
+    assert not Capability.objects.exists()
+    assert sorted(event.before["code"] for event in audit_events("capability.deleted")) == ["spare.one", "spare.two"]
+
+
+def test_a_capability_agents_hold_is_not_deleted_in_the_admin(client, carol, finance_agent):
+    # Given a capability the Finance agent holds
+    capability = CapabilityFactory(code="invoice.approve")
+    finance_agent.capabilities.add(capability)
+    client.force_login(carol)
+
+    # When carol opens its delete page and confirms anyway
+    page = client.get(admin_url(Capability, "delete", capability.pk))
+    response = client.post(admin_url(Capability, "delete", capability.pk), {"post": "yes"})
+
+    # Then both pages say what uses it, and the agent still holds it
+    for shown in (page, response):
+        assert shown.status_code == 200
+        assert "1 agents hold it" in shown.content.decode()
+    assert list(finance_agent.capabilities.all()) == [capability]
+    assert not audit_events("capability.deleted")
+
+
+def test_a_capability_that_came_into_use_after_its_delete_page_is_a_message_not_an_error(
+    client, carol, finance_agent, monkeypatch
+):
+    # Given a capability that looked unused when its delete page was shown, and is held by an agent now
+    capability = CapabilityFactory(code="invoice.approve")
+    finance_agent.capabilities.add(capability)
+    monkeypatch.setattr(CapabilityAdmin, "get_deleted_objects", admin.ModelAdmin.get_deleted_objects)
+    client.force_login(carol)
+
+    # When carol confirms the deletion
+    response = client.post(admin_url(Capability, "delete", capability.pk), {"post": "yes"}, follow=True)
+
+    # Then she is told what uses it, and it stays
+    assert response.status_code == 200
+    assert any("1 agents hold it" in message for message in messages_of(response))
+    assert Capability.objects.filter(pk=capability.pk).exists()
+
+
+def test_adding_a_workflow_with_steps_in_the_admin_is_one_audited_change(client, carol):
+    # Given carol on the workflow add form, with two steps, the second after the first
+    capability = CapabilityFactory(code="refund.issue")
+    client.force_login(carol)
+    steps = [{"key": "check"}, {"key": "pay", "depends_on": "check"}]
+
+    # When she saves it
+    response = client.post(admin_url(WorkflowTemplate, "add"), workflow_form(capability, steps))
+
+    # Then the workflow and its steps are saved, and one audit event records both
+    assert response.status_code == 302, response.context and response.context["inline_admin_formsets"][0].formset.errors
+    workflow = WorkflowTemplate.objects.get(slug="refund")
+    assert [(s.key, s.dependencies) for s in workflow.steps.order_by("position")] == [("check", []), ("pay", ["check"])]
+    (event,) = audit_events("workflowtemplate.created")
+    assert (event.actor, [s["key"] for s in event.after["steps"]]) == (carol, ["check", "pay"])
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [{"key": "check", "depends_on": "pay"}, {"key": "pay", "depends_on": "check"}],
+        [{"key": "check", "depends_on": "audit"}],
+    ],
+    ids=["cycle", "unknown-step"],
+)
+def test_steps_that_cannot_run_are_a_form_error_in_the_admin(client, carol, steps):
+    # Given carol on the workflow add form
+    capability = CapabilityFactory(code="refund.issue")
+    client.force_login(carol)
+
+    # When she gives steps that could never all run
+    response = client.post(admin_url(WorkflowTemplate, "add"), workflow_form(capability, steps))
+
+    # Then the steps are flagged on the page, and nothing is saved or audited
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert not WorkflowTemplate.objects.filter(slug="refund").exists()
+    assert not audit_events("workflowtemplate.created")
+
+
+def test_a_step_with_runs_cannot_be_renamed_away_in_the_admin(client, carol):
+    # Given a workflow whose "check" step has run
+    capability = CapabilityFactory(code="refund.issue")
+    workflow = WorkflowTemplateFactory(name="Refund", slug="refund")
+    check = StepTemplateFactory(workflow=workflow, key="check", capability=capability, position=1)
+    StepRun.objects.create(run=WorkflowRun.objects.create(workflow=workflow, started_by="test"), template=check)
+    client.force_login(carol)
+
+    # When carol changes that step's key (steps are known by their keys: the step with runs would go)
+    form = workflow_form(capability, [{"key": "verify"}], existing=[check])
+    response = client.post(admin_url(WorkflowTemplate, "change", workflow.pk), form)
+
+    # Then the page says why, and the step stays as it was
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert errors == ["Steps check have runs on record and cannot be removed; disable the workflow instead."]
+    assert [step.key for step in workflow.steps.all()] == ["check"]
+    assert not audit_events("workflowtemplate.changed")
+
+
+def test_changing_a_workflows_steps_in_the_admin_is_audited_before_and_after(client, carol):
+    # Given a workflow with one step
+    capability = CapabilityFactory(code="refund.issue")
+    workflow = WorkflowTemplateFactory(name="Refund", slug="refund")
+    check = StepTemplateFactory(workflow=workflow, key="check", capability=capability, position=1)
+    client.force_login(carol)
+
+    # When carol adds a second step after it
+    form = workflow_form(capability, [{"key": "check"}, {"key": "pay", "depends_on": "check"}], existing=[check])
+    response = client.post(admin_url(WorkflowTemplate, "change", workflow.pk), form)
+
+    # Then the change is audited with the steps before and after
+    assert response.status_code == 302
+    (event,) = audit_events("workflowtemplate.changed")
+    keys = ([s["key"] for s in event.before["steps"]], [s["key"] for s in event.after["steps"]])
+    assert (event.actor, keys) == (carol, (["check"], ["check", "pay"]))

@@ -38,6 +38,13 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = ["active", "consecutive_failures", "disabled_reason", "created_at"]
 
 
+class WebhookSubscriptionChangeSerializer(WebhookSubscriptionSerializer):
+    """A change: `active` may be set too (true again resets the failure count), and what is left out stays."""
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        read_only_fields = ["consecutive_failures", "disabled_reason", "created_at"]
+
+
 class NewWebhookSubscriptionSerializer(WebhookSubscriptionSerializer):
     secret = serializers.CharField(read_only=True, help_text="Verifies signatures: shown this once.")
 

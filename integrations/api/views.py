@@ -15,6 +15,7 @@ from integrations.api.serializers import (
     NewWebhookSubscriptionSerializer,
     PersonalTokenSerializer,
     WebhookDeliverySerializer,
+    WebhookSubscriptionChangeSerializer,
     WebhookSubscriptionSerializer,
 )
 from integrations.models import PersonalToken, WebhookSubscription
@@ -54,9 +55,11 @@ class PersonalTokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return Response(PersonalTokenSerializer(token).data)
 
 
-class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+class WebhookSubscriptionViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """Subscriptions the caller may manage: all of them for organisation-wide roles, a Supervisor's only
-    those whose departments are all theirs (integrations.webhooks has the rule)."""
+    those whose departments are all theirs (integrations.webhooks has the rule, for changes too)."""
 
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [holds("integrations.manage_webhooks")]
@@ -75,6 +78,16 @@ class WebhookSubscriptionViewSet(mixins.CreateModelMixin, mixins.DestroyModelMix
             data["url"], data["event_types"], by=request.user, departments=data.get("departments", [])
         )
         return Response(NewWebhookSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def get_serializer_class(self) -> type[WebhookSubscriptionSerializer]:
+        if self.action in ("update", "partial_update"):
+            return WebhookSubscriptionChangeSerializer
+        return WebhookSubscriptionSerializer
+
+    def perform_update(self, serializer: WebhookSubscriptionChangeSerializer) -> None:
+        serializer.instance = webhooks.change_subscription(
+            serializer.instance, by=self.request.user, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance: WebhookSubscription) -> None:
         webhooks.unsubscribe(instance, by=self.request.user)
