@@ -81,13 +81,17 @@ def _progress(run_id: int, succeeded: str) -> tuple[list[int], bool]:
     were queued already; a second copy of a queued step could call its provider twice), and whether every
     step of the run has succeeded. One read of the run's steps answers both."""
     steps = step_rows.of_run(run_id)
-    done = {s.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
+    done = _succeeded_keys(steps)
     ready = [
         s.pk
         for s in steps
         if s.status == StepRun.Status.PENDING and succeeded in s.dependencies and set(s.dependencies) <= done
     ]
     return ready, len(done) == len(steps)
+
+
+def _succeeded_keys(steps: list[step_rows.RunStep]) -> set[str]:
+    return {s.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
 
 
 def run_step(step_id: int, *, task_id: str = "") -> None:
@@ -153,7 +157,7 @@ def _dependencies_met(step: StepRun) -> bool:
     waits_for = set(step.template.dependencies)
     if not waits_for:
         return True
-    return waits_for <= {s.key for s in step_rows.of_run(step.run_id) if s.status == StepRun.Status.SUCCEEDED}
+    return waits_for <= _succeeded_keys(step_rows.of_run(step.run_id))
 
 
 def _request_for(step: StepRun) -> ActionRequest:
@@ -437,5 +441,5 @@ def detect_stuck_steps(older_than_seconds: int = 300) -> list[int]:
 
 def _ready(step_id: int, run_id: int) -> bool:
     steps = step_rows.of_run(run_id)
-    done = {s.key for s in steps if s.status == StepRun.Status.SUCCEEDED}
+    done = _succeeded_keys(steps)
     return any(s.pk == step_id and set(s.dependencies) <= done for s in steps)
