@@ -6,7 +6,7 @@ Run from the repository root: `.venv/bin/python bench/live_stream.py`. It needs 
 and for 1, 100 and 1,000 connected clients drives 100 decisions/s for 10 s through each:
 
 - regent: `config.asgi:application`; a producer process calls `evaluate_action`, whose events reach
-  the servers after commit through Redis pub/sub; every client holds the producing agent's key.
+  the servers at commit as PostgreSQL notifications; every client holds the producing agent's key.
 - naive: bench/naive_app.py, a Channels consumer per client in one group on channels_redis
   (default capacity); the producer `group_send`s each event.
 - floor: bench/floor_app.py, a bare ASGI app with one pub/sub subscription per process and one
@@ -23,7 +23,6 @@ import array
 import asyncio
 import copy
 import datetime as dt
-import itertools
 import json
 import logging
 import os
@@ -54,7 +53,7 @@ DESIGNS = ("floor", "regent", "naive")  # the naive one last at each level: it c
 # Two diagnostics at the top level, to tell the stream server's cost from the decision path's (evaluate_action
 # and PostgreSQL share the two cores with everything else): the floor while Regent's decision producer runs
 # alongside (its events go to Regent's server, which has no clients then); and Regent's server fed like the
-# floor, with synthetic events published straight to its channel and no database writes. That one runs last
+# floor, with synthetic events notified straight on its channel and no database writes. That one runs last
 # of the Regent runs because its event ids run ahead of the audit chain.
 FLOOR_WITH_DECISIONS, FANOUT_DESIGN = "floor+decisions", "regent-fanout"
 DIAGNOSTIC_LEVEL = 1000
@@ -253,21 +252,10 @@ def produce_regent(agent_id: int, warmup: int, count: int, rate: float) -> dict:
     setup_django(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     from django.db import connection, transaction
 
-    from governance import events
     from governance.models import AuditEvent
     from governance.services import ActionRequest, evaluate_action
     from orchestration.models import Agent
 
-    published: dict[int, float] = {}  # event id → when its Redis PUBLISH returned
-    publish = events.publish
-
-    def timed_publish(payload: list[dict]) -> None:  # looked up by the on-commit hook when it runs
-        publish(payload)
-        moment = time.time()
-        for event in payload:
-            published[event["id"]] = moment
-
-    events.publish = timed_publish
     agent = Agent.objects.get(pk=agent_id)
     committed: dict[int, float] = {}  # decision id → commit time, measured decisions only
     at_offsets: list[float] = []
@@ -312,18 +300,14 @@ def produce_regent(agent_id: int, warmup: int, count: int, rate: float) -> dict:
     )
     at_offsets.sort()
     by_seq = {seqs[str(pk)]: t for pk, t in committed.items()}
-    to_publish = sorted((published[seq] - t) * 1000 for seq, t in by_seq.items())
-    order = sorted(by_seq)
     return {
         "events": {seqs[str(pk)]: pk for pk in committed},
         "committed": by_seq,
-        "published": {seq: published[seq] for seq in by_seq},
+        "published": by_seq,  # the commit sends the notification (governance migration 0010)
         "warmup": [seqs[str(pk)] for pk in warmup_decisions],
         "rate": achieved_rate(committed.values()),
         "cpu_seconds": process_cpu_seconds(),
         "at_to_commit_ms": {"p50": percentile(at_offsets, 0.5), "p99": percentile(at_offsets, 0.99)},
-        "commit_to_publish_ms": {"p50": percentile(to_publish, 0.5), "p99": percentile(to_publish, 0.99)},
-        "published_out_of_order": sum(1 for a, b in itertools.pairwise(order) if published[b] < published[a]),
     }
 
 
@@ -344,18 +328,26 @@ def synthetic_event(template: dict, number: int) -> dict:
 
 
 def produce_regent_fanout(template: dict, warmup: int, count: int, rate: float) -> dict:
-    """Regent's own publish(), with synthetic events numbered on from the audit chain's head."""
+    """Notifications shaped like the audit trigger's, of synthetic events numbered on from the chain's head."""
     setup_django(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
+    from django.db import connection
+
     from governance import events
     from governance.audit import last_event_id
 
     head = last_event_id()
     committed: dict[int, float] = {}
-    for i in paced(warmup + count, rate, time.monotonic()):
-        event = synthetic_event(template, head + i + 1)
-        if i >= warmup:
-            committed[head + i + 1] = time.time()
-        events.publish([event])
+    with connection.cursor() as cursor:
+        for i in paced(warmup + count, rate, time.monotonic()):
+            event = synthetic_event(template, head + i + 1)
+            row = {
+                "seq": event["id"], "kind": event["type"], "occurred_at": event["at"],
+                "department_id": event["department_id"], "subject_type": event["subject"]["type"],
+                "subject_id": event["subject"]["id"], "after": event["data"],
+            }  # fmt: skip
+            if i >= warmup:
+                committed[head + i + 1] = time.time()
+            cursor.execute("SELECT pg_notify(%s, %s)", [events.NOTIFY_CHANNEL, json.dumps([row])])
     result = baseline_result(warmup, committed)
     result["warmup"] = [head + i + 1 for i in range(warmup)]
     return result
@@ -812,7 +804,7 @@ def run_level(
         window=window,
         frames_per_client=sum(s["frames"] for s in sockets) / max(1, len(sockets)),
     )
-    for name in ("at_to_commit_ms", "commit_to_publish_ms", "published_out_of_order", "over_capacity"):
+    for name in ("at_to_commit_ms", "over_capacity"):
         if name in produced:
             result.extra[name] = produced[name]
     return result

@@ -1,26 +1,23 @@
 """Live events. Every audit event is also a live event: its chain `seq` is the event id.
 
-Events are published only after their transaction commits, from whichever process made the change
-(web, Celery worker, management command): to Redis pub/sub when REDIS_URL is set, and to in-process
-listeners otherwise (the zero-configuration demo, where server and simulator share a process).
-Subscribers re-read the audit table to fill any gap, so a lost message delays an event, never loses it.
+Events go out only once their transaction commits, from whichever process made the change (web, Celery
+worker, management command). On PostgreSQL the audit table's insert trigger notifies `NOTIFY_CHANNEL`
+(governance migration 0010), so stream servers hear them in commit order, which is `seq` order. In-process
+listeners hear them after commit too: webhooks, and the stream on SQLite (the zero-configuration demo,
+where server and simulator share a process). Subscribers re-read the audit table to fill any gap, so a
+missed notification delays an event, never loses it.
 """
 
 import datetime as dt
 import json
-import logging
 import threading
 from collections.abc import Callable
-from functools import cache
 
-import redis
-from django.conf import settings
 from django.db import transaction
 
 from governance.models import AuditEvent
 
-logger = logging.getLogger(__name__)
-CHANNEL_PREFIX = "regent:events"
+NOTIFY_CHANNEL = "regent_events"  # PostgreSQL notifications are per database: no other Regent hears them
 STREAMED_KINDS = {
     "decision.created", "approval.requested", "approval.escalated", "approval.resolved", "agent.status_changed",
     "department.status_changed", "policy.changed", "workflow.step_changed", "decision.overridden",
@@ -47,14 +44,15 @@ def as_stream_event(event: AuditEvent | dict) -> dict:
     }
 
 
-def channel() -> str:
-    """The Redis pub/sub channel of this database's events.
-
-    Pub/sub ignores Redis database numbers, so every Regent on one Redis would hear every other's events;
-    event ids are positions in one audit chain, so a stranger's event would take the place of one's own.
-    """
-    database = settings.DATABASES["default"]
-    return f"{CHANNEL_PREFIX}:{database['HOST']}:{database['PORT']}/{database['NAME']}"
+def from_notification(payload: str) -> list[dict] | None:
+    """The stream events a `NOTIFY_CHANNEL` notification carries (the audit rows' columns, in `seq` order), or
+    None when it names only the range of its events, too many to carry: they are in the table."""
+    rows = json.loads(payload)
+    if isinstance(rows, dict):
+        return None
+    for row in rows:
+        row["occurred_at"] = dt.datetime.fromisoformat(row["occurred_at"])
+    return [as_stream_event(row) for row in rows]
 
 
 def publish_on_commit(events: list[dict]) -> None:
@@ -63,14 +61,9 @@ def publish_on_commit(events: list[dict]) -> None:
 
 
 def publish(events: list[dict]) -> None:
-    """Hand committed events to every stream server. Never raises: the audit table is the record."""
+    """Hand committed events to this process's listeners."""
     if not events:
         return
-    try:
-        if settings.REDIS_URL:
-            _redis().publish(channel(), json.dumps(events, separators=(",", ":")))
-    except redis.RedisError:
-        logger.warning("could not publish %d live event(s); stream servers will read them back", len(events))
     with _listeners_lock:
         listeners = list(_local_listeners)
     for listener in listeners:
@@ -86,8 +79,3 @@ def remove_local_listener(listener: Callable[[list[dict]], None]) -> None:
     with _listeners_lock:
         if listener in _local_listeners:
             _local_listeners.remove(listener)
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)

@@ -1,9 +1,9 @@
 """One hub per server process: it receives the event stream once and fans it out to local sockets.
 
 Fan-out per connection through the channel layer loses events past a few hundred clients; here each
-process holds one subscription (Redis pub/sub, or in-process listeners without Redis), puts events
-back in `seq` order, fills any gap from the audit table, encodes each event once, and hands it to
-every subscriber whose scope allows it. Subscribers batch whatever is pending into one frame, so a
+process holds one subscription (PostgreSQL LISTEN, or in-process listeners on SQLite), keeps events in
+`seq` order, fills any gap from the audit table, encodes each event once, and hands it to every
+subscriber whose scope allows it. Subscribers batch whatever is pending into one frame, so a
 slow client only grows its own queue; past a bound it is told to resync.
 """
 
@@ -12,10 +12,9 @@ import json
 import logging
 from collections.abc import Iterable
 
-import redis.asyncio as aioredis
+import psycopg
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from dashboard.stream.scope import StreamScope
 from governance import events
@@ -24,14 +23,14 @@ from governance.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
-# How long an event waits for the one before it to arrive by message before the hub reads it back. The
-# earlier event is committed already (appends hold the chain head until commit, so events commit in `seq`
-# order): only its message is late, behind another process's publish, usually by a few ms (commit to
-# publish was 12 ms at p99 with 1,000 clients). Past 20 ms the hub reads it back rather than hold the
-# events after it (it waited 0.2 s before).
+# How long an event waits for the one before it before the hub reads that one back. Notifications come in
+# `seq` order, so a gap means one was missed (the listening connection dropped), or that in-process
+# listeners heard two threads' commits out of order: the earlier event is committed already (appends hold
+# the chain head until commit).
 GAP_WAIT_SECONDS = 0.02
 MAX_PENDING = 5_000
 READ_BATCH = 2_000
+DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "isolation_level", "assume_role"}  # not libpq's
 
 
 def read_events(after: int, until: int | None = None, limit: int = READ_BATCH) -> list[dict]:
@@ -109,8 +108,8 @@ class Hub:
                 return
             self._loop = asyncio.get_running_loop()
             self.last_seq = await sync_to_async(head_seq, thread_sensitive=False)()
-            if settings.REDIS_URL:
-                self._tasks.append(asyncio.create_task(self._listen_redis()))
+            if connections["default"].vendor == "postgresql":
+                self._tasks.append(asyncio.create_task(self._listen_postgres()))
             else:
                 events.add_local_listener(self._from_thread)
             self._tasks.append(asyncio.create_task(self._poll()))
@@ -172,25 +171,43 @@ class Hub:
             await asyncio.sleep(POLL_SECONDS)
             await self._read_back()
 
-    async def _listen_redis(self) -> None:
+    async def _listen_postgres(self) -> None:
         backoff = 0.5
         while True:
-            client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(events.channel())
+                async with await psycopg.AsyncConnection.connect(listen_conninfo(), autocommit=True) as listener:
+                    await listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
                     backoff = 0.5
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self.accept(json.loads(message["data"]))
+                    await self._read_back()  # whatever committed before the hub was listening
+                    async for notification in listener.notifies():
+                        self._notified(notification.payload)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("live event subscription lost; reconnecting in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
-            finally:
-                await client.aclose()
+
+    def _notified(self, payload: str) -> None:
+        carried = events.from_notification(payload)
+        if carried is None:  # too many events to carry: read them back
+            self._tasks.append(asyncio.create_task(self._read_back()))
+        else:
+            self.accept(carried)
+
+
+def listen_conninfo() -> str:
+    """The database the ORM uses, for a connection of the hub's own (LISTEN holds it for good)."""
+    settings_dict = connections["default"].settings_dict
+    parameters = {
+        "dbname": settings_dict["NAME"],
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"],
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"],
+        **{k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k not in DJANGO_ONLY_OPTIONS},
+    }
+    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parameters.items() if v not in (None, "")})
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

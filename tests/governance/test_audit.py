@@ -540,3 +540,59 @@ def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, sup
     assert AuditChainHead.objects.get().seq == len(seqs)
     report = verify_chain()
     assert (report.ok, report.checked) == (True, len(seqs))
+
+
+# On PostgreSQL the audit table's trigger announces every append to the stream servers at commit.
+
+
+@contextmanager
+def listening() -> Iterator[psycopg.Connection]:
+    """A connection of its own LISTENing on the stream's channel, as a stream server's hub does."""
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings_dict["NAME"], user=settings_dict["USER"], host=settings_dict["HOST"],
+        port=settings_dict["PORT"], password=settings_dict["PASSWORD"] or None, autocommit=True,
+    ) as listener:  # fmt: skip
+        listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
+        yield listener
+
+
+def announced(listener: psycopg.Connection) -> list[str]:
+    return [n.payload for n in listener.notifies(timeout=1.0)]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape():
+    with listening() as listener:
+        # When two transactions each append events
+        for subjects in ((1, 2), (3,)):
+            with transaction.atomic(), audit.batch():
+                for n in subjects:
+                    audit.record("test.step", subject_type="test", subject_id=n, after={"n": n})
+
+        # Then one notification per transaction arrives, in commit order, each carrying the events as the
+        # stream serves them from the table
+        payloads = announced(listener)
+    stored = [events.as_stream_event(e) for e in AuditEvent.objects.filter(kind="test.step").order_by("seq")]
+    assert [events.from_notification(p) for p in payloads] == [stored[:2], stored[2:]]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all():
+    with listening() as listener:
+        # When a transaction appends 25 events, and another appends one and rolls back
+        with transaction.atomic(), audit.batch():
+            for n in range(25):
+                audit.record("test.step", subject_type="test", subject_id=n)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            audit.record("test.step", subject_type="test", subject_id="gone")
+            raise RuntimeError("rolled back")
+
+        # Then a single notification names the committed batch's range, for servers to read it back
+        payloads = announced(listener)
+    seqs = list(AuditEvent.objects.filter(kind="test.step").order_by("seq").values_list("seq", flat=True))
+    assert len(seqs) == 25
+    assert [json.loads(p) for p in payloads] == [{"from": seqs[0], "to": seqs[-1]}]
+    assert events.from_notification(payloads[0]) is None

@@ -21,12 +21,13 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
+from governance import events
 from governance.models import AuditEvent, Decision
 from governance.services import ActionRequest, evaluate_action
 from orchestration.keys import issue_key
@@ -205,6 +206,24 @@ def decide(agent: Agent, action: str = "invoice.approve", **fields) -> Decision:
     return evaluate_action(agent, ActionRequest(action=action, **fields))
 
 
+@contextmanager
+def unannounced(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Events committed in the block reach stream servers only when they read the audit table back.
+
+    On PostgreSQL the block is one transaction with the audit table's notify trigger off (DDL is
+    transactional: the trigger is back on when it commits); on SQLite no in-process listener hears them.
+    """
+    if connection.vendor != "postgresql":
+        with monkeypatch.context() as quiet:
+            quiet.setattr(events, "publish", lambda batch: None)
+            yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER governance_auditevent_notify")
+        yield
+        cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_notify")
+
+
 def event_id_of(decision: Decision) -> int:
     return AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk)).seq
 
@@ -248,7 +267,7 @@ def agent_key() -> Callable[[Agent], str]:
 
 @pytest.fixture
 def redis_url() -> str:
-    """The Redis this test process already uses (REDIS_URL): broker and live events both go through it."""
+    """The Redis this test process already uses (REDIS_URL), as the broker of server and worker processes."""
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: set REDIS_URL=redis://… for the whole test run")
     if not reachable(settings.REDIS_URL, 6379):

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 
 from governance.approvals import decide_approval, escalate_overdue
+from governance.ingest import ExternalDecision, ingest
 from governance.models import Approval, AuditEvent, Effect, Verdict
 from governance.overrides import override_decision
 from orchestration.models import Status
@@ -144,3 +145,25 @@ def test_an_override_is_streamed_to_the_departments_watchers(watch, alice, bob, 
     [event] = stream.events(1)
     assert (event["type"], event["subject"]) == ("decision.overridden", {"type": "decision", "id": str(denied.pk)})
     assert (event["data"]["verdict_overridden"], event["data"]["reason"]) == (Verdict.DENY, "Agreed by phone")
+
+
+def test_a_bulk_ingested_batch_is_streamed_whole_and_in_order(watch, alice, finance_agent):
+    # Given alice watching
+    stream = watch(user=alice)
+
+    # When the agent ingests a batch too large for one notification to carry (it names the range instead)
+    batch = [
+        (n, ExternalDecision(idempotency_key=f"batch-{n}", action="invoice.approve", verdict=Verdict.ALLOW))
+        for n in range(30)
+    ]
+    results = ingest(finance_agent, batch)
+
+    # Then she receives all 30 decisions, once each, in the order they were recorded
+    expected = list(
+        AuditEvent.objects.filter(kind="decision.created", subject_id__in=[str(r.id) for r in results])
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
+    received = stream.events_through(expected[-1])
+    assert [e["id"] for e in received] == expected
+    assert len(expected) == 30

@@ -7,32 +7,27 @@ whose workers must not take this test's tasks, nor this worker theirs.
 
 import datetime as dt
 import json
-import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from governance import events
 from governance.models import Approval, AuditEvent, Effect
 from governance.tasks import escalate_overdue_approvals
 from orchestration.keys import issue_key
-from tests.servers import PROJECT_ROOT
-from tests.stream.conftest import committed_decision_events, decide, open_stream, process_env
+from tests.stream.conftest import committed_decision_events, decide, open_stream
 
 API_DECISIONS = 200
 API_THREADS = 4
 LOAD_SECONDS = 120
 WORKER_SECONDS = 30
 INVOICE = {"action": "invoice.approve", "resource": "invoice/4711", "amount": "12.00", "currency": "EUR"}
-# What another Regent's process does after a commit: publish its events to the Redis it was given.
-PUBLISH_AS_ANOTHER_REGENT = (
-    "import django, json, sys; django.setup(); from governance.events import publish; publish(json.loads(sys.argv[1]))"
-)
 
 
 def evaluate_over_http(server: str, key: str) -> dict:
@@ -135,30 +130,26 @@ def test_under_concurrent_api_load_each_client_receives_its_scopes_events_once_a
     assert len(expected_finance) == API_DECISIONS // 2
 
 
-@pytest.mark.redis
-def test_events_another_regent_publishes_on_the_same_redis_never_reach_this_stream(
-    watch, alice, finance_agent, redis_url, tmp_path: Path
+@pytest.mark.postgres
+def test_events_another_regent_announces_on_the_same_postgresql_never_reach_this_stream(
+    watch, alice, finance_agent, postgres_url
 ):
-    # Given alice watching, and another Regent (with its own database) sharing this Redis
+    # Given alice watching, and another Regent with its own database on the same PostgreSQL server
     stream = watch(user=alice)
     foreign = {
-        "id": stream.starts_after + 1,
-        "type": "decision.created",
-        "at": timezone.now().isoformat(),
-        "department_id": 1,
-        "agent_id": 1,
-        "subject": {"type": "decision", "id": "1"},
-        "data": {"id": 1, "agent_name": "Someone else's bot", "verdict": "allow", "risk_score": 0},
+        "seq": stream.starts_after + 1,
+        "kind": "decision.created",
+        "occurred_at": timezone.now().isoformat(),
+        "department_id": finance_agent.department_id,
+        "subject_type": "decision",
+        "subject_id": "1",
+        "after": {"id": 1, "agent_name": "Someone else's bot", "verdict": "allow", "risk_score": 0},
     }
 
-    # When the other Regent publishes an event, and then this one records a decision
-    subprocess.run(  # noqa: S603 (a fixed command line)
-        [sys.executable, "-c", PUBLISH_AS_ANOTHER_REGENT, json.dumps([foreign])],
-        cwd=PROJECT_ROOT,
-        env=process_env(DATABASE_URL=f"sqlite:///{tmp_path / 'another.sqlite3'}", REDIS_URL=redis_url),
-        check=True,
-        timeout=60,
-    )
+    # When the other Regent announces an event on the same channel, and then this one records a decision
+    another_database = urlsplit(postgres_url)._replace(path="/postgres").geturl()
+    with psycopg.connect(another_database, autocommit=True) as another:
+        another.execute("SELECT pg_notify(%s, %s)", [events.NOTIFY_CHANNEL, json.dumps([foreign])])
     decision = decide(finance_agent)
 
     # Then alice receives this Regent's decision, and nothing of the other's

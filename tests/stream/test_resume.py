@@ -2,8 +2,7 @@
 
 from dashboard.stream import consumers
 from dashboard.stream import hub as hub_module
-from governance import events
-from tests.stream.conftest import committed_decision_events, decide, event_id_of, summary
+from tests.stream.conftest import committed_decision_events, decide, event_id_of, summary, unannounced
 
 
 def test_a_reconnecting_client_gets_what_it_missed_then_live_events_without_gap_or_duplicate(
@@ -87,8 +86,7 @@ def test_a_client_resuming_after_events_this_server_has_not_sent_yet_gets_none_o
     # later), which alice already saw on another server process
     monkeypatch.setattr(hub_module, "POLL_SECONDS", 3600)
     watch(user=alice)
-    with monkeypatch.context() as late_messages:
-        late_messages.setattr(events, "publish", lambda batch: None)
+    with unannounced(monkeypatch):
         seen_elsewhere = [event_id_of(decide(finance_agent)) for _ in range(2)]
 
     # When she reconnects to this server after the last of them, and another decision follows

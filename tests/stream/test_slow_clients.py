@@ -1,6 +1,6 @@
 """A client that does not keep up only grows its own queue; past the bound it is told to resync and closed.
 
-The hub is tested on its own (no server, no database) for the bound and for ordering; the server then
+The hub is tested on its own (no server) for the bound, for ordering and for reading back; the server then
 shows the same with real sockets.
 """
 
@@ -107,6 +107,26 @@ def test_the_hub_delivers_events_once_each_in_id_order_whatever_order_they_arriv
 
     # Then it delivers 1, 2, 3, each once; repeats of delivered events are ignored
     assert run_in_own_loop(scenario()) == [1, 2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_naming_only_a_range_makes_the_hub_read_those_events_back(finance_agent, no_gap_reads):
+    # Given a subscriber on a hub that has delivered everything so far, and three committed decisions
+    start = committed_decision_events(after=0)
+    for _ in range(3):
+        decide(finance_agent)
+    made = committed_decision_events(after=start[-1] if start else 0)
+
+    async def scenario() -> list[int]:
+        hub, subscriber = Hub(), Subscriber(EVERYTHING)
+        hub.last_seq = made[0] - 1
+        hub.register(subscriber)
+        # When a notification names their range instead of carrying them
+        hub._notified(json.dumps({"from": made[0], "to": made[-1]}))
+        return ids_of(await asyncio.wait_for(subscriber.next_frame(), 5))
+
+    # Then the hub reads them from the table and delivers them in order
+    assert run_in_own_loop(scenario()) == made
 
 
 def test_a_client_past_its_queue_bound_is_told_to_resync_and_closed_with_4008(watch, alice, finance_agent, monkeypatch):
