@@ -2,10 +2,12 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from governance.approvals import ApprovalError, decide_approval
+from governance.approvals import REASON_REQUIRED, ApprovalError, decide_approval
 from governance.models import (
     Approval,
     AuditEvent,
@@ -222,6 +224,13 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
         return format_html("<pre class='diff'>{}</pre>", version_diff(version) or "(no change)")
 
 
+class RejectionForm(forms.Form):
+    comment = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
+        error_messages={"required": REASON_REQUIRED}, help_text="Recorded on each request; the agents' owners read it.",
+    )  # fmt: skip
+
+
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdmin):
     list_display = ["decision", "department", "approver_role", "status", "deadline", "decided_by"]
@@ -230,10 +239,10 @@ class ApprovalAdmin(ReadOnlyAdmin):
     def has_decide_permission(self, request) -> bool:
         return request.user.is_authenticated  # decide_approval checks role and department per request
 
-    def _decide(self, request, queryset, approve: bool) -> None:
+    def _decide(self, request, queryset, *, approve: bool, comment: str) -> None:
         for approval in queryset:
             try:
-                decide_approval(approval.pk, approve=approve, by=request.user, comment="Decided in the admin")
+                decide_approval(approval.pk, approve=approve, by=request.user, comment=comment)
             except ApprovalError as exc:
                 self.message_user(request, f"Approval {approval.pk}: {exc}", messages.ERROR)
             else:
@@ -241,11 +250,24 @@ class ApprovalAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Approve selected requests", permissions=["decide"])
     def approve(self, request, queryset):
-        self._decide(request, queryset, approve=True)
+        self._decide(request, queryset, approve=True, comment="Decided in the admin")
 
-    @admin.action(description="Reject selected requests", permissions=["decide"])
+    @admin.action(description="Reject selected requests…", permissions=["decide"])
     def reject(self, request, queryset):
-        self._decide(request, queryset, approve=False)
+        """Ask for the reason first (a rejection needs one, as everywhere), then reject with it."""
+        form = RejectionForm(request.POST if "reason_given" in request.POST else None)
+        if form.is_valid():
+            self._decide(request, queryset, approve=False, comment=form.cleaned_data["comment"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Why do you reject these requests?",
+            "opts": self.model._meta,
+            "approvals": queryset.select_related("decision__agent"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/governance/approval/reject.html", context)
     list_filter = ["status", "approver_role", ("department", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["decision", "department", "decided_by"]
 

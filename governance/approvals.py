@@ -19,6 +19,18 @@ class ApprovalError(Exception):
     """An approval that cannot be decided as asked; the message says why, for the person asking."""
 
 
+class ReasonRequired(ApprovalError):
+    """A rejection without a reason: the agent's owners read it, so every way of deciding asks for one."""
+
+
+REASON_REQUIRED = "Say why you reject the request: the agent's owners read it."
+
+
+def reason_problem(*, approve: bool, comment: str) -> str | None:
+    """Why this decision cannot be recorded as given (a rejection needs a reason), or None."""
+    return REASON_REQUIRED if not approve and not comment.strip() else None
+
+
 class NotYourDecision(ApprovalError):
     """The person asking may not decide this request."""
 
@@ -61,7 +73,12 @@ def may_decide(user, approval: Approval) -> bool:
 
 @transaction.atomic
 def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -> Approval:
-    """Approve or reject a pending request. Approving reserves its spend, as an allow would have."""
+    """Approve or reject a pending request. Approving reserves its spend, as an allow would have.
+
+    A rejection needs a reason (`comment`)."""
+    problem = reason_problem(approve=approve, comment=comment)
+    if problem:
+        raise ReasonRequired(problem)
     approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
     if not may_decide(by, approval):
         raise NotYourDecision("You may not decide this request.")

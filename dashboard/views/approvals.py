@@ -23,8 +23,10 @@ class DecideForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if cleaned.get("verdict") == "reject" and not cleaned.get("comment"):
-            self.add_error("comment", "Say why you reject the request: the agent's owners read it.")
+        rejecting = cleaned.get("verdict") == "reject"
+        problem = rejecting and approvals.reason_problem(approve=False, comment=cleaned.get("comment", ""))
+        if problem:
+            self.add_error("comment", problem)
         return cleaned
 
 

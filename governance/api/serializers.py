@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance import approvals
 from governance.chain import canonical
 from governance.filtersets import MAX_ID
 from governance.ingest import MAX_ITEMS
@@ -188,7 +189,15 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 
 class ApprovalDecisionSerializer(serializers.Serializer):
+    """The person's comment; a rejection needs one (context["approve"] says which decision it is)."""
+
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    def validate_comment(self, comment: str) -> str:
+        problem = approvals.reason_problem(approve=self.context["approve"], comment=comment)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return comment
 
 
 class PolicySerializer(serializers.ModelSerializer):

@@ -170,11 +170,12 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
+        """Reject the request; `comment` (why) is required."""
         return self._decide(request, approve=False)
 
     def _decide(self, request: Request, *, approve: bool) -> Response:
         approval = self.get_object()
-        serializer = ApprovalDecisionSerializer(data=request.data)
+        serializer = ApprovalDecisionSerializer(data=request.data, context={"approve": approve})
         serializer.is_valid(raise_exception=True)
         try:
             approvals.decide_approval(

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from governance.approvals import pending_for
+from governance.approvals import REASON_REQUIRED, pending_for
 from governance.models import Approval
 from tests.factories import DecisionFactory
 
@@ -59,9 +59,28 @@ def test_approving_records_who_and_why(client_for, world, bob):
 
 def test_deciding_twice_is_a_conflict(client_for, world):
     client = client_for("alice")
-    client.post(f"/api/v1/approvals/{world.approval.pk}/reject", {}, format="json")
+    client.post(f"/api/v1/approvals/{world.approval.pk}/reject", {"comment": "Unknown vendor."}, format="json")
 
     response = client.post(f"/api/v1/approvals/{world.approval.pk}/approve", {}, format="json")
 
     assert response.status_code == 409
     assert "already rejected" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"comment": ""}, {"comment": "   "}])
+def test_rejecting_without_a_reason_is_refused_and_leaves_the_request_pending(client_for, world, body):
+    response = client_for("bob").post(f"/api/v1/approvals/{world.approval.pk}/reject", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["comment"] == [REASON_REQUIRED]
+    world.approval.refresh_from_db()
+    assert world.approval.status == Approval.Status.PENDING
+
+
+def test_rejecting_with_a_reason_records_it(client_for, world, bob):
+    response = client_for("bob").post(f"/api/v1/approvals/{world.approval.pk}/reject", {"comment": "No PO."},
+                                      format="json")  # fmt: skip
+
+    assert response.status_code == 200
+    world.approval.refresh_from_db()
+    assert (world.approval.status, world.approval.comment) == (Approval.Status.REJECTED, "No PO.")

@@ -157,3 +157,28 @@ def test_the_inbox_reconnects_by_itself_and_catches_up(page: Page, asgi_server, 
     expect(page.get_by_test_id("live-status")).to_have_text("live")
     assert len(sockets) == 2
     assert sockets[1].url == sockets[0].url  # resumed after the last event it had seen, and was sent what it missed
+
+
+def test_a_supervisor_rejecting_in_the_admin_is_asked_why_and_the_reason_is_recorded(
+    page: Page, asgi_server, bob: User, finance_agent, hold, screenshots: Path
+) -> None:
+    approval = hold(finance_agent).approval
+    log_in(page, "bob")
+    page.goto("/admin/governance/approval/")
+    page.get_by_role("row", name=str(approval.decision)).get_by_role("checkbox").check()
+    page.get_by_label("Action:").select_option(label="Reject selected requests…")
+    page.get_by_role("button", name="Go").click()
+
+    expect(page.get_by_role("heading", name="Why do you reject these requests?")).to_be_visible()
+    page.get_by_label("Reason").fill("   ")  # blanks get past the browser's own check, not the server's
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator(".errorlist")).to_have_text("Say why you reject the request: the agent's owners read it.")
+    page.get_by_label("Reason").fill("Vendor not on the approved list.")
+    page.screenshot(path=screenshots / "admin-reject-reason.png", full_page=True)
+    page.get_by_role("button", name="Reject").click()
+
+    expect(page.locator(".messagelist")).to_contain_text(f"Approval {approval.pk} rejected.")
+    approval.refresh_from_db()
+    assert (approval.status, approval.comment, approval.decided_by) == (
+        Approval.Status.REJECTED, "Vendor not on the approved list.", bob,
+    )  # fmt: skip

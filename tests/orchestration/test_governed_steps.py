@@ -33,7 +33,8 @@ def decide(django_capture_on_commit_callbacks):
 
     def decide(run: WorkflowRun, *, approve: bool, by) -> None:
         with django_capture_on_commit_callbacks(execute=True):
-            decide_approval(steps_of(run)["pay"].decision.approval.pk, approve=approve, by=by)
+            decide_approval(steps_of(run)["pay"].decision.approval.pk, approve=approve, by=by,
+                            comment="" if approve else "Not this vendor.")  # fmt: skip
         run.refresh_from_db()
 
     return decide
