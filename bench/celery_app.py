@@ -1,5 +1,7 @@
-"""The Celery app for the orchestration benchmark's worker: Regent's tasks plus a no-op baseline."""
+"""The Celery app for the orchestration benchmark's worker: Regent's tasks plus two baselines, a no-op task and
+the hand-written durable writes of a step (bench/raw_step.py)."""
 
+from bench import raw_step  # noqa: F401 (registers bench.raw_step with the worker)
 from config.celery import app
 
 

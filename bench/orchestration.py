@@ -1,10 +1,11 @@
-"""Orchestration benchmark: workflow steps through a real worker and Redis, beside a no-op task.
+"""Orchestration benchmark: workflow steps through a real worker and Redis, beside two baselines.
 
 Run from the repository root: `.venv/bin/python bench/orchestration.py`. It creates the PostgreSQL
 database regent_bench_orch, starts a Celery worker (prefork, concurrency 2) on Redis db 6, runs
-3-step workflows, then the same number of no-op tasks through the same worker, and times routing
-alone for 10, 100 and 1,000 candidate agents. Ratios are against the no-op task and the 10-agent
-routing time measured in the same run; nothing asserts a wall-clock limit.
+3-step workflows, then as many steps of the raw PostgreSQL floor (bench/raw_step.py: a step's durable
+writes in hand-written SQL) and as many no-op tasks through the same worker, and times routing alone
+for 10, 100 and 1,000 candidate agents. Ratios are against the baselines and the 10-agent routing time
+measured in the same run; nothing asserts a wall-clock limit.
 """
 
 import os
@@ -29,6 +30,7 @@ os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=DATABAS
                   SIMULATED_PROVIDER_LATENCY_MS="0", DB_CONN_MAX_AGE="60", DEBUG="false",
                   SECRET_KEY="bench-" + "x" * 50)  # fmt: skip
 
+import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from bench import databases  # noqa: E402
@@ -42,6 +44,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from bench import raw_step  # noqa: E402
 from bench.celery_app import noop  # noqa: E402
 from governance.models import Decision, Verdict  # noqa: E402
 from governance.services import report_outcome  # noqa: E402
@@ -117,6 +120,21 @@ def bench_workflows(workflow: WorkflowTemplate) -> tuple[float, int]:
     return elapsed, steps
 
 
+def bench_raw_steps(runs: int, steps_per_run: int) -> float:
+    with psycopg.connect(DATABASE_URL, autocommit=True) as db:
+        raw_step.create_tables(db)
+        first_steps = raw_step.add_runs(db, runs, steps_per_run)
+        started = time.perf_counter()
+        for step_id in first_steps:
+            raw_step.raw_step.delay(step_id)
+        deadline = time.monotonic() + 600
+        while db.execute("SELECT count(*) FROM raw_step WHERE status <> 'succeeded'").fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("raw steps did not finish")
+            time.sleep(0.01)
+        return time.perf_counter() - started
+
+
 def bench_noop(count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
@@ -162,6 +180,7 @@ def main() -> None:
     worker = start_worker()
     try:
         elapsed, steps = bench_workflows(workflow)
+        raw_elapsed = bench_raw_steps(RUNS, steps // RUNS)
         noop_elapsed = bench_noop(steps)
     finally:
         os.killpg(worker.pid, 9)
@@ -170,12 +189,16 @@ def main() -> None:
     connection.close()
     databases.drop(DATABASE)
 
-    step_ms, noop_ms = elapsed / steps * 1000, noop_elapsed / steps * 1000
+    step_ms, raw_ms, noop_ms = (seconds / steps * 1000 for seconds in (elapsed, raw_elapsed, noop_elapsed))
     print(f"\nWorkflows: {RUNS} runs × 3 steps through a real worker (prefork, concurrency 2) and Redis")
     print(f"{'':28}{'tasks':>8}{'seconds':>10}{'per s':>10}{'ms each':>10}")
     print(f"{'workflow steps':28}{steps:>8}{elapsed:>10.2f}{steps / elapsed:>10.1f}{step_ms:>10.2f}")
+    raw_rate = steps / raw_elapsed
+    print(f"{'raw PostgreSQL step (floor)':28}{steps:>8}{raw_elapsed:>10.2f}{raw_rate:>10.1f}{raw_ms:>10.2f}")
     print(f"{'no-op task (baseline)':28}{steps:>8}{noop_elapsed:>10.2f}{steps / noop_elapsed:>10.1f}{noop_ms:>10.2f}")
     print(f"per-step time ÷ no-op task time: {step_ms / noop_ms:.2f}×  (goal: ≤ 3×)")
+    print(f"raw PostgreSQL step ÷ no-op task: {raw_ms / noop_ms:.2f}×; per-step time ÷ raw PostgreSQL step: "
+          f"{step_ms / raw_ms:.2f}×")
     print(f"\nRouting alone, median of {ROUTING_REPEATS}: ranking every candidate from measured history, and what a")
     print("step pays (route: the ranking reused for 10 s per capability and strategy; top candidates' status checked)")
     print(f"{'candidates':>12}{'rank ms':>10}{'÷ 10':>8}{'route ms':>10}{'÷ 10':>8}")
