@@ -30,7 +30,7 @@ POLL_SECONDS = 1.0
 GAP_WAIT_SECONDS = 0.02
 MAX_PENDING = 5_000
 READ_BATCH = 2_000
-DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "isolation_level", "assume_role"}  # not libpq's
+LISTEN_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def read_events(after: int, until: int | None = None, limit: int = READ_BATCH) -> list[dict]:
@@ -175,7 +175,7 @@ class Hub:
         backoff = 0.5
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(listen_conninfo(), autocommit=True) as listener:
+                async with await psycopg.AsyncConnection.connect(**listen_parameters(), autocommit=True) as listener:
                     await listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
                     backoff = 0.5
                     await self._read_back()  # whatever committed before the hub was listening
@@ -184,30 +184,32 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("live event subscription lost; reconnecting in %.1fs", backoff)
+                logger.warning("live event subscription lost; reconnecting in %.1fs", backoff, exc_info=True)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
 
     def _notified(self, payload: str) -> None:
-        carried = events.from_notification(payload)
-        if carried is None:  # too many events to carry: read them back
+        try:
+            carried = events.from_notification(payload)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            logger.warning("unreadable live event notification; reading the audit table instead: %.200r", payload)
+            carried = None
+        if carried is None:  # too many events to carry (or unreadable): read them back
             self._tasks.append(asyncio.create_task(self._read_back()))
         else:
             self.accept(carried)
 
 
-def listen_conninfo() -> str:
-    """The database the ORM uses, for a connection of the hub's own (LISTEN holds it for good)."""
-    settings_dict = connections["default"].settings_dict
-    parameters = {
-        "dbname": settings_dict["NAME"],
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"],
-        "host": settings_dict["HOST"],
-        "port": settings_dict["PORT"],
-        **{k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k not in DJANGO_ONLY_OPTIONS},
-    }
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parameters.items() if v not in (None, "")})
+def listen_parameters() -> dict:
+    """Connection parameters of the database the ORM uses, for a connection of the hub's own.
+
+    LISTEN holds the connection for good, so TCP keepalives make a peer that vanished (failover, a firewall's
+    idle timeout) an error within about a minute instead of a silence; the hub then reconnects.
+    """
+    parameters = connections["default"].get_connection_params()
+    for synchronous_only in ("context", "cursor_factory"):  # Django's adapters and cursors for its own connections
+        parameters.pop(synchronous_only, None)
+    return {**parameters, **LISTEN_KEEPALIVES}
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -189,12 +189,18 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 
 class ApprovalDecisionSerializer(serializers.Serializer):
-    """The person's comment; a rejection needs one (context["approve"] says which decision it is)."""
-
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
+
+class RejectionSerializer(serializers.Serializer):
+    """A rejection says why: the agent's owners read it (governance.approvals.reason_problem)."""
+
+    comment = serializers.CharField(
+        max_length=2000, error_messages={"required": approvals.REASON_REQUIRED, "blank": approvals.REASON_REQUIRED}
+    )
+
     def validate_comment(self, comment: str) -> str:
-        problem = approvals.reason_problem(approve=self.context["approve"], comment=comment)
+        problem = approvals.reason_problem(approve=False, comment=comment)
         if problem:
             raise serializers.ValidationError(problem)
         return comment

@@ -32,6 +32,7 @@ from governance.api.serializers import (
     PolicyModeSerializer,
     PolicySerializer,
     PolicyVersionSerializer,
+    RejectionSerializer,
     ReplayRunSerializer,
     ReportOutcomeSerializer,
 )
@@ -167,7 +168,7 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
     def approve(self, request: Request, pk: str) -> Response:
         return self._decide(request, approve=True)
 
-    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)
+    @extend_schema(request=RejectionSerializer, responses=ApprovalSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         """Reject the request; `comment` (why) is required."""
@@ -175,7 +176,7 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _decide(self, request: Request, *, approve: bool) -> Response:
         approval = self.get_object()
-        serializer = ApprovalDecisionSerializer(data=request.data, context={"approve": approve})
+        serializer = (ApprovalDecisionSerializer if approve else RejectionSerializer)(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             approvals.decide_approval(

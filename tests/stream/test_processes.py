@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from dashboard.stream import hub as hub_module
 from governance import events
 from governance.models import Approval, AuditEvent, Effect
 from governance.tasks import escalate_overdue_approvals
@@ -155,4 +156,25 @@ def test_events_another_regent_announces_on_the_same_postgresql_never_reach_this
     # Then alice receives this Regent's decision, and nothing of the other's
     [event] = stream.events(1)
     assert (event["data"]["id"], event["data"]["agent_name"]) == (decision.pk, "Invoice Bot")
+    assert stream.events_within() == []
+
+
+@pytest.mark.postgres
+def test_an_unreadable_notification_on_the_channel_neither_breaks_the_stream_nor_reaches_a_client(
+    watch, alice, finance_agent, postgres_url, monkeypatch
+):
+    # Given alice watching, and the hub reading the audit table back only when told to
+    monkeypatch.setattr(hub_module, "POLL_SECONDS", 3600)
+    stream = watch(user=alice)
+
+    # When something that is not Regent's payload is announced on the channel of this very database, and
+    # then a decision is recorded
+    with psycopg.connect(postgres_url, autocommit=True) as same_database:
+        for garbage in ("not json", '[{"seq": "x"}]', "[1]"):
+            same_database.execute("SELECT pg_notify(%s, %s)", [events.NOTIFY_CHANNEL, garbage])
+    decision = decide(finance_agent)
+
+    # Then the stream carries on and alice receives the decision, once, and nothing else
+    [event] = stream.events(1)
+    assert (event["data"]["id"], event["type"]) == (decision.pk, "decision.created")
     assert stream.events_within() == []
