@@ -5,7 +5,8 @@ and link two events onto a hash chain under its head lock, mark the step running
 step again, record the outcome, mark it succeeded, link one more event, find the next step, commit, and
 queue the next step after commit. Here that is plain SQL over one psycopg connection per worker process,
 on tables of its own (no triggers; primary keys and the one index that finds a run's next step; no ORM,
-no policies, no routing): a floor for the stack (Celery, Redis, PostgreSQL on this machine), not a design anyone would ship.
+no policies, no routing): a floor for the stack (Celery, Redis, PostgreSQL on this machine), not a design
+anyone would ship.
 """
 
 import hashlib
