@@ -201,6 +201,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "detect-stuck-steps": {"task": "orchestration.tasks.detect_stuck_steps", "schedule": 60},
     "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
+    "resend-overdue-webhooks": {"task": "integrations.tasks.resend_overdue_webhooks", "schedule": 60},
 }
 
 # The simulated provider's work takes up to this long (uniformly), to look like a model call.

@@ -112,7 +112,7 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
     for event, link in zip(events, _link([event_payload(event) for event in events]), strict=True):
         event.seq, event.prev_hash, event.hash = link["seq"], link["prev_hash"], link["hash"]
     bulk.insert(events)
-    events_module.publish_on_commit([events_module.as_stream_event(event) for event in events])
+    events_module.record([events_module.as_stream_event(event) for event in events])
     return events
 
 
@@ -121,7 +121,7 @@ def append_rows(rows: list[dict]) -> list[dict]:
     a string), as bulk ingest builds them: a thousand model instances cost more than their links."""
     _link(rows)
     bulk.insert_rows(AuditEvent, rows)
-    events_module.publish_on_commit([events_module.as_stream_event(row) for row in rows])
+    events_module.record([events_module.as_stream_event(row) for row in rows])
     return rows
 
 

@@ -24,6 +24,7 @@ STREAMED_KINDS = {
 }  # fmt: skip
 
 _local_listeners: list[Callable[[list[dict]], None]] = []
+_transaction_listeners: list[Callable[[list[dict]], None]] = []
 _listeners_lock = threading.Lock()
 
 
@@ -55,8 +56,14 @@ def from_notification(payload: str) -> list[dict] | None:
     return [as_stream_event(row) for row in rows]
 
 
-def publish_on_commit(events: list[dict]) -> None:
-    """Publish stream events (`as_stream_event`) once the transaction that made them commits."""
+def record(events: list[dict]) -> None:
+    """Hand stream events (`as_stream_event`) just appended to the chain to their listeners: transaction
+    listeners at once, inside the transaction, so what they write commits or rolls back with the change
+    (the webhook outbox); local listeners once it commits."""
+    with _listeners_lock:
+        listeners = list(_transaction_listeners)
+    for listener in listeners:
+        listener(events)
     transaction.on_commit(lambda: publish(events))
 
 
@@ -68,6 +75,12 @@ def publish(events: list[dict]) -> None:
         listeners = list(_local_listeners)
     for listener in listeners:
         listener(events)
+
+
+def add_transaction_listener(listener: Callable[[list[dict]], None]) -> None:
+    """`listener(events)` runs inside each transaction that appends events; what it raises undoes the change."""
+    with _listeners_lock:
+        _transaction_listeners.append(listener)
 
 
 def add_local_listener(listener: Callable[[list[dict]], None]) -> None:

@@ -12,4 +12,4 @@ class IntegrationsConfig(AppConfig):
         from integrations import webhooks
         from integrations.api import schema  # noqa: F401 (registers the schema's security schemes)
 
-        events.add_local_listener(webhooks.queue_deliveries)
+        events.add_transaction_listener(webhooks.record_deliveries)

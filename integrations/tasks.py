@@ -11,3 +11,8 @@ def deliver_webhook(delivery_id: int) -> None:
     delay = webhooks.attempt(delivery_id)
     if delay is not None:
         deliver_webhook.apply_async((delivery_id,), countdown=delay)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resend_overdue_webhooks() -> int:
+    return webhooks.resend_overdue()

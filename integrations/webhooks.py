@@ -1,7 +1,8 @@
 """Outbound webhooks: live events POSTed to outside systems, signed, retried, recorded.
 
-Deliveries hang off the one event publication (governance.events): after a change commits, each of
-its events becomes a delivery row per interested subscription, and a Celery task sends it. A receiver
+Deliveries hang off the one event publication (governance.events): inside the transaction of a change,
+each of its events becomes a delivery row per interested subscription (an outbox), and once it commits a
+Celery task sends each; a beat task resends those whose task was lost. A receiver
 verifies `X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects
 old timestamps. A failed attempt is retried with exponential backoff; a subscription whose deliveries
 keep failing every attempt is disabled, so a dead receiver does not queue work for ever.
@@ -14,6 +15,7 @@ changes and removes only subscriptions whose departments are all theirs
 (orchestration.scoping.scope_to_all_departments).
 """
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -27,7 +29,7 @@ from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,6 +41,8 @@ from orchestration.scoping import visible_departments
 
 logger = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 10
+RESEND_AFTER_SECONDS = 300  # longer than a queued first attempt should ever wait behind others
+RESEND_BATCH = 1_000
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -50,30 +54,59 @@ def retry_delay(attempts: int) -> int:
     return FIRST_RETRY_SECONDS * 2 ** (attempts - 1)
 
 
-def queue_deliveries(events: list[dict]) -> None:
-    """Listener on committed live events: record a delivery per interested subscription and send it.
+def record_deliveries(events: list[dict]) -> None:
+    """Transaction listener on appended events: a delivery row per interested subscription, written in the
+    change's own transaction (an outbox: the rows commit with the change or not at all), sent once it commits.
 
-    Never raises: the change is committed and the audit log holds it whatever happens here.
+    A failure to write them is logged and undone to a savepoint; it never undoes the change itself.
     """
+    subscriptions = _active_subscriptions()
+    if not subscriptions:
+        return
+    scopes = _department_scopes([s.pk for s in subscriptions])
+    deliveries = [
+        WebhookDelivery(subscription=s, event_id=event["id"], event_type=event["type"], payload=event)
+        for event in events
+        for s in subscriptions
+        if s.wants(event["type"]) and _covers(scopes.get(s.pk), event["department_id"])
+    ]
+    if not deliveries:
+        return
     try:
-        subscriptions = _active_subscriptions()
-        if not subscriptions:
-            return
-        scopes = _department_scopes([s.pk for s in subscriptions])
-        deliveries = [
-            WebhookDelivery(subscription=s, event_id=event["id"], event_type=event["type"], payload=event)
-            for event in events
-            for s in subscriptions
-            if s.wants(event["type"]) and _covers(scopes.get(s.pk), event["department_id"])
-        ]
-        if not deliveries:
-            return
-        from integrations.tasks import deliver_webhook
+        with transaction.atomic():
+            created = WebhookDelivery.objects.bulk_create(deliveries)
+    except DatabaseError:
+        logger.exception("could not record webhook deliveries for %d event(s)", len(events))
+        return
+    ids = [delivery.pk for delivery in created]
+    transaction.on_commit(lambda: _send(ids))
 
-        for delivery in WebhookDelivery.objects.bulk_create(deliveries):
-            deliver_webhook.delay(delivery.pk)
-    except Exception:
-        logger.exception("could not queue webhook deliveries for %d event(s)", len(events))
+
+def _send(delivery_ids: list[int]) -> None:
+    """Queue the first attempt of each delivery; one the broker refuses is sent by `resend_overdue`."""
+    from integrations.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook.delay(delivery_id)
+        except Exception:
+            logger.exception("could not queue webhook delivery %s; it will be resent", delivery_id)
+
+
+def resend_overdue(now: dt.datetime | None = None) -> int:
+    """Queue again each pending delivery whose next attempt is RESEND_AFTER_SECONDS overdue: its task was lost
+    (the process died between commit and queueing, or the broker refused it). Returns how many.
+
+    A receiver may then get a delivery twice: `X-Regent-Delivery` names it, so it can tell.
+    """
+    overdue = (now or timezone.now()) - dt.timedelta(seconds=RESEND_AFTER_SECONDS)
+    ids = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=overdue, subscription__active=True
+        ).values_list("pk", flat=True)[:RESEND_BATCH]
+    )
+    _send(ids)
+    return len(ids)
 
 
 def _active_subscriptions() -> list[WebhookSubscription]:
@@ -154,12 +187,16 @@ def _record_attempt(delivery_id: int, status_code: int | None, error: str) -> in
         subscriptions.update(consecutive_failures=0)
         return None
     if delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
-        delivery.save(update_fields=["attempts", "last_status_code", "last_error"])
-        return retry_delay(delivery.attempts)
+        delay = retry_delay(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+        delivery.save(update_fields=["attempts", "last_status_code", "last_error", "next_attempt_at"])
+        return delay
     delivery.status = WebhookDelivery.Status.FAILED
     delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status"])
     subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    # NO KEY: a change recording a delivery to this subscription holds the audit chain's head and key-share
+    # locks this row (the foreign key); a plain FOR UPDATE here, then the head for `disable`, could deadlock.
+    subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=delivery.subscription_id)
     if subscription.active and subscription.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
         disable(subscription, f"{subscription.consecutive_failures} deliveries in a row failed; last: {error}")
     return None
@@ -212,7 +249,7 @@ def change_subscription(
     New departments follow the scope rule of `subscribe`. Turning a subscription back on forgets its failed
     deliveries, so it is not disabled again by the first failure after a receiver is mended.
     """
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=subscription.pk)
     before = _described(subscription)
     if departments is not None:
         departments = list(departments)

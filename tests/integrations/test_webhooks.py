@@ -1,5 +1,6 @@
 """Outbound webhooks against a receiver on localhost: signed deliveries, retries, recorded, disabled."""
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -10,8 +11,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection, transaction
 
 from config.celery import app as celery_app
+from governance.models import AuditEvent, Decision
 from governance.services import ActionRequest, evaluate_action
 from integrations import tasks, webhooks
 from integrations.models import WebhookDelivery
@@ -118,7 +121,7 @@ def test_a_failed_attempt_is_queued_again_with_exponential_backoff(receiver, dec
 
     # When a decision is made and three attempts run as a worker would run them
     decide()
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.get(event_type="decision.created")
     for _ in range(3):
         tasks.deliver_webhook(delivery.pk)
 
@@ -216,3 +219,79 @@ def test_a_department_subscription_hears_only_its_departments_events(
         ),
     }
     assert set(WebhookDelivery.objects.values_list("subscription", flat=True)) == {finance_only.pk, everything.pk}
+
+
+# Deliveries are an outbox: written in the change's transaction, sent after it commits, resent if lost.
+
+
+def test_a_delivery_is_written_with_the_change_and_resent_when_its_task_was_lost(
+    receiver, finance_agent, carol, django_capture_on_commit_callbacks
+):
+    # Given a subscription to decisions
+    webhooks.subscribe(receiver.url, ["decision.created"], by=carol)
+
+    # When a decision commits but the process dies before it queues the delivery (its on-commit work is lost)
+    with django_capture_on_commit_callbacks(execute=False):
+        decision = evaluate_action(finance_agent, ActionRequest(action="invoice.approve"))
+
+    # Then the delivery is on record, not sent; the resend pass leaves it while it is young, then sends it
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, receiver.received) == ("pending", 0, [])
+    assert webhooks.resend_overdue() == 0
+    later = delivery.next_attempt_at + dt.timedelta(seconds=webhooks.RESEND_AFTER_SECONDS + 1)
+    assert webhooks.resend_overdue(now=later) == 1
+    [(headers, body)] = receiver.received
+    assert (json.loads(body)["data"]["id"], headers["x-regent-delivery"]) == (decision.pk, str(delivery.pk))
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+
+
+def test_a_change_that_rolls_back_leaves_no_delivery(receiver, finance_agent, carol):
+    webhooks.subscribe(receiver.url, ["decision.created"], by=carol)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        evaluate_action(finance_agent, ActionRequest(action="invoice.approve"))
+        raise RuntimeError("rolled back")
+
+    assert not WebhookDelivery.objects.exists()
+    assert receiver.received == []
+
+
+def test_a_failure_to_record_deliveries_never_undoes_the_change(receiver, decide, carol, monkeypatch):
+    # Given a subscription, and a delivery table that refuses writes
+    webhooks.subscribe(receiver.url, ["decision.created"], by=carol)
+
+    def refuse(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")  # a real database error, inside the savepoint
+
+    monkeypatch.setattr(WebhookDelivery.objects, "bulk_create", refuse)
+
+    # When a decision is made
+    decision = decide()
+
+    # Then the decision and its audit event stand, and nothing was sent
+    assert Decision.objects.filter(pk=decision.pk).exists()
+    assert AuditEvent.objects.filter(kind="decision.created", subject_id=str(decision.pk)).exists()
+    assert receiver.received == []
+
+
+def test_a_retry_that_is_due_later_is_not_resent_early(receiver, decide, carol):
+    # Given a delivery whose first attempt failed, its retry due in FIRST_RETRY_SECONDS
+    webhooks.subscribe(receiver.url, ["decision.created"], by=carol)
+    receiver.status = 500
+    send = tasks.deliver_webhook.apply_async
+    with pytest.MonkeyPatch.context() as retries_dropped:
+        retries_dropped.setattr(
+            tasks.deliver_webhook, "apply_async",
+            lambda args=None, kwargs=None, countdown=0, **options: None if countdown else send(args, kwargs, **options),
+        )  # fmt: skip
+        decide()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 1
+
+    # Then the resend pass leaves it alone until it is long overdue
+    assert webhooks.resend_overdue() == 0
+    assert webhooks.resend_overdue(now=delivery.next_attempt_at + dt.timedelta(seconds=1)) == 0
+    overdue = delivery.next_attempt_at + dt.timedelta(seconds=webhooks.RESEND_AFTER_SECONDS + 1)
+    assert webhooks.resend_overdue(now=overdue) == 1
