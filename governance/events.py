@@ -2,10 +2,11 @@
 
 Events go out only once their transaction commits, from whichever process made the change (web, Celery
 worker, management command). On PostgreSQL the audit table's insert trigger notifies `NOTIFY_CHANNEL`
-(governance migration 0010), so stream servers hear them in commit order, which is `seq` order. In-process
-listeners hear them after commit too: webhooks, and the stream on SQLite (the zero-configuration demo,
-where server and simulator share a process). Subscribers re-read the audit table to fill any gap, so a
-missed notification delays an event, never loses it.
+(governance migration 0010), so stream servers hear them in commit order, which is `seq` order. In the
+process that made them, transaction listeners get them inside the transaction (the webhook outbox), and
+local listeners after commit (the stream on SQLite, the zero-configuration demo, where server and
+simulator share a process). Subscribers re-read the audit table to fill any gap, so a missed
+notification delays an event, never loses it.
 """
 
 import datetime as dt

@@ -2,9 +2,9 @@
 
 Deliveries hang off the one event publication (governance.events): inside the transaction of a change,
 each of its events becomes a delivery row per interested subscription (an outbox), and once it commits a
-Celery task sends each; a beat task resends those whose task was lost. A receiver
-verifies `X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects
-old timestamps. A failed attempt is retried with exponential backoff; a subscription whose deliveries
+Celery task sends each; a beat task resends those whose task was lost. A receiver verifies
+`X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects old
+timestamps. A failed attempt is retried with exponential backoff; a subscription whose deliveries
 keep failing every attempt is disabled, so a dead receiver does not queue work for ever.
 
 Scope: a subscription naming departments receives only events whose department is one of them; an event
