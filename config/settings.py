@@ -192,7 +192,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # so each task opened new connections; config.celery hands them back between tasks instead. The fixup still
 # gives each worker process fresh connections, and renews them after this many tasks.
 CELERY_DB_REUSE_MAX = 1000
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# A task whose worker died is put back on the queue by a worker's sweep of unacknowledged tasks older than the
+# visibility timeout. kombu sweeps every 10 s but scans Redis only on every 10th sweep by default, so a lost
+# task could wait 100 s past its timeout; scanning on every sweep costs one small sorted-set read per 10 s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-approvals": {
