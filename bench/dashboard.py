@@ -67,7 +67,7 @@ def seed_to(total: int) -> tuple[int, float, str]:
     """Add decisions up to `total`; return how many were added, the wall-clock seconds, and their marker."""
     from django.db import connection
 
-    from dashboard.history import load_history
+    from demo.history import load_history
     from governance.models import Decision
 
     missing = total - Decision.objects.count()
@@ -89,8 +89,8 @@ def raw_copy_seconds(marker: str, limit: int) -> float:
     """Export (up to `limit`) rows of one seed and COPY them into the same table again, rolled back: the floor."""
     from django.db import connection, transaction
 
-    from dashboard.history import DECISION_COLUMNS
     from dashboard.rollups import BULK_LOAD_SETTING
+    from demo.history import DECISION_COLUMNS
 
     columns = ", ".join(DECISION_COLUMNS)
     with tempfile.TemporaryFile() as dump:

@@ -40,12 +40,13 @@ django.setup()
 
 import psycopg  # noqa: E402
 
+from audit.chain import verify_chain  # noqa: E402
+from audit.models import AuditEvent  # noqa: E402
 from dashboard.rollups import BULK_LOAD_SETTING  # noqa: E402
 from governance.api import ingest_items  # noqa: E402
 from governance.api.serializers import IngestBatchSerializer  # noqa: E402
-from governance.audit import verify_chain  # noqa: E402
 from governance.ingest import ExternalDecision, ingest  # noqa: E402
-from governance.models import AuditEvent, Decision  # noqa: E402
+from governance.models import Decision  # noqa: E402
 from orchestration.keys import issue_key  # noqa: E402
 from orchestration.models import Agent, Department, ModelProvider  # noqa: E402
 from tests.servers import answers, free_port  # noqa: E402

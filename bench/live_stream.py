@@ -252,7 +252,7 @@ def produce_regent(agent_id: int, warmup: int, count: int, rate: float) -> dict:
     setup_django(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     from django.db import connection, transaction
 
-    from governance.models import AuditEvent
+    from audit.models import AuditEvent
     from governance.services import ActionRequest, evaluate_action
     from orchestration.models import Agent
 
@@ -332,8 +332,8 @@ def produce_regent_fanout(template: dict, warmup: int, count: int, rate: float) 
     setup_django(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     from django.db import connection
 
-    from governance import events
-    from governance.audit import last_event_id
+    from audit import events
+    from audit.chain import last_event_id
 
     head = last_event_id()
     committed: dict[int, float] = {}
@@ -435,8 +435,8 @@ def drop_database() -> None:
 def seed() -> tuple[int, str, dict]:
     """One department, a few agents, a key for the agent that produces every event; and one decision
     whose live event is the template for the baselines' synthetic events."""
-    from governance.events import as_stream_event
-    from governance.models import AuditEvent
+    from audit.events import as_stream_event
+    from audit.models import AuditEvent
     from governance.services import ActionRequest, evaluate_action
     from orchestration.keys import issue_key
     from orchestration.models import Agent, Capability, Department, ModelProvider

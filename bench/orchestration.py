@@ -48,19 +48,11 @@ from bench import raw_step  # noqa: E402
 from bench.celery_app import noop  # noqa: E402
 from governance.models import Decision, Verdict  # noqa: E402
 from governance.services import report_outcome  # noqa: E402
-from orchestration.models import (  # noqa: E402
-    Agent,
-    Capability,
-    Department,
-    ModelProvider,
-    StepRun,
-    StepTemplate,
-    WorkflowRun,
-    WorkflowTemplate,
-)  # fmt: skip
-from orchestration.routing import rank_candidates, route  # noqa: E402
-from orchestration.services import set_strategy  # noqa: E402
-from orchestration.workflows import start_workflow  # noqa: E402
+from orchestration.models import Agent, Capability, Department, ModelProvider  # noqa: E402
+from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate  # noqa: E402
+from workflows.routing import rank_candidates, route  # noqa: E402
+from workflows.runtime import start_workflow  # noqa: E402
+from workflows.strategy import set_strategy  # noqa: E402
 
 
 def seed() -> WorkflowTemplate:

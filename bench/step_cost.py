@@ -20,8 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from bench import databases
 from bench.orchestration import DATABASE, seed
 from config.celery import app
-from orchestration.models import WorkflowRun
-from orchestration.workflows import start_workflow
+from workflows.models import WorkflowRun
+from workflows.runtime import start_workflow
 
 RUNS = 300
 BATCH = 10

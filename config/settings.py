@@ -69,10 +69,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    # Regent's apps, lowest layer first (the import contract in pyproject.toml holds them to it).
+    "audit",
     "orchestration",
     "governance",
-    "dashboard",
+    "workflows",
     "integrations",
+    "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -82,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "governance.middleware.AuditActorMiddleware",
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -206,7 +210,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.escalate_overdue_approvals",
         "schedule": env_int("APPROVAL_ESCALATION_SECONDS", 60),
     },
-    "detect-stuck-steps": {"task": "orchestration.tasks.detect_stuck_steps", "schedule": 60},
+    "detect-stuck-steps": {"task": "workflows.tasks.detect_stuck_steps", "schedule": 60},
     "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
     "resend-overdue-webhooks": {"task": "integrations.tasks.resend_overdue_webhooks", "schedule": 60},
 }
@@ -227,12 +231,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["integrations.api.parsers.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["restapi.parsers.LimitedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.NewestFirst",
+    "DEFAULT_PAGINATION_CLASS": "restapi.pagination.NewestFirst",
     "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerCallerThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "integrations.api.errors.handle_exception",
+    "EXCEPTION_HANDLER": "restapi.errors.handle_exception",
 }
 # Requests per caller (agent key, personal token, person or address), e.g. "1200/min".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min")
@@ -253,8 +257,8 @@ SPECTACULAR_SETTINGS = {
         "VerdictEnum": "governance.models.decision.Verdict",
         "AgentStatusEnum": "orchestration.models.registry.Status",
         "ApprovalStatusEnum": "governance.models.approval.Approval.Status",
-        "RunStatusEnum": "orchestration.models.workflows.WorkflowRun.Status",
-        "StepStatusEnum": "orchestration.models.workflows.StepRun.Status",
+        "RunStatusEnum": "workflows.models.runs.WorkflowRun.Status",
+        "StepStatusEnum": "workflows.models.runs.StepRun.Status",
         "ReplayStatusEnum": "governance.models.replay.ReplayRun.Status",
         "DeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
     },

@@ -18,9 +18,10 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from audit.models import AuditEvent
 from dashboard import kpis
 from dashboard.periods import Period
-from governance.models import Approval, AuditEvent
+from governance.models import Approval
 from orchestration.models import Department
 
 INCIDENT_KINDS = ("agent.status_changed", "department.status_changed")

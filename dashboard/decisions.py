@@ -16,9 +16,10 @@ from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-from governance.audit import LinkReport, verify_links
+from audit.chain import LinkReport, verify_links
+from audit.models import AuditEvent
 from governance.filtersets import MAX_ID, DecisionFilterSet
-from governance.models import AuditEvent, Decision, Effect, Mode, Policy, PolicyVersion
+from governance.models import Decision, Effect, Mode, Policy, PolicyVersion
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_agents, visible_departments
 

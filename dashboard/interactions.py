@@ -15,8 +15,9 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from dashboard.kpis import departments_in_scope
 from dashboard.periods import Period
-from orchestration.models import Agent, StepRun, WorkflowRun
+from orchestration.models import Agent
 from orchestration.scoping import visible_agents
+from workflows.models import StepRun, WorkflowRun
 
 DELEGATION, SHARED = "delegation", "shared"
 MAX_EDGES = 60

@@ -21,9 +21,10 @@ from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
 from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
 from governance.models import Approval, Override, Policy, Verdict
-from orchestration.models import Agent, Department, ModelProvider, Status, StepRun, Strategy
+from orchestration.models import Agent, Department, ModelProvider, Status
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_departments
+from workflows.models import StepRun, Strategy
 
 DAYS_PER_MONTH = Decimal("30.4375")
 RISK_BANDS = [("risk_low", "Low (0–24)"), ("risk_moderate", "Moderate (25–49)"),

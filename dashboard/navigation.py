@@ -30,7 +30,7 @@ NAV_ITEMS = [
     NavItem("Approvals inbox", "dashboard:approvals", "governance.view_approval"),
     NavItem("Policies", "admin:governance_policy_changelist", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
-    NavItem("Audit log", "admin:governance_auditevent_changelist", "governance.view_auditevent"),
+    NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
 ]
 
 

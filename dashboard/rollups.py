@@ -13,8 +13,7 @@ the triggers (one row), bulk ingest (a batch of decisions at once), the seed's s
 of rows) and nothing else.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -23,7 +22,7 @@ from dashboard.models import DIMENSIONS, MEASURES
 
 FOLD_BATCH = 100_000
 FOLD_LOCK_KEY = 7_204_117  # pg advisory lock: one fold at a time (correctness does not depend on it)
-BULK_LOAD_SETTING = "regent.bulk_load"  # set to 'on' in a session whose inserts build their rollups set-based
+BULK_LOAD_SETTING = "regent.bulk_load"  # 'on' in a transaction that builds its buckets itself (the seed)
 PERSON_DECIDED = "('approved', 'rejected')"
 WAIT_BINS = (  # (measure, lower bound exclusive, upper bound inclusive) in seconds
     ("wait_1m", None, 60),
@@ -147,48 +146,70 @@ def _select(measures: dict[str, str], source: str, where: str, policy: tuple[str
 AGENT = "JOIN orchestration_agent a ON a.id = d.agent_id"
 
 
-def decision_changes(where: str) -> str:
-    return _select(_decision_measures(), f"governance_decision d {AGENT}", where)
+def decision_changes(where: str, decisions: str = "governance_decision") -> str:
+    return _select(_decision_measures(), f"{decisions} d {AGENT}", where)
 
 
-def policy_changes(where: str) -> str:
+def policy_changes(where: str, decisions: str = "governance_decision") -> str:
     dialect = _dialect()
     return _select(
-        {},
-        f"governance_decision d {AGENT} {dialect.policies}",
-        where,
-        policy=(dialect.policy_id, dialect.policy_mode, "1"),
+        {}, f"{decisions} d {AGENT} {dialect.policies}", where, policy=(dialect.policy_id, dialect.policy_mode, "1")
     )
 
 
-def outcome_changes(where: str) -> str:
+def outcome_changes(where: str, outcomes: str = "governance_outcome") -> str:
     return _select(
-        _outcome_measures(), f"governance_outcome o JOIN governance_decision d ON d.id = o.decision_id {AGENT}", where
+        _outcome_measures(), f"{outcomes} o JOIN governance_decision d ON d.id = o.decision_id {AGENT}", where
     )
 
 
-def approval_changes(where: str) -> str:
+def approval_changes(where: str, approvals: str = "governance_approval p") -> str:
+    """`approvals` names the approval rows as `p` (and may join what the condition needs)."""
     return _select(
         _approval_measures(_dialect()),
-        f"governance_approval p JOIN governance_decision d ON d.id = p.decision_id {AGENT}",
+        f"{approvals} JOIN governance_decision d ON d.id = p.decision_id {AGENT}",
         where,
     )
 
 
 # --- triggers -------------------------------------------------------------------------------------
 
-TRIGGERS = {  # name: (table, event, condition on NEW/OLD, change selects for the row)
-    "dashboard_rollup_decision": (
-        "governance_decision", "INSERT", None,
-        lambda: [decision_changes("d.id = NEW.id"), policy_changes("d.id = NEW.id")],
+
+@dataclass(frozen=True)
+class Trigger:
+    """One rollup trigger. PostgreSQL runs it once per statement over the statement's transition tables
+    (`new_rows`, `old_rows`), so a COPY of a thousand decisions costs one set-based INSERT of changes, not a
+    thousand; SQLite has only row triggers, which read NEW and OLD."""
+
+    table: str
+    event: str
+    for_each_row: Callable[[], list[str]]  # SQLite: the change selects for NEW
+    row_condition: str | None
+    for_each_statement: Callable[[], list[str]]  # PostgreSQL: the change selects over the transition tables
+
+
+TRIGGERS = {
+    "dashboard_rollup_decision": Trigger(
+        "governance_decision", "INSERT",
+        lambda: [decision_changes("d.id = NEW.id"), policy_changes("d.id = NEW.id")], None,
+        lambda: [decision_changes("true", "new_rows"), policy_changes("true", "new_rows")],
     ),
-    "dashboard_rollup_outcome": ("governance_outcome", "INSERT", None, lambda: [outcome_changes("o.id = NEW.id")]),
-    "dashboard_rollup_approval_created": (
-        "governance_approval", "INSERT", "NEW.status <> 'pending'", lambda: [approval_changes("p.id = NEW.id")],
+    "dashboard_rollup_outcome": Trigger(
+        "governance_outcome", "INSERT",
+        lambda: [outcome_changes("o.id = NEW.id")], None,
+        lambda: [outcome_changes("true", "new_rows")],
     ),
-    "dashboard_rollup_approval_resolved": (
-        "governance_approval", "UPDATE OF status", "OLD.status = 'pending' AND NEW.status <> 'pending'",
-        lambda: [approval_changes("p.id = NEW.id")],
+    "dashboard_rollup_approval_created": Trigger(
+        "governance_approval", "INSERT",
+        lambda: [approval_changes("p.id = NEW.id")], "NEW.status <> 'pending'",
+        lambda: [approval_changes("p.status <> 'pending'", "new_rows p")],
+    ),
+    "dashboard_rollup_approval_resolved": Trigger(
+        "governance_approval", "UPDATE",
+        lambda: [approval_changes("p.id = NEW.id")], "OLD.status = 'pending' AND NEW.status <> 'pending'",
+        lambda: [approval_changes(
+            "p.status <> 'pending' AND o.status = 'pending'", "new_rows p JOIN old_rows o ON o.id = p.id"
+        )],
     ),
 }  # fmt: skip
 
@@ -200,22 +221,24 @@ def _inserts(selects: list[str]) -> str:
 
 def trigger_statements(vendor: str) -> list[str]:
     statements = []
-    for name, (table, event, condition, selects) in TRIGGERS.items():
-        body = _inserts(selects())
+    for name, trigger in TRIGGERS.items():
         if vendor == "postgresql":
-            bulk = f"current_setting('{BULK_LOAD_SETTING}', true) IS DISTINCT FROM 'on'"
-            when = f"({condition}) AND {bulk}" if condition else bulk
+            transition = "NEW TABLE AS new_rows" + (" OLD TABLE AS old_rows" if trigger.event == "UPDATE" else "")
+            body = _inserts(trigger.for_each_statement())
             statements += [
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\nBEGIN\n{body}\nRETURN NULL;\nEND;\n"
-                "$$ LANGUAGE plpgsql;",
-                f"CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW WHEN ({when}) "
-                f"EXECUTE FUNCTION {name}();",
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\nBEGIN\n"
+                f"IF current_setting('{BULK_LOAD_SETTING}', true) IS DISTINCT FROM 'on' THEN\n{body}\nEND IF;\n"
+                "RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql;",
+                f"DROP TRIGGER IF EXISTS {name} ON {trigger.table};",
+                f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} REFERENCING {transition} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
             ]
         else:
-            when = f" WHEN {condition}" if condition else ""
+            when = f" WHEN {trigger.row_condition}" if trigger.row_condition else ""
             statements += [
                 f"DROP TRIGGER IF EXISTS {name};",
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when}\nBEGIN\n{body}\nEND;",
+                f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} FOR EACH ROW{when}\n"
+                f"BEGIN\n{_inserts(trigger.for_each_row())}\nEND;",
             ]
     return statements
 
@@ -230,36 +253,6 @@ def install_triggers(using: str = "default", **_signal_kwargs) -> None:
     with target.cursor() as cursor:
         for statement in trigger_statements(target.vendor):
             cursor.execute(statement)
-
-
-@contextmanager
-def set_based(table: str, *, policy_hits: bool = True) -> Iterator[list[int]]:
-    """Rows of `table` ("decision" or "outcome") inserted inside the block get their changes from one
-    statement per kind for the whole batch, not from the row trigger's statements per row (on PostgreSQL
-    the decision trigger was 25 ms of every 1,000 decisions COPYed). The caller puts the inserted ids in
-    the yielded list; `policy_hits=False` says no decision of the batch matched a policy (ingested ones
-    never do), which spares a statement. Inside a transaction.
-
-    SQLite's triggers cannot be switched off per session: there they fire, and nothing is added here.
-    """
-    ids: list[int] = []
-    if connection.vendor != "postgresql":
-        yield ids
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'on'")
-    yield ids
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'off'")  # later inserts fire their triggers again
-        for changes, alias in _SET_BASED[table] if ids else ():
-            if policy_hits or changes is not policy_changes:
-                cursor.execute(_inserts([changes(f"{alias}.id = ANY(%s)")]), [ids])
-
-
-_SET_BASED = {
-    "decision": [(decision_changes, "d"), (policy_changes, "d")],
-    "outcome": [(outcome_changes, "o")],
-}
 
 
 # --- folding --------------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.models import AuditEvent
 from governance.approvals import REASON_REQUIRED, ApprovalError, decide_approval
 from governance.models import (
     Approval,
-    AuditEvent,
     Decision,
     Mode,
     Outcome,
@@ -21,7 +21,7 @@ from governance.models import (
     ReplayRun,
 )
 from governance.policies import changed_fields, record_policy_version, snapshot_of, version_diff
-from governance.policy_tests import PolicyExamplesFailed, run_examples, set_policy_mode
+from governance.policy_examples import PolicyExamplesFailed, run_examples, set_policy_mode
 from governance.replay import start_replay
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import scope_to_departments, visible_departments

@@ -5,17 +5,19 @@ from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
-from governance import audit, budgets
+from audit import chain
+from governance import budgets
 from governance.models import Approval, Decision
 from governance.models.policy import ApproverRole
 from orchestration.roles import Role, roles_of
 from orchestration.scoping import scope_to_departments, visible_departments
+from restapi.domain_errors import DomainError, NotAllowed
 
 # Sent inside the deciding transaction, so a workflow parked on the request moves with it.
 approval_decided = Signal()
 
 
-class ApprovalError(Exception):
+class ApprovalError(DomainError):
     """An approval that cannot be decided as asked; the message says why, for the person asking."""
 
 
@@ -31,7 +33,7 @@ def reason_problem(*, approve: bool, comment: str) -> str | None:
     return REASON_REQUIRED if not approve and not comment.strip() else None
 
 
-class NotYourDecision(ApprovalError):
+class NotYourDecision(ApprovalError, NotAllowed):
     """The person asking may not decide this request."""
 
 
@@ -71,7 +73,7 @@ def may_decide(user, approval: Approval) -> bool:
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)  # a person's decision is a top-level action: never part of another change
 def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -> Approval:
     """Approve or reject a pending request. Approving reserves its spend, as an allow would have.
 
@@ -93,7 +95,7 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
     approval.status = Approval.Status.APPROVED if approve else Approval.Status.REJECTED
     approval.decided_by, approval.decided_at, approval.comment = by, now, comment
     approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-    audit.record(
+    chain.record(
         "approval.resolved",
         subject_type="approval",
         subject_id=approval.pk,
@@ -146,7 +148,7 @@ def escalate_overdue(now=None, limit: int = 500) -> int:
                 kind = "approval.resolved"
                 approval_decided.send(sender=Approval, approval=approval, approved=False)
             approval.save(update_fields=["approver_role", "escalation_level", "deadline", "status", "decided_at"])
-            audit.record(
+            chain.record(
                 kind,
                 subject_type="approval",
                 subject_id=approval.pk,
@@ -177,7 +179,7 @@ def withdraw_pending(decision_id: int, reason: str) -> None:
         return
     approval.status, approval.decided_at, approval.comment = Approval.Status.WITHDRAWN, timezone.now(), reason
     approval.save(update_fields=["status", "decided_at", "comment"])
-    audit.record(
+    chain.record(
         "approval.resolved",
         subject_type="approval",
         subject_id=approval.pk,

@@ -150,7 +150,7 @@ def policy_set_version() -> tuple[int, int]:
 def current_index(set_version: tuple[int, int] | None = None) -> PolicyIndex:
     """The index for the policy set as it stands now; rebuilt in this process when any policy changes.
 
-    A caller that has just read the set's version (see `governance.actor`) passes it to save a query.
+    A caller that has just read the set's version (see `governance.acting_agent`) passes it to save a query.
     """
     global _cached_index
     set_version = set_version or policy_set_version()

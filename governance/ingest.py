@@ -1,13 +1,14 @@
 """Bulk ingest: decisions taken, and outcomes seen, by agents that are orchestrated elsewhere.
 
 An agent's platform sends up to a batch of items at once. Each item carries the agent's idempotency key,
-so a retried batch adds nothing twice. Decisions are written set-based (one COPY, their rollup changes
-in one statement) and linked into the audit chain in one `audit.append_rows` call, one link per decision,
-so the chain stays exact and every decision is streamed after commit like one made by `evaluate_action`.
+so a retried batch adds nothing twice. Decisions are written set-based (one COPY; the dashboard's
+statement-level trigger writes their rollup changes in one statement) and linked into the audit chain in
+one `chain.append_rows` call, one link per decision, so the chain stays exact and every decision is
+streamed after commit like one made by `evaluate_action`.
 Ingested decisions were decided by the other platform: Regent records them and their risk, but reserves
 no budget for them. Outcomes are inserted set-based too, by `report_outcome`'s rules (the first report
 counts; a failure gives back what evaluate reserved); they are the agent's claims, so each new one gets
-an `outcome.reported` audit event, all of a batch's in one `audit.append` call.
+an `outcome.reported` audit event, all of a batch's in one `chain.append` call.
 """
 
 import datetime as dt
@@ -17,8 +18,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard import rollups
-from governance import audit, bulk, risk
+from audit import chain
+from fastpath import reads, writes
+from governance import risk
 from governance.models import Decision, Outcome
 from governance.services import give_back_spend, outcome_reported_event, summary_of
 from orchestration.models import Agent
@@ -73,7 +75,7 @@ def ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutco
         return _ingest(agent, items)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)  # the retry above needs a transaction of its own to start over
 def _ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutcome]]) -> list[ItemResult]:
     agent = Agent.objects.select_related("department").get(pk=agent.pk)
     decisions = [(i, item) for i, item in items if isinstance(item, ExternalDecision)]
@@ -84,16 +86,14 @@ def _ingest(agent: Agent, items: list[tuple[int, ExternalDecision | ExternalOutc
 
 
 def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -> list[ItemResult]:
-    known = bulk.ids_by(Decision, "idempotency_key", [item.idempotency_key for _, item in items], agent_id=agent.pk)
+    known = reads.ids_by(Decision, "idempotency_key", [item.idempotency_key for _, item in items], agent_id=agent.pk)
     fresh: dict[str, dict] = {}
     now = timezone.now()
     for _, item in items:
         if item.idempotency_key not in known and item.idempotency_key not in fresh:
             fresh[item.idempotency_key] = _decision_row(agent, item, now)
-    with rollups.set_based("decision", policy_hits=False) as inserted:  # reported decisions match no policy
-        rows = bulk.insert_rows(Decision, list(fresh.values()))
-        inserted += [row["id"] for row in rows]
-    audit.append_rows([_audit_row(agent, row) for row in rows])
+    rows = writes.insert_rows(Decision, list(fresh.values()))
+    chain.append_rows([_audit_row(agent, row) for row in rows])
     results, first = [], set()
     for index, item in items:
         key = item.idempotency_key
@@ -106,7 +106,7 @@ def _record_decisions(agent: Agent, items: list[tuple[int, ExternalDecision]]) -
 
 
 def _decision_row(agent: Agent, item: ExternalDecision, now: dt.datetime) -> dict:
-    """The decision's field values ({attname: value}); see governance.bulk for why not a model instance."""
+    """The decision's field values ({attname: value}); see fastpath.writes for why not a model instance."""
     score = item.risk_score
     if score is None:
         score = risk.clamp(risk.base_risk(agent.risk_tier, item.amount, agent.monthly_budget, item.data_classes))
@@ -135,7 +135,7 @@ def _decision_row(agent: Agent, item: ExternalDecision, now: dt.datetime) -> dic
 def _audit_row(agent: Agent, decision: dict) -> dict:
     after = summary_of(decision, agent, agent.department.name)
     if after["amount"] is not None:
-        after["amount"] = str(after["amount"])  # as audit.plain stores a Decimal
+        after["amount"] = str(after["amount"])  # as chain.plain stores a Decimal
     return {
         "occurred_at": decision["created_at"],
         "actor_id": None,
@@ -174,8 +174,7 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
         reported.add(decision.pk)
         results.append(ItemResult(index, "created", decision.pk))
     if outcomes:
-        with rollups.set_based("outcome") as inserted:
-            inserted += [outcome.pk for outcome in bulk.insert(outcomes)]
+        writes.insert(outcomes)
         give_back_spend([o.decision for o in outcomes if o.result == Outcome.Result.FAILURE])
-        audit.append([outcome_reported_event(outcome, source="ingest") for outcome in outcomes])
+        chain.append([outcome_reported_event(outcome, source="ingest") for outcome in outcomes])
     return results

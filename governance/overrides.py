@@ -8,20 +8,21 @@ shown on the decision's page and in the explorer, and appended to the audit chai
 
 from django.db import transaction
 
-from governance import audit
+from audit import chain
 from governance.models import Decision, Override, Verdict
 from orchestration.scoping import visible_departments
+from restapi.domain_errors import DomainError, NotAllowed
 
 OVERRIDABLE = (Verdict.DENY, Verdict.FLAG)
 PERMISSION = "governance.add_override"
 MAX_REASON = 2000
 
 
-class OverrideError(Exception):
+class OverrideError(DomainError):
     """An override that cannot be made as asked; the message says why, for the person asking."""
 
 
-class NotYourOverride(OverrideError):
+class NotYourOverride(OverrideError, NotAllowed):
     """The person asking may not override this decision."""
 
 
@@ -55,7 +56,7 @@ def override_decision(decision_id: int, *, by, reason: str) -> Override:
     if existing is not None:
         raise OverrideError(f"{existing.by.get_username()} already overrode this decision.")
     override = Override.objects.create(decision=decision, verdict_overridden=decision.verdict, reason=reason, by=by)
-    audit.record(
+    chain.record(
         "decision.overridden",
         subject_type="decision",
         subject_id=decision.pk,

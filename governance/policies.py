@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from governance import audit, engine
+from audit import chain
+from governance import engine
 from governance.models import Mode, Policy, PolicyVersion
 
 SNAPSHOT_FIELDS = [
@@ -43,7 +44,7 @@ def record_policy_version(policy: Policy, *, by=None) -> PolicyVersion | None:
     number = policy.version + 1
     version = PolicyVersion.objects.create(policy=policy, number=number, snapshot=snapshot, created_by=by)
     Policy.objects.filter(pk=policy.pk).update(version=F("version") + 1)
-    audit.record(
+    chain.record(
         "policy.changed",
         subject_type="policy",
         subject_id=policy.pk,
@@ -107,7 +108,7 @@ def save_policy(policy: Policy, *, departments, agents, capabilities, by=None) -
 
     A new policy starts in shadow mode; an enforced policy may not be changed so that its examples fail.
     """
-    from governance.policy_tests import PolicyExamplesFailed, run_examples
+    from governance.policy_examples import PolicyExamplesFailed, run_examples
 
     if policy.pk is None:
         policy.mode = Mode.SHADOW

@@ -9,9 +9,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, budgets, bulk, engine, inserts
-from governance.actor import load_actor
-from governance.models import Approval, AuditEvent, Decision, Outcome, Verdict
+from audit import chain
+from audit.models import AuditEvent
+from fastpath import writes
+from governance import budgets, engine
+from governance.acting_agent import load_actor
+from governance.models import Approval, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
 from orchestration.models import Agent, Department, Status
 
@@ -139,12 +142,12 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
             created_at=now,
             latency_us=(time.perf_counter_ns() - started) // 1000,
         )
-        bulk.insert([decision])
+        writes.insert([decision])
         approval = None
         if verdict == Verdict.REQUIRE_APPROVAL:
             approval = _create_approval(decision, ruling.approval_policy, now)
         Decision._meta.get_field("approval").set_cached_value(decision, approval)  # no query to ask later
-        audit.record(
+        chain.record(
             "decision.created",
             subject_type="decision",
             subject_id=decision.pk,
@@ -219,7 +222,7 @@ def _create_approval(decision: Decision, policy: engine.CompiledPolicy | None, n
 
 
 def _audit_approval_request(approval: Approval, decision: Decision, policy: engine.CompiledPolicy | None) -> None:
-    audit.record(
+    chain.record(
         "approval.requested",
         subject_type="approval",
         subject_id=approval.pk,
@@ -256,7 +259,7 @@ def report_outcome(
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, its fate is the caller's
         outcome = Outcome(decision=decision, result=result, cost=cost, value=value, csat=csat, reported_by=reported_by)
-        is_new = inserts.insert_if_absent(outcome)
+        is_new = writes.insert_if_absent(outcome)
         if not is_new:
             outcome = Outcome.objects.get(decision=decision)
         if is_new and result == Outcome.Result.FAILURE:
@@ -278,12 +281,12 @@ def report_claimed_outcome(decision: Decision, result: str, *, by: Agent | User,
         created: list[Outcome] = []
         outcome = report_outcome(decision, result, reported_by=reported_by, created=created, **figures)
         if created:
-            audit.append([outcome_reported_event(outcome, actor=person, source="api")])
+            chain.append([outcome_reported_event(outcome, actor=person, source="api")])
     return outcome
 
 
 def outcome_reported_event(outcome: Outcome, *, source: str, actor: User | None = None) -> AuditEvent:
-    """The unsaved `outcome.reported` audit event of a claimed outcome, for `audit.append`."""
+    """The unsaved `outcome.reported` audit event of a claimed outcome, for `chain.append`."""
     decision = outcome.decision
     return AuditEvent(
         occurred_at=outcome.reported_at,
@@ -293,7 +296,7 @@ def outcome_reported_event(outcome: Outcome, *, source: str, actor: User | None 
         subject_type="decision",
         subject_id=str(decision.pk),
         department_id=decision.department_id,
-        after=audit.plain(
+        after=chain.plain(
             {
                 "decision_id": decision.pk,
                 "agent_id": decision.agent_id,

@@ -8,7 +8,7 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from governance import events
+        from audit import events
         from integrations import webhooks
         from integrations.api import schema  # noqa: F401 (registers the schema's security schemes)
 

@@ -10,17 +10,20 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit
+from audit import chain
 from integrations.models import PersonalToken
 from orchestration.keys import SEEN_EVERY, digest_key
+from restapi.domain_errors import DomainError
 
 TOKEN_PREFIX = "rgp_"  # noqa: S105 (a public prefix, not a secret)
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 MAX_LIFETIME = dt.timedelta(days=365)
 
 
-class TokenError(Exception):
+class TokenError(DomainError):
     """A token that cannot be issued as asked; the message says why."""
+
+    field = "expires_at"
 
 
 @transaction.atomic
@@ -35,7 +38,7 @@ def issue_token(user, name: str, *, expires_at: dt.datetime) -> tuple[PersonalTo
     token = PersonalToken.objects.create(
         user=user, name=name, prefix=raw[:PREFIX_LENGTH], digest=digest_key(raw), expires_at=expires_at
     )
-    audit.record(
+    chain.record(
         "token.issued", subject_type="personal_token", subject_id=token.pk, actor=user,
         after={"name": name, "prefix": token.prefix, "expires_at": expires_at},
     )  # fmt: skip
@@ -47,7 +50,7 @@ def revoke_token(token: PersonalToken, *, by) -> bool:
     """Revoke the token; return whether it was still active."""
     revoked = PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
-        audit.record("token.revoked", subject_type="personal_token", subject_id=token.pk, actor=by,
+        chain.record("token.revoked", subject_type="personal_token", subject_id=token.pk, actor=by,
                      after={"prefix": token.prefix})  # fmt: skip
     return bool(revoked)
 

@@ -1,6 +1,6 @@
 """Outbound webhooks: live events POSTed to outside systems, signed, retried, recorded.
 
-Deliveries hang off the one event publication (governance.events): inside the transaction of a change,
+Deliveries hang off the one event publication (audit.events): inside the transaction of a change,
 each of its events becomes a delivery row per interested subscription (an outbox), and once it commits a
 Celery task sends each; a beat task resends those whose task was lost. A receiver verifies
 `X-Regent-Signature: sha256=HMAC-SHA256(secret, "{X-Regent-Timestamp}.{body}")` and rejects old
@@ -33,7 +33,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from governance import audit, rows
+from audit import chain
+from fastpath import reads
 from integrations.models import WebhookDelivery, WebhookSubscription
 from orchestration.models import Department
 from orchestration.roles import sees_whole_organisation
@@ -113,14 +114,14 @@ def _active_subscriptions() -> list[WebhookSubscription]:
     """Read after every committed change, so in plain SQL: the ORM's compilation cost more than the read."""
     with connection.cursor() as cursor:
         cursor.execute(_active_subscriptions_sql(connection.vendor), [True])
-        return [rows.instances(row, (WebhookSubscription,))[0][0] for row in cursor.fetchall()]
+        return [reads.instances(row, (WebhookSubscription,))[0][0] for row in cursor.fetchall()]
 
 
 @cache
 def _active_subscriptions_sql(vendor: str) -> str:
     quote, meta = connection.ops.quote_name, WebhookSubscription._meta
     return (
-        f"SELECT {rows.columns(WebhookSubscription, 'w')} FROM {quote(meta.db_table)} w "  # noqa: S608
+        f"SELECT {reads.columns(WebhookSubscription, 'w')} FROM {quote(meta.db_table)} w "  # noqa: S608
         f"WHERE w.{quote(meta.get_field('active').column)} = %s "
         f"ORDER BY w.{quote(meta.get_field('created_at').column)} DESC"
     )
@@ -281,7 +282,7 @@ def _record(kind: str, subscription: WebhookSubscription, **event) -> None:
     so a Supervisor's audit log shows their own subscriptions. The secret is never part of it."""
     departments = list(subscription.departments.values_list("pk", flat=True)[:2])
     department_id = departments[0] if len(departments) == 1 else None
-    audit.record(kind, subject_type="webhook_subscription", subject_id=subscription.pk, department_id=department_id,
+    chain.record(kind, subject_type="webhook_subscription", subject_id=subscription.pk, department_id=department_id,
                  **event)  # fmt: skip
 
 

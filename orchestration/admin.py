@@ -1,24 +1,10 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 
-from orchestration import services, workflows
-from orchestration.models import (
-    Agent,
-    AgentKey,
-    Capability,
-    Department,
-    ModelProvider,
-    Status,
-    StepRun,
-    StepTemplate,
-    Strategy,
-    WorkflowRun,
-    WorkflowTemplate,
-)
+from orchestration import entries, keys, kill_switch
+from orchestration.models import Agent, AgentKey, Capability, Department, ModelProvider, Status
 from orchestration.scoping import scope_to_departments, visible_departments
 
 
@@ -66,7 +52,7 @@ class DepartmentAdmin(DepartmentScopedAdmin):
         return request.user.has_perm("orchestration.kill_agent")
 
     def _set_status(self, request, queryset, status: Status, verb: str) -> None:
-        changed = sum(services.change_department_status(d, status, by=request.user) for d in queryset)
+        changed = sum(kill_switch.change_department_status(d, status, by=request.user) for d in queryset)
         self.message_user(request, f"{verb} {changed} department(s).", messages.SUCCESS)
 
     @admin.action(description="Pause selected departments (their agents may not act)", permissions=["pause"])
@@ -92,22 +78,22 @@ class DepartmentAdmin(DepartmentScopedAdmin):
 
 
 class RegistryAdmin(admin.ModelAdmin):
-    """Saves and deletes through orchestration.services, audited as the API's are. An entry something depends
+    """Saves and deletes through orchestration.entries, audited as the API's are. An entry something depends
     on is shown as protected on the delete page, as Django shows protected relations, and is not deleted."""
 
     def save_model(self, request, obj, form, change) -> None:
-        services.save_registry_entry(obj, by=request.user)
+        entries.save_registry_entry(obj, by=request.user)
 
     def delete_model(self, request, obj) -> None:
-        services.delete_registry_entry(obj, by=request.user)
+        entries.delete_registry_entry(obj, by=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for entry in queryset:
-            services.delete_registry_entry(entry, by=request.user)
+            entries.delete_registry_entry(entry, by=request.user)
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        in_use = [reason for reason in map(services.in_use, objs) if reason]
+        in_use = [reason for reason in map(entries.in_use, objs) if reason]
         return deleted, counts, perms_needed, protected or in_use
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -120,7 +106,7 @@ class RegistryAdmin(admin.ModelAdmin):
         """An entry that came into use after its delete page was shown: say so, as that page would now."""
         try:
             return view(request, *args)
-        except services.InUse as exc:
+        except entries.InUse as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -195,7 +181,7 @@ class AgentAdmin(DepartmentScopedAdmin):
         return request.user.has_perm("orchestration.manage_agent_keys")
 
     def _set_status(self, request, queryset, status: Status, verb: str) -> None:
-        changed = sum(services.change_agent_status(agent, status, by=request.user) for agent in queryset)
+        changed = sum(kill_switch.change_agent_status(agent, status, by=request.user) for agent in queryset)
         self.message_user(request, f"{verb} {changed} agent(s).", messages.SUCCESS)
 
     @admin.action(description="Pause selected agents", permissions=["pause"])
@@ -213,7 +199,7 @@ class AgentAdmin(DepartmentScopedAdmin):
     @admin.action(description="Issue a new API key (revokes the old ones)", permissions=["keys"])
     def rotate_key(self, request, queryset):
         for agent in queryset:
-            raw_key = services.rotate_agent_key(agent, by=request.user)
+            raw_key = keys.rotate_agent_key(agent, by=request.user)
             self.message_user(
                 request,
                 f"New API key for {agent.slug}: {raw_key} — copy it now, it is not shown again.",
@@ -222,121 +208,5 @@ class AgentAdmin(DepartmentScopedAdmin):
 
     @admin.action(description="Revoke all API keys", permissions=["keys"])
     def revoke_keys(self, request, queryset):
-        revoked = sum(services.revoke_agent_keys(agent, by=request.user) for agent in queryset)
+        revoked = sum(keys.revoke_agent_keys(agent, by=request.user) for agent in queryset)
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
-
-
-@admin.register(Strategy)
-class StrategyAdmin(admin.ModelAdmin):
-    """Adding a strategy activates it; earlier ones stay as read-only history."""
-
-    list_display = [
-        "created_at", "cost", "risk", "customer_satisfaction", "resilience", "is_active", "created_by", "note",
-    ]  # fmt: skip
-    fields = ["cost", "risk", "customer_satisfaction", "resilience", "note"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        saved = services.set_strategy(
-            cost=obj.cost, risk=obj.risk, customer_satisfaction=obj.customer_satisfaction,
-            resilience=obj.resilience, note=obj.note, by=request.user,
-        )  # fmt: skip
-        obj.pk = saved.pk
-
-
-class StepTemplateFormSet(BaseInlineFormSet):
-    """The steps as orchestration.services takes them, checked by the service's own rules as form errors."""
-
-    def steps(self) -> list[dict]:
-        """The steps kept, in the order of their positions."""
-        kept = [form.cleaned_data for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
-        return [
-            {"key": step["key"], "capability": step["capability"], "action": step["action"],
-             "amount_field": step["amount_field"], "data_classes": step["data_classes"],
-             "dependencies": [key.strip() for key in step["depends_on"].split(",") if key.strip()]}
-            for step in sorted(kept, key=lambda step: step["position"])
-        ]  # fmt: skip
-
-    def clean(self) -> None:
-        super().clean()
-        if any(self.errors):
-            return
-        try:
-            services.check_steps(self.instance, self.steps())
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from exc
-        except services.InUse as exc:
-            raise ValidationError(str(exc)) from exc
-
-
-class StepTemplateInline(admin.TabularInline):
-    model = StepTemplate
-    formset = StepTemplateFormSet
-    extra = 0
-    fields = ["position", "key", "capability", "action", "amount_field", "data_classes", "depends_on"]
-
-
-@admin.register(WorkflowTemplate)
-class WorkflowTemplateAdmin(RegistryAdmin):
-    """A template and its steps are saved together by orchestration.services, in one audited change."""
-
-    list_display = ["name", "slug", "enabled"]
-    prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name", "slug"]
-    inlines = [StepTemplateInline]
-    actions = ["start_run"]
-
-    def save_model(self, request, obj, form, change) -> None:
-        """Saved with its steps in save_related, where the steps are at hand."""
-
-    def save_related(self, request, form, formsets, change) -> None:
-        (steps,) = formsets
-        services.save_workflow_template(form.instance, steps.steps(), by=request.user)
-        # The steps were saved by the service: the admin's history gets no per-step lines (the audit log has them).
-        steps.new_objects, steps.changed_objects, steps.deleted_objects = [], [], []
-
-    @admin.action(description="Start a run with the sample input", permissions=["change"])
-    def start_run(self, request, queryset):
-        for workflow in queryset:
-            try:
-                run = workflows.start_workflow(workflow, workflow.sample_input, started_by=f"user:{request.user}")
-            except workflows.WorkflowError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Started {run}.", messages.SUCCESS)
-
-
-class StepRunInline(admin.TabularInline):
-    model = StepRun
-    extra = 0
-    can_delete = False
-    fields = ["template", "status", "agent", "decision", "attempts", "error", "routed_at", "finished_at", "why"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.display(description="Why this agent")
-    def why(self, step: StepRun) -> str:
-        if not step.routing:
-            return "—"
-        return " · ".join(f"{c['agent']} {c['total']:.2f}" for c in step.routing[:3])
-
-
-@admin.register(WorkflowRun)
-class WorkflowRunAdmin(admin.ModelAdmin):
-    list_display = ["pk", "workflow", "status", "started_by", "started_at", "finished_at"]
-    list_filter = ["status", "workflow"]
-    readonly_fields = ["workflow", "input", "status", "started_by", "started_at", "finished_at", "parent_step"]
-    inlines = [StepRunInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -5,6 +5,7 @@ from django.db.models.signals import m2m_changed, post_migrate
 class OrchestrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orchestration"
+    verbose_name = "Registry"
 
     def ready(self) -> None:
         from django.contrib.auth.models import User
@@ -13,8 +14,3 @@ class OrchestrationConfig(AppConfig):
 
         post_migrate.connect(ensure_roles, dispatch_uid="regent.ensure_roles")
         m2m_changed.connect(audit_role_change, sender=User.groups.through, dispatch_uid="regent.audit_role_change")
-
-        from governance.approvals import approval_decided
-        from orchestration.workflows import resume_parked_step
-
-        approval_decided.connect(resume_parked_step, dispatch_uid="regent.resume_parked_step")

@@ -11,6 +11,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from audit import chain
 from orchestration.models import Agent, AgentKey
 
 KEY_PREFIX = "rgt_"
@@ -56,3 +57,34 @@ def authenticate_agent_key(raw_key: str) -> Agent | None:
         AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
         Agent.objects.filter(pk=key.agent_id).update(last_seen_at=now)
     return key.agent
+
+
+@transaction.atomic
+def issue_agent_key(agent: Agent, *, by=None) -> str:
+    """Issue one more key for the agent (its other keys stay valid, for a rollover without downtime)."""
+    raw_key = issue_key(agent, by=by)
+    _audit_keys("agent.key_issued", agent, by, {"prefix": raw_key[: PREFIX_LENGTH]})
+    return raw_key
+
+
+@transaction.atomic
+def rotate_agent_key(agent: Agent, *, by=None) -> str:
+    """Revoke the agent's keys and issue a new one; the secret is returned once and never stored."""
+    raw_key = rotate_keys(agent, by=by)
+    _audit_keys("agent.key_rotated", agent, by, {"prefix": raw_key[: PREFIX_LENGTH]})
+    return raw_key
+
+
+@transaction.atomic
+def revoke_agent_keys(agent: Agent, *, by=None) -> int:
+    revoked = revoke_keys(agent)
+    if revoked:
+        _audit_keys("agent.keys_revoked", agent, by, {"revoked": revoked})
+    return revoked
+
+
+def _audit_keys(kind: str, agent: Agent, by, after: dict) -> None:
+    """Key events name the key by its prefix only: the secret never reaches the audit log."""
+    chain.record(
+        kind, subject_type="agent", subject_id=agent.pk, actor=by, department_id=agent.department_id, after=after
+    )

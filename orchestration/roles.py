@@ -31,20 +31,20 @@ _VIEW_DOMAIN = [
     "governance.view_policy",
     "governance.view_policyversion",
     "governance.view_policyexample",
-    "orchestration.view_strategy",
-    "orchestration.view_workflowtemplate",
-    "orchestration.view_steptemplate",
-    "orchestration.view_workflowrun",
-    "orchestration.view_steprun",
+    "workflows.view_strategy",
+    "workflows.view_workflowtemplate",
+    "workflows.view_steptemplate",
+    "workflows.view_workflowrun",
+    "workflows.view_steprun",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.EXECUTIVE: [*_VIEW_DOMAIN, "orchestration.add_strategy", "orchestration.start_workflowrun"],
+    Role.EXECUTIVE: [*_VIEW_DOMAIN, "workflows.add_strategy", "workflows.start_workflowrun"],
     Role.SUPERVISOR: [
         *_VIEW_DOMAIN,
         "orchestration.pause_agent",
-        "orchestration.start_workflowrun",
-        "governance.view_auditevent",  # scoped to their departments in every view
+        "workflows.start_workflowrun",
+        "audit.view_auditevent",  # scoped to their departments in every view
         "governance.add_outcome",  # for systems reporting what happened, with a Supervisor's token
         "governance.add_override",  # of denied or flagged decisions in their departments (governance.overrides)
         "integrations.manage_webhooks",  # for their departments' events only (integrations.webhooks.check_scope)
@@ -58,9 +58,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
         "governance.delete_policyexample",
-        "orchestration.start_workflowrun",
+        "workflows.start_workflowrun",
         *(
-            f"orchestration.{verb}_{model}"
+            f"workflows.{verb}_{model}"
             for verb in ("add", "change", "delete")
             for model in ("workflowtemplate", "steptemplate")
         ),
@@ -74,8 +74,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_DOMAIN,
         "auth.view_user",
         "auth.view_group",
-        "governance.view_auditevent",
-        "governance.export_evidence",
+        "audit.view_auditevent",
+        "audit.export_evidence",
     ],
 }
 
@@ -113,7 +113,7 @@ def audit_role_change(sender, instance, action: str, reverse: bool, pk_set, **_k
     from django.contrib.auth.models import User
     from django.db import transaction
 
-    from governance import audit
+    from audit import chain
 
     if action not in ("post_add", "post_remove", "pre_clear"):
         return
@@ -128,7 +128,7 @@ def audit_role_change(sender, instance, action: str, reverse: bool, pk_set, **_k
         changes = [(user, names)] if names else []
     with transaction.atomic():
         for user, names in changes:
-            audit.record(
+            chain.record(
                 "role.changed",
                 subject_type="user",
                 subject_id=user.pk,

@@ -7,9 +7,9 @@ and erin has an account but no role.
 import pytest
 
 from orchestration.roles import Role
-from orchestration.routing import forget_rankings
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
 from tests.servers import asgi_server, sqlite_url, start_server  # noqa: F401 (fixtures shared by server tests)
+from workflows.routing import forget_rankings
 
 
 @pytest.fixture(autouse=True)

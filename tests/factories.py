@@ -111,7 +111,7 @@ class PolicyFactory(factory.django.DjangoModelFactory):
 
 class WorkflowTemplateFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "orchestration.WorkflowTemplate"
+        model = "workflows.WorkflowTemplate"
         django_get_or_create = ["slug"]
 
     name = factory.Sequence(lambda n: f"Workflow {n}")
@@ -122,7 +122,7 @@ class StepTemplateFactory(factory.django.DjangoModelFactory):
     """A step whose action is its capability's code unless told otherwise."""
 
     class Meta:
-        model = "orchestration.StepTemplate"
+        model = "workflows.StepTemplate"
 
     workflow = factory.SubFactory(WorkflowTemplateFactory)
     key = factory.Sequence(lambda n: f"step-{n}")

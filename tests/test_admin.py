@@ -10,20 +10,10 @@ from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from governance.models import AuditEvent, Decision
+from audit.models import AuditEvent
+from governance.models import Decision
 from orchestration.admin import CapabilityAdmin
-from orchestration.models import (
-    Agent,
-    AgentKey,
-    Capability,
-    Department,
-    ModelProvider,
-    Status,
-    StepRun,
-    StepTemplate,
-    WorkflowRun,
-    WorkflowTemplate,
-)
+from orchestration.models import Agent, AgentKey, Capability, Department, ModelProvider, Status
 from tests.factories import (
     CapabilityFactory,
     DecisionFactory,
@@ -31,6 +21,7 @@ from tests.factories import (
     StepTemplateFactory,
     WorkflowTemplateFactory,
 )
+from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
 
 pytestmark = pytest.mark.django_db
 

@@ -4,12 +4,13 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from governance.audit import verify_chain
-from governance.models import Approval, AuditEvent, Decision, Policy, PolicyExample, PolicyVersion
-from governance.policy_tests import run_examples
-from orchestration.demo import company
-from orchestration.demo.seed import seed_company
-from orchestration.demo.simulator import Simulator
+from audit.chain import verify_chain
+from audit.models import AuditEvent
+from demo import company
+from demo.seed import seed_company
+from demo.simulator import Simulator
+from governance.models import Approval, Decision, Policy, PolicyExample, PolicyVersion
+from governance.policy_examples import run_examples
 from orchestration.models import Agent, Department, ModelProvider
 
 SMALL_HISTORY = {"history_days": 3, "decisions_per_day": 40}

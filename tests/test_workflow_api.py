@@ -9,8 +9,8 @@ from config.celery import app as celery_app
 from governance.models import Decision, Effect
 from governance.policies import record_policy_version
 from orchestration.keys import issue_key
-from orchestration.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
 from tests.factories import AgentFactory, CapabilityFactory, PolicyFactory
+from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from dashboard import kpis, league
 from dashboard.api.serializers import InteractionsSerializer, KpiSerializer, LeagueSerializer
 from dashboard.interactions import interaction_graph
 from dashboard.periods import PERIOD_CHOICES, FilterForm
-from integrations.api.permissions import holds
+from restapi.permissions import holds
 
 FILTERS = [
     OpenApiParameter("period", str, enum=[key for key, _ in PERIOD_CHOICES], description="Default 24h."),

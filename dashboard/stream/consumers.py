@@ -18,9 +18,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from audit.events import STREAMED_KINDS as STREAMED
 from dashboard.stream.hub import Subscriber, encode, get_hub, read_events
 from dashboard.stream.scope import FilterError, StreamScope, scope_for_agent, scope_for_user
-from governance.events import STREAMED_KINDS as STREAMED
 from orchestration.keys import authenticate_agent_key
 
 RESUME_LIMIT = 10_000

@@ -16,10 +16,10 @@ import psycopg
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 
+from audit import events
+from audit.chain import last_event_id
+from audit.models import AuditEvent
 from dashboard.stream.scope import StreamScope
-from governance import events
-from governance.audit import last_event_id
-from governance.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

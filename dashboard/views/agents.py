@@ -16,9 +16,9 @@ from dashboard import charts, kpis, league
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 from governance.budgets import spent_this_month
+from orchestration.kill_switch import change_agent_status, status_changes_for
 from orchestration.models import Agent, Status
 from orchestration.scoping import visible_agents
-from orchestration.services import change_agent_status, status_changes_for
 
 COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
     ("agent", "Agent", False), ("department", "Department", False), ("status", "Status", False),

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from audit.chain import last_event_id
 from dashboard.decisions import evaluated_policies
 from governance import approvals
-from governance.audit import last_event_id
 from governance.models import Approval
 from orchestration.scoping import scope_to_departments
 

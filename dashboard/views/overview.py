@@ -2,11 +2,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from audit.chain import last_event_id
 from dashboard import charts, kpis
 from dashboard.live import overview_numbers, recent_decisions
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
-from governance.audit import last_event_id
 
 
 @executive_page

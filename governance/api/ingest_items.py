@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from audit.hashing import canonical
 from governance.api.serializers import MAX_CONTEXT_BYTES, unstorable
-from governance.chain import canonical
 from governance.filtersets import MAX_ID
 from governance.ingest import ExternalDecision, ExternalOutcome
 from governance.models import Outcome, Verdict

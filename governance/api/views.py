@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import approvals, audit, ingest, overrides, policy_tests
+from audit import chain
+from audit.models import AuditEvent
+from governance import approvals, ingest, overrides, policy_examples
 from governance.api import ingest_items
 from governance.api.serializers import (
     ApprovalDecisionSerializer,
@@ -37,17 +39,16 @@ from governance.api.serializers import (
     ReportOutcomeSerializer,
 )
 from governance.filtersets import DecisionFilterSet
-from governance.models import Approval, AuditEvent, Decision, Policy, ReplayRun
+from governance.models import Approval, Decision, Policy, ReplayRun
 from governance.policies import save_policy
 from governance.replay import start_replay
 from governance.services import evaluate_action, report_claimed_outcome
-from integrations.api.errors import error_response
-from integrations.api.pagination import ChainOrder
-from integrations.api.permissions import IsPerson, ModelPermissions, holds, is_person
 from orchestration.api.authentication import IsAgent
 from orchestration.models import Agent
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import scope_to_departments, visible_departments
+from restapi.pagination import ChainOrder
+from restapi.permissions import IsPerson, ModelPermissions, holds, is_person
 
 
 class EvaluateView(APIView):
@@ -131,12 +132,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
         decision = self.get_object()
         serializer = OverrideRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            made = overrides.override_decision(decision.pk, by=request.user, reason=serializer.validated_data["reason"])
-        except overrides.NotYourOverride as exc:
-            return error_response(403, "permission_denied", str(exc))
-        except overrides.OverrideError as exc:
-            return error_response(409, "conflict", str(exc))
+        made = overrides.override_decision(decision.pk, by=request.user, reason=serializer.validated_data["reason"])
         return Response(OverrideSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
@@ -178,14 +174,9 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
         approval = self.get_object()
         serializer = (ApprovalDecisionSerializer if approve else RejectionSerializer)(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            approvals.decide_approval(
-                approval.pk, approve=approve, by=request.user, comment=serializer.validated_data["comment"]
-            )
-        except approvals.NotYourDecision as exc:
-            return error_response(403, "permission_denied", str(exc))
-        except approvals.ApprovalError as exc:
-            return error_response(409, "conflict", str(exc))
+        approvals.decide_approval(
+            approval.pk, approve=approve, by=request.user, comment=serializer.validated_data["comment"]
+        )
         return Response(ApprovalSerializer(self.get_queryset().get(pk=approval.pk)).data)
 
 
@@ -226,7 +217,7 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def tests(self, request: Request, pk: str) -> Response:
         """Run the policy's examples against the policy set with this policy enforced."""
-        results = policy_tests.run_examples(self.get_object())
+        results = policy_examples.run_examples(self.get_object())
         return Response(PolicyExampleResultSerializer(results, many=True).data)
 
     @extend_schema(request=PolicyModeSerializer, responses=PolicySerializer)
@@ -236,10 +227,7 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         policy = self.get_object()
         serializer = PolicyModeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            policy_tests.set_policy_mode(policy, serializer.validated_data["mode"], by=request.user)
-        except policy_tests.PolicyExamplesFailed as exc:
-            return error_response(409, "examples_fail", str(exc))
+        policy_examples.set_policy_mode(policy, serializer.validated_data["mode"], by=request.user)
         return Response(PolicySerializer(self.get_queryset().get(pk=policy.pk)).data)
 
 
@@ -278,7 +266,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def verify(self, request: Request) -> Response:
         """Walk the whole chain and name the first event whose link or content does not hold."""
-        report = audit.verify_chain()
+        report = chain.verify_chain()
         body = {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq, "reason": report.reason}
         return Response(ChainReportSerializer(body).data)
 

@@ -1,5 +1,4 @@
 from governance.models.approval import Approval
-from governance.models.audit import AuditChainHead, AuditEvent
 from governance.models.decision import Decision, Outcome, Verdict
 from governance.models.override import Override
 from governance.models.policy import Effect, Mode, Policy, PolicyExample, PolicyVersion
@@ -7,8 +6,6 @@ from governance.models.replay import ReplayRun
 
 __all__ = [
     "Approval",
-    "AuditChainHead",
-    "AuditEvent",
     "Decision",
     "Effect",
     "Mode",

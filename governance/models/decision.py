@@ -80,7 +80,7 @@ class Outcome(models.Model):
     reported_by = models.CharField(
         max_length=200,
         blank=True,
-        db_default="",  # rows written by raw SQL (the synthetic history of dashboard.history) name no reporter
+        db_default="",  # rows written by raw SQL (the synthetic history of demo.history) name no reporter
         help_text="Who reported it, as the audit log names actors: agent:<slug>, user:<username> or "
         "system:orchestrator. Empty for outcomes recorded before reporters were, and for synthetic history.",
     )

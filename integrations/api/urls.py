@@ -16,6 +16,7 @@ urlpatterns = [
     path("redoc", docs.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("governance.api.urls")),
     path("", include("orchestration.api.urls")),
+    path("", include("workflows.api.urls")),
     path("", include("dashboard.api.urls")),
     *router.urls,
 ]

@@ -8,8 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations import tokens, webhooks
-from integrations.api.errors import error_response
-from integrations.api.permissions import IsPerson, holds
 from integrations.api.serializers import (
     IssuedTokenSerializer,
     NewWebhookSubscriptionSerializer,
@@ -20,6 +18,7 @@ from integrations.api.serializers import (
 )
 from integrations.models import PersonalToken, WebhookSubscription
 from orchestration.scoping import scope_to_all_departments
+from restapi.permissions import IsPerson, holds
 
 RECENT_DELIVERIES = 100
 
@@ -39,10 +38,7 @@ class PersonalTokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         serializer = PersonalTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            token, raw = tokens.issue_token(request.user, data["name"], expires_at=data["expires_at"])
-        except tokens.TokenError as exc:
-            return error_response(400, "invalid", "Some fields are not valid.", fields={"expires_at": [str(exc)]})
+        token, raw = tokens.issue_token(request.user, data["name"], expires_at=data["expires_at"])
         token.token = raw
         return Response(IssuedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 

@@ -13,6 +13,7 @@ class AgentPrincipal:
     """Stands in for request.user when an agent calls: authenticated, never staff, no permissions."""
 
     agent: Agent
+    is_agent: bool = True  # how restapi.permissions tells an agent from a person without importing the registry
     is_authenticated: bool = True
     is_anonymous: bool = False
     is_staff: bool = False

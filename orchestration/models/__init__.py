@@ -8,8 +8,6 @@ from orchestration.models.registry import (
     Status,
     capability_code,
 )
-from orchestration.models.strategy import Strategy
-from orchestration.models.workflows import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate, step_order_problems
 
 __all__ = [
     "Agent",
@@ -19,11 +17,5 @@ __all__ = [
     "ModelProvider",
     "RiskTier",
     "Status",
-    "StepRun",
-    "StepTemplate",
-    "Strategy",
-    "WorkflowRun",
-    "WorkflowTemplate",
     "capability_code",
-    "step_order_problems",
 ]

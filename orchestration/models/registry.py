@@ -87,6 +87,13 @@ class Capability(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def dependants(self) -> dict[str, int]:
+        return {
+            "agents hold it": self.agents.count(),
+            "policies are scoped to it": self.policies.count(),
+            "workflow steps need it": self.step_templates.count(),
+        }
+
 
 def new_signing_secret() -> str:
     return secrets.token_hex(32)
@@ -125,6 +132,9 @@ class ModelProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def dependants(self) -> dict[str, int]:
+        return {"agents run on it": self.agents.count()}
 
     def clean(self) -> None:
         if self.kind != self.Kind.SIMULATED and not self.endpoint:

@@ -13,10 +13,10 @@ from governance.models import Approval, Verdict
 from governance.models.policy import ApproverRole
 from integrations import tokens
 from orchestration.keys import issue_key
-from orchestration.models import StepRun, WorkflowRun
-from orchestration.services import set_strategy
 from tests.factories import CapabilityFactory, DecisionFactory, StepTemplateFactory, WorkflowTemplateFactory
 from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (shared fixtures)
+from workflows.models import StepRun, WorkflowRun
+from workflows.strategy import set_strategy
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin")
 CALLERS = (*PEOPLE, "agent", "anonymous")

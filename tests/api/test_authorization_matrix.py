@@ -14,11 +14,12 @@ import pytest
 from django.db import transaction
 from drf_spectacular.generators import EndpointEnumerator
 
-from governance.models import Approval, AuditEvent, ReplayRun, Verdict
+from audit.models import AuditEvent
+from governance.models import Approval, ReplayRun, Verdict
 from governance.models.policy import ApproverRole
 from integrations import tokens, webhooks
-from orchestration import services
-from orchestration.models import Capability, StepRun, WorkflowRun
+from orchestration import keys
+from orchestration.models import Capability
 from tests.api.conftest import CALLERS
 from tests.factories import (
     CapabilityFactory,
@@ -27,6 +28,7 @@ from tests.factories import (
     StepTemplateFactory,
     WorkflowTemplateFactory,
 )
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 
@@ -220,8 +222,8 @@ def world_and_a_denial(world, alice, carol):
         decision=world.support_decision, department=world.support, approver_role=ApproverRole.SUPERVISOR,
         deadline=world.approval.deadline,
     )  # fmt: skip
-    services.issue_agent_key(world.finance_agent, by=carol)
-    services.issue_agent_key(world.support_agent, by=carol)
+    keys.issue_agent_key(world.finance_agent, by=carol)
+    keys.issue_agent_key(world.support_agent, by=carol)
     world.finance_event, world.support_event = (
         AuditEvent.objects.get(kind="agent.key_issued", department=department)
         for department in (world.finance, world.support)

@@ -7,11 +7,12 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit import chain
+from audit.chain import verify_chain
+from audit.models import AuditEvent
 from dashboard.models import DecisionRollup
 from dashboard.rollups import fold_changes
-from governance import audit
-from governance.audit import verify_chain
-from governance.models import AuditEvent, Decision, Outcome
+from governance.models import Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
 from tests.api.conftest import agent_client
 from tests.dashboard.conftest import bucket_counts, decisions_per_bucket
@@ -180,7 +181,7 @@ def test_ingested_outcomes_name_the_agent_and_are_audited_in_one_append_per_batc
     # Given three ingested decisions
     client.post(URL, {"items": [decision_item(f"inv-{n}") for n in range(3)]}, format="json")
     appends = []
-    monkeypatch.setattr(audit, "append", lambda events, real=audit.append: appends.append(events) or real(events))
+    monkeypatch.setattr(chain, "append", lambda events, real=chain.append: appends.append(events) or real(events))
 
     # When the agent sends their outcomes in one batch
     outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision_key": f"inv-{n}", "result": "success",

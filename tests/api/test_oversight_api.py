@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent, Outcome, Override, Verdict
+from audit.chain import verify_chain
+from audit.models import AuditEvent
+from governance.models import Outcome, Override, Verdict
 from governance.services import report_outcome
 from tests.api.conftest import agent_client, token_client
 from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)

@@ -9,15 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.models import Approval
-from orchestration.models import StepRun, WorkflowRun
-from orchestration.services import change_agent_status
-from tests.factories import (
-    AgentFactory,
-    CapabilityFactory,
-    DecisionFactory,
-    PolicyFactory,
-    StepTemplateFactory,
-)
+from orchestration.kill_switch import change_agent_status
+from tests.factories import AgentFactory, CapabilityFactory, DecisionFactory, PolicyFactory, StepTemplateFactory
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

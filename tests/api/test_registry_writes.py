@@ -3,11 +3,12 @@ and never deleting what something depends on. Who may write is in test_authoriza
 
 import pytest
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent
-from orchestration.models import Capability, ModelProvider, StepRun, WorkflowRun, WorkflowTemplate
+from audit.chain import verify_chain
+from audit.models import AuditEvent
+from orchestration.models import Capability, ModelProvider
 from tests.api.conftest import token_client
 from tests.factories import CapabilityFactory, ModelProviderFactory, StepTemplateFactory
+from workflows.models import StepRun, WorkflowRun, WorkflowTemplate
 
 pytestmark = pytest.mark.django_db
 

@@ -64,7 +64,7 @@ def test_a_supervisor_pauses_their_own_departments_agent(client_for, world):
 
 def test_a_supervisor_reads_only_their_departments_audit_events(client_for, world, finance, support, bob):
     # Given a status change in each department (each writes an audit event)
-    from orchestration.services import change_agent_status
+    from orchestration.kill_switch import change_agent_status
 
     change_agent_status(world.finance_agent, Status.PAUSED)
     change_agent_status(world.support_agent, Status.PAUSED)
@@ -96,7 +96,7 @@ def test_an_approval_elsewhere_cannot_be_decided_by_a_supervisor(client_for, wor
 
 def test_a_supervisor_sees_only_runs_their_agents_work_on(client_for, world, support_agent):
     # Given a second run whose step is worked by a Support agent
-    from orchestration.models import StepRun, WorkflowRun
+    from workflows.models import StepRun, WorkflowRun
 
     other = WorkflowRun.objects.create(workflow=world.workflow, started_by="test")
     StepRun.objects.create(run=other, template=world.workflow.steps.get(), agent=support_agent)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from integrations import webhooks
 from integrations.models import WebhookSubscription
 

@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from governance.models import AuditEvent, Verdict
+from audit.models import AuditEvent
+from governance.models import Verdict
 from orchestration.models import Agent, Status
 from tests.browser.test_executive_pages import SLOW_MS, expect_charts_drawn
 from tests.browser.test_overview import log_in

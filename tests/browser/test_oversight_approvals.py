@@ -11,10 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, WebSocketRoute, expect
 
+from audit.models import AuditEvent
 from governance.approvals import decide_approval
-from governance.models import Approval, AuditEvent, Effect
-from orchestration import workflows
-from orchestration.models import StepRun, WorkflowRun
+from governance.models import Approval, Effect
 from tests.browser.test_overview import LIVE_UPDATE_TIMEOUT_MS, log_in
 from tests.dashboard.oversight import hold_fixture  # noqa: F401 (the `hold` fixture)
 from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
@@ -27,6 +26,8 @@ from tests.orchestration.conftest import (  # noqa: F401 (fixtures; tasks_run_in
     steps_of,
     tasks_run_in_process,
 )
+from workflows import runtime
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.browser
 SLOW_MS = 30_000
@@ -43,7 +44,7 @@ def parked_run(invoice_workflow, clerk, fake_provider, make_policy) -> WorkflowR
     """An invoice run read and approved by the clerk, its payment held for a Finance supervisor."""
     make_policy(name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
                 approver_role="Supervisor", rationale="Money leaves only with a person's yes.")  # fmt: skip
-    run = workflows.start_workflow(invoice_workflow, dict(INVOICE), started_by="user:alice")
+    run = runtime.start_workflow(invoice_workflow, dict(INVOICE), started_by="user:alice")
     assert steps_of(run)["pay"].status == StepRun.Status.AWAITING_APPROVAL
     return run
 

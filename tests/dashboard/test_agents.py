@@ -12,11 +12,12 @@ from django.db.models import Avg, Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from dashboard import kpis, league
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from dashboard.views.agents import _decision_url as decision_url
-from governance.models import AuditEvent, Decision, Outcome, Verdict
+from governance.models import Decision, Outcome, Verdict
 from governance.services import report_outcome
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, DecisionFactory

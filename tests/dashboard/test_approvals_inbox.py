@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import Approval, AuditEvent
+from audit.models import AuditEvent
+from governance.models import Approval
 from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,10 @@ links in the audit chain; overriding from it; scope and escaping."""
 import pytest
 from django.urls import reverse
 
+from audit.chain import verify_links
+from audit.models import AuditEvent
 from governance.approvals import decide_approval
-from governance.audit import verify_links
-from governance.models import AuditEvent, Effect, Override
+from governance.models import Effect, Override
 from governance.services import report_outcome
 from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
 from tests.factories import DecisionFactory

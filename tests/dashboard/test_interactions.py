@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from dashboard.interactions import DELEGATION, SHARED, circle_by_department, interaction_graph
 from dashboard.periods import period_for
-from orchestration.models import Agent, StepRun, WorkflowRun
+from orchestration.models import Agent
 from tests.factories import AgentFactory, StepTemplateFactory, WorkflowTemplateFactory
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from governance.models import Approval, AuditEvent, Decision, Effect, Mode, Verdict
+from audit.models import AuditEvent
+from governance.models import Approval, Decision, Effect, Mode, Verdict
 from orchestration.keys import issue_key, revoke_keys
+from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, Status
-from orchestration.services import change_agent_status
 
 pytestmark = pytest.mark.django_db
 

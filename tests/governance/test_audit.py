@@ -21,15 +21,16 @@ from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance import audit, events
-from governance.audit import verify_chain
-from governance.middleware import AuditActorMiddleware
-from governance.models import AuditChainHead, AuditEvent, Decision, Effect
+from audit import chain, events
+from audit.chain import verify_chain
+from audit.middleware import AuditActorMiddleware
+from audit.models import AuditChainHead, AuditEvent
+from governance.models import Decision, Effect
 from governance.policies import record_policy_version
-from orchestration.keys import issue_key
+from orchestration.keys import issue_key, revoke_agent_keys, rotate_agent_key
+from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
 from orchestration.roles import Role
-from orchestration.services import change_agent_status, revoke_agent_keys, rotate_agent_key
 from tests.factories import PolicyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,12 +138,12 @@ def test_events_recorded_in_a_batch_join_the_chain_in_order_under_one_lock_and_g
             django_capture_on_commit_callbacks(execute=True),
             transaction.atomic(),
             CaptureQueriesContext(connection) as statements,
-            audit.batch(),
+            chain.batch(),
         ):
             for n in (1, 2):
-                audit.record("test.step", subject_type="test", subject_id=n, actor_label="system:test")
-            with audit.batch():
-                audit.record("test.step", subject_type="test", subject_id=3, actor_label="system:test")
+                chain.record("test.step", subject_type="test", subject_id=n, actor_label="system:test")
+            with chain.batch():
+                chain.record("test.step", subject_type="test", subject_id=3, actor_label="system:test")
     finally:
         events.remove_local_listener(heard.append)
 
@@ -162,14 +163,14 @@ def test_a_batch_that_raises_appends_nothing():
     before = AuditEvent.objects.count()
 
     # When a change records an event in a batch, then fails
-    with pytest.raises(Abort), transaction.atomic(), audit.batch():
-        audit.record("test.step", subject_type="test", subject_id=1, actor_label="system:test")
+    with pytest.raises(Abort), transaction.atomic(), chain.batch():
+        chain.record("test.step", subject_type="test", subject_id=1, actor_label="system:test")
         raise Abort
 
     # Then nothing was appended, and the next event still joins an intact chain
     assert AuditEvent.objects.count() == before
     with transaction.atomic():
-        audit.record("test.step", subject_type="test", subject_id=2, actor_label="system:test")
+        chain.record("test.step", subject_type="test", subject_id=2, actor_label="system:test")
     assert verify_chain().ok
 
 
@@ -430,7 +431,7 @@ EVERYONE = ["alice", "bob", "carol", "dave", "erin", "admin_user"]
 
 
 def admin_url(view: str, *args) -> str:
-    return reverse(f"admin:governance_auditevent_{view}", args=args)
+    return reverse(f"admin:audit_auditevent_{view}", args=args)
 
 
 @pytest.mark.parametrize("person", EVERYONE)
@@ -474,7 +475,7 @@ def test_a_supervisor_allowed_the_audit_log_sees_only_their_departments_events(
     client, bob, decide, finance_agent, support_agent
 ):
     # Given bob, who supervises Finance and has been allowed to read the audit log
-    bob.user_permissions.add(Permission.objects.get(content_type__app_label="governance", codename="view_auditevent"))
+    bob.user_permissions.add(Permission.objects.get(content_type__app_label="audit", codename="view_auditevent"))
     # And a decision in each department
     finance_event, _ = event_of(decide(finance_agent)), event_of(decide(support_agent))
     client.force_login(bob)
@@ -567,9 +568,9 @@ def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape
     with listening() as listener:
         # When two transactions each append events
         for subjects in ((1, 2), (3,)):
-            with transaction.atomic(), audit.batch():
+            with transaction.atomic(), chain.batch():
                 for n in subjects:
-                    audit.record("test.step", subject_type="test", subject_id=n, after={"n": n})
+                    chain.record("test.step", subject_type="test", subject_id=n, after={"n": n})
 
         # Then one notification per transaction arrives, in commit order, each carrying the events as the
         # stream serves them from the table
@@ -583,11 +584,11 @@ def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape
 def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all():
     with listening() as listener:
         # When a transaction appends 25 events, and another appends one and rolls back
-        with transaction.atomic(), audit.batch():
+        with transaction.atomic(), chain.batch():
             for n in range(25):
-                audit.record("test.step", subject_type="test", subject_id=n)
+                chain.record("test.step", subject_type="test", subject_id=n)
         with pytest.raises(RuntimeError), transaction.atomic():
-            audit.record("test.step", subject_type="test", subject_id="gone")
+            chain.record("test.step", subject_type="test", subject_id="gone")
             raise RuntimeError("rolled back")
 
         # Then a single notification names the committed batch's range, for servers to read it back

@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 from django.db import connection, transaction
 
-from governance import audit
+from audit import chain
 from governance.models import Decision, Effect, Policy, Verdict
 from governance.policies import record_policy_version
 from orchestration.models import Agent
@@ -120,7 +120,7 @@ def test_a_policy_change_committed_after_a_later_one_still_reaches_the_engine(
     # And an edit of the first that stores its version, then stalls before it commits (at the audit record,
     # record_policy_version's last step), so its version id is older than one committed after it
     stored, release = threading.Event(), threading.Event()
-    record_audit = audit.record
+    record_audit = chain.record
 
     def stall_the_slow_edit(*args, **kwargs):
         if threading.current_thread() is editor:
@@ -136,7 +136,7 @@ def test_a_policy_change_committed_after_a_later_one_still_reaches_the_engine(
         finally:
             connection.close()
 
-    monkeypatch.setattr(audit, "record", stall_the_slow_edit)
+    monkeypatch.setattr(chain, "record", stall_the_slow_edit)
     editor = threading.Thread(target=extend_slow_to_invoices)
     editor.start()
     assert stored.wait(JOIN_SECONDS)

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditEvent
+from fastpath.writes import insert
 from governance import engine
-from governance.actor import UnknownAgent, load_actor
-from governance.inserts import insert
-from governance.models import AuditEvent, Decision, Outcome
+from governance.acting_agent import UnknownAgent, load_actor
+from governance.models import Decision, Outcome
 from governance.services import ActionRequest, evaluate_action, report_outcome
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, CapabilityFactory

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.management import CommandError, call_command
 
-from governance.evidence import export_lines, public_key_b64
-from governance.evidence_check import EvidenceError, verify_pack
+from audit.evidence import export_lines, public_key_b64
+from audit.evidence_check import EvidenceError, verify_pack
 from tests.governance.conftest import NOW
 from tests.servers import PROJECT_ROOT
 
@@ -116,7 +116,7 @@ def test_the_offline_checker_runs_without_django_and_says_valid(history, tmp_pat
     call_command("export_evidence", "--from", "2000-01-01", "--output", str(pack_path))
 
     checked = subprocess.run(  # noqa: S603 (a bare interpreter: no DJANGO_SETTINGS_MODULE, no database)
-        [sys.executable, "-m", "governance.evidence_check", str(pack_path), "--public-key", public_key_b64()],
+        [sys.executable, "-m", "audit.evidence_check", str(pack_path), "--public-key", public_key_b64()],
         cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False,
     )  # fmt: skip
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent, Effect, Override, Verdict
+from audit.chain import verify_chain
+from audit.models import AuditEvent
+from governance.models import Effect, Override, Verdict
 from governance.overrides import NotYourOverride, OverrideError, override_decision
 from orchestration.models import Agent
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from governance.models import Effect, Mode, Policy, PolicyExample, Verdict
-from governance.policy_tests import PolicyExamplesFailed, run_examples, set_policy_mode
+from governance.policy_examples import PolicyExamplesFailed, run_examples, set_policy_mode
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import connection, transaction
 
+from audit.models import AuditEvent
 from config.celery import app as celery_app
-from governance.models import AuditEvent, Decision
+from governance.models import Decision
 from governance.services import ActionRequest, evaluate_action
 from integrations import tasks, webhooks
 from integrations.models import WebhookDelivery

@@ -18,8 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from config.celery import app as celery_app
-from orchestration import providers, tasks, workflows
-from orchestration.models import Agent, StepRun, WorkflowRun, WorkflowTemplate
+from orchestration.models import Agent
 from tests.factories import (
     AgentFactory,
     CapabilityFactory,
@@ -28,6 +27,8 @@ from tests.factories import (
     WorkflowTemplateFactory,
 )
 from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (shared fixtures)
+from workflows import providers, runtime, tasks
+from workflows.models import StepRun, WorkflowRun, WorkflowTemplate
 
 INVOICE = {"invoice": "INV-2026-0042", "vendor": "ACME Paper", "amount": 1200, "currency": "EUR"}
 INVOICE_CAPABILITIES = ("invoice.read", "invoice.approve", "payment.send")
@@ -135,7 +136,7 @@ def run_workflow(django_capture_on_commit_callbacks) -> Callable[..., WorkflowRu
 
     def run(workflow: WorkflowTemplate, run_input: dict | None = None) -> WorkflowRun:
         with django_capture_on_commit_callbacks(execute=True):
-            started = workflows.start_workflow(
+            started = runtime.start_workflow(
                 workflow, dict(INVOICE if run_input is None else run_input), started_by="user:alice"
             )
         started.refresh_from_db()

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from governance.models import AuditEvent
-from orchestration.models import Strategy, WorkflowRun
-from orchestration.services import set_strategy
+from audit.models import AuditEvent
+from workflows.models import Strategy, WorkflowRun
+from workflows.strategy import set_strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_a_strategy_added_in_the_admin_becomes_the_active_one_as_the_executives_
 
     # When she adds one that puts risk first
     response = client.post(
-        reverse("admin:orchestration_strategy_add"),
+        reverse("admin:workflows_strategy_add"),
         {"cost": "10", "risk": "70", "customer_satisfaction": "10", "resilience": "10", "note": "Audit season"},
     )
 
@@ -43,7 +43,7 @@ def test_a_run_started_from_the_admin_uses_the_workflows_sample_input(
     # When she starts a run of the invoice workflow
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("admin:orchestration_workflowtemplate_changelist"),
+            reverse("admin:workflows_workflowtemplate_changelist"),
             {"action": "start_run", "_selected_action": [invoice_workflow.pk]},
         )
 
@@ -63,7 +63,7 @@ def test_starting_a_disabled_workflow_from_the_admin_says_why_it_cannot(client, 
 
     # When she tries to start a run of it
     response = client.post(
-        reverse("admin:orchestration_workflowtemplate_changelist"),
+        reverse("admin:workflows_workflowtemplate_changelist"),
         {"action": "start_run", "_selected_action": [invoice_workflow.pk]},
     )
 
@@ -83,7 +83,7 @@ def test_a_runs_page_shows_why_each_step_went_to_its_agent(
     client.force_login(dave)
 
     # When he opens the run
-    response = client.get(reverse("admin:orchestration_workflowrun_change", args=[run.pk]))
+    response = client.get(reverse("admin:workflows_workflowrun_change", args=[run.pk]))
 
     # Then the step shows both candidates with their totals, the chosen one first
     assert response.status_code == 200

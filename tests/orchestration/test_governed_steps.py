@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval, Effect, Verdict
-from orchestration.models import StepRun, WorkflowRun
 from tests.orchestration.conftest import steps_of
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 
 from governance.models import Decision, Outcome
-from orchestration import workflows
-from orchestration.models import Agent, StepRun, WorkflowRun
+from orchestration.models import Agent
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
 from tests.orchestration.conftest import steps_of
+from workflows import runtime
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def payment_step(teller) -> StepRun:
     """A payment of 1200, started but not yet carried out: the test delivers its task itself."""
     workflow = WorkflowTemplateFactory(slug="pay-invoice")
     StepTemplateFactory(workflow=workflow, key="pay", capability__code="payment.send", amount_field="amount")
-    run = workflows.start_workflow(workflow, {"amount": 1200, "currency": "EUR"}, started_by="user:alice")
+    run = runtime.start_workflow(workflow, {"amount": 1200, "currency": "EUR"}, started_by="user:alice")
     return run.steps.get()
 
 
@@ -37,8 +38,8 @@ def test_a_step_task_delivered_twice_calls_the_provider_once(payment_step, fake_
     # Given a payment step
 
     # When its task is delivered twice
-    workflows.run_step(payment_step.pk)
-    workflows.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
 
     # Then the provider was called once, and the step succeeded
     assert fake_provider.agents_called == ["teller"]
@@ -50,8 +51,8 @@ def test_a_step_task_delivered_twice_asks_governance_once(payment_step, fake_pro
     # Given a payment step
 
     # When its task is delivered twice
-    workflows.run_step(payment_step.pk)
-    workflows.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
 
     # Then one decision was made, with one outcome
     assert Decision.objects.count() == 1
@@ -62,8 +63,8 @@ def test_a_step_task_delivered_twice_spends_the_budget_once(payment_step, teller
     # Given a payment step of 1200
 
     # When its task is delivered twice
-    workflows.run_step(payment_step.pk)
-    workflows.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
 
     # Then 1200 is spent from the teller's budget and from Finance's, once
     teller.refresh_from_db()
@@ -81,10 +82,10 @@ def test_a_task_redelivered_after_its_worker_died_mid_call_repeats_the_call_unde
 
     fake_provider.while_working = die_on_the_first_call
     with pytest.raises(WorkerLost):
-        workflows.run_step(payment_step.pk)
+        runtime.run_step(payment_step.pk)
 
     # When the task is delivered again
-    workflows.run_step(payment_step.pk)
+    runtime.run_step(payment_step.pk)
 
     # Then the provider was asked again under the same idempotency key (so it can tell it is the same work),
     # and governance was asked, and the budget spent, once
@@ -124,7 +125,7 @@ def test_a_payment_rerouted_after_a_provider_failure_spends_the_department_budge
 
     # When the payment's task runs, and the retries and re-routing that follow
     with django_capture_on_commit_callbacks(execute=True):
-        workflows.run_step(payment_step.pk)
+        runtime.run_step(payment_step.pk)
 
     # Then the second teller paid, and Finance's month shows the one payment of 1200
     payment_step.refresh_from_db()

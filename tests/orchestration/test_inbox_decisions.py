@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from governance.models import Effect
-from orchestration.models import StepRun, WorkflowRun
 from tests.orchestration.conftest import steps_of
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

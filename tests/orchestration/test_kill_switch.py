@@ -3,13 +3,15 @@ routed to until it is brought back; every step of it is audited."""
 
 import pytest
 
+from audit.models import AuditEvent
 from governance.approvals import ApprovalError, decide_approval
-from governance.models import AuditEvent, Effect, Verdict
+from governance.models import Effect, Verdict
 from governance.services import ActionRequest, evaluate_action
-from orchestration.models import Agent, Status, StepRun, WorkflowRun
-from orchestration.services import change_agent_status, change_department_status
+from orchestration.kill_switch import change_agent_status, change_department_status
+from orchestration.models import Agent, Status
 from tests.factories import StepTemplateFactory, WorkflowTemplateFactory
 from tests.orchestration.conftest import steps_of
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

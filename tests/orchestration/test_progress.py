@@ -7,10 +7,10 @@ import threading
 import pytest
 from django.db import connection
 
-from orchestration import step_rows, workflows
-from orchestration.models import StepRun, WorkflowRun
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
 from tests.orchestration.conftest import work_done_by
+from workflows import runtime, step_reads
+from workflows.models import StepRun, WorkflowRun
 
 BARRIER_SECONDS = 3
 
@@ -32,7 +32,7 @@ def fork_and_join(db, hire):
 def queued(monkeypatch) -> list[int]:
     """The steps queued, not run: each test runs the tasks it means to."""
     steps: list[int] = []
-    monkeypatch.setattr(workflows, "_enqueue", lambda step_ids, countdown=0: steps.extend(step_ids))
+    monkeypatch.setattr(runtime, "_enqueue", lambda step_ids, countdown=0: steps.extend(step_ids))
     return steps
 
 
@@ -42,11 +42,11 @@ def steps_of(run: WorkflowRun) -> dict[str, StepRun]:
 
 def test_a_step_sent_before_what_it_waits_for_has_succeeded_stays_pending(fork_and_join, fake_provider, queued):
     # Given a run whose first steps have not run yet
-    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    run = runtime.start_workflow(fork_and_join, {}, started_by="user:alice")
     pay = steps_of(run)["pay"]
 
     # When the joining step's task arrives early (the watchdog re-sends pending steps)
-    workflows.run_step(pay.pk)
+    runtime.run_step(pay.pk)
 
     # Then it is neither routed nor carried out
     pay.refresh_from_db()
@@ -55,11 +55,11 @@ def test_a_step_sent_before_what_it_waits_for_has_succeeded_stays_pending(fork_a
 
 def test_the_watchdog_reports_a_ready_step_nobody_started_not_one_still_waiting(fork_and_join, queued):
     # Given a run whose two first steps were never started, long ago
-    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    run = runtime.start_workflow(fork_and_join, {}, started_by="user:alice")
     StepRun.objects.filter(run=run).update(updated_at=run.started_at.replace(year=2000))
 
     # When the watchdog looks
-    stuck = workflows.detect_stuck_steps()
+    stuck = runtime.detect_stuck_steps()
 
     # Then the two ready steps are stuck and sent again; the step waiting for them is not stuck
     steps = steps_of(run)
@@ -73,10 +73,10 @@ def test_two_parallel_steps_finishing_together_start_the_step_that_waits_for_bot
     fork_and_join, fake_provider, queued, monkeypatch
 ):
     # Given both parallel steps running
-    run = workflows.start_workflow(fork_and_join, {}, started_by="user:alice")
+    run = runtime.start_workflow(fork_and_join, {}, started_by="user:alice")
     steps = steps_of(run)
     for key in ("check", "vet"):
-        workflows._route_and_govern(steps[key].pk)
+        runtime._route_and_govern(steps[key].pk)
     held = {key: StepRun.objects.select_related("agent", "template", "run__workflow", "decision").get(
         pk=steps[key].pk) for key in ("check", "vet")}  # fmt: skip
     assert {s.status for s in held.values()} == {StepRun.Status.RUNNING}
@@ -84,20 +84,20 @@ def test_two_parallel_steps_finishing_together_start_the_step_that_waits_for_bot
 
     # When their results are recorded at the same moment, each transaction reading the run's steps as
     # soon as it can (the barrier lets both read before either commits, unless one waits for the other)
-    barrier, read = threading.Barrier(2, timeout=BARRIER_SECONDS), step_rows.of_run
+    barrier, read = threading.Barrier(2, timeout=BARRIER_SECONDS), step_reads.of_run
 
     def read_together(run_id: int):
         with contextlib.suppress(threading.BrokenBarrierError):  # the other is waiting for this one's commit
             barrier.wait()
         return read(run_id)
 
-    monkeypatch.setattr(step_rows, "of_run", read_together)
+    monkeypatch.setattr(step_reads, "of_run", read_together)
     errors: list[BaseException] = []
 
     def record(key: str) -> None:
         try:
             step = held[key]
-            workflows._after_success(step, workflows._order_key(step), work_done_by(step.agent))
+            runtime._after_success(step, runtime._order_key(step), work_done_by(step.agent))
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from orchestration import providers
 from orchestration.models import Agent, ModelProvider
-from orchestration.providers import ProviderError, WorkOrder, perform, signature
 from tests.factories import ModelProviderFactory, StepTemplateFactory, WorkflowTemplateFactory
 from tests.orchestration.conftest import Answer, steps_of
+from workflows import providers
+from workflows.providers import ProviderError, WorkOrder, perform, signature
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,12 @@ are discarded."""
 import pytest
 
 from governance.models import Decision, Outcome
-from orchestration import workflows
-from orchestration.models import Agent, Status, StepRun, WorkflowRun
-from orchestration.services import change_agent_status
-from orchestration.workflows import AGENTS_PER_STEP, ATTEMPTS_PER_AGENT
+from orchestration.kill_switch import change_agent_status
+from orchestration.models import Agent, Status
 from tests.orchestration.conftest import steps_of, work_done_by
+from workflows import runtime
+from workflows.models import StepRun, WorkflowRun
+from workflows.runtime import AGENTS_PER_STEP, ATTEMPTS_PER_AGENT
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def _held(step: StepRun) -> StepRun:
 @pytest.fixture
 def reply_step(reply_workflow, repliers) -> StepRun:
     """A reply step, started but not yet carried out: the test runs its tasks one at a time."""
-    run = workflows.start_workflow(reply_workflow, {}, started_by="user:alice")
+    run = runtime.start_workflow(reply_workflow, {}, started_by="user:alice")
     return run.steps.get()
 
 
@@ -71,11 +72,11 @@ def test_a_step_fails_once_as_many_agents_as_allowed_have_failed(reply_workflow,
 def test_a_result_for_an_earlier_attempt_is_discarded(reply_step, repliers, fake_provider):
     # Given the first attempt timed out and the step waits on its second
     fake_provider.down = {"first-choice"}
-    workflows.run_step(reply_step.pk)
+    runtime.run_step(reply_step.pk)
     first_order = fake_provider.calls[0].idempotency_key
 
     # When the first attempt's result turns up after all
-    workflows._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
+    runtime._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
 
     # Then it does not count: the step still runs, waiting on the second attempt, and no outcome is recorded
     reply_step.refresh_from_db()
@@ -87,15 +88,15 @@ def test_a_result_from_the_agent_a_step_was_rerouted_from_is_discarded(reply_ste
     # Given the first choice's first call was still out when the step was given up on it (its redelivered task
     # failed twice) and routed to the second choice, which is now at work
     fake_provider.down = {"first-choice"}
-    workflows.run_step(reply_step.pk)
-    workflows.run_step(reply_step.pk)
+    runtime.run_step(reply_step.pk)
+    runtime.run_step(reply_step.pk)
     first_order = fake_provider.calls[0].idempotency_key
-    workflows._route_and_govern(reply_step.pk)
+    runtime._route_and_govern(reply_step.pk)
     reply_step.refresh_from_db()
     assert (reply_step.agent.slug, reply_step.status, reply_step.attempts) == ("second-choice", "running", 0)
 
     # When the first choice's first result turns up after all
-    workflows._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
+    runtime._after_success(_held(reply_step), first_order, work_done_by(repliers[0]))
 
     # Then it does not count: the step still waits on the second choice, and no outcome is recorded for it
     reply_step.refresh_from_db()

@@ -4,13 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from governance.services import report_outcome
-from orchestration.models import Capability, RiskTier, Status, Strategy
-from orchestration.routing import rank_candidates
-from orchestration.services import set_strategy
+from orchestration.models import Capability, RiskTier, Status
 from tests.factories import DecisionFactory, DepartmentFactory
 from tests.orchestration.conftest import steps_of
+from workflows.models import Strategy
+from workflows.routing import rank_candidates
+from workflows.strategy import set_strategy
 
 pytestmark = pytest.mark.django_db
 

@@ -2,13 +2,13 @@
 
 bench/orchestration.py times steps through a real worker; this counts what each step asks of the
 database, with tasks run in process. Compiling ORM queries cost more CPU per step than the database took to
-answer them, so the step path reads and writes its rows in plain statements (orchestration.step_rows,
-governance.inserts) and appends each transaction's audit events together (governance.audit.batch).
+answer them, so the step path reads and writes its rows in plain statements (workflows.step_reads,
+fastpath.writes) and appends each transaction's audit events together (audit.chain.batch).
 """
 
 import pytest
 
-from orchestration.models import StepRun, WorkflowRun
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 

@@ -24,14 +24,16 @@ import pytest
 import redis
 from django.db import connection
 
+from audit.models import AuditEvent
 from config.celery import app as celery_app
-from governance.models import AuditEvent, Decision, Outcome
-from orchestration import workflows
-from orchestration.models import Agent, ModelProvider, Status, StepRun, WorkflowRun
-from orchestration.services import change_agent_status
+from governance.models import Decision, Outcome
+from orchestration.kill_switch import change_agent_status
+from orchestration.models import Agent, ModelProvider, Status
 from tests.factories import ModelProviderFactory
 from tests.orchestration.conftest import INVOICE, INVOICE_CAPABILITIES, Endpoint, Received, steps_of
 from tests.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
+from workflows import runtime
+from workflows.models import StepRun, WorkflowRun
 
 pytestmark = [
     pytest.mark.postgres,
@@ -178,7 +180,7 @@ def test_a_run_survives_its_worker_being_killed_mid_step_with_each_step_done_onc
 ):
     # Given a worker, and a run whose approval step is in the middle of a slow call to its webhook
     first = workers.start()
-    run = workflows.start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
+    run = runtime.start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
     approve = run.steps.get(template__key="approve")
     wait_until(slow_once.slow_call_started.is_set, "the approval's webhook call started")
     approve.refresh_from_db()
@@ -215,7 +217,7 @@ def test_a_run_survives_its_worker_being_killed_mid_step_with_each_step_done_onc
     assert clerk_on_webhook.month_spent == Decimal(INVOICE["amount"])
     # … and the webhook saw the redelivered approval under the same idempotency key as the call that was cut off
     keys = Counter(request.headers["Idempotency-Key"] for request in webhook.received)
-    assert keys == {workflows._order_key(step): 2 if key == "approve" else 1 for key, step in steps.items()}
+    assert keys == {runtime._order_key(step): 2 if key == "approve" else 1 for key, step in steps.items()}
 
 
 LONG_CALL_SECONDS = 8  # under the webhook provider's 10 s timeout: only a revocation ends it sooner
@@ -241,7 +243,7 @@ def test_killing_an_agent_revokes_the_task_calling_its_provider(workers, invoice
     # Given a worker in the middle of the approval's long provider call
     clerk, call_started = long_approval
     worker = workers.start()
-    run = workflows.start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
+    run = runtime.start_workflow(invoice_workflow, INVOICE, started_by="user:alice")
     wait_until(call_started.is_set, "the approval's provider call started")
     approve = run.steps.get(template__key="approve")
     assert approve.status == StepRun.Status.RUNNING and approve.task_id
@@ -276,7 +278,7 @@ def test_a_worker_keeps_its_database_connections_from_task_to_task(workers, invo
     workers.start()
 
     def carry_out_a_run() -> None:
-        run = workflows.start_workflow(invoice_workflow, {}, started_by="user:alice")
+        run = runtime.start_workflow(invoice_workflow, {}, started_by="user:alice")
         wait_until(
             lambda: WorkflowRun.objects.get(pk=run.pk).status == WorkflowRun.Status.SUCCEEDED, "the run succeeded"
         )

@@ -2,12 +2,12 @@
 
 import pytest
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent
-from orchestration.models import StepRun, WorkflowRun
-from orchestration.workflows import WorkflowError, start_workflow
+from audit.chain import verify_chain
+from audit.models import AuditEvent
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
 from tests.orchestration.conftest import INVOICE, steps_of
+from workflows.models import StepRun, WorkflowRun
+from workflows.runtime import WorkflowError, start_workflow
 
 pytestmark = pytest.mark.django_db
 

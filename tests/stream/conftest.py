@@ -27,8 +27,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
-from governance import events
-from governance.models import AuditEvent, Decision
+from audit import events
+from audit.models import AuditEvent
+from governance.models import Decision
 from governance.services import ActionRequest, evaluate_action
 from orchestration.keys import issue_key
 from orchestration.models import Agent

@@ -5,13 +5,14 @@ import datetime as dt
 import pytest
 from django.db import transaction
 
+from audit.models import AuditEvent
 from dashboard.stream import hub as hub_module
 from governance.approvals import decide_approval, escalate_overdue
 from governance.ingest import ExternalDecision, ingest
-from governance.models import Approval, AuditEvent, Effect, Verdict
+from governance.models import Approval, Effect, Verdict
 from governance.overrides import override_decision
+from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
-from orchestration.services import change_agent_status
 from tests.stream.conftest import decide, event_id_of, summary
 
 

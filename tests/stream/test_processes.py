@@ -16,10 +16,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from audit import events
+from audit.models import AuditEvent
 from config.celery import app as celery_app
 from dashboard.stream import hub as hub_module
-from governance import events
-from governance.models import Approval, AuditEvent, Effect
+from governance.models import Approval, Effect
 from governance.tasks import escalate_overdue_approvals
 from orchestration.keys import issue_key
 from tests.stream.conftest import committed_decision_events, decide, open_stream

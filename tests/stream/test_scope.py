@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from tests.factories import AgentFactory
 from tests.stream.conftest import decide, event_id_of, summary
 

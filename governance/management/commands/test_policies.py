@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.models import Policy
-from governance.policy_tests import run_examples
+from governance.policy_examples import run_examples
 
 
 class Command(BaseCommand):

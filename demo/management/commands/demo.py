@@ -1,0 +1,45 @@
+"""`manage.py demo`: migrate, seed a simulated company, serve it, and keep its agents acting."""
+
+import uvicorn
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from demo import company
+from demo.seed import seed_company
+from demo.simulator import Simulator
+
+
+class Command(BaseCommand):
+    help = "Run the Regent demo: a simulated company whose agents keep proposing actions."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--rate", type=float, default=3.0, help="Simulated actions per second.")
+        parser.add_argument("--seed-only", action="store_true", help="Seed the company and exit.")
+
+    def handle(self, *args, host: str, port: int, rate: float, seed_only: bool, **options):
+        if rate <= 0:
+            self.stderr.write(self.style.ERROR("--rate must be a positive number of actions per second."))
+            raise SystemExit(2)
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Seeding the demo company (first run writes a few weeks of history)…")
+        report = seed_company()
+        self.stdout.write(
+            f"  {report.departments} departments, {report.agents} agents, {report.policies} policies, "
+            f"{report.history_created} historical decisions added."
+        )
+        if seed_only:
+            return
+        self.stdout.write(self.style.SUCCESS(f"\nRegent is running at http://{host}:{port}/\n"))
+        self.stdout.write(f"Log in as (password for all: {company.PASSWORD}):")
+        for username, full_name, role in company.PEOPLE:
+            self.stdout.write(f"  {username:<12} {role:<13} {full_name}")
+        self.stdout.write(f"  {'admin':<12} {'superuser':<13} Django admin")
+        self.stdout.write(f"\nSimulated agents act about {rate:g} times a second. Stop with Ctrl+C.\n")
+        simulator = Simulator(rate=rate)
+        simulator.start()
+        try:
+            uvicorn.run("config.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
+        finally:
+            simulator.stop()

@@ -1,0 +1,255 @@
+"""Seed the demo company. Safe to run again: it creates what is missing and changes nothing else."""
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from audit import chain
+from audit.models import AuditEvent
+from demo import company
+from demo.workload import AMOUNTS, make_outcome, make_request
+from governance import engine
+from governance.budgets import month_start
+from governance.models import Approval, Decision, Outcome, Policy, PolicyExample, Verdict
+from governance.policies import record_policy_version
+from governance.services import decision_summary, describe_hits, subject_of
+from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
+from workflows.models import StepTemplate, Strategy, WorkflowTemplate
+from workflows.strategy import set_strategy
+
+
+@dataclass
+class SeedReport:
+    departments: int
+    agents: int
+    policies: int
+    history_created: int
+
+
+@transaction.atomic
+def seed_company(*, history_days: int = 21, decisions_per_day: int = 600, seed: int = 7) -> SeedReport:
+    rng = random.Random(seed)
+    people = _seed_people()
+    departments = _seed_departments(people)
+    providers = [
+        ModelProvider.objects.get_or_create(
+            name=name, defaults={"kind": kind, "endpoint": endpoint, "region": region, "cost_per_unit": cost}
+        )[0]
+        for name, kind, endpoint, region, cost in company.PROVIDERS
+    ]
+    capabilities = {
+        code: Capability.objects.get_or_create(code=code, defaults={"description": text})[0]
+        for code, text in company.CAPABILITIES.items()
+    }
+    _seed_agents(rng, departments, providers, capabilities, people)
+    _seed_policies(departments, people["policyadmin"])
+    _seed_workflows(capabilities)
+    if not Strategy.objects.filter(is_active=True).exists():
+        set_strategy(**company.STRATEGY, note="Demo starting point", by=people["executive"])
+    created = 0
+    if not Decision.objects.exists():
+        created = _seed_history(rng, history_days, decisions_per_day, people)
+    return SeedReport(Department.objects.count(), Agent.objects.count(), Policy.objects.count(), created)
+
+
+def _seed_people() -> dict[str, User]:
+    people = {}
+    for username, full_name, role in company.PEOPLE:
+        first, last = full_name.split(" ", 1)
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last, "is_staff": True}
+        )
+        user.set_password(company.PASSWORD)  # the printed credentials always work, even after a change
+        user.is_staff = True
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+        people[username] = user
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+    admin.set_password(company.PASSWORD)
+    admin.save()
+    people["admin"] = admin
+    return people
+
+
+def _seed_departments(people: dict[str, User]) -> dict[str, Department]:
+    departments = {}
+    for slug, name, budget, appetite in company.DEPARTMENTS:
+        departments[slug], _ = Department.objects.get_or_create(
+            slug=slug, defaults={"name": name, "monthly_budget": budget, "risk_appetite": appetite}
+        )
+    for username, slugs in company.SUPERVISED_BY.items():
+        for slug in slugs:
+            departments[slug].supervisors.add(people[username])
+            if departments[slug].head_id is None:
+                Department.objects.filter(pk=departments[slug].pk).update(head=people[username])
+    return departments
+
+
+def _seed_agents(rng, departments, providers, capabilities, people) -> None:
+    for slug, department in departments.items():
+        roles = company.AGENT_ROLES[slug]
+        for n in range(company.AGENTS_PER_DEPARTMENT[slug]):
+            role, codes = roles[n % len(roles)]
+            agent_slug = f"{slug}-{role.lower()}-{n // len(roles) + 1}"
+            provider = providers[rng.randrange(len(providers))]
+            tier = rng.choice(company.TIERS)
+            moves_money = any(c in AMOUNTS for c in codes)
+            budget = rng.choice(company.MONEY_BUDGETS if moves_money else company.OTHER_BUDGETS)
+            agent, created = Agent.objects.get_or_create(
+                slug=agent_slug,
+                defaults={
+                    "name": f"{department.name} {role} Agent {n // len(roles) + 1}",
+                    "department": department,
+                    "provider": provider,
+                    "model_name": f"{provider.name.split()[0].lower()}-{rng.choice(['small', 'large'])}",
+                    "risk_tier": tier,
+                    "monthly_budget": budget,
+                    "owner": department.head,
+                    "supervisor": people["supervisor"] if slug in company.SUPERVISED_BY["supervisor"] else None,
+                },
+            )
+            if created:
+                agent.capabilities.set([capabilities[c] for c in codes])
+
+
+def _seed_policies(departments: dict[str, Department], author: User) -> None:
+    for spec in company.POLICIES:
+        spec = dict(spec)
+        department_slugs = spec.pop("departments", [])
+        examples = spec.pop("examples", [])
+        policy, created = Policy.objects.get_or_create(name=spec["name"], defaults=spec)
+        if not created:
+            continue
+        policy.full_clean()
+        policy.departments.set([departments[s] for s in department_slugs])
+        record_policy_version(policy, by=author)
+        for description, capability, request, expected in examples:
+            agent = Agent.objects.filter(capabilities__code=capability, risk_tier__lt=RiskTier.CRITICAL).first()
+            example = PolicyExample(
+                policy=policy, description=description, agent=agent, request=request, expected_verdict=expected
+            )
+            example.full_clean()
+            example.save()
+
+
+def _seed_workflows(capabilities: dict[str, Capability]) -> None:
+    for slug, name, sample_input, steps in company.WORKFLOWS:
+        workflow, created = WorkflowTemplate.objects.get_or_create(
+            slug=slug, defaults={"name": name, "sample_input": sample_input}
+        )
+        if created:
+            StepTemplate.objects.bulk_create(
+                StepTemplate(
+                    workflow=workflow,
+                    key=key,
+                    capability=capabilities[code],
+                    action=code,
+                    amount_field=amount_field,
+                    data_classes=data_classes,
+                    depends_on=depends_on,
+                    position=position,
+                )
+                for position, (key, code, amount_field, data_classes, depends_on) in enumerate(steps)
+            )
+
+
+def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str, User]) -> int:
+    """Weeks of decisions with a working-day rhythm, decided by the real engine without side effects."""
+    index = engine.current_index()
+    agents = list(Agent.objects.select_related("department", "provider").prefetch_related("capabilities"))
+    subjects = {a.pk: subject_of(a, frozenset(c.code for c in a.capabilities.all())) for a in agents}
+    zero_inputs = {"agent_spend_month": lambda: 0.0, "department_spend_month": lambda: 0.0,
+                   "agent_actions_last_hour": lambda: 0}  # fmt: skip
+    now = timezone.now()
+    decisions: list[Decision] = []
+    rulings: list[engine.Ruling] = []
+    for day in range(days, 0, -1):
+        date = now - dt.timedelta(days=day)
+        volume = per_day if date.weekday() < 5 else per_day // 4
+        for _ in range(volume):
+            at = date.replace(hour=min(23, max(0, int(rng.gauss(13, 3.5)))), minute=rng.randrange(60),
+                              second=rng.randrange(60))  # fmt: skip
+            agent = rng.choice(agents)
+            subject = subjects[agent.pk]
+            request = make_request(rng, rng.choice(sorted(subject.capability_codes)))
+            engine_request = engine.Request(
+                request.action, request.resource, float(request.amount or 0), request.currency,
+                tuple(request.data_classes), request.context,
+            )  # fmt: skip
+            candidates = engine.candidates_for(index, subject, engine_request, at)
+            ruling = engine.decide(candidates, subject, engine_request, at, engine.Inputs(zero_inputs))
+            decisions.append(
+                Decision(
+                    agent=agent, department=agent.department, action=request.action, resource=request.resource,
+                    amount=request.amount, currency=request.currency, data_classes=request.data_classes,
+                    context=request.context, verdict=ruling.verdict, shadow_verdict=ruling.shadow_verdict,
+                    risk_score=ruling.risk_score, explanation=ruling.explanation,
+                    matched_policies=describe_hits(ruling), policy_versions=ruling.evaluated_version_ids,
+                    latency_us=rng.randint(80, 400), created_at=at,
+                )
+            )  # fmt: skip
+            rulings.append(ruling)
+    order = sorted(range(len(decisions)), key=lambda i: decisions[i].created_at)
+    decisions = [decisions[i] for i in order]
+    rulings = [rulings[i] for i in order]
+    Decision.objects.bulk_create(decisions, batch_size=2000)
+    approvals: list[Approval] = []
+    outcomes: list[Outcome] = []
+    for decision, ruling in zip(decisions, rulings, strict=True):
+        executes = decision.verdict in (Verdict.ALLOW, Verdict.FLAG)
+        if decision.verdict == Verdict.REQUIRE_APPROVAL:
+            approved = rng.random() < 0.85
+            role = ruling.approval_policy.approver_role if ruling.approval_policy else "Supervisor"
+            approvals.append(
+                Approval(
+                    decision=decision, department=decision.department, approver_role=role,
+                    status=Approval.Status.APPROVED if approved else Approval.Status.REJECTED,
+                    requested_at=decision.created_at,
+                    deadline=decision.created_at + dt.timedelta(hours=4),
+                    decided_by=people["executive" if role == "Executive" else "supervisor"],
+                    decided_at=decision.created_at + dt.timedelta(minutes=rng.lognormvariate(3.5, 0.8)),
+                    comment="Checked against the purchase order." if approved else "Not justified.",
+                )
+            )  # fmt: skip
+            executes = approved
+        if executes:
+            outcome = make_outcome(rng, decision.action, decision.amount)
+            outcomes.append(Outcome(decision=decision, reported_by=f"agent:{decision.agent.slug}", **outcome))
+    Approval.objects.bulk_create(approvals, batch_size=2000)
+    Outcome.objects.bulk_create(outcomes, batch_size=2000)
+    approval_of = {a.decision_id: a for a in approvals}
+    chain.append(
+        [
+            AuditEvent(
+                occurred_at=d.created_at, actor_label=f"agent:{d.agent.slug}", kind="decision.created",
+                subject_type="decision", subject_id=str(d.pk), department_id=d.department_id,
+                after=chain.plain(decision_summary(d, approval_of.get(d.pk))),
+            )
+            for d in decisions
+        ]
+    )  # fmt: skip
+    _book_month_spend(now)
+    return len(decisions)
+
+
+def _book_month_spend(now: dt.datetime) -> None:
+    """Charge this month's executed history to the agents' and departments' budgets."""
+    month = month_start(now)
+    since = dt.datetime.combine(month, dt.time.min, tzinfo=dt.UTC)
+    spent = (
+        Decision.objects.filter(created_at__gte=since, outcome__isnull=False, amount__isnull=False)
+        .values("agent_id", "department_id")
+        .annotate(total=Sum("amount"))
+    )
+    by_department: dict[int, Decimal] = {}
+    for row in spent:
+        Agent.objects.filter(pk=row["agent_id"]).update(month_spent=row["total"], spend_month=month)
+        by_department[row["department_id"]] = by_department.get(row["department_id"], Decimal("0")) + row["total"]
+    for department_id, total in by_department.items():
+        Department.objects.filter(pk=department_id).update(month_spent=total, spend_month=month)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "workflows"
+
+    def ready(self) -> None:
+        from governance.approvals import approval_decided
+        from orchestration.signals import agents_stopped, registry_changed
+        from workflows.routing import forget_rankings
+        from workflows.runtime import resume_parked_step, stop_work_of_killed_agents
+
+        approval_decided.connect(resume_parked_step, dispatch_uid="regent.resume_parked_step")
+        agents_stopped.connect(stop_work_of_killed_agents, dispatch_uid="regent.stop_agent_work")
+        registry_changed.connect(forget_rankings, dispatch_uid="regent.forget_rankings")
