@@ -19,7 +19,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from audit.models import AuditEvent
-from dashboard import kpis
+from dashboard.kpis.approvals import open_approvals
+from dashboard.kpis.risk import AgentRisk, DepartmentRisk, PolicyHits, department_risk, policy_hits, risky_agents
+from dashboard.kpis.snapshot import departments_in_scope
+from dashboard.kpis.tiles import Tile, kpis
+from dashboard.kpis.trend import Trend, trend
 from dashboard.periods import Period
 from governance.models import Approval
 from orchestration.models import Department
@@ -39,34 +43,34 @@ class BoardReport:
     period: Period
     scope_label: str
     generated_at: dt.datetime
-    tiles: list[kpis.Tile]
-    trend: kpis.Trend
-    departments: list[kpis.DepartmentRisk]
-    risks: list[kpis.AgentRisk]
-    policies: list[kpis.PolicyHits]
+    tiles: list[Tile]
+    trend: Trend
+    departments: list[DepartmentRisk]
+    risks: list[AgentRisk]
+    policies: list[PolicyHits]
     incidents: list[Incident]
     approvals: list[Approval]
 
 
 def board_report(viewer, period: Period, departments: list[int] | None = None) -> BoardReport:
-    scope = kpis.departments_in_scope(viewer, departments)
-    by_department = kpis.department_risk(viewer, period, departments)
+    scope = departments_in_scope(viewer, departments)
+    by_department = department_risk(viewer, period, departments)
     names = Department.objects.filter(pk__in=scope).values_list("name", flat=True) if scope is not None else []
     return BoardReport(
         period=period,
         scope_label=", ".join(names) if scope is not None else "All departments",
         generated_at=timezone.now(),
-        tiles=kpis.kpis(viewer, period, departments),
-        trend=kpis.trend(viewer, period, departments),
+        tiles=kpis(viewer, period, departments),
+        trend=trend(viewer, period, departments),
         departments=by_department,
-        risks=kpis.risky_agents(viewer, period, departments, limit=5),
-        policies=kpis.policy_hits(viewer, period, departments, limit=5),
+        risks=risky_agents(viewer, period, departments, limit=5),
+        policies=policy_hits(viewer, period, departments, limit=5),
         incidents=_incidents(period, scope, by_department),
-        approvals=kpis.open_approvals(viewer, departments),
+        approvals=open_approvals(viewer, departments),
     )
 
 
-def _incidents(period: Period, scope: list[int] | None, departments: list[kpis.DepartmentRisk]) -> list[Incident]:
+def _incidents(period: Period, scope: list[int] | None, departments: list[DepartmentRisk]) -> list[Incident]:
     """Departments over their risk appetite, and every pause or kill in the period (from the audit log)."""
     incidents = [
         Incident(None, f"{d.department}: average risk {d.average_risk} above its appetite of {d.appetite}")

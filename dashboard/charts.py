@@ -12,8 +12,12 @@ from html import escape
 import plotly.graph_objects as go
 from django.urls import reverse
 
-from dashboard import kpis
 from dashboard.interactions import DELEGATION, SHARED, Edge, Graph
+from dashboard.kpis.concentration import ProviderShare
+from dashboard.kpis.risk import RISK_BANDS, DepartmentRisk, PolicyHits
+from dashboard.kpis.routing_shift import RoutingShift
+from dashboard.kpis.trend import Trend
+from dashboard.kpis.value import CostValue
 from dashboard.league import AgentTrend
 from dashboard.periods import Period
 
@@ -58,7 +62,7 @@ def _bucket_label(period: Period) -> str:
     return "%a %H:00" if period.grain == "hour" else "%d %b"
 
 
-def rates_chart(trend: kpis.Trend, period: Period) -> Chart:
+def rates_chart(trend: Trend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     traces = [
         go.Scatter(
@@ -81,7 +85,7 @@ def rates_chart(trend: kpis.Trend, period: Period) -> Chart:
     )
 
 
-def decisions_chart(trend: kpis.Trend, period: Period) -> Chart:
+def decisions_chart(trend: Trend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     trace = go.Bar(x=labels, y=trend.decisions, name="Decisions", marker={"color": PALETTE[0]},
                    hovertemplate="%{y:,} decisions<extra>%{x}</extra>")  # fmt: skip
@@ -96,8 +100,8 @@ def decisions_chart(trend: kpis.Trend, period: Period) -> Chart:
     )
 
 
-def risk_heatmap(departments: list[kpis.DepartmentRisk]) -> Chart:
-    bands = kpis.RISK_BANDS
+def risk_heatmap(departments: list[DepartmentRisk]) -> Chart:
+    bands = RISK_BANDS
     names = [d.department for d in departments]
     shares = [[_share(d.bands[key], d.decisions) for key, _ in bands] for d in departments]
     counts = [[d.bands[key] for key, _ in bands] for d in departments]
@@ -122,7 +126,7 @@ def risk_heatmap(departments: list[kpis.DepartmentRisk]) -> Chart:
     )  # fmt: skip
 
 
-def appetite_chart(departments: list[kpis.DepartmentRisk]) -> Chart:
+def appetite_chart(departments: list[DepartmentRisk]) -> Chart:
     names = [d.department.replace(" ", "<br>") for d in departments]  # wrapped, so labels need no slant
     risk = [d.average_risk for d in departments]
     appetite = [d.appetite for d in departments]
@@ -148,7 +152,7 @@ def appetite_chart(departments: list[kpis.DepartmentRisk]) -> Chart:
     )
 
 
-def policy_chart(hits: list[kpis.PolicyHits]) -> Chart:
+def policy_chart(hits: list[PolicyHits]) -> Chart:
     names = [h.policy for h in reversed(hits)]
     traces = [
         go.Bar(y=names, x=[h.enforced for h in reversed(hits)], name="Enforced", orientation="h",
@@ -170,7 +174,7 @@ def policy_chart(hits: list[kpis.PolicyHits]) -> Chart:
     )
 
 
-def cost_value_chart(rows: list[kpis.CostValue], by: str) -> Chart:
+def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
     names = [r.name.replace(" ", "<br>") for r in rows]
     traces = [
         go.Bar(x=names, y=[r.cost for r in rows], name="Cost", marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
@@ -189,7 +193,7 @@ def cost_value_chart(rows: list[kpis.CostValue], by: str) -> Chart:
     )
 
 
-def provider_chart(shares: list[kpis.ProviderShare], threshold: int) -> Chart:
+def provider_chart(shares: list[ProviderShare], threshold: int) -> Chart:
     names = [s.provider for s in reversed(shares)]
     trace = go.Bar(
         y=names, x=[s.share for s in reversed(shares)], orientation="h", name="Share of work",
@@ -219,7 +223,7 @@ def provider_chart(shares: list[kpis.ProviderShare], threshold: int) -> Chart:
     )
 
 
-def routing_chart(shift: kpis.RoutingShift) -> Chart:
+def routing_chart(shift: RoutingShift) -> Chart:
     agents = sorted(set(shift.before) | set(shift.after), key=lambda a: -shift.after.get(a, 0))[:10]
     traces = [
         go.Bar(x=agents, y=[shift.before.get(a, 0) for a in agents], name="Week before the change",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
-from dashboard.kpis import departments_in_scope
+from dashboard.kpis.snapshot import departments_in_scope
 from dashboard.periods import Period
 from orchestration.models import Agent
 from orchestration.scoping import visible_agents

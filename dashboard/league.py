@@ -14,7 +14,8 @@ from decimal import Decimal
 from django import forms
 from django.db.models import F, Q, QuerySet
 
-from dashboard.kpis import VIOLATION_VERDICTS, as_utc, departments_in_scope, merge, rate, snapshot
+from dashboard.kpis.snapshot import as_utc, departments_in_scope, merge, rate, snapshot
+from dashboard.kpis.violations import VIOLATION_VERDICTS
 from dashboard.models import DecisionRollup, RollupChange
 from dashboard.periods import FilterForm, Period
 from governance.models import Decision, Verdict

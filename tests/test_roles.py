@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.live import overview_numbers
+from dashboard.overview_numbers import overview_numbers
 from dashboard.periods import Period, period_for
 from orchestration.roles import ROLE_PERMISSIONS, Role, ensure_roles
 from orchestration.scoping import visible_agents, visible_departments

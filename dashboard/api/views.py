@@ -7,9 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dashboard import kpis, league
+from dashboard import league
 from dashboard.api.serializers import InteractionsSerializer, KpiSerializer, LeagueSerializer
 from dashboard.interactions import interaction_graph
+from dashboard.kpis.tiles import kpis
+from dashboard.kpis.trend import trend
+from dashboard.kpis.violations import VIOLATION_DEFINITION
 from dashboard.periods import PERIOD_CHOICES, FilterForm
 from restapi.permissions import holds
 
@@ -37,12 +40,12 @@ class KpiView(APIView):
     def get(self, request: Request) -> Response:
         form = _filters(request)
         period, departments = form.get_period(), form.department_ids()
-        trend = kpis.trend(request.user, period, departments)
+        series = trend(request.user, period, departments)
         body = {
             "period": {**vars(period), "label": period.label},
             "departments": departments,
-            "tiles": [{**vars(tile), "change": tile.change} for tile in kpis.kpis(request.user, period, departments)],
-            "trend": vars(trend),
+            "tiles": [{**vars(tile), "change": tile.change} for tile in kpis(request.user, period, departments)],
+            "trend": vars(series),
         }
         return Response(KpiSerializer(body).data)
 
@@ -62,7 +65,7 @@ class LeagueView(APIView):
         body = {
             "period": {**vars(period), "label": period.label},
             "sort": sort,
-            "violation_definition": kpis.VIOLATION_DEFINITION,
+            "violation_definition": VIOLATION_DEFINITION,
             "high_risk_definition": league.HIGH_RISK_DEFINITION,
             "rows": league.league(request.user, period, form.department_ids(), sort),
         }

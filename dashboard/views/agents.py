@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from dashboard import charts, kpis, league
+from dashboard import charts, league
+from dashboard.kpis.risk import policy_hits
+from dashboard.kpis.violations import VIOLATION_DEFINITION
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 from governance.budgets import spent_this_month
@@ -63,7 +65,7 @@ def agent_league(request: HttpRequest, filters: league.LeagueFilterForm) -> Http
         "rows": league.league(request.user, period, filters.department_ids(), sort),
         "headers": _headers(query, sort),
         "query": query,
-        "violation_definition": kpis.VIOLATION_DEFINITION,
+        "violation_definition": VIOLATION_DEFINITION,
         "high_risk_definition": league.HIGH_RISK_DEFINITION,
     }
     return render(request, "dashboard/agents.html", context)
@@ -90,12 +92,12 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "figures": figures,
         "charts": [charts.agent_decisions_chart(trend, period), charts.agent_money_chart(trend, period),
                    charts.agent_risk_chart(trend, period)],
-        "policy_chart": charts.policy_chart(kpis.policy_hits(request.user, period, agent_id=agent.pk)),
+        "policy_chart": charts.policy_chart(policy_hits(request.user, period, agent_id=agent.pk)),
         "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
         "actions": [(status, ACTION_LABELS[status]) for status in status_changes_for(request.user, agent)],
-        "violation_definition": kpis.VIOLATION_DEFINITION,
+        "violation_definition": VIOLATION_DEFINITION,
     }  # fmt: skip
     return render(request, "dashboard/agent.html", context)
 

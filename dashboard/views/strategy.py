@@ -2,7 +2,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboard import charts, kpis
+from dashboard import charts
+from dashboard.kpis.concentration import provider_concentration
+from dashboard.kpis.routing_shift import RoutingShift, routing_shift
+from dashboard.kpis.value import cost_and_value
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 
@@ -10,9 +13,9 @@ from dashboard.views.access import executive_page
 @executive_page
 def strategy(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     user, period, departments = request.user, filters.get_period(), filters.department_ids()
-    shares = kpis.provider_concentration(user, period, departments)
+    shares = provider_concentration(user, period, departments)
     threshold = settings.PROVIDER_CONCENTRATION_WARNING
-    shift = kpis.routing_shift(user, departments)
+    shift = routing_shift(user, departments)
     context = {
         "filters": filters,
         "period": period,
@@ -21,8 +24,8 @@ def strategy(request: HttpRequest, filters: FilterForm) -> HttpResponse:
         "threshold": threshold,
         "concentrated": [s for s in shares if s.over_threshold],
         "charts": [
-            charts.cost_value_chart(kpis.cost_and_value(user, period, departments, by="department"), "department"),
-            charts.cost_value_chart(kpis.cost_and_value(user, period, departments, by="provider"), "provider"),
+            charts.cost_value_chart(cost_and_value(user, period, departments, by="department"), "department"),
+            charts.cost_value_chart(cost_and_value(user, period, departments, by="provider"), "provider"),
             charts.provider_chart(shares, threshold),
             charts.routing_chart(shift),
         ],
@@ -30,7 +33,7 @@ def strategy(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     return render(request, "dashboard/strategy.html", context)
 
 
-def _weights(shift: kpis.RoutingShift) -> list[tuple[str, int, int | None]]:
+def _weights(shift: RoutingShift) -> list[tuple[str, int, int | None]]:
     """(priority, current weight, previous weight) for the four routing priorities."""
     if shift.current is None:
         return []

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from dashboard import kpis, league
+from dashboard import league
+from dashboard.kpis.violations import VIOLATION_DEFINITION
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from dashboard.views.agents import _decision_url as decision_url
@@ -104,7 +105,7 @@ def test_the_league_page_shows_the_figures_and_the_violation_rate_definition(cli
 
     html = client.get(reverse("dashboard:agents"), {"period": "24h"}).content.decode()
 
-    assert kpis.VIOLATION_DEFINITION in html.lower()
+    assert VIOLATION_DEFINITION in html.lower()
     finance_row = html[html.index(f'data-agent="{finance_agent.pk}"') :].split("</tr>")[0]
     cells = re.findall(r'<td class="num">([^<]*)</td>', finance_row)
     # decisions, spend (100 + 50 + 30 flagged, 50 given back on failure), value, CSAT, violation rate, risk, high risk

@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from dashboard import kpis
-from dashboard.kpis import median_wait
+from dashboard.kpis.risk import risky_agents
+from dashboard.kpis.tiles import kpis, median_wait
+from dashboard.kpis.trend import trend
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from governance.models import Approval, Override, Verdict
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def figures(user, period, departments=None) -> dict:
-    return {tile.key: tile.value for tile in kpis.kpis(user, period, departments)}
+    return {tile.key: tile.value for tile in kpis(user, period, departments)}
 
 
 def held(agent, status: str, waited_minutes: int) -> None:
@@ -107,7 +108,7 @@ def test_each_tile_compares_with_the_period_before(finance_agent, alice):
     fold_changes()
 
     # When the 24-hour tile is read
-    tile = next(t for t in kpis.kpis(alice, period_for("24h", NOW)) if t.key == "decisions")
+    tile = next(t for t in kpis(alice, period_for("24h", NOW)) if t.key == "decisions")
 
     # Then it shows 3, against 2 before: 50 % more
     assert (tile.value, tile.previous, tile.change) == (3, 2, 50.0)
@@ -133,12 +134,12 @@ def test_the_trend_has_one_point_per_bucket_with_gaps_left_empty(finance_agent, 
     DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=NOW)
 
     # When the trend is read
-    trend = kpis.trend(alice, day)
+    series = trend(alice, day)
 
     # Then there are 24 hourly points, empty before the last, where the violation rate is 50 %
-    assert len(trend.buckets) == len(trend.decisions) == 24
-    assert trend.decisions[-2:] == [0, 2]
-    assert trend.rates["Violation"][-2:] == [None, 50.0]
+    assert len(series.buckets) == len(series.decisions) == 24
+    assert series.decisions[-2:] == [0, 2]
+    assert series.rates["Violation"][-2:] == [None, 50.0]
 
 
 def test_top_risks_rank_agents_by_average_risk(finance_agent, support_agent, alice, day):
@@ -149,7 +150,7 @@ def test_top_risks_rank_agents_by_average_risk(finance_agent, support_agent, ali
     DecisionFactory(agent=support_agent, risk_score=10, created_at=NOW)
 
     # When the top risks are read
-    risks = kpis.risky_agents(alice, day)
+    risks = risky_agents(alice, day)
 
     # Then the Finance agent leads, marked over appetite, with its critical decisions counted
     assert [r.agent for r in risks] == ["Invoice Bot", "Reply Bot"]

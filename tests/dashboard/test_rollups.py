@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from dashboard import kpis
+from dashboard.kpis.tiles import kpis
 from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
 from dashboard.rollups import fold_changes
 from governance.approvals import decide_approval
@@ -140,12 +140,12 @@ def test_figures_read_the_same_before_and_after_a_fold(decide, finance_agent, su
     fold_changes()
     decide(support_agent)
     decide(finance_agent, amount=10)
-    before = {tile.key: tile.value for tile in kpis.kpis(alice, day)}
+    before = {tile.key: tile.value for tile in kpis(alice, day)}
 
     # When the rest is folded
     fold_changes()
 
     # Then the page's figures do not move
-    after = {tile.key: tile.value for tile in kpis.kpis(alice, day)}
+    after = {tile.key: tile.value for tile in kpis(alice, day)}
     assert before == after
     assert after["decisions"] == 3

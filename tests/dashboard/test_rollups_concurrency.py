@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from dashboard import kpis
+from dashboard.kpis.tiles import kpis
 from dashboard.models import DecisionRollup
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
@@ -93,7 +93,7 @@ def test_writers_folds_and_readers_at_once_count_everything_exactly(finance_agen
 
     def read() -> None:
         while not writers_done.is_set():
-            seen.append(next(t.value for t in kpis.kpis(alice, period) if t.key == "decisions"))
+            seen.append(next(t.value for t in kpis(alice, period) if t.key == "decisions"))
 
     writers = [in_thread(lambda s=seed: write(s), errors) for seed in range(6)]
     others = [in_thread(fold, errors), in_thread(fold, errors), in_thread(read, errors)]

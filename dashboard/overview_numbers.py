@@ -2,7 +2,8 @@
 
 from collections.abc import Iterable
 
-from dashboard import kpis
+from dashboard.kpis.snapshot import departments_in_scope
+from dashboard.kpis.tiles import kpis
 from dashboard.periods import Period
 from governance.models import Decision
 
@@ -11,7 +12,7 @@ RECENT_LIMIT = 10
 
 def recent_decisions(user, departments: Iterable[int] | None = None, limit: int = RECENT_LIMIT) -> list[dict]:
     """The newest decisions in scope: an index walk on created_at, never a scan of history."""
-    scope = kpis.departments_in_scope(user, departments)
+    scope = departments_in_scope(user, departments)
     decisions = Decision.objects.select_related("agent", "department").order_by("-created_at", "-id")
     if scope is not None:
         decisions = decisions.filter(department_id__in=scope)
@@ -37,7 +38,7 @@ def overview_numbers(user, period: Period, departments: Iterable[int] | None = N
     return {
         "tiles": {
             tile.key: {"display": tile.display, "change": tile.change_display, "trend": tile.trend, "value": tile.value}
-            for tile in kpis.kpis(user, period, departments)
+            for tile in kpis(user, period, departments)
         },
         "recent": recent_decisions(user, departments),
     }
