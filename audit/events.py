@@ -30,7 +30,7 @@ _listeners_lock = threading.Lock()
 
 
 def as_stream_event(event: AuditEvent | dict) -> dict:
-    """The documented JSON shape of a live event (see docs in README, 'Live stream'), from an audit event
+    """The documented JSON shape of a live event (docs/live-stream.md), from an audit event
     or from its row as `audit.append_rows` writes it."""
     fields = event if isinstance(event, dict) else event.__dict__
     data = fields["after"] or {}

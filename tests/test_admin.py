@@ -402,7 +402,7 @@ def test_an_executive_lists_every_decision(client, alice, decisions):
     assert set(changelist_rows(client, Decision)) == set(decisions)
 
 
-# Registry edits in the admin go through orchestration.services: audited as the API's are.
+# Registry edits in the admin go through the registry's services (orchestration.entries): audited as the API's are.
 
 
 def audit_events(kind: str) -> list[AuditEvent]:

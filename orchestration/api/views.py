@@ -38,7 +38,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 class RegistryViewSet(viewsets.ModelViewSet):
     """Read for every role; create, change and delete with the model's permissions (Policy Admins), each
-    through orchestration.services, audited. Deleting what something depends on is a 409 saying what."""
+    through orchestration.entries, audited. Deleting what something depends on is a 409 saying what."""
 
     permission_classes = [ModelPermissions]
 

@@ -77,7 +77,7 @@ class StepTemplateSerializer(serializers.ModelSerializer):
 
 class WorkflowTemplateSerializer(serializers.ModelSerializer):
     """A template with its steps, written whole: steps are matched by key, in the order given
-    (orchestration.services.save_workflow_template)."""
+    (workflows.templates.save_workflow_template)."""
 
     steps = StepTemplateSerializer(many=True, allow_empty=False, max_length=50)
     sample_input = serializers.DictField(required=False, default=dict, validators=[storable_json])
