@@ -29,9 +29,15 @@ class UnknownAgent(LookupError):
     pass
 
 
-def load_actor(agent_id: int) -> Actor:
-    """The agent with department, provider and capabilities, and the policy set's version, as they stand now."""
-    sql, models = _statement(connection.vendor)
+def load_actor(agent_id: int, *, spends: bool = False) -> Actor:
+    """The agent with department, provider and capabilities, and the policy set's version, as they stand now.
+
+    `spends` locks the agent's row until commit (FOR NO KEY UPDATE, on PostgreSQL), so decisions that
+    reserve its budget queue here, each seeing the spend of the one before, not in a deadlock when both
+    update it later. Call it after `kill_switch.hold_off_kills`, so the status read is one no kill changes
+    before commit.
+    """
+    sql, models = _statement(connection.vendor, spends)
     with connection.cursor() as cursor:
         cursor.execute(sql, [agent_id])
         row = cursor.fetchone()
@@ -45,7 +51,7 @@ def load_actor(agent_id: int) -> Actor:
 
 
 @cache
-def _statement(vendor: str) -> tuple[str, tuple[type[Model], ...]]:
+def _statement(vendor: str, spends: bool) -> tuple[str, tuple[type[Model], ...]]:
     quote = connection.ops.quote_name
     models = (Agent, Department, ModelProvider)
     through = Agent.capabilities.through._meta
@@ -63,4 +69,6 @@ def _statement(vendor: str) -> tuple[str, tuple[type[Model], ...]]:
         f"JOIN {quote(ModelProvider._meta.db_table)} p ON p.{quote('id')} = a.{quote('provider_id')} "
         f"WHERE a.{quote('id')} = %s"
     )
+    if spends and vendor == "postgresql":  # SQLite has one writer at a time
+        sql += " FOR NO KEY UPDATE OF a"
     return sql, models

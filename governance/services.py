@@ -16,6 +16,7 @@ from governance import budgets, engine
 from governance.acting_agent import load_actor
 from governance.models import Approval, Decision, Outcome, Verdict
 from governance.models.policy import ApproverRole
+from orchestration import kill_switch
 from orchestration.models import Agent, Department, Status
 
 DEFAULT_APPROVAL_MINUTES = 240
@@ -96,8 +97,10 @@ def _status_denial(agent: Agent) -> str | None:
 def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | None = None) -> Decision:
     """Decide one proposed action, reserve its spend, record the decision, and return it.
 
-    Everything happens in one transaction. When a condition reads spend or counts, or the action
-    spends money, the agent's row is locked first so concurrent requests see each other's effects.
+    Everything happens in one transaction. A kill of the agent or its department waits for it, and it
+    waits for a kill under way (`kill_switch.hold_off_kills`), so the agent it then reads, once, has the
+    status that holds at commit. When a condition reads spend or counts, or the action spends money,
+    the agent's row is locked too, so its concurrent requests see each other's effects.
     Called inside a caller's transaction (a workflow step), it joins it without a savepoint: an error
     here rolls back the caller's work too, which is what a step that could not be governed needs.
     """
@@ -106,14 +109,18 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
     amount = request.amount or Decimal("0")
     facts = engine_request(request)
     with transaction.atomic(savepoint=False):
-        actor = load_actor(agent.pk)
+        kill_switch.hold_off_kills(agent.pk, agent.department_id)
+        actor = load_actor(agent.pk, spends=amount > 0)
+        if actor.agent.department_id != agent.department_id:  # moved since the caller read it: rare
+            kill_switch.hold_off_kills(agent.pk, actor.agent.department_id)
+            actor = load_actor(agent.pk, spends=amount > 0)
         agent = actor.agent
         index = engine.current_index(actor.policy_set_version)
         subject = subject_of(agent, actor.capability_codes)
         denial = _status_denial(agent)
         candidates = [] if denial else engine.candidates_for(index, subject, facts, now)
-        if amount > 0 or engine.needs_stateful_inputs(candidates):
-            locked = Agent.objects.select_for_update().only("month_spent", "spend_month").get(pk=agent.pk)
+        if amount <= 0 and engine.needs_stateful_inputs(candidates):  # with an amount, load_actor locked it
+            locked = Agent.objects.select_for_update(no_key=True).only("month_spent", "spend_month").get(pk=agent.pk)
             agent.month_spent, agent.spend_month = locked.month_spent, locked.spend_month
         ruling = engine.decide(candidates, subject, facts, now, live_inputs(agent, now))
         verdict, explanation = ruling.verdict, ruling.explanation

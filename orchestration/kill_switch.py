@@ -1,10 +1,34 @@
 """The kill switch and its milder forms: pause, resume and kill an agent or a whole department."""
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit import chain
 from orchestration import signals
 from orchestration.models import Agent, Department, Status
+
+# PostgreSQL advisory lock classes, (class, id): the lock manager queues a kill (exclusive) ahead of
+# decisions that arrive after it (shared), where row locks would let a stream of shared lockers starve it.
+_LOCK_CLASSES = {Agent: 7_204_120, Department: 7_204_121}
+
+
+def hold_off_kills(agent_id: int, department_id: int | None) -> None:
+    """Until commit, a kill of this agent or its department waits for this transaction; and this waits for a
+    kill already under way, so what it reads next has the status that holds when it commits. A department
+    not known yet (None) is held off by a second call once it is."""
+    department = (_LOCK_CLASSES[Department], department_id) if department_id is not None else None
+    _lock(_LOCK_CLASSES[Agent], agent_id, exclusive=False, also=department)
+
+
+def _lock(lock_class: int, pk: int, *, exclusive: bool, also: tuple[int, int] | None = None) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite has one writer at a time: a kill and a decision never overlap
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    keys = [(lock_class, pk), *([also] if also else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(f"{function}(%s, %s)" for _ in keys),
+            [value for cls, key in keys for value in (cls, key % 2_147_483_647)],
+        )
 
 
 def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
@@ -23,7 +47,8 @@ def change_department_status(department: Department, status: Status, *, by=None)
 def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids) -> bool:
     """The kill switch and its milder forms: audited, and a kill stops the work under way at once."""
     model = type(holder)
-    current = model.objects.select_for_update().get(pk=holder.pk)
+    _lock(_LOCK_CLASSES[model], holder.pk, exclusive=True)
+    current = model.objects.get(pk=holder.pk)
     holder.status = status
     if current.status == status:
         return False

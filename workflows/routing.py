@@ -28,6 +28,7 @@ DEFAULT_WEIGHTS = {"cost": 0.25, "risk": 0.25, "csat": 0.25, "resilience": 0.25}
 class Candidate:
     agent_id: int
     slug: str
+    department_id: int
     scores: dict[str, float]
     measures: dict[str, float | None]
     total: float
@@ -86,7 +87,7 @@ def rank_candidates(capability_id: int, *, exclude: list[int] = (), now: dt.date
             "outcomes": agent.outcomes,
         }  # fmt: skip
         total = sum(weights[axis] * scores[axis] for axis in weights)
-        ranked.append(Candidate(agent.pk, agent.slug, scores, measures, total))
+        ranked.append(Candidate(agent.pk, agent.slug, agent.department_id, scores, measures, total))
     ranked.sort(key=lambda c: (-c.total, c.slug))
     return ranked
 

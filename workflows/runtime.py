@@ -139,7 +139,7 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     step.routing = [c.as_dict() for c in ranked]
     step.tried_agents = [*step.tried_agents, chosen.agent_id]
     step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
-    step.decision = evaluate_action(Agent(pk=chosen.agent_id), _request_for(step))
+    step.decision = evaluate_action(Agent(pk=chosen.agent_id, department_id=chosen.department_id), _request_for(step))
     step.agent = step.decision.agent  # as governance read it: department and provider attached
     # Routed and governed in one transaction: one write and one event say where the step went, and why.
     routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
