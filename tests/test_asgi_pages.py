@@ -14,7 +14,7 @@ from django.test import Client
 
 from orchestration.roles import Role
 from tests.factories import UserFactory
-from tests.servers import StartServer
+from tests.support.servers import StartServer
 
 PAGES = ["/", "/risk/", "/decisions/", "/approvals/", "/agents/"]
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import urllib.request
 
-from tests.servers import PROJECT_ROOT, StartServer
+from tests.support.servers import PROJECT_ROOT, StartServer
 
 PRODUCTION = {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"}
 

@@ -19,7 +19,6 @@ from governance.models.policy import ApproverRole
 from integrations import tokens, webhooks
 from orchestration import services
 from orchestration.models import Capability, StepRun, WorkflowRun
-from tests.api.conftest import CALLERS
 from tests.factories import (
     CapabilityFactory,
     DecisionFactory,
@@ -27,6 +26,7 @@ from tests.factories import (
     StepTemplateFactory,
     WorkflowTemplateFactory,
 )
+from tests.support.api import CALLERS
 
 pytestmark = pytest.mark.django_db
 

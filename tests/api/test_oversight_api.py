@@ -8,9 +8,9 @@ from django.utils import timezone
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Outcome, Override, Verdict
 from governance.services import report_outcome
-from tests.api.conftest import agent_client, token_client
 from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)
 from tests.factories import DecisionFactory
+from tests.support.api import agent_client, token_client
 
 pytestmark = pytest.mark.django_db
 

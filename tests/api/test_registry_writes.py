@@ -6,8 +6,8 @@ import pytest
 from governance.audit import verify_chain
 from governance.models import AuditEvent
 from orchestration.models import Capability, ModelProvider, StepRun, WorkflowRun, WorkflowTemplate
-from tests.api.conftest import token_client
 from tests.factories import CapabilityFactory, ModelProviderFactory, StepTemplateFactory
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 

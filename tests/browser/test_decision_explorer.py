@@ -12,7 +12,6 @@ from dashboard.decisions import PAGE_SIZE
 from governance.models import Decision, Effect, Override, Verdict
 from tests.browser.test_overview import log_in
 from tests.factories import DecisionFactory
-from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 SLOW_MS = 30_000
@@ -78,7 +77,7 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     asgi_server,
     bob: User,
     finance_agent,
-    make_policy,  # noqa: F811
+    make_policy,
     screenshots: Path,
 ) -> None:
     from governance.services import ActionRequest, evaluate_action

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import Approval, AuditEvent
-from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
+from tests.support.oversight import SCRIPT
 
 pytestmark = pytest.mark.django_db
 INBOX = reverse("dashboard:approvals")

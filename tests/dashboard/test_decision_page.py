@@ -8,8 +8,8 @@ from governance.approvals import decide_approval
 from governance.audit import verify_links
 from governance.models import AuditEvent, Effect, Override
 from governance.services import report_outcome
-from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
 from tests.factories import DecisionFactory
+from tests.support.oversight import SCRIPT
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from dashboard.kpis import median_wait
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from governance.models import Approval, Override, Verdict
-from tests.dashboard.conftest import NOW
 from tests.factories import DecisionFactory
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval, Effect, Verdict
 from orchestration.models import StepRun, WorkflowRun
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from governance.models import Decision, Outcome
 from orchestration import workflows
 from orchestration.models import Agent, StepRun, WorkflowRun
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

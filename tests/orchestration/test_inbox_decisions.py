@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from governance.models import Effect
 from orchestration.models import StepRun, WorkflowRun
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

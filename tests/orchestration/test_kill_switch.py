@@ -9,7 +9,7 @@ from governance.services import ActionRequest, evaluate_action
 from orchestration.models import Agent, Status, StepRun, WorkflowRun
 from orchestration.services import change_agent_status, change_department_status
 from tests.factories import StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import connection
 from orchestration import step_rows, workflows
 from orchestration.models import StepRun, WorkflowRun
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import work_done_by
+from tests.support.workflows import work_done_by
 
 BARRIER_SECONDS = 3
 

@@ -11,7 +11,8 @@ from orchestration import providers
 from orchestration.models import Agent, ModelProvider
 from orchestration.providers import ProviderError, WorkOrder, perform, signature
 from tests.factories import ModelProviderFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import Answer, steps_of
+from tests.support.endpoints import Answer
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from orchestration import workflows
 from orchestration.models import Agent, Status, StepRun, WorkflowRun
 from orchestration.services import change_agent_status
 from orchestration.workflows import AGENTS_PER_STEP, ATTEMPTS_PER_AGENT
-from tests.orchestration.conftest import steps_of, work_done_by
+from tests.support.workflows import steps_of, work_done_by
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from orchestration.models import Capability, RiskTier, Status, Strategy
 from orchestration.routing import rank_candidates
 from orchestration.services import set_strategy
 from tests.factories import DecisionFactory, DepartmentFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 
 pytestmark = pytest.mark.django_db
 

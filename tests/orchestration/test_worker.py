@@ -30,8 +30,9 @@ from orchestration import workflows
 from orchestration.models import Agent, ModelProvider, Status, StepRun, WorkflowRun
 from orchestration.services import change_agent_status
 from tests.factories import ModelProviderFactory
-from tests.orchestration.conftest import INVOICE, INVOICE_CAPABILITIES, Endpoint, Received, steps_of
-from tests.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
+from tests.support.endpoints import Endpoint, Received
+from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
+from tests.support.workflows import INVOICE, INVOICE_CAPABILITIES, steps_of
 
 pytestmark = [
     pytest.mark.postgres,

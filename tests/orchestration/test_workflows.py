@@ -7,7 +7,7 @@ from governance.models import AuditEvent
 from orchestration.models import StepRun, WorkflowRun
 from orchestration.workflows import WorkflowError, start_workflow
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import INVOICE, steps_of
+from tests.support.workflows import INVOICE, steps_of
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from governance.models import Approval, AuditEvent, Effect, Verdict
 from governance.overrides import override_decision
 from orchestration.models import Status
 from orchestration.services import change_agent_status
-from tests.stream.conftest import decide, event_id_of, summary
+from tests.support.stream import decide, event_id_of, summary
 
 
 class Rollback(Exception):

@@ -22,7 +22,7 @@ from governance import events
 from governance.models import Approval, AuditEvent, Effect
 from governance.tasks import escalate_overdue_approvals
 from orchestration.keys import issue_key
-from tests.stream.conftest import committed_decision_events, decide, open_stream
+from tests.support.stream import committed_decision_events, decide, open_stream
 
 API_DECISIONS = 200
 API_THREADS = 4
