@@ -8,7 +8,6 @@ from django.utils import timezone
 from governance.audit import verify_chain
 from governance.models import AuditEvent, Outcome, Override, Verdict
 from governance.services import report_outcome
-from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)
 from tests.factories import DecisionFactory
 from tests.support.api import agent_client, token_client
 
@@ -53,7 +52,7 @@ def test_an_unknown_sort_is_a_field_error(alice):
     assert "sort" in response.json()["fields"]
 
 
-def test_the_graph_gives_the_delegations_the_database_holds(alice, finance_agent, support_agent, team):  # noqa: F811
+def test_the_graph_gives_the_delegations_the_database_holds(alice, finance_agent, support_agent, team):
     # Given Invoice Bot delegated twice to Ledger Clerk and once to Reply Bot this week (the `team` fixture)
     # When the Executive reads the week's interactions
     response = token_client(alice).get("/api/v1/interactions", {"period": "7d"})

@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from dashboard.decisions import PAGE_SIZE
 from governance.models import Decision, Effect, Override, Verdict
-from tests.browser.test_overview import log_in
 from tests.factories import DecisionFactory
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 SLOW_MS = 30_000

@@ -15,7 +15,7 @@ from governance.approvals import decide_approval
 from governance.models import Approval, AuditEvent, Effect
 from orchestration import workflows
 from orchestration.models import StepRun, WorkflowRun
-from tests.browser.test_overview import LIVE_UPDATE_TIMEOUT_MS, log_in
+from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, log_in
 from tests.support.workflows import INVOICE, steps_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("tasks_run_in_process")]

@@ -1,14 +1,19 @@
-"""For running workflows: the invoice every run is given, a stand-in provider that records every call, and
-ways to look at a run's steps. The fixtures that use them are in tests/fixtures/workflows.py.
+"""For running workflows: the invoice every run is given, a stand-in provider that records every call, a way
+to look at a run's steps, and runs made directly with one step per agent (for the interaction graph).
+The fixtures that use them are in tests/fixtures/workflows.py.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.utils import timezone
+
 from orchestration import providers
 from orchestration.models import Agent, StepRun, WorkflowRun
+from tests.factories import StepTemplateFactory, WorkflowTemplateFactory
 
 INVOICE = {"invoice": "INV-2026-0042", "vendor": "ACME Paper", "amount": 1200, "currency": "EUR"}
 INVOICE_CAPABILITIES = ("invoice.read", "invoice.approve", "payment.send")
@@ -53,3 +58,12 @@ class FakeProvider:
 def steps_of(run: WorkflowRun) -> dict[str, StepRun]:
     """The run's steps by key, as they stand now."""
     return {step.template.key: step for step in run.steps.select_related("template", "agent")}
+
+
+def run(*agents: Agent, delegated_from: StepRun | None = None, days_ago: int = 0) -> list[StepRun]:
+    """A workflow run with one step per agent (a child run when `delegated_from` is given)."""
+    workflow = WorkflowTemplateFactory()
+    started = WorkflowRun.objects.create(workflow=workflow, started_by="test", parent_step=delegated_from)
+    WorkflowRun.objects.filter(pk=started.pk).update(started_at=timezone.now() - dt.timedelta(days=days_ago))
+    return [StepRun.objects.create(run=started, template=StepTemplateFactory(workflow=workflow), agent=agent)
+            for agent in agents]  # fmt: skip
