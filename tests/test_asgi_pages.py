@@ -16,6 +16,7 @@ from orchestration.roles import Role
 from tests.factories import UserFactory
 from tests.support.servers import StartServer
 
+pytestmark = pytest.mark.processes
 PAGES = ["/", "/risk/", "/decisions/", "/approvals/", "/agents/"]
 
 

@@ -13,6 +13,7 @@ from django.db import connection
 
 from tests.support.servers import StartServer, reachable
 
+pytestmark = pytest.mark.processes
 CLOSED_PORT = 1
 CHECK_BOUND_SECONDS = 10
 

@@ -35,6 +35,7 @@ from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
 from tests.support.workflows import INVOICE, INVOICE_CAPABILITIES, steps_of
 
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: set DATABASE_URL=postgres://…"),

@@ -46,6 +46,7 @@ def ws_url(server: str) -> str:
     return server.replace("http://", "ws://", 1)
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -70,6 +71,7 @@ def test_a_decision_made_through_the_servers_api_reaches_its_client(
     )
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -102,6 +104,7 @@ def test_an_escalation_made_by_a_celery_worker_reaches_a_client_of_the_server(
     assert AuditEvent.objects.get(seq=event["id"]).actor_label == "system:deadline"
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
