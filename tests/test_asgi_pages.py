@@ -1,6 +1,6 @@
 """Signed-in pages under a plain uvicorn process, as production serves them.
 
-The browser tests lift Django's async-safety check for their own process (see tests/browser/conftest.py);
+The browser tests lift Django's async-safety check for their own process (see tests/browser/);
 a server started here runs without that, so a lazy database read inside the event loop fails here as it
 would in production.
 """

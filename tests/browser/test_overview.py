@@ -1,6 +1,6 @@
 """The overview as a person sees it in Chromium: logging in, the figures for their role, live updates.
 
-The people (alice, bob, carol, dave) and agents come from tests/conftest.py; the factories give them PASSWORD.
+The people (alice, bob, carol, dave) and agents are the fixtures of the tests' root; the factories give them PASSWORD.
 """
 
 from pathlib import Path

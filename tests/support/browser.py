@@ -1,4 +1,4 @@
-"""For the browser tests: logging in as one of the people of tests/conftest.py (the factories give them
+"""For the browser tests: logging in as one of the people of the tests' root fixtures (the factories give them
 PASSWORD), a decision to watch arrive, how long a live update and a slow page may take, and charts drawn."""
 
 from decimal import Decimal

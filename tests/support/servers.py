@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30
 # Settings the server must not inherit from the test process: each test says what its server gets.
-# DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (tests/browser/conftest.py); the app runs without it.
+# DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (set by their fixtures in tests/browser/); the app runs without it.
 INHERITED_SETTINGS = (
     "DATABASE_URL",
     "REDIS_URL",

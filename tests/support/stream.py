@@ -1,8 +1,8 @@
 """The live stream as its clients see it: WebSocket clients read with bounded waits, and ways to make and find
-the events they should receive. The fixtures that open streams are in tests/stream/conftest.py.
+the events they should receive. The fixtures that open streams are tests/stream's own.
 
 Clients use the `websockets` synchronous client, which reads its socket in a thread of its own: the test's
-thread runs no event loop, so the ORM stays usable there (see tests/browser/conftest.py for the other way).
+thread runs no event loop, so the ORM stays usable there (see the fixtures of tests/browser/ for the other way).
 Every wait is bounded, so a missing event fails a test instead of hanging it.
 """
 
