@@ -1,4 +1,5 @@
 # Regent's everyday commands: `make demo` to see it run, `make test` for the suite, `make lint` before a push.
+# `make test-fast` while working: the suite without browser tests or started processes, on a kept test database.
 
 PYTHON3_11 ?= python3.11
 VENV := .venv
@@ -12,7 +13,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 # Options for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint lock bench
+.PHONY: venv demo test test-fast lint lock bench
 
 venv: $(INSTALLED)
 
@@ -31,6 +32,12 @@ demo: venv
 test: venv
 	.ci/services
 	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The inner loop: no Chromium and no uvicorn or Celery processes (markers browser and processes), and the
+# test database kept from the last run (--reuse-db; migrations still apply). PostgreSQL and Redis must be
+# up: `.ci/services`, not run here because it would install Chromium, which these tests never start.
+test-fast: venv
+	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest --reuse-db -m "not browser and not processes" $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

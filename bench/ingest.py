@@ -49,7 +49,7 @@ from governance.ingest import ExternalDecision, ingest  # noqa: E402
 from governance.models import Decision  # noqa: E402
 from orchestration.keys import issue_key  # noqa: E402
 from orchestration.models import Agent, Department, ModelProvider  # noqa: E402
-from tests.servers import answers, free_port  # noqa: E402
+from tests.support.servers import answers, free_port  # noqa: E402
 
 COLUMNS = (
     "agent_id", "department_id", "action", "resource", "amount", "currency", "data_classes", "context", "verdict",

@@ -1,15 +1,27 @@
-"""Shared fixtures: a small organisation and the people who hold each role.
+"""Shared fixtures: a small organisation and the people who hold each role, the caches every test starts
+without, and (through pytest_plugins) the fixtures of each concept in tests/fixtures/.
 
 alice is an Executive, bob supervises Finance only, carol is a Policy Admin, dave is an Auditor,
 and erin has an account but no role.
+
+Every test sees these fixtures without importing anything, and no test imports a conftest: plain helpers
+are in tests/support/. A folder's conftest.py holds only what that folder alone uses.
 """
+
+from collections.abc import Iterator
 
 import pytest
 
+from governance import engine
 from orchestration.roles import Role
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
-from tests.servers import asgi_server, sqlite_url, start_server  # noqa: F401 (fixtures shared by server tests)
 from workflows.routing import forget_rankings
+
+pytest_plugins = [
+    "tests.fixtures.governance",
+    "tests.fixtures.servers",
+    "tests.fixtures.workflows",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +30,18 @@ def fresh_rankings():
     forget_rankings()
     yield
     forget_rankings()
+
+
+@pytest.fixture(autouse=True)
+def fresh_policy_index() -> Iterator[None]:
+    """Start and end each test with an empty policy index.
+
+    The database is rolled back between tests and SQLite then hands out the same ids again, so an index
+    cached during one test could pass for current in the next.
+    """
+    engine._cached_index = engine.PolicyIndex([])
+    yield
+    engine._cached_index = engine.PolicyIndex([])
 
 
 @pytest.fixture

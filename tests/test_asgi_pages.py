@@ -1,6 +1,6 @@
 """Signed-in pages under a plain uvicorn process, as production serves them.
 
-The browser tests lift Django's async-safety check for their own process (see tests/browser/conftest.py);
+The browser tests lift Django's async-safety check for their own process (see tests/browser/);
 a server started here runs without that, so a lazy database read inside the event loop fails here as it
 would in production.
 """
@@ -14,8 +14,9 @@ from django.test import Client
 
 from orchestration.roles import Role
 from tests.factories import UserFactory
-from tests.servers import StartServer
+from tests.support.servers import StartServer
 
+pytestmark = pytest.mark.processes
 PAGES = ["/", "/risk/", "/decisions/", "/approvals/", "/agents/"]
 
 

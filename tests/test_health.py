@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 
-from tests.servers import StartServer, reachable
+from tests.support.servers import StartServer, reachable
 
+pytestmark = pytest.mark.processes
 CLOSED_PORT = 1
 CHECK_BOUND_SECONDS = 10
 

@@ -4,8 +4,11 @@ import subprocess
 import sys
 import urllib.request
 
-from tests.servers import PROJECT_ROOT, StartServer
+import pytest
 
+from tests.support.servers import PROJECT_ROOT, StartServer
+
+pytestmark = pytest.mark.processes
 PRODUCTION = {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"}
 
 

@@ -11,29 +11,10 @@ from rest_framework.test import APIClient
 
 from governance.models import Approval, Verdict
 from governance.models.policy import ApproverRole
-from integrations import tokens
-from orchestration.keys import issue_key
 from tests.factories import CapabilityFactory, DecisionFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (shared fixtures)
+from tests.support.api import agent_client, token_client
 from workflows.models import StepRun, WorkflowRun
 from workflows.strategy import set_strategy
-
-PEOPLE = ("alice", "bob", "carol", "dave", "erin")
-CALLERS = (*PEOPLE, "agent", "anonymous")
-
-
-def token_client(user) -> APIClient:
-    """A client using a personal token of the person, as a script or BI tool would."""
-    _, raw = tokens.issue_token(user, "tests", expires_at=timezone.now() + dt.timedelta(days=1))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
-def agent_client(agent) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(agent)}")
-    return client
 
 
 @dataclass
@@ -51,7 +32,7 @@ class World:
 
 
 @pytest.fixture
-def world(finance, support, finance_agent, support_agent, make_policy) -> World:  # noqa: F811
+def world(finance, support, finance_agent, support_agent, make_policy) -> World:
     capability = CapabilityFactory(code="invoice.approve")
     finance_agent.capabilities.add(capability)
     decision = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL)

@@ -20,7 +20,6 @@ from governance.models.policy import ApproverRole
 from integrations import tokens, webhooks
 from orchestration import keys
 from orchestration.models import Capability
-from tests.api.conftest import CALLERS
 from tests.factories import (
     CapabilityFactory,
     DecisionFactory,
@@ -28,6 +27,7 @@ from tests.factories import (
     StepTemplateFactory,
     WorkflowTemplateFactory,
 )
+from tests.support.api import CALLERS
 from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db

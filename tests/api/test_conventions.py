@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from integrations import tokens
-from tests.api.conftest import agent_client, token_client
 from tests.factories import DecisionFactory
+from tests.support.api import agent_client, token_client
 
 pytestmark = pytest.mark.django_db
 

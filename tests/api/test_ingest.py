@@ -14,8 +14,8 @@ from dashboard.models import DecisionRollup
 from dashboard.rollups import fold_changes
 from governance.models import Decision, Outcome
 from governance.services import ActionRequest, evaluate_action
-from tests.api.conftest import agent_client
-from tests.dashboard.conftest import bucket_counts, decisions_per_bucket
+from tests.support.api import agent_client
+from tests.support.rollups import bucket_counts, decisions_per_bucket
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"

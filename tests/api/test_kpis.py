@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from governance.models import Verdict
-from tests.api.conftest import token_client
 from tests.factories import DecisionFactory
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,8 @@ from audit.chain import verify_chain
 from audit.models import AuditEvent
 from governance.models import Outcome, Override, Verdict
 from governance.services import report_outcome
-from tests.api.conftest import agent_client, token_client
-from tests.dashboard.test_interactions import team  # noqa: F401 (the delegation fixture)
 from tests.factories import DecisionFactory
+from tests.support.api import agent_client, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +53,7 @@ def test_an_unknown_sort_is_a_field_error(alice):
     assert "sort" in response.json()["fields"]
 
 
-def test_the_graph_gives_the_delegations_the_database_holds(alice, finance_agent, support_agent, team):  # noqa: F811
+def test_the_graph_gives_the_delegations_the_database_holds(alice, finance_agent, support_agent, team):
     # Given Invoice Bot delegated twice to Ledger Clerk and once to Reply Bot this week (the `team` fixture)
     # When the Executive reads the week's interactions
     response = token_client(alice).get("/api/v1/interactions", {"period": "7d"})

@@ -6,8 +6,8 @@ import pytest
 from audit.chain import verify_chain
 from audit.models import AuditEvent
 from orchestration.models import Capability, ModelProvider
-from tests.api.conftest import token_client
 from tests.factories import CapabilityFactory, ModelProviderFactory, StepTemplateFactory
+from tests.support.api import token_client
 from workflows.models import StepRun, WorkflowRun, WorkflowTemplate
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.api.conftest import agent_client, token_client
+from tests.support.api import agent_client, token_client
 
 AGENT_PATHS = {"/api/v1/decisions/evaluate", "/api/v1/outcomes", "/api/v1/events", "/api/v1/steps/{step_id}/delegate"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))

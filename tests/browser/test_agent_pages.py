@@ -13,10 +13,9 @@ from playwright.sync_api import Page, expect
 from audit.models import AuditEvent
 from governance.models import Verdict
 from orchestration.models import Agent, Status
-from tests.browser.test_executive_pages import SLOW_MS, expect_charts_drawn
-from tests.browser.test_overview import log_in
-from tests.dashboard.test_interactions import run
 from tests.factories import AgentFactory, DecisionFactory, PolicyFactory
+from tests.support.browser import SLOW_MS, expect_charts_drawn, log_in
+from tests.support.workflows import run
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.test_overview import log_in
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,8 @@ from playwright.sync_api import Page, expect
 
 from dashboard.decisions import PAGE_SIZE
 from governance.models import Decision, Effect, Override, Verdict
-from tests.browser.test_overview import log_in
 from tests.factories import DecisionFactory
-from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 SLOW_MS = 30_000
@@ -78,7 +77,7 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     asgi_server,
     bob: User,
     finance_agent,
-    make_policy,  # noqa: F811
+    make_policy,
     screenshots: Path,
 ) -> None:
     from governance.services import ActionRequest, evaluate_action

@@ -17,13 +17,11 @@ from playwright.sync_api import Page, expect
 
 from governance.models import Decision, Verdict
 from orchestration.keys import issue_key
-from tests.browser.test_overview import LIVE_UPDATE_TIMEOUT_MS, decide, log_in
 from tests.factories import DecisionFactory
+from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, SLOW_MS, decide, expect_charts_drawn, log_in
 
 pytestmark = pytest.mark.browser
 
-# plotly.min.js is 4.8 MB of JavaScript to parse: on a busy two-core machine a page can take seconds to load.
-SLOW_MS = 30_000
 PAGES = {"overview": "/", "risk": "/risk/", "strategy": "/strategy/", "board": "/board/"}
 CHARTS = {
     "overview": ["rates", "decisions"],
@@ -37,11 +35,6 @@ CHARTS = {
 def patient(page: Page) -> None:
     page.set_default_timeout(SLOW_MS)
     page.set_default_navigation_timeout(SLOW_MS)
-
-
-def expect_charts_drawn(page: Page, keys: list[str]) -> None:
-    for key in keys:
-        expect(page.get_by_test_id(f"chart-{key}").locator("svg.main-svg").first).to_be_attached(timeout=SLOW_MS)
 
 
 @pytest.mark.parametrize("username", ["alice", "bob", "carol", "dave"])

@@ -14,22 +14,12 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from audit.models import AuditEvent
 from governance.approvals import decide_approval
 from governance.models import Approval, Effect
-from tests.browser.test_overview import LIVE_UPDATE_TIMEOUT_MS, log_in
-from tests.dashboard.oversight import hold_fixture  # noqa: F401 (the `hold` fixture)
-from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (fixtures)
-from tests.orchestration.conftest import (  # noqa: F401 (fixtures; tasks_run_in_process is autouse)
-    INVOICE,
-    clerk,
-    fake_provider,
-    hire,
-    invoice_workflow,
-    steps_of,
-    tasks_run_in_process,
-)
+from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, log_in
+from tests.support.workflows import INVOICE, steps_of
 from workflows import runtime
 from workflows.models import StepRun, WorkflowRun
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("tasks_run_in_process")]
 SLOW_MS = 30_000
 
 
@@ -40,7 +30,7 @@ def patient(page: Page) -> None:
 
 
 @pytest.fixture
-def parked_run(invoice_workflow, clerk, fake_provider, make_policy) -> WorkflowRun:  # noqa: F811
+def parked_run(invoice_workflow, clerk, fake_provider, make_policy) -> WorkflowRun:
     """An invoice run read and approved by the clerk, its payment held for a Finance supervisor."""
     make_policy(name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
                 approver_role="Supervisor", rationale="Money leaves only with a person's yes.")  # fmt: skip
@@ -54,7 +44,7 @@ def test_a_supervisor_approves_in_the_inbox_and_the_workflow_moves_on(
     asgi_server,
     bob: User,
     parked_run: WorkflowRun,
-    fake_provider,  # noqa: F811
+    fake_provider,
     screenshots: Path,
 ) -> None:
     approval = steps_of(parked_run)["pay"].decision.approval

@@ -1,37 +1,23 @@
 """The overview as a person sees it in Chromium: logging in, the figures for their role, live updates.
 
-The people (alice, bob, carol, dave) and agents come from tests/conftest.py; the factories give them PASSWORD.
+The people (alice, bob, carol, dave) and agents are the fixtures of the tests' root; the factories give them PASSWORD.
 """
 
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from governance.services import ActionRequest, evaluate_action
 from orchestration.roles import Role
+from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, decide, log_in
 
-PASSWORD = "correct horse battery staple"
 TILES = (
     "decisions", "automation_rate", "escalation_rate", "violation_rate", "override_rate", "rejection_rate",
     "median_approval_seconds", "spend", "value", "active_agents", "open_approvals",
 )  # fmt: skip
-LIVE_UPDATE_TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def decide(agent, amount: str = "10"):
-    return evaluate_action(agent, ActionRequest(action="invoice.approve", amount=Decimal(amount)))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import pytest
 from governance.models import Decision, Effect, Outcome
 from orchestration.keys import issue_key
 from regent_client import NotAllowed, Regent, RegentError
-from tests.governance.conftest import fresh_policy_index, make_policy  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture
@@ -47,7 +46,7 @@ def test_a_governed_function_runs_when_allowed_and_its_success_is_reported(regen
     assert (decision.amount, decision.outcome.result) == (Decimal("80.00"), "success")
 
 
-def test_a_governed_function_does_not_run_when_denied(regent, make_policy):  # noqa: F811
+def test_a_governed_function_does_not_run_when_denied(regent, make_policy):
     make_policy(name="No payments", effect=Effect.DENY, actions="payment.send", rationale="Frozen.")
     calls = []
 

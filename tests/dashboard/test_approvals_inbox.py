@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from governance.models import Approval
-from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
+from tests.support.oversight import SCRIPT
 
 pytestmark = pytest.mark.django_db
 INBOX = reverse("dashboard:approvals")

@@ -9,8 +9,8 @@ from audit.models import AuditEvent
 from governance.approvals import decide_approval
 from governance.models import Effect, Override
 from governance.services import report_outcome
-from tests.dashboard.oversight import SCRIPT, hold_fixture  # noqa: F401 (the `hold` fixture)
 from tests.factories import DecisionFactory
+from tests.support.oversight import SCRIPT
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from dashboard import decisions as explorer
 from governance.filtersets import TEXT_SEARCH_DEFAULT
 from governance.models import Decision, Verdict
-from tests.dashboard.oversight import SCRIPT
 from tests.factories import AgentFactory, DecisionFactory
+from tests.support.oversight import SCRIPT
 
 pytestmark = pytest.mark.django_db
 EXPLORER = reverse("dashboard:decisions")

@@ -14,33 +14,11 @@ from django.utils import timezone
 from dashboard.interactions import DELEGATION, SHARED, circle_by_department, interaction_graph
 from dashboard.periods import period_for
 from orchestration.models import Agent
-from tests.factories import AgentFactory, StepTemplateFactory, WorkflowTemplateFactory
-from workflows.models import StepRun, WorkflowRun
+from tests.factories import AgentFactory
+from tests.support.workflows import run
+from workflows.models import WorkflowRun
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*agents: Agent, delegated_from: StepRun | None = None, days_ago: int = 0) -> list[StepRun]:
-    """A workflow run with one step per agent (a child run when `delegated_from` is given)."""
-    workflow = WorkflowTemplateFactory()
-    started = WorkflowRun.objects.create(workflow=workflow, started_by="test", parent_step=delegated_from)
-    WorkflowRun.objects.filter(pk=started.pk).update(started_at=timezone.now() - dt.timedelta(days=days_ago))
-    return [StepRun.objects.create(run=started, template=StepTemplateFactory(workflow=workflow), agent=agent)
-            for agent in agents]  # fmt: skip
-
-
-@pytest.fixture
-def team(finance_agent, support_agent):
-    """Invoice Bot delegates to a second Finance agent twice and to Reply Bot once; all three share a run."""
-    clerk = AgentFactory(name="Ledger Clerk", department=finance_agent.department)
-    (step,) = run(finance_agent)
-    run(clerk, delegated_from=step)
-    run(clerk, delegated_from=step)
-    run(support_agent, delegated_from=step)
-    run(finance_agent, clerk, support_agent)
-    (old,) = run(support_agent, days_ago=10)
-    run(finance_agent, delegated_from=old, days_ago=10)  # outside a week
-    return clerk
 
 
 def delegation_links_in_db(since: dt.datetime) -> Counter:

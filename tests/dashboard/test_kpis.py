@@ -10,8 +10,8 @@ from dashboard.kpis.trend import trend
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from governance.models import Approval, Override, Verdict
-from tests.dashboard.conftest import NOW
 from tests.factories import DecisionFactory
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

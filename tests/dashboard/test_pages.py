@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from tests.dashboard.conftest import NOW
 from tests.factories import DecisionFactory
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

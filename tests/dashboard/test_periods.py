@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from dashboard.periods import FilterForm, period_for
-from tests.dashboard.conftest import NOW
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from dashboard.rollups import fold_changes
 from governance.approvals import decide_approval
 from governance.models import Approval, Effect, Mode, Verdict
 from governance.services import report_outcome
-from tests.dashboard.conftest import NOW, bucket_counts, decisions_per_bucket
+from tests.support.clock import NOW
+from tests.support.rollups import bucket_counts, decisions_per_bucket
 
 pytestmark = pytest.mark.django_db
 

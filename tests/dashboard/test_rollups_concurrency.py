@@ -18,8 +18,9 @@ from dashboard.models import DecisionRollup
 from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from governance.models import Outcome, Verdict
-from tests.dashboard.conftest import NOW, bucket_counts, decisions_per_bucket
 from tests.factories import DecisionFactory
+from tests.support.clock import NOW
+from tests.support.rollups import bucket_counts, decisions_per_bucket
 
 pytestmark = [
     pytest.mark.postgres,

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from dashboard.models import DecisionRollup, RollupChange
 from dashboard.rollups import fold_changes
 from governance.models import Decision, Outcome
-from tests.dashboard.conftest import bucket_counts, decisions_per_bucket
+from tests.support.rollups import bucket_counts, decisions_per_bucket
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY needs PostgreSQL")

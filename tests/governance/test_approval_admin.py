@@ -6,7 +6,6 @@ from django.urls import reverse
 
 from governance.approvals import REASON_REQUIRED, ReasonRequired, decide_approval
 from governance.models import Approval
-from tests.dashboard.oversight import hold_fixture  # noqa: F401 (the `hold` fixture)
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:governance_approval_changelist"

@@ -8,7 +8,7 @@ import pytest
 from governance.budgets import month_start
 from governance.models import Effect, Verdict
 from tests.factories import AgentFactory, DepartmentFactory
-from tests.governance.conftest import NOW
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

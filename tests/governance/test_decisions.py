@@ -7,7 +7,7 @@ import pytest
 from governance.models import Approval, Effect, Mode, PolicyVersion, Verdict
 from orchestration.models import Status
 from tests.factories import AgentFactory
-from tests.governance.conftest import NOW
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

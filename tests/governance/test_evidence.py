@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 
 from audit.evidence import export_lines, public_key_b64
 from audit.evidence_check import EvidenceError, verify_pack
-from tests.governance.conftest import NOW
-from tests.servers import PROJECT_ROOT
+from tests.support.clock import NOW
+from tests.support.servers import PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from governance import tasks
 from governance.models import Decision, Effect, Mode, Policy, ReplayRun, Verdict
 from governance.policies import as_enforced, snapshot_of
 from governance.replay import execute_run, replay
-from tests.governance.conftest import NOW
+from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

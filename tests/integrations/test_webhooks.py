@@ -19,7 +19,6 @@ from governance.models import Decision
 from governance.services import ActionRequest, evaluate_action
 from integrations import tasks, webhooks
 from integrations.models import WebhookDelivery
-from tests.governance.conftest import make_policy  # noqa: F401 (shared fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +194,7 @@ def received_by_path(receiver: Receiver) -> dict[str, list[tuple[str, int | None
 
 
 def test_a_department_subscription_hears_only_its_departments_events(
-    receiver, carol, bob, finance, support, finance_agent, support_agent, make_policy,  # noqa: F811
+    receiver, carol, bob, finance, support, finance_agent, support_agent, make_policy,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     # Given bob's subscription to Finance's events and carol's organisation-wide one

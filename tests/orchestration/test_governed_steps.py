@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval, Effect, Verdict
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from governance.models import Decision, Outcome
 from orchestration.models import Agent
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 from workflows import runtime
 from workflows.models import StepRun, WorkflowRun
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from governance.models import Effect
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from governance.services import ActionRequest, evaluate_action
 from orchestration.kill_switch import change_agent_status, change_department_status
 from orchestration.models import Agent, Status
 from tests.factories import StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 from workflows.models import StepRun, WorkflowRun
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import work_done_by
+from tests.support.workflows import work_done_by
 from workflows import runtime, step_reads
 from workflows.models import StepRun, WorkflowRun
 

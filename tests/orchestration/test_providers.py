@@ -9,7 +9,8 @@ import pytest
 
 from orchestration.models import Agent, ModelProvider
 from tests.factories import ModelProviderFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import Answer, steps_of
+from tests.support.endpoints import Answer
+from tests.support.workflows import steps_of
 from workflows import providers
 from workflows.providers import ProviderError, WorkOrder, perform, signature
 

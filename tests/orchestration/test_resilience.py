@@ -6,7 +6,7 @@ import pytest
 from governance.models import Decision, Outcome
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, Status
-from tests.orchestration.conftest import steps_of, work_done_by
+from tests.support.workflows import steps_of, work_done_by
 from workflows import runtime
 from workflows.models import StepRun, WorkflowRun
 from workflows.runtime import AGENTS_PER_STEP, ATTEMPTS_PER_AGENT

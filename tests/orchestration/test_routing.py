@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from governance.services import report_outcome
 from orchestration.models import Capability, RiskTier, Status
 from tests.factories import DecisionFactory, DepartmentFactory
-from tests.orchestration.conftest import steps_of
+from tests.support.workflows import steps_of
 from workflows.models import Strategy
 from workflows.routing import rank_candidates
 from workflows.strategy import set_strategy

@@ -30,12 +30,14 @@ from governance.models import Decision, Outcome
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, ModelProvider, Status
 from tests.factories import ModelProviderFactory
-from tests.orchestration.conftest import INVOICE, INVOICE_CAPABILITIES, Endpoint, Received, steps_of
-from tests.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
+from tests.support.endpoints import Endpoint, Received
+from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
+from tests.support.workflows import INVOICE, INVOICE_CAPABILITIES, steps_of
 from workflows import runtime
 from workflows.models import StepRun, WorkflowRun
 
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: set DATABASE_URL=postgres://…"),

@@ -5,7 +5,7 @@ import pytest
 from audit.chain import verify_chain
 from audit.models import AuditEvent
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
-from tests.orchestration.conftest import INVOICE, steps_of
+from tests.support.workflows import INVOICE, steps_of
 from workflows.models import StepRun, WorkflowRun
 from workflows.runtime import WorkflowError, start_workflow
 

@@ -6,7 +6,7 @@ Refusals are closes with a code a client can act on: 4401 (authenticate) and 440
 import pytest
 
 from audit.chain import last_event_id
-from tests.stream.conftest import decide
+from tests.support.stream import decide
 
 UNKNOWN_KEY = "rgt_" + "x" * 43
 

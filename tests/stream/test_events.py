@@ -13,7 +13,7 @@ from governance.models import Approval, Effect, Verdict
 from governance.overrides import override_decision
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
-from tests.stream.conftest import decide, event_id_of, summary
+from tests.support.stream import decide, event_id_of, summary
 
 
 class Rollback(Exception):

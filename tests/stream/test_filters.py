@@ -4,7 +4,7 @@ import pytest
 
 from governance.models import Effect, Verdict
 from tests.factories import AgentFactory
-from tests.stream.conftest import decide, event_id_of, summary
+from tests.support.stream import decide, event_id_of, summary
 
 LOW_RISK_BELOW = 50
 

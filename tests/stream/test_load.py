@@ -1,6 +1,6 @@
 """Under load, a client that drops and resumes ends with exactly the committed events of its scope."""
 
-from tests.stream.conftest import Producer, committed_decision_events
+from tests.support.stream import Producer, committed_decision_events
 
 DECISIONS = 300
 READ_BEFORE_DROP = 20

@@ -23,7 +23,7 @@ from dashboard.stream import hub as hub_module
 from governance.models import Approval, Effect
 from governance.tasks import escalate_overdue_approvals
 from orchestration.keys import issue_key
-from tests.stream.conftest import committed_decision_events, decide, open_stream
+from tests.support.stream import committed_decision_events, decide, open_stream
 
 API_DECISIONS = 200
 API_THREADS = 4
@@ -47,6 +47,7 @@ def ws_url(server: str) -> str:
     return server.replace("http://", "ws://", 1)
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -71,6 +72,7 @@ def test_a_decision_made_through_the_servers_api_reaches_its_client(
     )
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -103,6 +105,7 @@ def test_an_escalation_made_by_a_celery_worker_reaches_a_client_of_the_server(
     assert AuditEvent.objects.get(seq=event["id"]).actor_label == "system:deadline"
 
 
+@pytest.mark.processes
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 from dashboard.stream import consumers
 from dashboard.stream import hub as hub_module
-from tests.stream.conftest import committed_decision_events, decide, event_id_of, summary, unannounced
+from tests.support.stream import committed_decision_events, decide, event_id_of, summary, unannounced
 
 
 def test_a_reconnecting_client_gets_what_it_missed_then_live_events_without_gap_or_duplicate(

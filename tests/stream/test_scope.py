@@ -8,7 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from tests.factories import AgentFactory
-from tests.stream.conftest import decide, event_id_of, summary
+from tests.support.stream import decide, event_id_of, summary
 
 EVENT_KEYS = {"id", "type", "at", "department_id", "agent_id", "subject", "data"}
 

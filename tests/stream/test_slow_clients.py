@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from dashboard.stream import hub as hub_module
 from dashboard.stream.hub import Hub, Subscriber
 from dashboard.stream.scope import StreamScope
-from tests.stream.conftest import Producer, committed_decision_events, decide
+from tests.support.stream import Producer, committed_decision_events, decide
 
 T = TypeVar("T")
 EVERYTHING = StreamScope(all_departments=True)

@@ -1,0 +1,79 @@
+"""Real servers for tests: uvicorn serving config.asgi, in a process of its own with exactly the settings a test
+gives, or in a thread of the test process. The fixtures that start them are in tests/fixtures/servers.py."""
+
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 30
+# Settings the server must not inherit from the test process: each test says what its server gets.
+# DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (set by their fixtures in tests/browser/); the app runs without it.
+INHERITED_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+StartServer = Callable[..., str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310
+            return True
+    except OSError:
+        return False
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+class ThreadedServer:
+    """uvicorn serving config.asgi in a thread of the test process: HTTP and WebSockets on a real socket,
+    sharing the test database (and, without Redis, the in-process event listeners) with the test."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from config.asgi import application
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, name="asgi-test-server", daemon=True)
+
+    def start(self) -> "ThreadedServer":
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the ASGI test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
