@@ -20,9 +20,16 @@ from audit.models import AuditEvent
 
 NOTIFY_CHANNEL = "regent_events"  # PostgreSQL notifications are per database: no other Regent hears them
 STREAMED_KINDS = {
-    "decision.created", "approval.requested", "approval.escalated", "approval.resolved", "agent.status_changed",
-    "department.status_changed", "policy.changed", "workflow.step_changed", "decision.overridden",
-}  # fmt: skip
+    "decision.created",
+    "approval.requested",
+    "approval.escalated",
+    "approval.resolved",
+    "agent.status_changed",
+    "department.status_changed",
+    "policy.changed",
+    "workflow.step_changed",
+    "decision.overridden",
+}
 
 _local_listeners: list[Callable[[list[dict]], None]] = []
 _transaction_listeners: list[Callable[[list[dict]], None]] = []

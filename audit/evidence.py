@@ -70,12 +70,15 @@ def export_lines(since: dt.datetime, until: dt.datetime) -> Iterator[str]:
         count += 1
         yield line
     signature = signing_key().sign(digest.digest())
-    yield canonical(
-        {
-            "type": "signature",
-            "algorithm": "ed25519",
-            "events": count,
-            "sha256": digest.hexdigest(),
-            "signature": base64.b64encode(signature).decode(),
-        }
-    ) + "\n"
+    yield (
+        canonical(
+            {
+                "type": "signature",
+                "algorithm": "ed25519",
+                "events": count,
+                "sha256": digest.hexdigest(),
+                "signature": base64.b64encode(signature).decode(),
+            }
+        )
+        + "\n"
+    )

@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
     header = result["header"]
-    print(f"VALID: {result['events']} events (#{header['first_seq']}–#{header['last_seq']}) "
-          f"from {header['from']} to {header['to']}; chain head at export {header['chain_head']}")
+    print(
+        f"VALID: {result['events']} events (#{header['first_seq']}–#{header['last_seq']}) "
+        f"from {header['from']} to {header['to']}; chain head at export {header['chain_head']}"
+    )
     return 0
 
 

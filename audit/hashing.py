@@ -11,9 +11,18 @@ from decimal import Decimal
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_label", "kind", "subject_type", "subject_id", "department_id",
-    "before", "after", "prev_hash",
-)  # fmt: skip
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "kind",
+    "subject_type",
+    "subject_id",
+    "department_id",
+    "before",
+    "after",
+    "prev_hash",
+)
 
 
 def _json_default(value):

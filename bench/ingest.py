@@ -52,37 +52,78 @@ from orchestration.models import Agent, Department, ModelProvider  # noqa: E402
 from tests.support.servers import answers, free_port  # noqa: E402
 
 COLUMNS = (
-    "agent_id", "department_id", "action", "resource", "amount", "currency", "data_classes", "context", "verdict",
-    "risk_score", "explanation", "shadow_verdict", "matched_policies", "policy_versions", "inputs", "latency_us",
-    "created_at", "idempotency_key",
-)  # fmt: skip
+    "agent_id",
+    "department_id",
+    "action",
+    "resource",
+    "amount",
+    "currency",
+    "data_classes",
+    "context",
+    "verdict",
+    "risk_score",
+    "explanation",
+    "shadow_verdict",
+    "matched_policies",
+    "policy_versions",
+    "inputs",
+    "latency_us",
+    "created_at",
+    "idempotency_key",
+)
 
 
 def seed() -> tuple[Agent, str]:
     department = Department.objects.create(name="Finance", slug="finance", monthly_budget=Decimal("1e9"))
     provider = ModelProvider.objects.create(name="Sim")
-    agent = Agent.objects.create(name="Ingest Bot", slug="ingest-bot", department=department, provider=provider,
-                                 monthly_budget=Decimal("1e9"))  # fmt: skip
+    agent = Agent.objects.create(
+        name="Ingest Bot", slug="ingest-bot", department=department, provider=provider, monthly_budget=Decimal("1e9")
+    )
     return agent, issue_key(agent)
 
 
 def items(prefix: str, batch: int) -> list[dict]:
     return [
-        {"type": "decision", "idempotency_key": f"{prefix}-{batch}-{n}", "action": "invoice.approve",
-         "resource": f"invoice/{batch}-{n}", "amount": "120.00", "currency": "EUR", "verdict": "allow",
-         "risk_score": 20, "context": {"vendor": "ACME", "po": n}}
+        {
+            "type": "decision",
+            "idempotency_key": f"{prefix}-{batch}-{n}",
+            "action": "invoice.approve",
+            "resource": f"invoice/{batch}-{n}",
+            "amount": "120.00",
+            "currency": "EUR",
+            "verdict": "allow",
+            "risk_score": 20,
+            "context": {"vendor": "ACME", "po": n},
+        }
         for n in range(BATCH_SIZE)
-    ]  # fmt: skip
+    ]
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "SECRET_KEY": "bench-" + "x" * 50, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1",
-           "SECURE_SSL_REDIRECT": "false", "API_THROTTLE_RATE": "100000/min", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "API_THROTTLE_RATE": "100000/min",
+        "LOG_LEVEL": "WARNING",
+    }
     process = subprocess.Popen(  # noqa: S603 (a fixed command line)
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}",
-         "--log-level=warning"], cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            f"--port={port}",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not answers(f"{url}/healthz"):
@@ -94,9 +135,11 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 def post(url: str, key: str, body: bytes) -> dict:
     request = urllib.request.Request(  # noqa: S310 (our own server)
-        f"{url}/api/v1/events", data=body, method="POST",
+        f"{url}/api/v1/events",
+        data=body,
+        method="POST",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
         return json.loads(response.read())
 
@@ -118,10 +161,22 @@ def bench_endpoint(url: str, key: str) -> list[float]:
 def bench_service(agent: Agent) -> list[float]:
     seconds = []
     for b in range(BATCHES):
-        batch = [(n, ExternalDecision(idempotency_key=i["idempotency_key"], action=i["action"], verdict="allow",
-                                      resource=i["resource"], amount=Decimal("120.00"), currency="EUR",
-                                      risk_score=20, context=i["context"]))
-                 for n, i in enumerate(items("service", b))]  # fmt: skip
+        batch = [
+            (
+                n,
+                ExternalDecision(
+                    idempotency_key=i["idempotency_key"],
+                    action=i["action"],
+                    verdict="allow",
+                    resource=i["resource"],
+                    amount=Decimal("120.00"),
+                    currency="EUR",
+                    risk_score=20,
+                    context=i["context"],
+                ),
+            )
+            for n, i in enumerate(items("service", b))
+        ]
         started = time.perf_counter()
         ingest(agent, batch)
         seconds.append(time.perf_counter() - started)
@@ -149,10 +204,28 @@ def bench_copy(agent: Agent, *, triggers: bool = True) -> list[float]:
     with psycopg.connect(DATABASE_URL) as connection:
         for b in range(BATCHES):
             rows = [
-                (agent.pk, agent.department_id, i["action"], i["resource"], Decimal("120.00"), "EUR", "[]",
-                 json.dumps(i["context"]), "allow", 20, "", "", "[]", "[]", "{}", 0, now, i["idempotency_key"])
+                (
+                    agent.pk,
+                    agent.department_id,
+                    i["action"],
+                    i["resource"],
+                    Decimal("120.00"),
+                    "EUR",
+                    "[]",
+                    json.dumps(i["context"]),
+                    "allow",
+                    20,
+                    "",
+                    "",
+                    "[]",
+                    "[]",
+                    "{}",
+                    0,
+                    now,
+                    i["idempotency_key"],
+                )
                 for i in items(f"copy-{'t' if triggers else 'r'}", b)
-            ]  # fmt: skip
+            ]
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 if not triggers:
@@ -195,11 +268,15 @@ def main() -> None:
     ):
         rate = rows / sum(timings)
         print(f"{label:44}{rate:>12,.0f}{statistics.median(timings) * 1000:>10.1f}{rate / copy_rate:>8.1%}")
-    print(f"audit chain: {report.checked:,} links verified ({'intact' if report.ok else 'BROKEN'}); "
-          f"{linked:,} decision links for {ingested:,} ingested decisions; a retried batch added nothing")  # fmt: skip
-    print("goal: the endpoint at ≥ 40% of the raw COPY rate (the baseline row: the table as deployed, its rollup "
-          "trigger firing per row; the endpoint builds the same rollup changes set-based). Against the rows alone "
-          f"(trigger off): {rows / sum(endpoint) / (rows / sum(bare_copy)):.1%}")
+    print(
+        f"audit chain: {report.checked:,} links verified ({'intact' if report.ok else 'BROKEN'}); "
+        f"{linked:,} decision links for {ingested:,} ingested decisions; a retried batch added nothing"
+    )
+    print(
+        "goal: the endpoint at ≥ 40% of the raw COPY rate (the baseline row: the table as deployed, its rollup "
+        "trigger firing per row; the endpoint builds the same rollup changes set-based). Against the rows alone "
+        f"(trigger off): {rows / sum(endpoint) / (rows / sum(bare_copy)):.1%}"
+    )
 
 
 if __name__ == "__main__":

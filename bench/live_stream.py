@@ -341,10 +341,14 @@ def produce_regent_fanout(template: dict, warmup: int, count: int, rate: float) 
         for i in paced(warmup + count, rate, time.monotonic()):
             event = synthetic_event(template, head + i + 1)
             row = {
-                "seq": event["id"], "kind": event["type"], "occurred_at": event["at"],
-                "department_id": event["department_id"], "subject_type": event["subject"]["type"],
-                "subject_id": event["subject"]["id"], "after": event["data"],
-            }  # fmt: skip
+                "seq": event["id"],
+                "kind": event["type"],
+                "occurred_at": event["at"],
+                "department_id": event["department_id"],
+                "subject_type": event["subject"]["type"],
+                "subject_id": event["subject"]["id"],
+                "after": event["data"],
+            }
             if i >= warmup:
                 committed[head + i + 1] = time.time()
             cursor.execute("SELECT pg_notify(%s, %s)", [events.NOTIFY_CHANNEL, json.dumps([row])])
@@ -658,8 +662,7 @@ class Latencies:
     def of(cls, per_socket: list[array.array]) -> "Latencies":
         ordered = sorted(value for own in per_socket for value in own)
         worst = max((percentile(sorted(own), 0.99) for own in per_socket if own), default=float("nan"))
-        return cls(percentile(ordered, 0.5), percentile(ordered, 0.99), ordered[-1] if ordered else float("nan"),
-                   worst)  # fmt: skip
+        return cls(percentile(ordered, 0.5), percentile(ordered, 0.99), ordered[-1] if ordered else float("nan"), worst)
 
 
 @dataclass
@@ -844,39 +847,118 @@ def _cell(value) -> str:
 def report(results: list[Result], pairs: list[tuple[Result, Result]]) -> None:
     print("\n## Delivery (per client: every event produced after it connected, 1,000 per run)\n")
     print_table(
-        ["design", "clients", "connected", "events", "producer rate/s", "min delivered", "lost", "duplicated",
-         "foreign", "out of order", "resyncs", "closed early", "frames/client"],
-        [[r.design, r.clients, r.connected, r.events, r.rate, f"{r.min_ratio:.4f}", r.lost, r.duplicated,
-          r.foreign, r.reordered, r.resyncs, r.closed_early, r.frames_per_client] for r in results],
-    )  # fmt: skip
+        [
+            "design",
+            "clients",
+            "connected",
+            "events",
+            "producer rate/s",
+            "min delivered",
+            "lost",
+            "duplicated",
+            "foreign",
+            "out of order",
+            "resyncs",
+            "closed early",
+            "frames/client",
+        ],
+        [
+            [
+                r.design,
+                r.clients,
+                r.connected,
+                r.events,
+                r.rate,
+                f"{r.min_ratio:.4f}",
+                r.lost,
+                r.duplicated,
+                r.foreign,
+                r.reordered,
+                r.resyncs,
+                r.closed_early,
+                r.frames_per_client,
+            ]
+            for r in results
+        ],
+    )
     print("\n## Latency, ms: client receipt minus commit (Regent) or publish (baselines); and minus publish\n")
     print_table(
         ["design", "clients", "p50", "p99", "worst client p99", "max", "from publish: p50", "p99"],
-        [[r.design, r.clients, r.from_commit.p50, r.from_commit.p99, r.from_commit.worst_client_p99,
-          r.from_commit.max, r.from_publish.p50, r.from_publish.p99] for r in results],
-    )  # fmt: skip
+        [
+            [
+                r.design,
+                r.clients,
+                r.from_commit.p50,
+                r.from_commit.p99,
+                r.from_commit.worst_client_p99,
+                r.from_commit.max,
+                r.from_publish.p50,
+                r.from_publish.p99,
+            ]
+            for r in results
+        ],
+    )
     print("\n## CPU seconds in each run's window (everything shares the two cores)\n")
     print_table(
-        ["design", "clients", "busy before (cores)", "window s", "servers", "clients", "producer",
-         "PostgreSQL: bench db", "all", "Redis", "rest of machine", "server µs / delivered event"],
-        [[r.design, r.clients, r.background_cores, r.window, r.cpu["server"], r.client_cpu, r.producer_cpu,
-          r.cpu["postgres_bench"], r.cpu["postgres"], r.cpu["redis"], r.rest_cpu,
-          r.cpu["server"] * 1e6 / max(1, r.delivered)] for r in results],
-    )  # fmt: skip
+        [
+            "design",
+            "clients",
+            "busy before (cores)",
+            "window s",
+            "servers",
+            "clients",
+            "producer",
+            "PostgreSQL: bench db",
+            "all",
+            "Redis",
+            "rest of machine",
+            "server µs / delivered event",
+        ],
+        [
+            [
+                r.design,
+                r.clients,
+                r.background_cores,
+                r.window,
+                r.cpu["server"],
+                r.client_cpu,
+                r.producer_cpu,
+                r.cpu["postgres_bench"],
+                r.cpu["postgres"],
+                r.cpu["redis"],
+                r.rest_cpu,
+                r.cpu["server"] * 1e6 / max(1, r.delivered),
+            ]
+            for r in results
+        ],
+    )
     by = {(r.design, r.clients): r for r in results}
     print("\n## Ratios against the baselines of the same run\n")
     rows = []
     for clients in LEVELS:
         floor, regent, naive = by.get(("floor", clients)), by.get(("regent", clients)), by.get(("naive", clients))
         if floor and regent and naive:
-            rows.append([clients, regent.from_commit.p50 / floor.from_commit.p50,
-                         regent.from_commit.p99 / floor.from_commit.p99,
-                         regent.from_publish.p99 / floor.from_publish.p99,
-                         naive.from_commit.p99 / floor.from_commit.p99,
-                         (regent.cpu["server"] / max(1, regent.delivered)) /
-                         (floor.cpu["server"] / max(1, floor.delivered))])  # fmt: skip
-    print_table(["clients", "regent/floor p50", "regent/floor p99", "same, from publish", "naive/floor p99",
-                 "regent/floor server CPU per event"], rows)  # fmt: skip
+            rows.append(
+                [
+                    clients,
+                    regent.from_commit.p50 / floor.from_commit.p50,
+                    regent.from_commit.p99 / floor.from_commit.p99,
+                    regent.from_publish.p99 / floor.from_publish.p99,
+                    naive.from_commit.p99 / floor.from_commit.p99,
+                    (regent.cpu["server"] / max(1, regent.delivered)) / (floor.cpu["server"] / max(1, floor.delivered)),
+                ]
+            )
+    print_table(
+        [
+            "clients",
+            "regent/floor p50",
+            "regent/floor p99",
+            "same, from publish",
+            "naive/floor p99",
+            "regent/floor server CPU per event",
+        ],
+        rows,
+    )
     floor = by.get(("floor", DIAGNOSTIC_LEVEL))
     for design, meaning in (
         (FLOOR_WITH_DECISIONS, "the floor while Regent's decision producer and PostgreSQL work alongside"),
@@ -897,9 +979,20 @@ def report(results: list[Result], pairs: list[tuple[Result, Result]]) -> None:
     ratios = [regent.from_commit.p99 / floor.from_commit.p99 for floor, regent in pairs]
     print_table(
         ["pair", "floor p50", "floor p99", "regent p50", "regent p99", "regent/floor p99", "regent lost", "regent dup"],
-        [[n, f.from_commit.p50, f.from_commit.p99, r.from_commit.p50, r.from_commit.p99, f"{ratio:.2f}", r.lost,
-          r.duplicated] for n, ((f, r), ratio) in enumerate(zip(pairs, ratios, strict=True), start=1)],
-    )  # fmt: skip
+        [
+            [
+                n,
+                f.from_commit.p50,
+                f.from_commit.p99,
+                r.from_commit.p50,
+                r.from_commit.p99,
+                f"{ratio:.2f}",
+                r.lost,
+                r.duplicated,
+            ]
+            for n, ((f, r), ratio) in enumerate(zip(pairs, ratios, strict=True), start=1)
+        ],
+    )
     everything = results + [result for pair in pairs for result in pair]
     clean = all(
         r.lost == 0 and r.duplicated == 0 and r.connected == r.clients for r in everything if r.design == "regent"
@@ -1041,9 +1134,12 @@ def breakdown(template: dict, agent_id: int) -> None:
         return (time.perf_counter() - started) / rounds * 1e6
 
     rows.append(
-        ["naive only: Channels' per-message dispatch hop (aclose_old_connections)", asyncio.run(dispatch_hop(2_000)),
-         "a thread hop per group message per consumer"]
-    )  # fmt: skip
+        [
+            "naive only: Channels' per-message dispatch hop (aclose_old_connections)",
+            asyncio.run(dispatch_hop(2_000)),
+            "a thread hop per group message per consumer",
+        ]
+    )
     for after, label in ((10**9, "nothing new (the 1 s poll, usually)"), (0, "100 events (a gap fill)")):
         read_events(after, limit=100)
         rounds = 50
@@ -1114,11 +1210,13 @@ def main() -> None:
         runs = {  # design → (server, producers)
             "floor": (servers["floor"], [floor_producer]),
             "regent": (servers["regent"], [regent_producer]),
-            FLOOR_WITH_DECISIONS: (replace(servers["floor"], design=FLOOR_WITH_DECISIONS),
-                                   [floor_producer, regent_producer]),
+            FLOOR_WITH_DECISIONS: (
+                replace(servers["floor"], design=FLOOR_WITH_DECISIONS),
+                [floor_producer, regent_producer],
+            ),
             FANOUT_DESIGN: (replace(servers["regent"], design=FANOUT_DESIGN), [fanout_producer]),
             "naive": (servers["naive"], [naive_producer]),
-        }  # fmt: skip
+        }
         services = service_pids()
         results, repeats = [], []
         for clients in LEVELS:

@@ -26,9 +26,15 @@ ROUTING_REPEATS = 30
 
 sys.path.insert(0, str(ROOT))
 # DEBUG off, as in production: with DEBUG on, Django keeps every statement each process runs.
-os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL,
-                  SIMULATED_PROVIDER_LATENCY_MS="0", DB_CONN_MAX_AGE="60", DEBUG="false",
-                  SECRET_KEY="bench-" + "x" * 50)  # fmt: skip
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="config.settings",
+    DATABASE_URL=DATABASE_URL,
+    REDIS_URL=REDIS_URL,
+    SIMULATED_PROVIDER_LATENCY_MS="0",
+    DB_CONN_MAX_AGE="60",
+    DEBUG="false",
+    SECRET_KEY="bench-" + "x" * 50,
+)
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
@@ -64,12 +70,22 @@ def seed() -> WorkflowTemplate:
         capability = Capability.objects.create(code=code)
         for n in range(5):
             agent = Agent.objects.create(
-                name=f"{code} {n}", slug=f"{code.replace('.', '-')}-{n}", department=department,
-                provider=provider, monthly_budget=Decimal("1e9"), risk_tier=1,
-            )  # fmt: skip
+                name=f"{code} {n}",
+                slug=f"{code.replace('.', '-')}-{n}",
+                department=department,
+                provider=provider,
+                monthly_budget=Decimal("1e9"),
+                risk_tier=1,
+            )
             agent.capabilities.add(capability)
-        StepTemplate.objects.create(workflow=workflow, key=code.split(".")[1], capability=capability, action=code,
-                                    depends_on=previous, position=position)  # fmt: skip
+        StepTemplate.objects.create(
+            workflow=workflow,
+            key=code.split(".")[1],
+            capability=capability,
+            action=code,
+            depends_on=previous,
+            position=position,
+        )
         previous = code.split(".")[1]
     set_strategy(cost=25, risk=25, customer_satisfaction=25, resilience=25)
     return workflow
@@ -77,10 +93,26 @@ def seed() -> WorkflowTemplate:
 
 def start_worker() -> subprocess.Popen:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.celery_app", "worker", "--pool=prefork", "--concurrency=2",
-         "-Q", "celery", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench.celery_app",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "-Q",
+            "celery",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if noop.delay() and _wait_for_empty_queue(10):
@@ -144,15 +176,25 @@ def bench_routing() -> dict[int, tuple[float, float]]:
         capability = Capability.objects.create(code=f"route.size{size}")
         agents = Agent.objects.bulk_create(
             Agent(
-                name=f"router {size}-{n}", slug=f"router-{size}-{n}", department=department, provider=provider,
-                monthly_budget=Decimal("1e9"), risk_tier=1 + n % 4,
+                name=f"router {size}-{n}",
+                slug=f"router-{size}-{n}",
+                department=department,
+                provider=provider,
+                monthly_budget=Decimal("1e9"),
+                risk_tier=1 + n % 4,
             )
             for n in range(size)
         )
         capability.agents.add(*agents)
         for agent in agents[: min(size, 200)]:  # some measured history for the scores
-            decision = Decision.objects.create(agent=agent, department=department, action=capability.code,
-                                               verdict=Verdict.ALLOW, risk_score=10, latency_us=1)  # fmt: skip
+            decision = Decision.objects.create(
+                agent=agent,
+                department=department,
+                action=capability.code,
+                verdict=Verdict.ALLOW,
+                risk_score=10,
+                latency_us=1,
+            )
             reporter = f"agent:{agent.slug}"
             report_outcome(decision, "success", reported_by=reporter, cost=Decimal("0.5"), value=Decimal("1"), csat=4)
         cold, step = [], []
@@ -189,8 +231,10 @@ def main() -> None:
     print(f"{'raw PostgreSQL step (floor)':28}{steps:>8}{raw_elapsed:>10.2f}{raw_rate:>10.1f}{raw_ms:>10.2f}")
     print(f"{'no-op task (baseline)':28}{steps:>8}{noop_elapsed:>10.2f}{steps / noop_elapsed:>10.1f}{noop_ms:>10.2f}")
     print(f"per-step time ÷ no-op task time: {step_ms / noop_ms:.2f}×  (goal: ≤ 3×)")
-    print(f"raw PostgreSQL step ÷ no-op task: {raw_ms / noop_ms:.2f}×; per-step time ÷ raw PostgreSQL step: "
-          f"{step_ms / raw_ms:.2f}×")
+    print(
+        f"raw PostgreSQL step ÷ no-op task: {raw_ms / noop_ms:.2f}×; per-step time ÷ raw PostgreSQL step: "
+        f"{step_ms / raw_ms:.2f}×"
+    )
     print(f"\nRouting alone, median of {ROUTING_REPEATS}: ranking every candidate from measured history, and what a")
     print("step pays (route: the ranking reused for 10 s per capability and strategy; top candidates' status checked)")
     print(f"{'candidates':>12}{'rank ms':>10}{'÷ 10':>8}{'route ms':>10}{'÷ 10':>8}")

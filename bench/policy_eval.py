@@ -69,18 +69,41 @@ HTTP_WARMUP_SECONDS = 3.0
 # The organisation the generated policies govern.
 DEPARTMENTS = [
     # id, slug, risk appetite
-    (1, "finance", 40), (2, "procurement", 45), (3, "support", 60), (4, "data", 50), (5, "legal", 30),
-    (6, "it-ops", 55), (7, "hr", 35), (8, "marketing", 65), (9, "sales", 60), (10, "security", 25),
-]  # fmt: skip
+    (1, "finance", 40),
+    (2, "procurement", 45),
+    (3, "support", 60),
+    (4, "data", 50),
+    (5, "legal", 30),
+    (6, "it-ops", 55),
+    (7, "hr", 35),
+    (8, "marketing", 65),
+    (9, "sales", 60),
+    (10, "security", 25),
+]
 ACTION_FAMILIES = {
-    "invoice": ["approve", "create", "dispute"], "payment": ["execute", "schedule", "cancel"],
-    "expense": ["review", "reimburse"], "report": ["generate", "publish"], "purchase_order": ["create", "amend"],
-    "vendor": ["onboard", "offboard"], "contract": ["review", "sign"], "ticket": ["reply", "escalate", "close"],
-    "refund": ["issue"], "account": ["update", "close"], "data": ["export", "delete"], "dataset": ["share"],
-    "document": ["redact", "publish"], "access": ["grant", "revoke"], "incident": ["triage", "resolve"],
-    "deployment": ["approve", "rollback"], "payroll": ["run"], "employee": ["onboard", "offboard"],
-    "campaign": ["launch"], "email": ["send"], "discount": ["grant"], "secret": ["rotate"],
-}  # fmt: skip
+    "invoice": ["approve", "create", "dispute"],
+    "payment": ["execute", "schedule", "cancel"],
+    "expense": ["review", "reimburse"],
+    "report": ["generate", "publish"],
+    "purchase_order": ["create", "amend"],
+    "vendor": ["onboard", "offboard"],
+    "contract": ["review", "sign"],
+    "ticket": ["reply", "escalate", "close"],
+    "refund": ["issue"],
+    "account": ["update", "close"],
+    "data": ["export", "delete"],
+    "dataset": ["share"],
+    "document": ["redact", "publish"],
+    "access": ["grant", "revoke"],
+    "incident": ["triage", "resolve"],
+    "deployment": ["approve", "rollback"],
+    "payroll": ["run"],
+    "employee": ["onboard", "offboard"],
+    "campaign": ["launch"],
+    "email": ["send"],
+    "discount": ["grant"],
+    "secret": ["rotate"],
+}
 ACTIONS = [f"{family}.{verb}" for family, verbs in ACTION_FAMILIES.items() for verb in verbs]
 MONEY_FAMILIES = {"invoice", "payment", "expense", "purchase_order", "refund", "payroll", "discount", "contract"}
 DATA_CLASSES = ["pii", "health", "financial", "credentials"]
@@ -204,11 +227,21 @@ def atom_sanctions(rng: random.Random) -> Atom:
 
 
 ATOMS = [
-    (atom_amount, 25), (atom_data_class, 12), (atom_sensitive_data, 4), (atom_region, 10), (atom_environment, 4),
-    (atom_risk_tier, 10), (atom_after_hours, 5), (atom_currency, 4), (atom_production_resource, 4),
-    (atom_risk_appetite, 5), (atom_budget_nearly_spent, 4), (atom_burst, 3), (atom_contract_value, 5),
+    (atom_amount, 25),
+    (atom_data_class, 12),
+    (atom_sensitive_data, 4),
+    (atom_region, 10),
+    (atom_environment, 4),
+    (atom_risk_tier, 10),
+    (atom_after_hours, 5),
+    (atom_currency, 4),
+    (atom_production_resource, 4),
+    (atom_risk_appetite, 5),
+    (atom_budget_nearly_spent, 4),
+    (atom_burst, 3),
+    (atom_contract_value, 5),
     (atom_sanctions, 3),
-]  # fmt: skip
+]
 EFFECTS = [(Effect.DENY, 35), (Effect.REQUIRE_APPROVAL, 20), (Effect.FLAG, 25), (Effect.ALLOW, 20)]
 
 
@@ -299,11 +332,18 @@ def out_of_scope_policies(count: int) -> list[BenchPolicy]:
     for number in range(1, count + 1):
         atom = _weighted(rng, ATOMS)(rng)
         fields = {
-            "name": f"Out-of-scope policy {number:04d}", "rationale": "Never meets a benchmark request.",
-            "actions": f"elsewhere{number % 97}.task{number % 13}", "condition": atom.cel, "effect": Effect.DENY,
-            "approver_role": "", "approval_deadline_minutes": 240, "mode": "enforce",
-            "priority": rng.randint(50, 500), "risk_weight": 10, "enabled": True,
-        }  # fmt: skip
+            "name": f"Out-of-scope policy {number:04d}",
+            "rationale": "Never meets a benchmark request.",
+            "actions": f"elsewhere{number % 97}.task{number % 13}",
+            "condition": atom.cel,
+            "effect": Effect.DENY,
+            "approver_role": "",
+            "approval_deadline_minutes": 240,
+            "mode": "enforce",
+            "priority": rng.randint(50, 500),
+            "risk_weight": 10,
+            "enabled": True,
+        }
         policies.append(BenchPolicy(fields, [rng.choice(DEPARTMENTS)[0]], [atom], "&&"))
     return policies
 
@@ -382,9 +422,15 @@ def unsaved_agent(agent: BenchAgent) -> Agent:
     )
     provider = ModelProvider(name="Bench LLM", kind=ModelProvider.Kind.SIMULATED)
     return Agent(
-        pk=agent.number, name=f"Agent {agent.number}", slug=f"agent-{agent.number}", department=department,
-        provider=provider, model_name="sim", risk_tier=agent.risk_tier, monthly_budget=agent.monthly_budget,
-    )  # fmt: skip
+        pk=agent.number,
+        name=f"Agent {agent.number}",
+        slug=f"agent-{agent.number}",
+        department=department,
+        provider=provider,
+        model_name="sim",
+        risk_tier=agent.risk_tier,
+        monthly_budget=agent.monthly_budget,
+    )
 
 
 def regent_index(policies: list[BenchPolicy]) -> engine.PolicyIndex:
@@ -417,10 +463,13 @@ def regent_verdict(index: engine.PolicyIndex, call: RegentCall) -> str:
 
 def cedar_entities(agents: list[BenchAgent]) -> cedarpy.Entities:
     entities = [
-        {"uid": {"type": "Department", "id": str(pk)}, "attrs": {"slug": slug, "risk_appetite": appetite},
-         "parents": []}
+        {
+            "uid": {"type": "Department", "id": str(pk)},
+            "attrs": {"slug": slug, "risk_appetite": appetite},
+            "parents": [],
+        }
         for pk, slug, appetite in DEPARTMENTS
-    ]  # fmt: skip
+    ]
     for agent in agents:
         department = {"type": "Department", "id": str(agent.department_id)}
         attrs = {
@@ -432,10 +481,13 @@ def cedar_entities(agents: list[BenchAgent]) -> cedarpy.Entities:
         entities.append({"uid": {"type": "Agent", "id": str(agent.number)}, "attrs": attrs, "parents": [department]})
     entities += [{"uid": {"type": "Action", "id": family}, "attrs": {}, "parents": []} for family in ACTION_FAMILIES]
     entities += [
-        {"uid": {"type": "Action", "id": action}, "attrs": {},
-         "parents": [{"type": "Action", "id": action.split(".")[0]}]}
+        {
+            "uid": {"type": "Action", "id": action},
+            "attrs": {},
+            "parents": [{"type": "Action", "id": action.split(".")[0]}],
+        }
         for action in ACTIONS
-    ]  # fmt: skip
+    ]
     return cedarpy.Entities.from_json_str(json.dumps(entities))
 
 
@@ -469,11 +521,16 @@ def cedar_request(case: Case) -> dict:
         "action": f'Action::"{case.request.action}"',
         "resource": f'Resource::"{case.request.resource}"',
         "context": {
-            "amount_cents": cents(amount), "currency": case.request.currency, "resource": case.request.resource,
-            "data_classes": case.request.data_classes, "details": case.request.context, "hour": case.now.hour,
-            "agent_spend_month_cents": cents(SPEND_THIS_MONTH), "agent_actions_last_hour": ACTIONS_LAST_HOUR,
+            "amount_cents": cents(amount),
+            "currency": case.request.currency,
+            "resource": case.request.resource,
+            "data_classes": case.request.data_classes,
+            "details": case.request.context,
+            "hour": case.now.hour,
+            "agent_spend_month_cents": cents(SPEND_THIS_MONTH),
+            "agent_actions_last_hour": ACTIONS_LAST_HOUR,
         },
-    }  # fmt: skip
+    }
 
 
 def cedar_verdict(policies: CedarPolicies, entities: cedarpy.Entities, request: dict) -> str:
@@ -552,11 +609,22 @@ def engine_section() -> None:
         ours_t = time_calls(regent_caller(index, calls), ENGINE_ITERATIONS, ENGINE_WARMUP)
         theirs_t = time_calls(cedar_caller(cedar, entities, requests), ENGINE_ITERATIONS, ENGINE_WARMUP)
         results[count] = (ours_t, theirs_t)
-        rows.append([
-            count, f"{mean_candidates:.1f}", ours_t.p50_us, ours_t.p99_us, ours_t.per_second, theirs_t.p50_us,
-            theirs_t.p99_us, theirs_t.per_second, f"{ours_t.p50_us / theirs_t.p50_us:.2f}",
-            f"{ours_t.p50_us / results[POLICY_COUNTS[0]][0].p50_us:.2f}", f"{deny_agree}/{n}", f"{verdict_agree}/{n}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                count,
+                f"{mean_candidates:.1f}",
+                ours_t.p50_us,
+                ours_t.p99_us,
+                ours_t.per_second,
+                theirs_t.p50_us,
+                theirs_t.p99_us,
+                theirs_t.per_second,
+                f"{ours_t.p50_us / theirs_t.p50_us:.2f}",
+                f"{ours_t.p50_us / results[POLICY_COUNTS[0]][0].p50_us:.2f}",
+                f"{deny_agree}/{n}",
+                f"{verdict_agree}/{n}",
+            ]
+        )
         breakdown_rows.append(regent_breakdown(count, index, calls, candidates, ours_t))
         mix = ", ".join(f"{verdict} {times}" for verdict, times in sorted(Counter(map(str, regent)).items()))
         print(f"  {count} policies: Regent's verdicts on the {len(cases)} requests: {mix}")
@@ -567,23 +635,46 @@ def engine_section() -> None:
     padded_t = time_calls(regent_caller(padded_index, calls), ENGINE_ITERATIONS, ENGINE_WARMUP)
     padded_cedar = cedar_policies(padded)
     padded_theirs = time_calls(cedar_caller(padded_cedar, entities, requests), ENGINE_ITERATIONS, ENGINE_WARMUP)
-    padded_candidates = statistics.mean(len(engine.candidates_for(padded_index, c.subject, c.request, c.now))
-                                        for c in calls)  # fmt: skip
+    padded_candidates = statistics.mean(
+        len(engine.candidates_for(padded_index, c.subject, c.request, c.now)) for c in calls
+    )
     index_10 = regent_index(generate_policies(POLICY_COUNTS[0]))
     agree = sum(regent_verdict(padded_index, c) == regent_verdict(index_10, c) for c in calls)
-    rows.append([
-        "10 + 990 out of scope", f"{padded_candidates:.1f}", padded_t.p50_us, padded_t.p99_us, padded_t.per_second,
-        padded_theirs.p50_us, padded_theirs.p99_us, padded_theirs.per_second,
-        f"{padded_t.p50_us / padded_theirs.p50_us:.2f}", f"{padded_t.p50_us / results[POLICY_COUNTS[0]][0].p50_us:.2f}",
-        f"{agree}/{len(calls)} same as 10", "",
-    ])  # fmt: skip
+    rows.append(
+        [
+            "10 + 990 out of scope",
+            f"{padded_candidates:.1f}",
+            padded_t.p50_us,
+            padded_t.p99_us,
+            padded_t.per_second,
+            padded_theirs.p50_us,
+            padded_theirs.p99_us,
+            padded_theirs.per_second,
+            f"{padded_t.p50_us / padded_theirs.p50_us:.2f}",
+            f"{padded_t.p50_us / results[POLICY_COUNTS[0]][0].p50_us:.2f}",
+            f"{agree}/{len(calls)} same as 10",
+            "",
+        ]
+    )
 
     print()
     print_table(
-        ["policies", "cand/req", "Regent p50 µs", "p99 µs", "dec/s", "cedar p50 µs", "p99 µs", "dec/s",
-         "Regent/cedar p50", "Regent p50 ÷ p50@10", "deny agree", "verdict agree"],
+        [
+            "policies",
+            "cand/req",
+            "Regent p50 µs",
+            "p99 µs",
+            "dec/s",
+            "cedar p50 µs",
+            "p99 µs",
+            "dec/s",
+            "Regent/cedar p50",
+            "Regent p50 ÷ p50@10",
+            "deny agree",
+            "verdict agree",
+        ],
         rows,
-    )  # fmt: skip
+    )
     print(
         f"\n({ENGINE_ITERATIONS:,} timed calls per cell after {ENGINE_WARMUP:,} warm-up calls, rotating "
         f"{len(cases)} requests; dec/s = calls ÷ summed call time, one thread.)"
@@ -594,18 +685,31 @@ def engine_section() -> None:
         ratio = ours_t.p50_us / theirs_t.p50_us
         print(f"  Regent p50 ≤ 0.5 × cedarpy p50 at {count:>5} policies: {_verdict(ratio <= 0.5)} ({ratio:.2f}×)")
     growth = results[POLICY_COUNTS[-1]][0].p50_us / results[POLICY_COUNTS[0]][0].p50_us
-    print(f"  Regent p50 at 1,000 ≤ 1.5 × Regent p50 at 10:      {_verdict(growth <= 1.5)} ({growth:.2f}×)"
-          "  [generated sets: more policies that DO apply]")
+    print(
+        f"  Regent p50 at 1,000 ≤ 1.5 × Regent p50 at 10:      {_verdict(growth <= 1.5)} ({growth:.2f}×)"
+        "  [generated sets: more policies that DO apply]"
+    )
     padded_growth = padded_t.p50_us / results[POLICY_COUNTS[0]][0].p50_us
-    print(f"  Same 10 among 990 that cannot apply ≤ 1.5 × the 10:  {_verdict(padded_growth <= 1.5)} "
-          f"({padded_growth:.2f}×)")
+    print(
+        f"  Same 10 among 990 that cannot apply ≤ 1.5 × the 10:  {_verdict(padded_growth <= 1.5)} "
+        f"({padded_growth:.2f}×)"
+    )
 
     print("\nWhere Regent's time goes (p50 of each part timed on its own, µs):\n")
     print_table(
-        ["policies", "cand/req", "candidates_for", "cel.Context + 3 functions", "conditions", "conditions per cand",
-         "raised", "rest of decide", "total p50"],
+        [
+            "policies",
+            "cand/req",
+            "candidates_for",
+            "cel.Context + 3 functions",
+            "conditions",
+            "conditions per cand",
+            "raised",
+            "rest of decide",
+            "total p50",
+        ],
         breakdown_rows,
-    )  # fmt: skip
+    )
 
 
 def regent_caller(index: engine.PolicyIndex, calls: list[RegentCall]) -> Callable[[int], str]:
@@ -625,11 +729,17 @@ def _context(call: RegentCall) -> cel.Context:
     subject, request = call.subject, call.request
     context = cel.Context(
         {
-            "agent": subject.agent, "department": subject.department, "action": request.action,
-            "resource": request.resource, "amount": float(request.amount), "currency": request.currency,
-            "data_classes": list(request.data_classes), "context": request.context, "now": call.now,
+            "agent": subject.agent,
+            "department": subject.department,
+            "action": request.action,
+            "resource": request.resource,
+            "amount": float(request.amount),
+            "currency": request.currency,
+            "data_classes": list(request.data_classes),
+            "context": request.context,
+            "now": call.now,
         }
-    )  # fmt: skip
+    )
     inputs = engine.Inputs(PROVIDERS)
     for name in engine.Inputs.NAMES:
         context.add_function(name, inputs.function(name))
@@ -644,8 +754,9 @@ def regent_breakdown(
     n = len(calls)
     lookup = time_calls(
         lambda i: engine.candidates_for(index, calls[i % n].subject, calls[i % n].request, calls[i % n].now),
-        BREAKDOWN_ITERATIONS, 200,
-    )  # fmt: skip
+        BREAKDOWN_ITERATIONS,
+        200,
+    )
     build = time_calls(lambda i: _context(calls[i % n]), BREAKDOWN_ITERATIONS, 200)
     contexts = [_context(call) for call in calls]
 
@@ -659,20 +770,32 @@ def regent_breakdown(
     raised = sum(1 for c, context in zip(candidates, contexts, strict=True) for p in c if _raises(p, context))
     per_candidate = sum(
         time_calls(_evaluation(p, context), 200, 20).p50_us
-        for c, context in zip(candidates, contexts, strict=True) for p in c
-    ) / max(1, evaluations)  # fmt: skip
+        for c, context in zip(candidates, contexts, strict=True)
+        for p in c
+    ) / max(1, evaluations)
     whole = time_calls(
         lambda i: engine.decide(
-            candidates[i % n], calls[i % n].subject, calls[i % n].request, calls[i % n].now,
+            candidates[i % n],
+            calls[i % n].subject,
+            calls[i % n].request,
+            calls[i % n].now,
             engine.Inputs(PROVIDERS),
         ),
-        BREAKDOWN_ITERATIONS, 200,
-    )  # fmt: skip
+        BREAKDOWN_ITERATIONS,
+        200,
+    )
     rest = whole.p50_us - build.p50_us - run.p50_us
     return [
-        count, f"{evaluations / n:.1f}", lookup.p50_us, build.p50_us, run.p50_us, per_candidate,
-        f"{raised}/{evaluations}", rest, total.p50_us,
-    ]  # fmt: skip
+        count,
+        f"{evaluations / n:.1f}",
+        lookup.p50_us,
+        build.p50_us,
+        run.p50_us,
+        per_candidate,
+        f"{raised}/{evaluations}",
+        rest,
+        total.p50_us,
+    ]
 
 
 def _evaluation(policy: engine.CompiledPolicy, context: cel.Context) -> Callable[[int], object]:
@@ -694,17 +817,32 @@ def _raises(policy: engine.CompiledPolicy, context: cel.Context) -> bool:
 CEL_NOW = dt.datetime(2026, 1, 5, 22, 30, tzinfo=dt.UTC)  # a Monday
 CEL_ACTIVATION = {
     "agent": {
-        "slug": "invoice-bot", "name": "Invoice Bot", "risk_tier": 3, "monthly_budget": 50000.0,
-        "department": "finance", "capabilities": ["invoice.approve", "payment.execute"], "provider": "Bench LLM",
-        "provider_kind": "simulated", "model": "sim", "status": "active",
+        "slug": "invoice-bot",
+        "name": "Invoice Bot",
+        "risk_tier": 3,
+        "monthly_budget": 50000.0,
+        "department": "finance",
+        "capabilities": ["invoice.approve", "payment.execute"],
+        "provider": "Bench LLM",
+        "provider_kind": "simulated",
+        "model": "sim",
+        "status": "active",
     },
     "department": {
-        "slug": "finance", "name": "Finance", "monthly_budget": 3500000.0, "risk_appetite": 40, "status": "active",
+        "slug": "finance",
+        "name": "Finance",
+        "monthly_budget": 3500000.0,
+        "risk_appetite": 40,
+        "status": "active",
     },
-    "action": "invoice.approve", "resource": "invoice/4711", "amount": 2500.0, "currency": "USD",
-    "data_classes": ["pii", "financial"], "now": CEL_NOW,
+    "action": "invoice.approve",
+    "resource": "invoice/4711",
+    "amount": 2500.0,
+    "currency": "USD",
+    "data_classes": ["pii", "financial"],
+    "now": CEL_NOW,
     "context": {"region": "us", "contract_value": 60000, "environment": "production"},
-}  # fmt: skip
+}
 
 # Conditions as Policy Admins write them (the demo company's and the generator's).
 CEL_CONDITIONS = [
@@ -902,13 +1040,17 @@ def cel_section() -> None:
         for name, programs in runners.items():
             theirs = programs[source]
             got[f"celpy {name}"] = (
-                theirs if isinstance(theirs, tuple)
+                theirs
+                if isinstance(theirs, tuple)
                 else outcome(lambda theirs=theirs: theirs.evaluate(activation), _celpy_value)
-            )  # fmt: skip
+            )
         marks = {name: ("ok" if matches(expected, value) else "WRONG") for name, value in got.items()}
         rows.append([what, source, shown(expected)] + [f"{shown(v)} {marks[k]}" for k, v in got.items()])
-        mismatches += [f"  {name}: {what}: {source} gave {shown(v)}, expected {shown(expected)}"
-                       for name, v in got.items() if marks[name] != "ok"]  # fmt: skip
+        mismatches += [
+            f"  {name}: {what}: {source} gave {shown(v)}, expected {shown(expected)}"
+            for name, v in got.items()
+            if marks[name] != "ok"
+        ]
     print_table(["checks", "expression", "expected", "cel", "celpy interpreted", "celpy compiled"], rows)
     totals = Counter(m.split(":")[0].strip() for m in mismatches)
     print(f"\nMismatches ({len(CEL_CASES)} checks; " + ", ".join(f"{k}: {v}" for k, v in totals.items()) + "):")
@@ -948,9 +1090,14 @@ def seed(agents: list[BenchAgent], policies: list[BenchPolicy]) -> dict[int, str
     keys = {}
     for agent in agents:
         row = Agent.objects.create(
-            name=f"Agent {agent.number}", slug=f"agent-{agent.number}", department=departments[agent.department_id],
-            provider=provider, model_name="sim", risk_tier=agent.risk_tier, monthly_budget=Decimal("9000000000"),
-        )  # fmt: skip
+            name=f"Agent {agent.number}",
+            slug=f"agent-{agent.number}",
+            department=departments[agent.department_id],
+            provider=provider,
+            model_name="sim",
+            risk_tier=agent.risk_tier,
+            monthly_budget=Decimal("9000000000"),
+        )
         row.capabilities.set([capabilities[code] for code in agent.capabilities])
         keys[agent.number] = issue_key(row)
     for spec in policies:
@@ -974,12 +1121,28 @@ def start_server(port: int, log, conn_max_age: int = 0) -> subprocess.Popen:
     (see README)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEBUG")}
     environment.update(
-        DATABASE_URL=BENCH_DATABASE_URL, SECRET_KEY=secrets.token_urlsafe(50), DEBUG="false",
-        SECURE_SSL_REDIRECT="false", ALLOWED_HOSTS="127.0.0.1", DB_CONN_MAX_AGE=str(conn_max_age),
+        DATABASE_URL=BENCH_DATABASE_URL,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        DB_CONN_MAX_AGE=str(conn_max_age),
         LOG_LEVEL="WARNING",
-    )  # fmt: skip
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-               f"--port={port}", "--workers", "2", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        f"--port={port}",
+        "--workers",
+        "2",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 30
     while True:
@@ -1071,8 +1234,9 @@ def regent_client(port: int, keys: dict[int, str], cases: list[Case], clients: i
 
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         own = [a for a in range(1, AGENT_COUNT + 1) if (a - 1) % clients == number]
-        headers = {agent: {"Authorization": f"Bearer {keys[agent]}", "Content-Type": "application/json"}
-                   for agent in own}  # fmt: skip
+        headers = {
+            agent: {"Authorization": f"Bearer {keys[agent]}", "Content-Type": "application/json"} for agent in own
+        }
         bodies = [json.dumps(http_body(c.request)) for c in cases]
 
         def operation(i: int) -> str:
@@ -1096,8 +1260,12 @@ def regent_client(port: int, keys: dict[int, str], cases: list[Case], clients: i
 
 
 def http_body(request: ActionRequest) -> dict:
-    body = {"action": request.action, "resource": request.resource, "data_classes": request.data_classes,
-            "context": request.context}  # fmt: skip
+    body = {
+        "action": request.action,
+        "resource": request.resource,
+        "data_classes": request.data_classes,
+        "context": request.context,
+    }
     if request.amount is not None:
         body.update(amount=str(request.amount), currency=request.currency)
     return body
@@ -1131,8 +1299,10 @@ def http_section() -> None:
         started = time.perf_counter()
         create_database()
         keys = seed(agents, policies)
-        print(f"  database {BENCH_DATABASE} migrated and seeded in {time.perf_counter() - started:.1f} s: "
-              f"{len(DEPARTMENTS)} departments, {len(agents)} agents with keys, {len(policies)} policies")  # fmt: skip
+        print(
+            f"  database {BENCH_DATABASE} migrated and seeded in {time.perf_counter() - started:.1f} s: "
+            f"{len(DEPARTMENTS)} departments, {len(agents)} agents with keys, {len(policies)} policies"
+        )
         port = free_port()
         server = start_server(port, log)
         run_clients(4, HTTP_WARMUP_SECONDS, regent_client(port, keys, cases, 4))
@@ -1146,21 +1316,44 @@ def http_section() -> None:
             raw = run_clients(clients, HTTP_SECONDS, raw_insert_client(cases))
             _, raw_busy = _cpu_since(before, [])
             ours_rate, raw_rate = ours.operations / ours.seconds, raw.operations / raw.seconds
-            rows.append([
-                clients, ours_rate, ours.timings.p50_us / 1000, ours.timings.p99_us / 1000, ours.errors,
-                server_cpu * 1000 / max(1, ours.operations), f"{busy:.0%}", raw_rate, raw.timings.p50_us / 1000,
-                raw.timings.p99_us / 1000, f"{raw_busy:.0%}", f"{ours_rate / raw_rate:.3f}",
-            ])  # fmt: skip
+            rows.append(
+                [
+                    clients,
+                    ours_rate,
+                    ours.timings.p50_us / 1000,
+                    ours.timings.p99_us / 1000,
+                    ours.errors,
+                    server_cpu * 1000 / max(1, ours.operations),
+                    f"{busy:.0%}",
+                    raw_rate,
+                    raw.timings.p50_us / 1000,
+                    raw.timings.p99_us / 1000,
+                    f"{raw_busy:.0%}",
+                    f"{ours_rate / raw_rate:.3f}",
+                ]
+            )
             verdicts = ", ".join(f"{k} {v}" for k, v in sorted(ours.outcomes.items()))
             print(f"  {clients} clients: {ours.operations:,} decisions in {ours.seconds:.1f} s ({verdicts})")
         with psycopg.connect(BENCH_DATABASE_URL) as connection:
             stored = connection.execute("SELECT count(*) FROM governance_decision").fetchone()[0]
         print(f"  decisions stored: {stored:,}\n")
         print_table(
-            ["clients", "Regent dec/s", "p50 ms", "p99 ms", "errors", "server CPU ms/dec", "machine busy",
-             "raw INSERT/s", "p50 ms", "p99 ms", "machine busy", "Regent ÷ raw"],
+            [
+                "clients",
+                "Regent dec/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "server CPU ms/dec",
+                "machine busy",
+                "raw INSERT/s",
+                "p50 ms",
+                "p99 ms",
+                "machine busy",
+                "Regent ÷ raw",
+            ],
             rows,
-        )  # fmt: skip
+        )
         print(
             f"\n({HTTP_SECONDS:.0f} s per cell after a {HTTP_WARMUP_SECONDS:.0f} s warm-up; one keep-alive connection "
             "per client thread; raw = single-row INSERT + COMMIT into a 4-column table, one psycopg connection "
@@ -1218,10 +1411,12 @@ def main() -> None:
     chosen = parser.parse_args().sections or list(SECTIONS)
     if unknown := [name for name in chosen if name not in SECTIONS]:
         parser.error(f"unknown section {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
-    print(f"Policy evaluation benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-          f"Python {sys.version.split()[0]}, cedarpy {_version('cedarpy')}, "
-          f"common-expression-language {_version('common-expression-language')}, "
-          f"cel-python {_version('cel-python')}; load average {_load()}")  # fmt: skip
+    print(
+        f"Policy evaluation benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}, cedarpy {_version('cedarpy')}, "
+        f"common-expression-language {_version('common-expression-language')}, "
+        f"cel-python {_version('cel-python')}; load average {_load()}"
+    )
     started = time.perf_counter()
     for name in chosen:
         SECTIONS[name]()

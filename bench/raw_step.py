@@ -84,10 +84,17 @@ def raw_step(step_id: int) -> None:
             "RETURNING id",
             [step_id, json.dumps(request)],
         ).fetchone()
-        _link(cursor, [("decision.created", {"decision": decision_id, **request}),
-                       ("workflow.step_changed", {"step": step_id, "status": "running"})])  # fmt: skip
-        cursor.execute("UPDATE raw_step SET status = 'running', decision_id = %s, updated_at = now() WHERE id = %s",
-                       [decision_id, step_id])  # fmt: skip
+        _link(
+            cursor,
+            [
+                ("decision.created", {"decision": decision_id, **request}),
+                ("workflow.step_changed", {"step": step_id, "status": "running"}),
+            ],
+        )
+        cursor.execute(
+            "UPDATE raw_step SET status = 'running', decision_id = %s, updated_at = now() WHERE id = %s",
+            [decision_id, step_id],
+        )
     # the provider call would be here, outside any transaction
     with connection.transaction(), connection.cursor() as cursor:
         cursor.execute("SELECT status FROM raw_step WHERE id = %s FOR UPDATE", [step_id])

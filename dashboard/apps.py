@@ -3,8 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 class DashboardConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'dashboard'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "dashboard"
 
     def ready(self) -> None:
         from dashboard.rollups import install_triggers

@@ -128,9 +128,15 @@ def pdf_report(report: BoardReport) -> bytes:
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, title="Regent board report", author="Regent",
-        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,
-    )  # fmt: skip
+        buffer,
+        pagesize=A4,
+        title="Regent board report",
+        author="Regent",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+    )
     story = [
         Paragraph("Regent board report", styles["Title"]),
         Paragraph(f"{report.period.label} · {report.scope_label}", styles["Normal"]),
@@ -145,8 +151,13 @@ def pdf_report(report: BoardReport) -> bytes:
         _table(
             [["Department", "Decisions", "Average risk", "Appetite", "Status"]]
             + [
-                [d.department, f"{d.decisions:,}", _raw(d.average_risk) or "–", d.appetite,
-                 "OVER appetite" if d.over_appetite else "within"]
+                [
+                    d.department,
+                    f"{d.decisions:,}",
+                    _raw(d.average_risk) or "–",
+                    d.appetite,
+                    "OVER appetite" if d.over_appetite else "within",
+                ]
                 for d in report.departments
             ]
         ),
@@ -164,10 +175,14 @@ def pdf_report(report: BoardReport) -> bytes:
         Paragraph("Approvals outstanding", styles["Heading2"]),
         _table(
             [["Department", "Agent", "Action", "Deadline (UTC)"]]
-            + [[a.department.name, a.decision.agent.name, a.decision.action, f"{a.deadline:%d %b %H:%M}"]
-               for a in report.approvals]
-        ) if report.approvals else Paragraph("None waiting.", styles["Normal"]),
-    ]  # fmt: skip
+            + [
+                [a.department.name, a.decision.agent.name, a.decision.action, f"{a.deadline:%d %b %H:%M}"]
+                for a in report.approvals
+            ]
+        )
+        if report.approvals
+        else Paragraph("None waiting.", styles["Normal"]),
+    ]
     document.build(story)
     return buffer.getvalue()
 

@@ -66,13 +66,17 @@ def rates_chart(trend: Trend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     traces = [
         go.Scatter(
-            x=labels, y=values, name=name, mode="lines+markers", connectgaps=False,
+            x=labels,
+            y=values,
+            name=name,
+            mode="lines+markers",
+            connectgaps=False,
             line={"color": PALETTE[i], "dash": DASHES[i], "width": 2},
             marker={"symbol": SYMBOLS[i], "size": 7},
             hovertemplate=f"{name}: %{{y:.1f}}%<extra>%{{x}}</extra>",
         )
         for i, (name, values) in enumerate(trend.rates.items())
-    ]  # fmt: skip
+    ]
     layout = _layout("Rates over the period", yaxis={"title": {"text": "% of decisions"}, "rangemode": "tozero"})
     rows = [[label, *(_pct(trend.rates[name][i]) for name in trend.rates)] for i, label in enumerate(labels)]
     return Chart(
@@ -87,8 +91,13 @@ def rates_chart(trend: Trend, period: Period) -> Chart:
 
 def decisions_chart(trend: Trend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
-    trace = go.Bar(x=labels, y=trend.decisions, name="Decisions", marker={"color": PALETTE[0]},
-                   hovertemplate="%{y:,} decisions<extra>%{x}</extra>")  # fmt: skip
+    trace = go.Bar(
+        x=labels,
+        y=trend.decisions,
+        name="Decisions",
+        marker={"color": PALETTE[0]},
+        hovertemplate="%{y:,} decisions<extra>%{x}</extra>",
+    )
     layout = _layout("Decisions", yaxis={"title": {"text": "decisions"}}, showlegend=False)
     return Chart(
         "decisions",
@@ -106,10 +115,17 @@ def risk_heatmap(departments: list[DepartmentRisk]) -> Chart:
     shares = [[_share(d.bands[key], d.decisions) for key, _ in bands] for d in departments]
     counts = [[d.bands[key] for key, _ in bands] for d in departments]
     trace = go.Heatmap(
-        z=shares, x=[label.split(" ")[0] for _, label in bands], y=names, text=counts,
-        colorscale="Blues", zmin=0, zmax=100, colorbar={"title": {"text": "% of decisions"}},
-        texttemplate="%{z:.0f}% (%{text:,})", hovertemplate="%{y}, %{x} risk: %{z:.1f}%<extra></extra>",
-    )  # fmt: skip
+        z=shares,
+        x=[label.split(" ")[0] for _, label in bands],
+        y=names,
+        text=counts,
+        colorscale="Blues",
+        zmin=0,
+        zmax=100,
+        colorbar={"title": {"text": "% of decisions"}},
+        texttemplate="%{z:.0f}% (%{text:,})",
+        hovertemplate="%{y}, %{x} risk: %{z:.1f}%<extra></extra>",
+    )
     layout = _layout(
         "Decisions by risk band",
         height=max(280, 80 + 40 * len(names)),
@@ -121,9 +137,11 @@ def risk_heatmap(departments: list[DepartmentRisk]) -> Chart:
         "Share of each department's decisions in each risk band, with counts",
         _figure([trace], layout),
         ["Department", *(label for _, label in bands)],
-        [[n, *(f"{_pct(s)} ({c:,})" for s, c in zip(row, crow, strict=True))]
-         for n, row, crow in zip(names, shares, counts, strict=True)],
-    )  # fmt: skip
+        [
+            [n, *(f"{_pct(s)} ({c:,})" for s, c in zip(row, crow, strict=True))]
+            for n, row, crow in zip(names, shares, counts, strict=True)
+        ],
+    )
 
 
 def appetite_chart(departments: list[DepartmentRisk]) -> Chart:
@@ -131,17 +149,32 @@ def appetite_chart(departments: list[DepartmentRisk]) -> Chart:
     risk = [d.average_risk for d in departments]
     appetite = [d.appetite for d in departments]
     traces = [
-        go.Bar(x=names, y=risk, name="Average risk", marker={"color": PALETTE[0], "pattern": {"shape": "/"}},
-               text=[f"{r:.0f}" if r is not None else "" for r in risk], textposition="outside"),
-        go.Scatter(x=names, y=appetite, name="Risk appetite", mode="markers",
-                   marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": PALETTE[1]}}),
-    ]  # fmt: skip
+        go.Bar(
+            x=names,
+            y=risk,
+            name="Average risk",
+            marker={"color": PALETTE[0], "pattern": {"shape": "/"}},
+            text=[f"{r:.0f}" if r is not None else "" for r in risk],
+            textposition="outside",
+        ),
+        go.Scatter(
+            x=names,
+            y=appetite,
+            name="Risk appetite",
+            mode="markers",
+            marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": PALETTE[1]}},
+        ),
+    ]
     layout = _layout("Risk against appetite", yaxis={"title": {"text": "risk score (0–100)"}, "range": [0, 100]})
     rows = [
-        [d.department, d.average_risk if d.average_risk is not None else "–", d.appetite,
-         "over appetite" if d.over_appetite else "within"]
+        [
+            d.department,
+            d.average_risk if d.average_risk is not None else "–",
+            d.appetite,
+            "over appetite" if d.over_appetite else "within",
+        ]
         for d in departments
-    ]  # fmt: skip
+    ]
     return Chart(
         "appetite",
         "Risk against appetite",
@@ -155,15 +188,31 @@ def appetite_chart(departments: list[DepartmentRisk]) -> Chart:
 def policy_chart(hits: list[PolicyHits]) -> Chart:
     names = [h.policy for h in reversed(hits)]
     traces = [
-        go.Bar(y=names, x=[h.enforced for h in reversed(hits)], name="Enforced", orientation="h",
-               marker={"color": PALETTE[0]}, text=[h.enforced or "" for h in reversed(hits)]),
-        go.Bar(y=names, x=[h.shadow for h in reversed(hits)], name="Shadow (not enforced)", orientation="h",
-               marker={"color": PALETTE[4], "pattern": {"shape": "x"}}, text=[h.shadow or "" for h in reversed(hits)]),
-    ]  # fmt: skip
-    layout = _layout("Policies that fire most", barmode="stack", height=max(260, 80 + 28 * len(names)),
-                     yaxis={"automargin": True}, xaxis={"title": {"text": "times fired"}},
-                     legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02,
-                             "yanchor": "bottom"})  # fmt: skip
+        go.Bar(
+            y=names,
+            x=[h.enforced for h in reversed(hits)],
+            name="Enforced",
+            orientation="h",
+            marker={"color": PALETTE[0]},
+            text=[h.enforced or "" for h in reversed(hits)],
+        ),
+        go.Bar(
+            y=names,
+            x=[h.shadow for h in reversed(hits)],
+            name="Shadow (not enforced)",
+            orientation="h",
+            marker={"color": PALETTE[4], "pattern": {"shape": "x"}},
+            text=[h.shadow or "" for h in reversed(hits)],
+        ),
+    ]
+    layout = _layout(
+        "Policies that fire most",
+        barmode="stack",
+        height=max(260, 80 + 28 * len(names)),
+        yaxis={"automargin": True},
+        xaxis={"title": {"text": "times fired"}},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+    )
     return Chart(
         "policies",
         "Policies that fire most",
@@ -177,11 +226,23 @@ def policy_chart(hits: list[PolicyHits]) -> Chart:
 def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
     names = [r.name.replace(" ", "<br>") for r in rows]
     traces = [
-        go.Bar(x=names, y=[r.cost for r in rows], name="Cost", marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
-               text=[f"{r.cost:,.0f}" for r in rows], textposition="outside"),
-        go.Bar(x=names, y=[r.value for r in rows], name="Value", marker={"color": PALETTE[2]},
-               text=[f"{r.value:,.0f}" for r in rows], textposition="outside"),
-    ]  # fmt: skip
+        go.Bar(
+            x=names,
+            y=[r.cost for r in rows],
+            name="Cost",
+            marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
+            text=[f"{r.cost:,.0f}" for r in rows],
+            textposition="outside",
+        ),
+        go.Bar(
+            x=names,
+            y=[r.value for r in rows],
+            name="Value",
+            marker={"color": PALETTE[2]},
+            text=[f"{r.value:,.0f}" for r in rows],
+            textposition="outside",
+        ),
+    ]
     title = f"Cost and value by {by}"
     return Chart(
         f"cost-value-{by}",
@@ -196,23 +257,38 @@ def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
 def provider_chart(shares: list[ProviderShare], threshold: int) -> Chart:
     names = [s.provider for s in reversed(shares)]
     trace = go.Bar(
-        y=names, x=[s.share for s in reversed(shares)], orientation="h", name="Share of work",
-        marker={"color": [PALETTE[1] if s.over_threshold else PALETTE[0] for s in reversed(shares)],
-                "pattern": {"shape": ["x" if s.over_threshold else "" for s in reversed(shares)]}},
+        y=names,
+        x=[s.share for s in reversed(shares)],
+        orientation="h",
+        name="Share of work",
+        marker={
+            "color": [PALETTE[1] if s.over_threshold else PALETTE[0] for s in reversed(shares)],
+            "pattern": {"shape": ["x" if s.over_threshold else "" for s in reversed(shares)]},
+        },
         text=[f"{s.share:.1f}%" + (" ⚠ over threshold" if s.over_threshold else "") for s in reversed(shares)],
         textposition="auto",
-    )  # fmt: skip
+    )
     layout = _layout(
         "Share of work per provider",
         xaxis={"title": {"text": "% of decisions"}, "range": [0, 100]},
         yaxis={"automargin": True},
         height=max(240, 90 + 40 * len(names)),
         showlegend=False,
-        shapes=[{"type": "line", "x0": threshold, "x1": threshold, "yref": "paper", "y0": 0, "y1": 1,
-                 "line": {"dash": "dash", "width": 2}}],
-        annotations=[{"x": threshold, "yref": "paper", "y": 1.02, "text": f"warning above {threshold}%",
-                      "showarrow": False}],
-    )  # fmt: skip
+        shapes=[
+            {
+                "type": "line",
+                "x0": threshold,
+                "x1": threshold,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dash", "width": 2},
+            }
+        ],
+        annotations=[
+            {"x": threshold, "yref": "paper", "y": 1.02, "text": f"warning above {threshold}%", "showarrow": False}
+        ],
+    )
     return Chart(
         "providers",
         "Share of work per provider",
@@ -226,16 +302,37 @@ def provider_chart(shares: list[ProviderShare], threshold: int) -> Chart:
 def routing_chart(shift: RoutingShift) -> Chart:
     agents = sorted(set(shift.before) | set(shift.after), key=lambda a: -shift.after.get(a, 0))[:10]
     traces = [
-        go.Bar(x=agents, y=[shift.before.get(a, 0) for a in agents], name="Week before the change",
-               marker={"color": PALETTE[5], "pattern": {"shape": "."}}),
-        go.Bar(x=agents, y=[shift.after.get(a, 0) for a in agents], name="Since the change",
-               marker={"color": PALETTE[0]}),
-    ]  # fmt: skip
-    empty = [] if agents else [{"text": "No workflow steps were routed around the last change.", "showarrow": False,
-                                "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]  # fmt: skip
-    layout = _layout("How routing shifted", barmode="group", annotations=empty,
-                     xaxis={"visible": bool(agents)},
-                     yaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents)})  # fmt: skip
+        go.Bar(
+            x=agents,
+            y=[shift.before.get(a, 0) for a in agents],
+            name="Week before the change",
+            marker={"color": PALETTE[5], "pattern": {"shape": "."}},
+        ),
+        go.Bar(
+            x=agents, y=[shift.after.get(a, 0) for a in agents], name="Since the change", marker={"color": PALETTE[0]}
+        ),
+    ]
+    empty = (
+        []
+        if agents
+        else [
+            {
+                "text": "No workflow steps were routed around the last change.",
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+            }
+        ]
+    )
+    layout = _layout(
+        "How routing shifted",
+        barmode="group",
+        annotations=empty,
+        xaxis={"visible": bool(agents)},
+        yaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents)},
+    )
     return Chart(
         "routing",
         "How routing shifted",
@@ -252,11 +349,15 @@ VERDICT_LABELS = {"allow": "Allowed", "flag": "Flagged", "require_approval": "Se
 def agent_decisions_chart(trend: AgentTrend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     traces = [
-        go.Bar(x=labels, y=trend.by_verdict[verdict], name=label,
-               marker={"color": PALETTE[i], "pattern": {"shape": PATTERNS[i]}},
-               hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>")
+        go.Bar(
+            x=labels,
+            y=trend.by_verdict[verdict],
+            name=label,
+            marker={"color": PALETTE[i], "pattern": {"shape": PATTERNS[i]}},
+            hovertemplate=f"{label}: %{{y:,}}<extra>%{{x}}</extra>",
+        )
         for i, (verdict, label) in enumerate(VERDICT_LABELS.items())
-    ]  # fmt: skip
+    ]
     layout = _layout("Decisions by verdict", barmode="stack", yaxis={"title": {"text": "decisions"}})
     return Chart(
         "agent-decisions",
@@ -272,11 +373,17 @@ def agent_money_chart(trend: AgentTrend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     series = {"Spend": trend.spend, "Value": trend.value}
     traces = [
-        go.Scatter(x=labels, y=values, name=name, mode="lines+markers",
-                   line={"color": PALETTE[i], "dash": DASHES[i], "width": 2}, marker={"symbol": SYMBOLS[i], "size": 7},
-                   hovertemplate=f"{name}: %{{y:,.2f}}<extra>%{{x}}</extra>")
+        go.Scatter(
+            x=labels,
+            y=values,
+            name=name,
+            mode="lines+markers",
+            line={"color": PALETTE[i], "dash": DASHES[i], "width": 2},
+            marker={"symbol": SYMBOLS[i], "size": 7},
+            hovertemplate=f"{name}: %{{y:,.2f}}<extra>%{{x}}</extra>",
+        )
         for i, (name, values) in enumerate(series.items())
-    ]  # fmt: skip
+    ]
     layout = _layout("Spend and value", yaxis={"title": {"text": "amount"}, "rangemode": "tozero"})
     return Chart(
         "agent-money",
@@ -292,11 +399,18 @@ def agent_risk_chart(trend: AgentTrend, period: Period) -> Chart:
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     series = {"Average risk score": trend.average_risk, "High or critical (% of decisions)": trend.high_risk_rate}
     traces = [
-        go.Scatter(x=labels, y=values, name=name, mode="lines+markers", connectgaps=False,
-                   line={"color": PALETTE[i + 1], "dash": DASHES[i], "width": 2},
-                   marker={"symbol": SYMBOLS[i], "size": 7}, hovertemplate=f"{name}: %{{y:.1f}}<extra>%{{x}}</extra>")
+        go.Scatter(
+            x=labels,
+            y=values,
+            name=name,
+            mode="lines+markers",
+            connectgaps=False,
+            line={"color": PALETTE[i + 1], "dash": DASHES[i], "width": 2},
+            marker={"symbol": SYMBOLS[i], "size": 7},
+            hovertemplate=f"{name}: %{{y:.1f}}<extra>%{{x}}</extra>",
+        )
         for i, (name, values) in enumerate(series.items())
-    ]  # fmt: skip
+    ]
     layout = _layout("Risk", yaxis={"title": {"text": "score or % (0–100)"}, "range": [0, 100]})
     return Chart(
         "agent-risk",
@@ -332,52 +446,110 @@ def interaction_chart(graph: Graph) -> Chart:
         (e, curve[len(curve) // 2]) for e, curve in shared
     ]
     arrows = [
-        {"x": nodes[e.target].x, "y": nodes[e.target].y, "ax": nodes[e.source].x, "ay": nodes[e.source].y,
-         "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True, "arrowhead": 3,
-         "arrowsize": 1, "arrowwidth": width(e), "arrowcolor": PALETTE[6], "standoff": 14, "startstandoff": 14}
+        {
+            "x": nodes[e.target].x,
+            "y": nodes[e.target].y,
+            "ax": nodes[e.source].x,
+            "ay": nodes[e.source].y,
+            "xref": "x",
+            "yref": "y",
+            "axref": "x",
+            "ayref": "y",
+            "text": "",
+            "showarrow": True,
+            "arrowhead": 3,
+            "arrowsize": 1,
+            "arrowwidth": width(e),
+            "arrowcolor": PALETTE[6],
+            "standoff": 14,
+            "startstandoff": 14,
+        }
         for e in delegations
     ] + [
-        {"x": x, "y": y, "xref": "x", "yref": "y", "text": str(e.count), "showarrow": False, "font": {"size": 11},
-         "bgcolor": "#ffffff", "bordercolor": "#5b6475", "borderwidth": 1, "borderpad": 1}
+        {
+            "x": x,
+            "y": y,
+            "xref": "x",
+            "yref": "y",
+            "text": str(e.count),
+            "showarrow": False,
+            "font": {"size": 11},
+            "bgcolor": "#ffffff",
+            "bordercolor": "#5b6475",
+            "borderwidth": 1,
+            "borderpad": 1,
+        }
         for e, (x, y) in middles
         if e in labelled
-    ]  # fmt: skip
+    ]
     traces = [
-        go.Scatter(x=[None], y=[None], mode="lines", name="Delegated runs (arrow: from → to)",
-                   line={"color": PALETTE[6], "width": 2}, hoverinfo="skip"),
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name="Delegated runs (arrow: from → to)",
+            line={"color": PALETTE[6], "width": 2},
+            hoverinfo="skip",
+        ),
         go.Scatter(
             x=[x for _, curve in shared for x in [*(p[0] for p in curve), None]],
             y=[y for _, curve in shared for y in [*(p[1] for p in curve), None]],
-            mode="lines", name="Shared workflow runs (dashed)", hoverinfo="skip",
+            mode="lines",
+            name="Shared workflow runs (dashed)",
+            hoverinfo="skip",
             line={"color": "#8a8f99", "dash": "dash", "width": 1.5},
         ),
         go.Scatter(
-            x=[x for _, (x, _) in middles], y=[y for _, (_, y) in middles],
-            mode="markers", name="Edge counts", showlegend=False, marker={"size": 16, "opacity": 0},
-            hovertext=[f"{name(e.source)} → {name(e.target)}: {e.count} delegated runs" if e.kind == DELEGATION
-                       else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs" for e, _ in middles],
+            x=[x for _, (x, _) in middles],
+            y=[y for _, (_, y) in middles],
+            mode="markers",
+            name="Edge counts",
+            showlegend=False,
+            marker={"size": 16, "opacity": 0},
+            hovertext=[
+                f"{name(e.source)} → {name(e.target)}: {e.count} delegated runs"
+                if e.kind == DELEGATION
+                else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs"
+                for e, _ in middles
+            ],
             hovertemplate="%{hovertext}<extra></extra>",
         ),
-    ]  # fmt: skip
+    ]
     departments = sorted({n.agent.department for n in graph.nodes}, key=lambda d: d.name)
     for i, department in enumerate(departments):
         members = [n for n in graph.nodes if n.agent.department_id == department.pk]
         traces.append(
             go.Scatter(
-                x=[n.x for n in members], y=[n.y for n in members], mode="markers+text", name=escape(department.name),
+                x=[n.x for n in members],
+                y=[n.y for n in members],
+                mode="markers+text",
+                name=escape(department.name),
                 text=[escape(n.agent.name) for n in members],
                 textposition=[_label_side(n.x, n.y) for n in members],
                 customdata=[reverse("dashboard:agent", args=[n.agent.pk]) for n in members],
-                hovertext=[f"<b>{escape(n.agent.name)}</b> ({escape(department.name)})<br>delegated {n.delegated}, "
-                           f"received {n.received}, shared runs {n.shared}<br>click to open" for n in members],
+                hovertext=[
+                    f"<b>{escape(n.agent.name)}</b> ({escape(department.name)})<br>delegated {n.delegated}, "
+                    f"received {n.received}, shared runs {n.shared}<br>click to open"
+                    for n in members
+                ],
                 hovertemplate="%{hovertext}<extra></extra>",
-                marker={"size": 20, "color": PALETTE[i % len(PALETTE)], "symbol": NODE_SYMBOLS[i % len(NODE_SYMBOLS)],
-                        "line": {"width": 1.5, "color": "#ffffff"}},
+                marker={
+                    "size": 20,
+                    "color": PALETTE[i % len(PALETTE)],
+                    "symbol": NODE_SYMBOLS[i % len(NODE_SYMBOLS)],
+                    "line": {"width": 1.5, "color": "#ffffff"},
+                },
             )
-        )  # fmt: skip
+        )
     axis = {"visible": False, "range": [-1.6, 1.6]}
-    empty = {"text": "No delegations or shared workflow runs in this period.", "showarrow": False,
-             "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}  # fmt: skip
+    empty = {
+        "text": "No delegations or shared workflow runs in this period.",
+        "showarrow": False,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+    }
     layout = _layout(
         "Who works with whom",
         height=720,
@@ -394,9 +566,16 @@ def interaction_chart(graph: Graph) -> Chart:
         # Not through go.Figure: validating a few hundred annotations we built ourselves costs ~0.4 s.
         {"data": [trace.to_plotly_json() for trace in traces], "layout": layout},
         ["Kind", "From", "To", "Runs"],
-        [["Delegation" if e.kind == DELEGATION else "Shared runs", nodes[e.source].agent.name,
-          nodes[e.target].agent.name, e.count] for e in graph.edges],
-    )  # fmt: skip
+        [
+            [
+                "Delegation" if e.kind == DELEGATION else "Shared runs",
+                nodes[e.source].agent.name,
+                nodes[e.target].agent.name,
+                e.count,
+            ]
+            for e in graph.edges
+        ],
+    )
 
 
 def _label_side(x: float, y: float) -> str:

@@ -23,8 +23,16 @@ from orchestration.models import Agent, Status
 from orchestration.scoping import scope_to_departments, visible_agents
 
 HIGH_RISK_DEFINITION = "decisions with a risk score of 50 or more (high and critical bands)"
-LEAGUE_MEASURES = ("decisions", "spend", "value", "csat_total", "csat_count", "risk_total", "risk_high",
-                   "risk_critical")  # fmt: skip
+LEAGUE_MEASURES = (
+    "decisions",
+    "spend",
+    "value",
+    "csat_total",
+    "csat_count",
+    "risk_total",
+    "risk_high",
+    "risk_critical",
+)
 RECENT_DECISIONS = 20
 
 

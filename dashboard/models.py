@@ -14,11 +14,31 @@ GRAINS = [(HOUR, "Hour"), (DAY, "Day")]
 
 # Measures every change carries and every bucket sums, in one order (see dashboard.rollups).
 COUNT_MEASURES = (
-    "decisions", "risk_total", "risk_low", "risk_moderate", "risk_high", "risk_critical",
-    "shadow_deny", "shadow_hold", "shadow_allow", "outcomes", "successes",
-    "approvals_approved", "approvals_rejected", "approvals_expired", "approval_wait_seconds",
-    "wait_1m", "wait_5m", "wait_15m", "wait_1h", "wait_4h", "wait_1d", "wait_more", "csat_total", "csat_count",
-)  # fmt: skip
+    "decisions",
+    "risk_total",
+    "risk_low",
+    "risk_moderate",
+    "risk_high",
+    "risk_critical",
+    "shadow_deny",
+    "shadow_hold",
+    "shadow_allow",
+    "outcomes",
+    "successes",
+    "approvals_approved",
+    "approvals_rejected",
+    "approvals_expired",
+    "approval_wait_seconds",
+    "wait_1m",
+    "wait_5m",
+    "wait_15m",
+    "wait_1h",
+    "wait_4h",
+    "wait_1d",
+    "wait_more",
+    "csat_total",
+    "csat_count",
+)
 MONEY_MEASURES = ("spend", "cost", "value")
 MEASURES = COUNT_MEASURES + MONEY_MEASURES
 DIMENSIONS = ("department_id", "agent_id", "provider_id", "verdict")

@@ -190,28 +190,38 @@ class Trigger:
 
 TRIGGERS = {
     "dashboard_rollup_decision": Trigger(
-        "governance_decision", "INSERT",
-        lambda: [decision_changes("d.id = NEW.id"), policy_changes("d.id = NEW.id")], None,
+        "governance_decision",
+        "INSERT",
+        lambda: [decision_changes("d.id = NEW.id"), policy_changes("d.id = NEW.id")],
+        None,
         lambda: [decision_changes("true", "new_rows"), policy_changes("true", "new_rows")],
     ),
     "dashboard_rollup_outcome": Trigger(
-        "governance_outcome", "INSERT",
-        lambda: [outcome_changes("o.id = NEW.id")], None,
+        "governance_outcome",
+        "INSERT",
+        lambda: [outcome_changes("o.id = NEW.id")],
+        None,
         lambda: [outcome_changes("true", "new_rows")],
     ),
     "dashboard_rollup_approval_created": Trigger(
-        "governance_approval", "INSERT",
-        lambda: [approval_changes("p.id = NEW.id")], "NEW.status <> 'pending'",
+        "governance_approval",
+        "INSERT",
+        lambda: [approval_changes("p.id = NEW.id")],
+        "NEW.status <> 'pending'",
         lambda: [approval_changes("p.status <> 'pending'", "new_rows p")],
     ),
     "dashboard_rollup_approval_resolved": Trigger(
-        "governance_approval", "UPDATE",
-        lambda: [approval_changes("p.id = NEW.id")], "OLD.status = 'pending' AND NEW.status <> 'pending'",
-        lambda: [approval_changes(
-            "p.status <> 'pending' AND o.status = 'pending'", "new_rows p JOIN old_rows o ON o.id = p.id"
-        )],
+        "governance_approval",
+        "UPDATE",
+        lambda: [approval_changes("p.id = NEW.id")],
+        "OLD.status = 'pending' AND NEW.status <> 'pending'",
+        lambda: [
+            approval_changes(
+                "p.status <> 'pending' AND o.status = 'pending'", "new_rows p JOIN old_rows o ON o.id = p.id"
+            )
+        ],
     ),
-}  # fmt: skip
+}
 
 
 def _inserts(selects: list[str]) -> str:
@@ -281,27 +291,33 @@ def add_to_buckets(changes: str) -> None:
         )
         cursor.execute(
             _upsert(
-                "dashboard_decisionrollup", key, MEASURES,
+                "dashboard_decisionrollup",
+                key,
+                MEASURES,
                 f"SELECT 'hour', hour, {dims}, {measure_list} FROM rollup_delta WHERE true",
             )
-        )  # fmt: skip
+        )
         cursor.execute(
             _upsert(
-                "dashboard_decisionrollup", key, MEASURES,
+                "dashboard_decisionrollup",
+                key,
+                MEASURES,
                 f"SELECT 'day', day, {dims}, {_sums()} FROM rollup_delta WHERE true GROUP BY day, {dims}",
             )
-        )  # fmt: skip
+        )
         cursor.execute("DROP TABLE rollup_delta")
         policy_key = ("grain", "start", "department_id", "agent_id", "policy_id", "policy_mode")
         for grain in ("hour", "day"):
             cursor.execute(
                 _upsert(
-                    "dashboard_policyrollup", policy_key, ("hits",),
+                    "dashboard_policyrollup",
+                    policy_key,
+                    ("hits",),
                     f"SELECT '{grain}', {grain}, department_id, agent_id, policy_id, policy_mode, SUM(hits) "
                     f"FROM ({changes}) c WHERE c.policy_id IS NOT NULL "
                     f"GROUP BY {grain}, department_id, agent_id, policy_id, policy_mode",
                 )
-            )  # fmt: skip
+            )
 
 
 def fold_changes(batch: int = FOLD_BATCH) -> int:

@@ -30,11 +30,21 @@ PROVIDERS = [
     # name, kind, endpoint, region, cost per unit
     ("Northwind LLM", ModelProvider.Kind.SIMULATED, "", "eu-west", Decimal("0.0020")),
     ("Contoso AI", ModelProvider.Kind.SIMULATED, "", "us-east", Decimal("0.0030")),
-    ("On-prem model gateway", ModelProvider.Kind.OPENAI_COMPATIBLE, "http://127.0.0.1:8088/v1", "on-prem",
-     Decimal("0.0008")),
-    ("Partner agent webhook", ModelProvider.Kind.HTTP_WEBHOOK, "http://127.0.0.1:8089/agents", "eu-central",
-     Decimal("0.0015")),
-]  # fmt: skip
+    (
+        "On-prem model gateway",
+        ModelProvider.Kind.OPENAI_COMPATIBLE,
+        "http://127.0.0.1:8088/v1",
+        "on-prem",
+        Decimal("0.0008"),
+    ),
+    (
+        "Partner agent webhook",
+        ModelProvider.Kind.HTTP_WEBHOOK,
+        "http://127.0.0.1:8089/agents",
+        "eu-central",
+        Decimal("0.0015"),
+    ),
+]
 
 CAPABILITIES = {
     "invoice.approve": "Approve a supplier invoice for payment",
@@ -57,15 +67,17 @@ CAPABILITIES = {
 
 # department slug -> (agent roles, capabilities they hold)
 AGENT_ROLES = {
-    "finance": [("Invoice", ["invoice.approve", "expense.review"]), ("Payments", ["payment.execute"]),
-                ("Reporting", ["report.generate"])],
+    "finance": [
+        ("Invoice", ["invoice.approve", "expense.review"]),
+        ("Payments", ["payment.execute"]),
+        ("Reporting", ["report.generate"]),
+    ],
     "procurement": [("Purchasing", ["purchase_order.create"]), ("Vendor", ["vendor.onboard", "contract.review"])],
     "support": [("Helpdesk", ["ticket.reply", "account.update"]), ("Refunds", ["refund.issue", "ticket.reply"])],
     "data": [("Export", ["data.export", "report.generate"]), ("Sharing", ["dataset.share"])],
     "legal": [("Contracts", ["contract.review", "document.redact"])],
-    "it-ops": [("Access", ["access.grant"]), ("Incidents", ["incident.triage"]),
-               ("Release", ["deployment.approve"])],
-}  # fmt: skip
+    "it-ops": [("Access", ["access.grant"]), ("Incidents", ["incident.triage"]), ("Release", ["deployment.approve"])],
+}
 AGENTS_PER_DEPARTMENT = {"finance": 8, "procurement": 7, "support": 8, "data": 6, "legal": 4, "it-ops": 7}
 # Agents that move money get budgets sized for a month of payments; the others pay for compute.
 MONEY_BUDGETS = [Decimal("800000"), Decimal("1200000"), Decimal("1500000")]
@@ -80,10 +92,17 @@ POLICIES = [
         "rationale": "Payments of €10,000 or more commit the company: an executive signs them off.",
         "actions": "invoice.approve, payment.execute",
         "condition": "amount >= 10000.0",
-        "effect": "require_approval", "approver_role": Role.EXECUTIVE, "priority": 300, "risk_weight": 20,
+        "effect": "require_approval",
+        "approver_role": Role.EXECUTIVE,
+        "priority": 300,
+        "risk_weight": 20,
         "examples": [
-            ("A €25,000 invoice waits for an executive", "invoice.approve",
-             {"action": "invoice.approve", "amount": "25000", "currency": "EUR"}, "require_approval"),
+            (
+                "A €25,000 invoice waits for an executive",
+                "invoice.approve",
+                {"action": "invoice.approve", "amount": "25000", "currency": "EUR"},
+                "require_approval",
+            ),
         ],
     },
     {
@@ -91,82 +110,134 @@ POLICIES = [
         "rationale": "Payments from €2,000 to €10,000 are checked by the department's supervisor.",
         "actions": "invoice.approve, payment.execute, purchase_order.create",
         "condition": "amount >= 2000.0 && amount < 10000.0",
-        "effect": "require_approval", "approver_role": Role.SUPERVISOR, "priority": 250, "risk_weight": 10,
+        "effect": "require_approval",
+        "approver_role": Role.SUPERVISOR,
+        "priority": 250,
+        "risk_weight": 10,
     },
     {
         "name": "Personal data stays in the EU",
         "rationale": "GDPR: personal data may only be exported to EU destinations.",
         "actions": "data.export, dataset.share",
         "condition": '"pii" in data_classes && (!has(context.region) || context.region != "eu")',
-        "effect": "deny", "priority": 400, "risk_weight": 30,
+        "effect": "deny",
+        "priority": 400,
+        "risk_weight": 30,
         "examples": [
-            ("Personal data to the US is refused", "data.export",
-             {"action": "data.export", "data_classes": ["pii"], "context": {"region": "us"}}, "deny"),
-            ("Personal data within the EU is fine", "data.export",
-             {"action": "data.export", "data_classes": ["pii"], "context": {"region": "eu"}}, "allow"),
+            (
+                "Personal data to the US is refused",
+                "data.export",
+                {"action": "data.export", "data_classes": ["pii"], "context": {"region": "us"}},
+                "deny",
+            ),
+            (
+                "Personal data within the EU is fine",
+                "data.export",
+                {"action": "data.export", "data_classes": ["pii"], "context": {"region": "eu"}},
+                "allow",
+            ),
         ],
     },
     {
         "name": "Refunds over €500 are flagged",
         "rationale": "Larger refunds are reviewed weekly for abuse patterns.",
-        "actions": "refund.issue", "condition": "amount > 500.0",
-        "effect": "flag", "priority": 150, "risk_weight": 10,
+        "actions": "refund.issue",
+        "condition": "amount > 500.0",
+        "effect": "flag",
+        "priority": 150,
+        "risk_weight": 10,
     },
     {
         "name": "Refunds over €2,000 are refused",
         "rationale": "Refunds this large go through the claims process, not an agent.",
-        "actions": "refund.issue", "condition": "amount > 2000.0",
-        "effect": "deny", "priority": 350, "risk_weight": 25,
+        "actions": "refund.issue",
+        "condition": "amount > 2000.0",
+        "effect": "deny",
+        "priority": 350,
+        "risk_weight": 25,
         "examples": [
-            ("A €2,500 refund is refused", "refund.issue",
-             {"action": "refund.issue", "amount": "2500", "currency": "EUR"}, "deny"),
+            (
+                "A €2,500 refund is refused",
+                "refund.issue",
+                {"action": "refund.issue", "amount": "2500", "currency": "EUR"},
+                "deny",
+            ),
         ],
     },
     {
         "name": "Critical-tier agents never move money alone",
         "rationale": "Agents in the critical risk tier need a person for any action with an amount.",
         "condition": "agent.risk_tier >= 4 && amount > 0.0",
-        "effect": "require_approval", "approver_role": Role.SUPERVISOR, "priority": 280, "risk_weight": 15,
+        "effect": "require_approval",
+        "approver_role": Role.SUPERVISOR,
+        "priority": 280,
+        "risk_weight": 15,
     },
     {
         "name": "Burst limit per agent",
         "rationale": "More than 600 actions an hour from one agent suggests a loop or an attack.",
         "condition": "agent_actions_last_hour() >= 600",
-        "effect": "deny", "priority": 500, "risk_weight": 20,
+        "effect": "deny",
+        "priority": 500,
+        "risk_weight": 20,
     },
     {
         "name": "Budget nearly spent",
         "rationale": "Flag spending that takes an agent past 90% of its monthly budget.",
         "condition": "amount > 0.0 && agent_spend_month() + amount > agent.monthly_budget * 0.9",
-        "effect": "flag", "priority": 120, "risk_weight": 10,
+        "effect": "flag",
+        "priority": 120,
+        "risk_weight": 10,
     },
     {
         "name": "After-hours access grants need approval",
         "rationale": "Access granted outside 07:00–19:00 UTC is a classic intrusion pattern.",
-        "actions": "access.grant", "condition": "now.getHours() < 7 || now.getHours() >= 19",
-        "effect": "require_approval", "approver_role": Role.SUPERVISOR, "priority": 200, "risk_weight": 15,
+        "actions": "access.grant",
+        "condition": "now.getHours() < 7 || now.getHours() >= 19",
+        "effect": "require_approval",
+        "approver_role": Role.SUPERVISOR,
+        "priority": 200,
+        "risk_weight": 15,
     },
     {
         "name": "Production deployments need approval",
         "rationale": "Change management: a person approves every production release.",
         "actions": "deployment.approve",
         "condition": 'has(context.environment) && context.environment == "production"',
-        "effect": "require_approval", "approver_role": Role.SUPERVISOR, "priority": 200, "risk_weight": 10,
+        "effect": "require_approval",
+        "approver_role": Role.SUPERVISOR,
+        "priority": 200,
+        "risk_weight": 10,
         "examples": [
-            ("A production release waits for a person", "deployment.approve",
-             {"action": "deployment.approve", "context": {"environment": "production"}}, "require_approval"),
-            ("A staging release goes ahead", "deployment.approve",
-             {"action": "deployment.approve", "context": {"environment": "staging"}}, "allow"),
+            (
+                "A production release waits for a person",
+                "deployment.approve",
+                {"action": "deployment.approve", "context": {"environment": "production"}},
+                "require_approval",
+            ),
+            (
+                "A staging release goes ahead",
+                "deployment.approve",
+                {"action": "deployment.approve", "context": {"environment": "staging"}},
+                "allow",
+            ),
         ],
     },
     {
         "name": "Support never handles health data",
         "rationale": "Health data is special-category data; support agents are not cleared for it.",
-        "departments": ["support"], "condition": '"health" in data_classes',
-        "effect": "deny", "priority": 400, "risk_weight": 30,
+        "departments": ["support"],
+        "condition": '"health" in data_classes',
+        "effect": "deny",
+        "priority": 400,
+        "risk_weight": 30,
         "examples": [
-            ("A reply touching health data is refused", "ticket.reply",
-             {"action": "ticket.reply", "data_classes": ["health"]}, "deny"),
+            (
+                "A reply touching health data is refused",
+                "ticket.reply",
+                {"action": "ticket.reply", "data_classes": ["health"]},
+                "deny",
+            ),
         ],
     },
     {
@@ -174,12 +245,23 @@ POLICIES = [
         "rationale": "Proposed: refuse onboarding a vendor that has not passed the sanctions check.",
         "actions": "vendor.onboard",
         "condition": "!has(context.sanctions_checked) || !context.sanctions_checked",
-        "effect": "deny", "mode": "shadow", "priority": 300, "risk_weight": 20,
+        "effect": "deny",
+        "mode": "shadow",
+        "priority": 300,
+        "risk_weight": 20,
         "examples": [
-            ("An unchecked vendor is refused", "vendor.onboard",
-             {"action": "vendor.onboard", "context": {"sanctions_checked": False}}, "deny"),
-            ("A checked vendor is onboarded", "vendor.onboard",
-             {"action": "vendor.onboard", "context": {"sanctions_checked": True}}, "allow"),
+            (
+                "An unchecked vendor is refused",
+                "vendor.onboard",
+                {"action": "vendor.onboard", "context": {"sanctions_checked": False}},
+                "deny",
+            ),
+            (
+                "A checked vendor is onboarded",
+                "vendor.onboard",
+                {"action": "vendor.onboard", "context": {"sanctions_checked": True}},
+                "allow",
+            ),
         ],
     },
     {
@@ -187,25 +269,42 @@ POLICIES = [
         "rationale": "Contracts above €50,000 go on Legal's weekly review list.",
         "actions": "contract.review",
         "condition": "has(context.contract_value) && context.contract_value > 50000.0",
-        "effect": "flag", "priority": 100, "risk_weight": 10,
+        "effect": "flag",
+        "priority": 100,
+        "risk_weight": 10,
     },
-]  # fmt: skip
+]
 
 # slug, name, sample input, steps: (key, capability = action, amount field, data classes, depends on)
 WORKFLOWS = [
-    ("supplier-invoice", "Supplier invoice", {"amount": 1800, "currency": "EUR"}, [
-        ("order", "purchase_order.create", "amount", [], ""),
-        ("approve", "invoice.approve", "amount", ["financial"], "order"),
-        ("pay", "payment.execute", "amount", ["financial"], "approve"),
-    ]),
-    ("customer-refund", "Customer refund", {"amount": 300, "currency": "EUR"}, [
-        ("reply", "ticket.reply", "", ["pii"], ""),
-        ("refund", "refund.issue", "amount", ["pii", "financial"], "reply"),
-    ]),
-    ("data-sharing", "Data sharing with a partner", {"region": "eu"}, [
-        ("export", "data.export", "", ["financial"], ""),
-        ("redact", "document.redact", "", [], "export"),
-        ("share", "dataset.share", "", [], "redact"),
-    ]),
-]  # fmt: skip
+    (
+        "supplier-invoice",
+        "Supplier invoice",
+        {"amount": 1800, "currency": "EUR"},
+        [
+            ("order", "purchase_order.create", "amount", [], ""),
+            ("approve", "invoice.approve", "amount", ["financial"], "order"),
+            ("pay", "payment.execute", "amount", ["financial"], "approve"),
+        ],
+    ),
+    (
+        "customer-refund",
+        "Customer refund",
+        {"amount": 300, "currency": "EUR"},
+        [
+            ("reply", "ticket.reply", "", ["pii"], ""),
+            ("refund", "refund.issue", "amount", ["pii", "financial"], "reply"),
+        ],
+    ),
+    (
+        "data-sharing",
+        "Data sharing with a partner",
+        {"region": "eu"},
+        [
+            ("export", "data.export", "", ["financial"], ""),
+            ("redact", "document.redact", "", [], "export"),
+            ("share", "dataset.share", "", [], "redact"),
+        ],
+    ),
+]
 STRATEGY = {"cost": 30, "risk": 30, "customer_satisfaction": 20, "resilience": 20}

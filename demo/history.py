@@ -27,10 +27,25 @@ from governance.models import Policy
 from orchestration.models import Agent
 
 DECISION_COLUMNS = (
-    "agent_id", "department_id", "action", "resource", "amount", "currency", "data_classes", "context", "verdict",
-    "risk_score", "explanation", "shadow_verdict", "matched_policies", "policy_versions", "inputs", "latency_us",
-    "created_at", "idempotency_key",
-)  # fmt: skip
+    "agent_id",
+    "department_id",
+    "action",
+    "resource",
+    "amount",
+    "currency",
+    "data_classes",
+    "context",
+    "verdict",
+    "risk_score",
+    "explanation",
+    "shadow_verdict",
+    "matched_policies",
+    "policy_versions",
+    "inputs",
+    "latency_us",
+    "created_at",
+    "idempotency_key",
+)
 ACTIONS = ("invoice.approve", "refund.issue", "ticket.reply", "data.export", "deploy.release", "contract.sign")
 VERDICT_WEIGHTS = {1: (86, 2, 8, 4), 2: (80, 4, 11, 5), 3: (70, 8, 15, 7), 4: (58, 14, 20, 8)}  # by agent risk tier
 VERDICTS = ("allow", "deny", "require_approval", "flag")
@@ -73,10 +88,21 @@ def _shapes(rng: random.Random, tier: int, policies: list[dict], resource: str) 
             hits = [*hits, {**rng.choice(policies), "mode": "shadow"}]
         amount = f"{rng.uniform(5, 5000):.2f}" if rng.random() < 0.6 else "\\N"
         fields = (
-            rng.choice(ACTIONS), resource, amount, "EUR" if amount != "\\N" else "", "[]", "{}", verdict,
-            str(risk), "synthetic history", shadow, _copy_text(json.dumps(hits)), "[]", "{}",
+            rng.choice(ACTIONS),
+            resource,
+            amount,
+            "EUR" if amount != "\\N" else "",
+            "[]",
+            "{}",
+            verdict,
+            str(risk),
+            "synthetic history",
+            shadow,
+            _copy_text(json.dumps(hits)),
+            "[]",
+            "{}",
             str(rng.randint(80, 900)),
-        )  # fmt: skip
+        )
         shapes.append("\t".join(fields))
     return shapes
 

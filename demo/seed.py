@@ -164,8 +164,11 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
     index = engine.current_index()
     agents = list(Agent.objects.select_related("department", "provider").prefetch_related("capabilities"))
     subjects = {a.pk: subject_of(a, frozenset(c.code for c in a.capabilities.all())) for a in agents}
-    zero_inputs = {"agent_spend_month": lambda: 0.0, "department_spend_month": lambda: 0.0,
-                   "agent_actions_last_hour": lambda: 0}  # fmt: skip
+    zero_inputs = {
+        "agent_spend_month": lambda: 0.0,
+        "department_spend_month": lambda: 0.0,
+        "agent_actions_last_hour": lambda: 0,
+    }
     now = timezone.now()
     decisions: list[Decision] = []
     rulings: list[engine.Ruling] = []
@@ -173,27 +176,42 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
         date = now - dt.timedelta(days=day)
         volume = per_day if date.weekday() < 5 else per_day // 4
         for _ in range(volume):
-            at = date.replace(hour=min(23, max(0, int(rng.gauss(13, 3.5)))), minute=rng.randrange(60),
-                              second=rng.randrange(60))  # fmt: skip
+            at = date.replace(
+                hour=min(23, max(0, int(rng.gauss(13, 3.5)))), minute=rng.randrange(60), second=rng.randrange(60)
+            )
             agent = rng.choice(agents)
             subject = subjects[agent.pk]
             request = make_request(rng, rng.choice(sorted(subject.capability_codes)))
             engine_request = engine.Request(
-                request.action, request.resource, float(request.amount or 0), request.currency,
-                tuple(request.data_classes), request.context,
-            )  # fmt: skip
+                request.action,
+                request.resource,
+                float(request.amount or 0),
+                request.currency,
+                tuple(request.data_classes),
+                request.context,
+            )
             candidates = engine.candidates_for(index, subject, engine_request, at)
             ruling = engine.decide(candidates, subject, engine_request, at, engine.Inputs(zero_inputs))
             decisions.append(
                 Decision(
-                    agent=agent, department=agent.department, action=request.action, resource=request.resource,
-                    amount=request.amount, currency=request.currency, data_classes=request.data_classes,
-                    context=request.context, verdict=ruling.verdict, shadow_verdict=ruling.shadow_verdict,
-                    risk_score=ruling.risk_score, explanation=ruling.explanation,
-                    matched_policies=describe_hits(ruling), policy_versions=ruling.evaluated_version_ids,
-                    latency_us=rng.randint(80, 400), created_at=at,
+                    agent=agent,
+                    department=agent.department,
+                    action=request.action,
+                    resource=request.resource,
+                    amount=request.amount,
+                    currency=request.currency,
+                    data_classes=request.data_classes,
+                    context=request.context,
+                    verdict=ruling.verdict,
+                    shadow_verdict=ruling.shadow_verdict,
+                    risk_score=ruling.risk_score,
+                    explanation=ruling.explanation,
+                    matched_policies=describe_hits(ruling),
+                    policy_versions=ruling.evaluated_version_ids,
+                    latency_us=rng.randint(80, 400),
+                    created_at=at,
                 )
-            )  # fmt: skip
+            )
             rulings.append(ruling)
     order = sorted(range(len(decisions)), key=lambda i: decisions[i].created_at)
     decisions = [decisions[i] for i in order]
@@ -208,7 +226,9 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
             role = ruling.approval_policy.approver_role if ruling.approval_policy else "Supervisor"
             approvals.append(
                 Approval(
-                    decision=decision, department=decision.department, approver_role=role,
+                    decision=decision,
+                    department=decision.department,
+                    approver_role=role,
                     status=Approval.Status.APPROVED if approved else Approval.Status.REJECTED,
                     requested_at=decision.created_at,
                     deadline=decision.created_at + dt.timedelta(hours=4),
@@ -216,7 +236,7 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
                     decided_at=decision.created_at + dt.timedelta(minutes=rng.lognormvariate(3.5, 0.8)),
                     comment="Checked against the purchase order." if approved else "Not justified.",
                 )
-            )  # fmt: skip
+            )
             executes = approved
         if executes:
             outcome = make_outcome(rng, decision.action, decision.amount)
@@ -227,13 +247,17 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
     chain.append(
         [
             AuditEvent(
-                occurred_at=d.created_at, actor_label=f"agent:{d.agent.slug}", kind="decision.created",
-                subject_type="decision", subject_id=str(d.pk), department_id=d.department_id,
+                occurred_at=d.created_at,
+                actor_label=f"agent:{d.agent.slug}",
+                kind="decision.created",
+                subject_type="decision",
+                subject_id=str(d.pk),
+                department_id=d.department_id,
                 after=chain.plain(decision_summary(d, approval_of.get(d.pk))),
             )
             for d in decisions
         ]
-    )  # fmt: skip
+    )
     _book_month_spend(now)
     return len(decisions)
 

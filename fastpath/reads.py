@@ -41,6 +41,7 @@ def _converters(field) -> tuple:
     column = field.get_col(field.model._meta.db_table)
     return tuple(connection.ops.get_db_converters(column) + column.get_db_converters(connection))
 
+
 def ids_by(model: type[Model], column: str, values: list[str], **equal: int) -> dict[str, int]:
     """{value: primary key} of the rows whose `column` is among `values` and that match `equal`.
 

@@ -63,8 +63,11 @@ def insert_rows(model: type[Model], rows: list[dict]) -> list[dict]:
             row[meta.pk.attname] = pk
     fields = meta.concrete_fields
     prepare = [(field.attname, field.get_default, _preparer(field)) for field in fields]
-    _copy(model, fields, ([prep(row[name] if name in row else default()) for name, default, prep in prepare]
-                          for row in rows))  # fmt: skip
+    _copy(
+        model,
+        fields,
+        ([prep(row[name] if name in row else default()) for name, default, prep in prepare] for row in rows),
+    )
     return rows
 
 
@@ -120,10 +123,19 @@ def _preparer(field: Field) -> Callable:
 
 # Field classes whose plain values psycopg writes exactly as Django would store them (subclasses may not).
 _NATIVE = {
-    models.AutoField, models.BigAutoField, models.BigIntegerField, models.CharField, models.DateTimeField,
-    models.DecimalField, models.ForeignKey, models.IntegerField, models.PositiveIntegerField,
-    models.PositiveSmallIntegerField, models.SmallIntegerField, models.TextField,
-}  # fmt: skip
+    models.AutoField,
+    models.BigAutoField,
+    models.BigIntegerField,
+    models.CharField,
+    models.DateTimeField,
+    models.DecimalField,
+    models.ForeignKey,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.TextField,
+}
 
 
 def _copy(model: type[Model], fields: list[Field], rows: Iterable[list]) -> None:
@@ -144,6 +156,7 @@ def _draw_ids(model: type[Model], count: int) -> list[int]:
             [meta.db_table, meta.pk.column, count],
         )
         return cursor.fetchone()[0]
+
 
 def _insert_statement(objs: list[Model]) -> None:
     """Multi-row INSERT of unsaved instances of one model; an auto primary key is read back onto each one."""

@@ -182,11 +182,16 @@ class PolicyAdmin(admin.ModelAdmin):
             "",
             "<div class='example {}'>{} {} — expected {}, got {}</div>",
             (
-                ("pass" if r.passed else "fail", "✓" if r.passed else "✗", r.example.description,
-                 r.example.expected_verdict, r.verdict)
+                (
+                    "pass" if r.passed else "fail",
+                    "✓" if r.passed else "✗",
+                    r.example.description,
+                    r.example.expected_verdict,
+                    r.verdict,
+                )
                 for r in results
             ),
-        )  # fmt: skip
+        )
 
     @admin.action(description="Enforce selected policies (their examples must pass)", permissions=["change"])
     def enforce(self, request, queryset):
@@ -226,9 +231,12 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
 
 class RejectionForm(forms.Form):
     comment = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
-        error_messages={"required": REASON_REQUIRED}, help_text="Recorded on each request; the agents' owners read it.",
-    )  # fmt: skip
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        error_messages={"required": REASON_REQUIRED},
+        help_text="Recorded on each request; the agents' owners read it.",
+    )
 
 
 @admin.register(Approval)
@@ -268,6 +276,7 @@ class ApprovalAdmin(ReadOnlyAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/governance/approval/reject.html", context)
+
     list_filter = ["status", "approver_role", ("department", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["decision", "department", "decided_by"]
 
@@ -297,8 +306,17 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class ReplayRunAdmin(ReadOnlyAdmin):
     list_display = ["pk", "requested_at", "requested_by", "policy_ids", "days", "status", "progress", "changed"]
     list_filter = ["status"]
-    fields = ["requested_at", "requested_by", "policy_ids", "days", "status", "progress", "finished_at",
-              "error", "summary"]  # fmt: skip
+    fields = [
+        "requested_at",
+        "requested_by",
+        "policy_ids",
+        "days",
+        "status",
+        "progress",
+        "finished_at",
+        "error",
+        "summary",
+    ]
     readonly_fields = fields
 
     @admin.display(description="Changed verdicts")

@@ -13,22 +13,82 @@ from functools import lru_cache
 import cel
 
 REQUEST_VARIABLES = {
-    "agent", "department", "action", "resource", "amount", "currency", "data_classes", "context", "now",
-}  # fmt: skip
+    "agent",
+    "department",
+    "action",
+    "resource",
+    "amount",
+    "currency",
+    "data_classes",
+    "context",
+    "now",
+}
 AGENT_ATTRIBUTES = {
-    "slug", "name", "risk_tier", "monthly_budget", "department", "capabilities", "provider", "provider_kind",
-    "model", "status",
-}  # fmt: skip
+    "slug",
+    "name",
+    "risk_tier",
+    "monthly_budget",
+    "department",
+    "capabilities",
+    "provider",
+    "provider_kind",
+    "model",
+    "status",
+}
 DEPARTMENT_ATTRIBUTES = {"slug", "name", "monthly_budget", "risk_appetite", "status"}
 STATEFUL_FUNCTIONS = {"agent_spend_month", "department_spend_month", "agent_actions_last_hour"}
 CEL_FUNCTIONS = {
-    "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double", "string", "bool",
-    "bytes", "timestamp", "duration", "type", "dyn", "has", "all", "exists", "exists_one", "map", "filter",
-    "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours",
-    "getMinutes", "getSeconds", "getMilliseconds", "max", "min", "lowerAscii", "upperAscii", "trim",
-    "replace", "split", "join", "indexOf", "lastIndexOf", "substring", "charAt", "abs", "ceil", "floor",
-    "round", "sign", "isNaN", "isInf",
-}  # fmt: skip
+    "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bool",
+    "bytes",
+    "timestamp",
+    "duration",
+    "type",
+    "dyn",
+    "has",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
+    "getFullYear",
+    "getMonth",
+    "getDate",
+    "getDayOfMonth",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+    "max",
+    "min",
+    "lowerAscii",
+    "upperAscii",
+    "trim",
+    "replace",
+    "split",
+    "join",
+    "indexOf",
+    "lastIndexOf",
+    "substring",
+    "charAt",
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "sign",
+    "isNaN",
+    "isInf",
+}
 _MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _ATTRIBUTE = re.compile(r"(?<![\w.])(agent|department)\s*\.\s*([A-Za-z_]\w*)")
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -97,17 +157,33 @@ def sample_context() -> cel.Context:
     context = cel.Context(
         {
             "agent": {
-                "slug": "sample", "name": "Sample", "risk_tier": 2, "monthly_budget": 1000.0,
-                "department": "sample", "capabilities": ["invoice.approve"], "provider": "Sample",
-                "provider_kind": "simulated", "model": "sim", "status": "active",
+                "slug": "sample",
+                "name": "Sample",
+                "risk_tier": 2,
+                "monthly_budget": 1000.0,
+                "department": "sample",
+                "capabilities": ["invoice.approve"],
+                "provider": "Sample",
+                "provider_kind": "simulated",
+                "model": "sim",
+                "status": "active",
             },
             "department": {
-                "slug": "sample", "name": "Sample", "monthly_budget": 10000.0, "risk_appetite": 50, "status": "active"
+                "slug": "sample",
+                "name": "Sample",
+                "monthly_budget": 10000.0,
+                "risk_appetite": 50,
+                "status": "active",
             },
-            "action": "invoice.approve", "resource": "invoice/1", "amount": 100.0, "currency": "EUR",
-            "data_classes": ["pii"], "context": {}, "now": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC),
+            "action": "invoice.approve",
+            "resource": "invoice/1",
+            "amount": 100.0,
+            "currency": "EUR",
+            "data_classes": ["pii"],
+            "context": {},
+            "now": dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC),
         }
-    )  # fmt: skip
+    )
     context.add_function("agent_spend_month", lambda: 0.0)
     context.add_function("department_spend_month", lambda: 0.0)
     context.add_function("agent_actions_last_hour", lambda: 0)

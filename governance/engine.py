@@ -19,8 +19,12 @@ from governance.models.policy import action_matches
 from governance.risk import base_risk, clamp
 
 PRECEDENCE = {Effect.ALLOW: 0, Effect.FLAG: 1, Effect.REQUIRE_APPROVAL: 2, Effect.DENY: 3}
-PAST_TENSE = {Effect.ALLOW: "Allowed", Effect.FLAG: "Flagged", Effect.REQUIRE_APPROVAL: "Held for approval",
-              Effect.DENY: "Denied"}  # fmt: skip
+PAST_TENSE = {
+    Effect.ALLOW: "Allowed",
+    Effect.FLAG: "Flagged",
+    Effect.REQUIRE_APPROVAL: "Held for approval",
+    Effect.DENY: "Denied",
+}
 SHADOW_RISK_SHARE = 0.5
 
 
@@ -281,11 +285,16 @@ def _context_for(
     """The request as CEL values, converting only the names these conditions read: converting is the cost."""
     names = frozenset().union(*(p.condition.variables for p in candidates))
     values = {
-        "agent": lambda: subject.agent, "department": lambda: subject.department, "action": lambda: request.action,
-        "resource": lambda: request.resource, "amount": lambda: float(request.amount),
-        "currency": lambda: request.currency, "data_classes": lambda: list(request.data_classes),
-        "context": lambda: request.context, "now": lambda: now,
-    }  # fmt: skip
+        "agent": lambda: subject.agent,
+        "department": lambda: subject.department,
+        "action": lambda: request.action,
+        "resource": lambda: request.resource,
+        "amount": lambda: float(request.amount),
+        "currency": lambda: request.currency,
+        "data_classes": lambda: list(request.data_classes),
+        "context": lambda: request.context,
+        "now": lambda: now,
+    }
     context = cel.Context({name: values[name]() for name in names})
     for name in frozenset().union(*(p.condition.functions for p in candidates)):
         context.add_function(name, inputs.function(name))

@@ -113,9 +113,18 @@ class DecisionFilterSet(django_filters.FilterSet):
         model = Decision
         form = DecisionFilterForm
         fields = [
-            "agent", "department", "action", "verdict", "risk_min", "risk_max", "risk_band", "since", "until",
-            "policy", "q",
-        ]  # fmt: skip
+            "agent",
+            "department",
+            "action",
+            "verdict",
+            "risk_min",
+            "risk_max",
+            "risk_band",
+            "since",
+            "until",
+            "policy",
+            "q",
+        ]
 
     def filter_risk_band(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(risk_score__range=RISK_BANDS[value])

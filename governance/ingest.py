@@ -154,12 +154,14 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
     spend of failed actions given back per agent and month (governance.services.give_back_spend)."""
     ids = [item.decision_id for _, item in items if item.decision_id]
     keys = [item.decision_key for _, item in items if item.decision_key]
-    decisions = Decision.objects.filter(agent=agent).only("pk", "agent_id", "department_id", "amount", "verdict",
-                                                          "created_at", "idempotency_key")  # fmt: skip
+    decisions = Decision.objects.filter(agent=agent).only(
+        "pk", "agent_id", "department_id", "amount", "verdict", "created_at", "idempotency_key"
+    )
     by_id = {d.pk: d for d in decisions.filter(pk__in=ids)}
     by_key = {d.idempotency_key: d for d in decisions.filter(idempotency_key__in=keys)} if keys else {}
-    reported = set(Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list(
-        "decision_id", flat=True))  # fmt: skip
+    reported = set(
+        Outcome.objects.filter(decision__in=[*by_id.values(), *by_key.values()]).values_list("decision_id", flat=True)
+    )
     results, outcomes, now = [], [], timezone.now()
     for index, item in items:
         decision = by_id.get(item.decision_id) if item.decision_id else by_key.get(item.decision_key)
@@ -169,8 +171,17 @@ def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> 
         if decision.pk in reported:
             results.append(ItemResult(index, "duplicate", decision.pk))
             continue
-        outcomes.append(Outcome(decision=decision, result=item.result, cost=item.cost, value=item.value,
-                                csat=item.csat, reported_by=f"agent:{agent.slug}", reported_at=now))  # fmt: skip
+        outcomes.append(
+            Outcome(
+                decision=decision,
+                result=item.result,
+                cost=item.cost,
+                value=item.value,
+                csat=item.csat,
+                reported_by=f"agent:{agent.slug}",
+                reported_at=now,
+            )
+        )
         reported.add(decision.pk)
         results.append(ItemResult(index, "created", decision.pk))
     if outcomes:

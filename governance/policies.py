@@ -12,9 +12,18 @@ from governance import engine
 from governance.models import Mode, Policy, PolicyVersion
 
 SNAPSHOT_FIELDS = [
-    "name", "rationale", "actions", "condition", "effect", "approver_role", "approval_deadline_minutes",
-    "mode", "priority", "risk_weight", "enabled",
-]  # fmt: skip
+    "name",
+    "rationale",
+    "actions",
+    "condition",
+    "effect",
+    "approver_role",
+    "approval_deadline_minutes",
+    "mode",
+    "priority",
+    "risk_weight",
+    "enabled",
+]
 
 
 def snapshot_of(policy: Policy, *, departments=None, agents=None, capabilities=None) -> dict:

@@ -32,9 +32,7 @@ class PolicyExamplesFailed(DomainError):
 
     def __init__(self, policy: Policy, failures: list[ExampleResult]):
         self.failures = failures
-        lines = [
-            f"“{r.example.description}” expected {r.example.expected_verdict}, got {r.verdict}" for r in failures
-        ]
+        lines = [f"“{r.example.description}” expected {r.example.expected_verdict}, got {r.verdict}" for r in failures]
         super().__init__(f"{policy.name}: {len(failures)} example(s) fail: " + "; ".join(lines))
 
 

@@ -89,9 +89,19 @@ def replay(
         batch = list(
             decisions.filter(id__gt=last_id)
             .order_by("id")
-            .only("id", "agent_id", "action", "resource", "amount", "currency", "data_classes", "context",
-                  "inputs", "created_at")[:batch_size]
-        )  # fmt: skip
+            .only(
+                "id",
+                "agent_id",
+                "action",
+                "resource",
+                "amount",
+                "currency",
+                "data_classes",
+                "context",
+                "inputs",
+                "created_at",
+            )[:batch_size]
+        )
         if not batch:
             break
         for decision in batch:

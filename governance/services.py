@@ -56,16 +56,25 @@ def subject_of(agent: Agent, capability_codes: frozenset[str]) -> engine.Subject
         default_verdict=department.default_verdict,
         department_name=department.name,
         agent={
-            "slug": agent.slug, "name": agent.name, "risk_tier": agent.risk_tier,
-            "monthly_budget": float(agent.monthly_budget), "department": department.slug,
-            "capabilities": sorted(capability_codes), "provider": agent.provider.name,
-            "provider_kind": agent.provider.kind, "model": agent.model_name, "status": agent.status,
+            "slug": agent.slug,
+            "name": agent.name,
+            "risk_tier": agent.risk_tier,
+            "monthly_budget": float(agent.monthly_budget),
+            "department": department.slug,
+            "capabilities": sorted(capability_codes),
+            "provider": agent.provider.name,
+            "provider_kind": agent.provider.kind,
+            "model": agent.model_name,
+            "status": agent.status,
         },
         department={
-            "slug": department.slug, "name": department.name, "monthly_budget": float(department.monthly_budget),
-            "risk_appetite": department.risk_appetite, "status": department.status,
+            "slug": department.slug,
+            "name": department.name,
+            "monthly_budget": float(department.monthly_budget),
+            "risk_appetite": department.risk_appetite,
+            "status": department.status,
         },
-    )  # fmt: skip
+    )
 
 
 def live_inputs(agent: Agent, now: dt.datetime) -> engine.Inputs:
@@ -338,5 +347,3 @@ def _spent(decision: Decision) -> bool:
         return True
     approval = Approval.objects.filter(decision=decision).only("status").first()
     return approval is not None and approval.status == Approval.Status.APPROVED
-
-

@@ -39,9 +39,12 @@ def issue_token(user, name: str, *, expires_at: dt.datetime) -> tuple[PersonalTo
         user=user, name=name, prefix=raw[:PREFIX_LENGTH], digest=digest_key(raw), expires_at=expires_at
     )
     chain.record(
-        "token.issued", subject_type="personal_token", subject_id=token.pk, actor=user,
+        "token.issued",
+        subject_type="personal_token",
+        subject_id=token.pk,
+        actor=user,
         after={"name": name, "prefix": token.prefix, "expires_at": expires_at},
-    )  # fmt: skip
+    )
     return token, raw
 
 
@@ -50,8 +53,13 @@ def revoke_token(token: PersonalToken, *, by) -> bool:
     """Revoke the token; return whether it was still active."""
     revoked = PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
-        chain.record("token.revoked", subject_type="personal_token", subject_id=token.pk, actor=by,
-                     after={"prefix": token.prefix})  # fmt: skip
+        chain.record(
+            "token.revoked",
+            subject_type="personal_token",
+            subject_id=token.pk,
+            actor=by,
+            after={"prefix": token.prefix},
+        )
     return bool(revoked)
 
 

@@ -206,8 +206,12 @@ def _record_attempt(delivery_id: int, status_code: int | None, error: str) -> in
 def disable(subscription: WebhookSubscription, reason: str) -> None:
     subscription.active, subscription.disabled_reason = False, reason[:200]
     subscription.save(update_fields=["active", "disabled_reason"])
-    _record("webhook.disabled", subscription, actor_label="system:webhooks",
-            after={"url": subscription.url, "reason": reason})  # fmt: skip
+    _record(
+        "webhook.disabled",
+        subscription,
+        actor_label="system:webhooks",
+        after={"url": subscription.url, "reason": reason},
+    )
 
 
 def check_scope(departments: Iterable[Department], *, by) -> None:
@@ -215,9 +219,13 @@ def check_scope(departments: Iterable[Department], *, by) -> None:
     if sees_whole_organisation(by):
         return
     if not departments:
-        raise ValidationError({"departments": [
-            "Name the departments to hear from: only organisation-wide roles may subscribe to every event."
-        ]})  # fmt: skip
+        raise ValidationError(
+            {
+                "departments": [
+                    "Name the departments to hear from: only organisation-wide roles may subscribe to every event."
+                ]
+            }
+        )
     visible = set(visible_departments(by).values_list("pk", flat=True))
     outside = sorted(d.pk for d in departments if d.pk not in visible)
     if outside:
@@ -282,11 +290,16 @@ def _record(kind: str, subscription: WebhookSubscription, **event) -> None:
     so a Supervisor's audit log shows their own subscriptions. The secret is never part of it."""
     departments = list(subscription.departments.values_list("pk", flat=True)[:2])
     department_id = departments[0] if len(departments) == 1 else None
-    chain.record(kind, subject_type="webhook_subscription", subject_id=subscription.pk, department_id=department_id,
-                 **event)  # fmt: skip
+    chain.record(
+        kind, subject_type="webhook_subscription", subject_id=subscription.pk, department_id=department_id, **event
+    )
 
 
 def _described(subscription: WebhookSubscription) -> dict:
     departments = sorted(subscription.departments.values_list("pk", flat=True))
-    return {"url": subscription.url, "event_types": subscription.event_types, "departments": departments,
-            "active": subscription.active}  # fmt: skip
+    return {
+        "url": subscription.url,
+        "event_types": subscription.event_types,
+        "departments": departments,
+        "active": subscription.active,
+    }

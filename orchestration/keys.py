@@ -63,7 +63,7 @@ def authenticate_agent_key(raw_key: str) -> Agent | None:
 def issue_agent_key(agent: Agent, *, by=None) -> str:
     """Issue one more key for the agent (its other keys stay valid, for a rollover without downtime)."""
     raw_key = issue_key(agent, by=by)
-    _audit_keys("agent.key_issued", agent, by, {"prefix": raw_key[: PREFIX_LENGTH]})
+    _audit_keys("agent.key_issued", agent, by, {"prefix": raw_key[:PREFIX_LENGTH]})
     return raw_key
 
 
@@ -71,7 +71,7 @@ def issue_agent_key(agent: Agent, *, by=None) -> str:
 def rotate_agent_key(agent: Agent, *, by=None) -> str:
     """Revoke the agent's keys and issue a new one; the secret is returned once and never stored."""
     raw_key = rotate_keys(agent, by=by)
-    _audit_keys("agent.key_rotated", agent, by, {"prefix": raw_key[: PREFIX_LENGTH]})
+    _audit_keys("agent.key_rotated", agent, by, {"prefix": raw_key[:PREFIX_LENGTH]})
     return raw_key
 
 

@@ -58,14 +58,23 @@ class Regent:
         context: dict | None = None,
     ) -> Decision:
         """Ask whether the agent may perform the action; Regent records the decision either way."""
-        body = {"action": action, "resource": resource, "currency": currency, "data_classes": list(data_classes),
-                "context": context or {}, "amount": None if amount is None else str(amount)}  # fmt: skip
+        body = {
+            "action": action,
+            "resource": resource,
+            "currency": currency,
+            "data_classes": list(data_classes),
+            "context": context or {},
+            "amount": None if amount is None else str(amount),
+        }
         answer = self._post("/api/v1/decisions/evaluate", body)
         return Decision(
-            decision_id=answer["decision_id"], verdict=answer["verdict"], risk_score=answer["risk_score"],
-            explanation=answer["explanation"], approval_id=answer["approval_id"],
+            decision_id=answer["decision_id"],
+            verdict=answer["verdict"],
+            risk_score=answer["risk_score"],
+            explanation=answer["explanation"],
+            approval_id=answer["approval_id"],
             matched_policies=answer["matched_policies"],
-        )  # fmt: skip
+        )
 
     def report_outcome(
         self,
@@ -135,7 +144,8 @@ class Regent:
                 error = json.loads(exc.read())
             except ValueError:
                 error = {}
-            raise RegentError(exc.code, error.get("code", "error"), error.get("detail", exc.reason),
-                              error.get("fields")) from None  # fmt: skip
+            raise RegentError(
+                exc.code, error.get("code", "error"), error.get("detail", exc.reason), error.get("fields")
+            ) from None
         except OSError as exc:
             raise RegentError(0, "unreachable", f"Regent did not answer: {exc}") from None

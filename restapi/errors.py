@@ -45,8 +45,6 @@ def handle_exception(exc: Exception, context: dict) -> Response | None:
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        body = error_response(
-            response.status_code, code if isinstance(code, str) else "error", str(detail)
-        ).data
+        body = error_response(response.status_code, code if isinstance(code, str) else "error", str(detail)).data
     response.data = body
     return response

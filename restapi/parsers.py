@@ -19,4 +19,3 @@ class LimitedJSONParser(JSONParser):
         if len(body) > limit:
             raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
         return super().parse(io.BytesIO(body), media_type, parser_context)
-

@@ -411,12 +411,28 @@ def audit_events(kind: str) -> list[AuditEvent]:
 
 def workflow_form(capability: Capability, steps: list[dict], *, existing: list[StepTemplate] = (), **overrides) -> dict:
     """The workflow change form with one inline row per step; existing steps first, by their ids."""
-    data = {"name": "Refund", "slug": "refund", "description": "", "sample_input": "{}", "enabled": "on",
-            "steps-TOTAL_FORMS": str(len(steps)), "steps-INITIAL_FORMS": str(len(existing)),
-            "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000", **overrides}  # fmt: skip
+    data = {
+        "name": "Refund",
+        "slug": "refund",
+        "description": "",
+        "sample_input": "{}",
+        "enabled": "on",
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(len(existing)),
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+        **overrides,
+    }
     for index, step in enumerate(steps):
-        row = {"position": index + 1, "capability": capability.pk, "action": capability.code, "amount_field": "",
-               "data_classes": "[]", "depends_on": "", **step}  # fmt: skip
+        row = {
+            "position": index + 1,
+            "capability": capability.pk,
+            "action": capability.code,
+            "amount_field": "",
+            "data_classes": "[]",
+            "depends_on": "",
+            **step,
+        }
         if index < len(existing):
             row["id"] = existing[index].pk
         data.update({f"steps-{index}-{name}": value for name, value in row.items()})
@@ -434,8 +450,10 @@ def test_adding_a_capability_in_the_admin_is_audited(client, carol):
     assert response.status_code == 302
     (event,) = audit_events("capability.created")
     assert (event.actor, event.subject_id, event.after) == (
-        carol, str(Capability.objects.get(code="refund.issue").pk), {"code": "refund.issue", "description": "Refunds"},
-    )  # fmt: skip
+        carol,
+        str(Capability.objects.get(code="refund.issue").pk),
+        {"code": "refund.issue", "description": "Refunds"},
+    )
 
 
 def test_changing_a_provider_in_the_admin_is_audited_without_its_secret(client, carol):
@@ -446,9 +464,15 @@ def test_changing_a_provider_in_the_admin_is_audited_without_its_secret(client, 
     # When she moves it to another region
     response = client.post(
         admin_url(ModelProvider, "change", provider.pk),
-        {"name": "Spare AI", "kind": "simulated", "endpoint": "", "region": "us", "cost_per_unit": "0.002",
-         "signing_secret": provider.signing_secret},
-    )  # fmt: skip
+        {
+            "name": "Spare AI",
+            "kind": "simulated",
+            "endpoint": "",
+            "region": "us",
+            "cost_per_unit": "0.002",
+            "signing_secret": provider.signing_secret,
+        },
+    )
 
     # Then the change is audited, before and after, and the secret is nowhere in it
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors

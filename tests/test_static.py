@@ -30,8 +30,12 @@ def test_production_serves_collected_files_with_hashed_names_and_long_caching(
     start_server: StartServer, sqlite_url: str, tmp_path
 ) -> None:
     static_root = tmp_path / "collected"
-    settings = {**PRODUCTION, "DATABASE_URL": sqlite_url, "STATIC_ROOT": str(static_root),
-                "SERVESTATIC_USE_FINDERS": "false"}  # fmt: skip
+    settings = {
+        **PRODUCTION,
+        "DATABASE_URL": sqlite_url,
+        "STATIC_ROOT": str(static_root),
+        "SERVESTATIC_USE_FINDERS": "false",
+    }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=PROJECT_ROOT,

@@ -29,8 +29,9 @@ def running_step(finance_agent):
     invoice = CapabilityFactory(code="invoice.approve")
     finance_agent.capabilities.add(invoice)
     workflow = WorkflowTemplate.objects.create(name="Invoice", slug="invoice")
-    template = StepTemplate.objects.create(workflow=workflow, key="approve", capability=invoice,
-                                           action="invoice.approve")  # fmt: skip
+    template = StepTemplate.objects.create(
+        workflow=workflow, key="approve", capability=invoice, action="invoice.approve"
+    )
     run = WorkflowRun.objects.create(workflow=workflow, started_by="test")
     return StepRun.objects.create(run=run, template=template, agent=finance_agent, status=StepRun.Status.RUNNING)
 
@@ -45,8 +46,11 @@ def reviewer(finance):
 def delegate(agent, step, **body) -> dict:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(agent)}")
-    return client.post(f"/api/v1/steps/{step.pk}/delegate", {"capability": "contract.review",
-                       "action": "contract.review", **body}, format="json")  # fmt: skip
+    return client.post(
+        f"/api/v1/steps/{step.pk}/delegate",
+        {"capability": "contract.review", "action": "contract.review", **body},
+        format="json",
+    )
 
 
 def test_a_delegated_task_becomes_a_child_run_linked_to_the_step(
@@ -62,8 +66,12 @@ def test_a_delegated_task_becomes_a_child_run_linked_to_the_step(
 
 
 def test_a_denied_action_cannot_be_laundered_through_another_agent(running_step, finance_agent, reviewer) -> None:
-    policy = PolicyFactory(name="No contract reviews by the invoice bot", effect=Effect.DENY,
-                           actions="contract.review", rationale="Not its job.")  # fmt: skip
+    policy = PolicyFactory(
+        name="No contract reviews by the invoice bot",
+        effect=Effect.DENY,
+        actions="contract.review",
+        rationale="Not its job.",
+    )
     policy.agents.set([finance_agent])
     record_policy_version(policy)
 

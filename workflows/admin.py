@@ -13,8 +13,15 @@ class StrategyAdmin(admin.ModelAdmin):
     """Adding a strategy activates it; earlier ones stay as read-only history."""
 
     list_display = [
-        "created_at", "cost", "risk", "customer_satisfaction", "resilience", "is_active", "created_by", "note",
-    ]  # fmt: skip
+        "created_at",
+        "cost",
+        "risk",
+        "customer_satisfaction",
+        "resilience",
+        "is_active",
+        "created_by",
+        "note",
+    ]
     fields = ["cost", "risk", "customer_satisfaction", "resilience", "note"]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -25,9 +32,13 @@ class StrategyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         saved = strategy.set_strategy(
-            cost=obj.cost, risk=obj.risk, customer_satisfaction=obj.customer_satisfaction,
-            resilience=obj.resilience, note=obj.note, by=request.user,
-        )  # fmt: skip
+            cost=obj.cost,
+            risk=obj.risk,
+            customer_satisfaction=obj.customer_satisfaction,
+            resilience=obj.resilience,
+            note=obj.note,
+            by=request.user,
+        )
         obj.pk = saved.pk
 
 
@@ -38,11 +49,16 @@ class StepTemplateFormSet(BaseInlineFormSet):
         """The steps kept, in the order of their positions."""
         kept = [form.cleaned_data for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
         return [
-            {"key": step["key"], "capability": step["capability"], "action": step["action"],
-             "amount_field": step["amount_field"], "data_classes": step["data_classes"],
-             "dependencies": [key.strip() for key in step["depends_on"].split(",") if key.strip()]}
+            {
+                "key": step["key"],
+                "capability": step["capability"],
+                "action": step["action"],
+                "amount_field": step["amount_field"],
+                "data_classes": step["data_classes"],
+                "dependencies": [key.strip() for key in step["depends_on"].split(",") if key.strip()],
+            }
             for step in sorted(kept, key=lambda step: step["position"])
-        ]  # fmt: skip
+        ]
 
     def clean(self) -> None:
         super().clean()

@@ -113,8 +113,9 @@ def _openai_compatible(agent: Agent, order: WorkOrder) -> WorkResult:
             {"role": "user", "content": json.dumps({"action": order.action, "input": order.input})},
         ],
     }
-    answer = _post(agent.provider.endpoint.rstrip("/") + "/chat/completions", body,
-                   {"Idempotency-Key": order.idempotency_key})  # fmt: skip
+    answer = _post(
+        agent.provider.endpoint.rstrip("/") + "/chat/completions", body, {"Idempotency-Key": order.idempotency_key}
+    )
     try:
         content = answer["choices"][0]["message"]["content"]
         tokens = int(answer.get("usage", {}).get("total_tokens", 0))

@@ -34,8 +34,13 @@ class Candidate:
     total: float
 
     def as_dict(self) -> dict:
-        return {"agent_id": self.agent_id, "agent": self.slug, "total": round(self.total, 4),
-                "scores": {k: round(v, 4) for k, v in self.scores.items()}, "measures": self.measures}  # fmt: skip
+        return {
+            "agent_id": self.agent_id,
+            "agent": self.slug,
+            "total": round(self.total, 4),
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "measures": self.measures,
+        }
 
 
 def active_weights() -> dict[str, float]:
@@ -48,9 +53,7 @@ def rank_candidates(capability_id: int, *, exclude: list[int] = (), now: dt.date
     now = now or timezone.now()
     since = now - dt.timedelta(days=MEASURE_DAYS)
     agents = list(
-        Agent.objects.filter(
-            capabilities=capability_id, status=Status.ACTIVE, department__status=Status.ACTIVE
-        )
+        Agent.objects.filter(capabilities=capability_id, status=Status.ACTIVE, department__status=Status.ACTIVE)
         .exclude(pk__in=list(exclude))
         .select_related("provider")
         .annotate(
@@ -81,11 +84,13 @@ def rank_candidates(capability_id: int, *, exclude: list[int] = (), now: dt.date
             "resilience": (agent.successes + 1) / (agent.outcomes + 2),
         }
         measures = {
-            "cost_per_task": round(costs[agent.pk], 4), "risk_tier": agent.risk_tier,
-            "deny_rate": round(deny_rate, 4), "failure_rate": round(failure_rate, 4),
+            "cost_per_task": round(costs[agent.pk], 4),
+            "risk_tier": agent.risk_tier,
+            "deny_rate": round(deny_rate, 4),
+            "failure_rate": round(failure_rate, 4),
             "csat": round(float(agent.avg_csat), 2) if agent.avg_csat is not None else None,
             "outcomes": agent.outcomes,
-        }  # fmt: skip
+        }
         total = sum(weights[axis] * scores[axis] for axis in weights)
         ranked.append(Candidate(agent.pk, agent.slug, agent.department_id, scores, measures, total))
     ranked.sort(key=lambda c: (-c.total, c.slug))

@@ -231,8 +231,14 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
     step_reads.serialize_progress(step.run_id)  # before the step's own lock, so the order is always run, step
     if not _still_running(step, order_key):
         return
-    report_outcome(step.decision, "success", reported_by="system:orchestrator", cost=result.cost, value=result.value,
-                   csat=result.csat)  # fmt: skip
+    report_outcome(
+        step.decision,
+        "success",
+        reported_by="system:orchestrator",
+        cost=result.cost,
+        value=result.value,
+        csat=result.csat,
+    )
     step.output = result.output
     _finish(step, StepRun.Status.SUCCEEDED, cost=result.cost, value=result.value, csat=result.csat)
     ready, run_succeeded = _progress(step.run_id, step.template.key)
@@ -395,10 +401,14 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
     asked = evaluate_action(
         by_agent,
         ActionRequest(
-            action=request.action, resource=request.resource, amount=request.amount, currency=request.currency,
-            data_classes=request.data_classes, context={**request.context, "delegation_from_step": step.pk},
+            action=request.action,
+            resource=request.resource,
+            amount=request.amount,
+            currency=request.currency,
+            data_classes=request.data_classes,
+            context={**request.context, "delegation_from_step": step.pk},
         ),
-    )  # fmt: skip
+    )
     if asked.verdict not in (Verdict.ALLOW, Verdict.FLAG):
         raise DelegationRefused(asked)
     template, _ = WorkflowTemplate.objects.get_or_create(
@@ -406,9 +416,9 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
         defaults={"name": f"Delegated {capability.code}", "description": "Created for delegated sub-tasks."},
     )
     template.steps.get_or_create(
-        key="task", defaults={"capability": capability, "action": capability.code, "amount_field": "amount",
-                              "data_classes": []},
-    )  # fmt: skip
+        key="task",
+        defaults={"capability": capability, "action": capability.code, "amount_field": "amount", "data_classes": []},
+    )
     run_input = {"amount": str(request.amount) if request.amount is not None else None, "currency": request.currency}
     child = start_workflow(template, {k: v for k, v in run_input.items() if v}, started_by=f"agent:{by_agent.slug}")
     WorkflowRun.objects.filter(pk=child.pk).update(parent_step=step)

@@ -16,9 +16,14 @@ def set_strategy(
     Strategy.objects.filter(is_active=True).update(is_active=False)
     transaction.on_commit(routing.forget_rankings)
     strategy = Strategy.objects.create(
-        cost=cost, risk=risk, customer_satisfaction=customer_satisfaction, resilience=resilience,
-        note=note, created_by=by, is_active=True,
-    )  # fmt: skip
+        cost=cost,
+        risk=risk,
+        customer_satisfaction=customer_satisfaction,
+        resilience=resilience,
+        note=note,
+        created_by=by,
+        is_active=True,
+    )
     chain.record(
         "strategy.changed",
         subject_type="strategy",
@@ -31,5 +36,9 @@ def set_strategy(
 
 
 def _weights(strategy: Strategy) -> dict:
-    return {"cost": strategy.cost, "risk": strategy.risk, "customer_satisfaction": strategy.customer_satisfaction,
-            "resilience": strategy.resilience}  # fmt: skip
+    return {
+        "cost": strategy.cost,
+        "risk": strategy.risk,
+        "customer_satisfaction": strategy.customer_satisfaction,
+        "resilience": strategy.resilience,
+    }

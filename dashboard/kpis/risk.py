@@ -12,8 +12,12 @@ from dashboard.periods import Period
 from governance.models import Policy
 from orchestration.models import Agent, Department
 
-RISK_BANDS = [("risk_low", "Low (0–24)"), ("risk_moderate", "Moderate (25–49)"),
-              ("risk_high", "High (50–74)"), ("risk_critical", "Critical (75–100)")]  # fmt: skip
+RISK_BANDS = [
+    ("risk_low", "Low (0–24)"),
+    ("risk_moderate", "Moderate (25–49)"),
+    ("risk_high", "High (50–74)"),
+    ("risk_critical", "Critical (75–100)"),
+]
 
 
 @dataclass(frozen=True)

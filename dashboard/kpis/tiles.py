@@ -76,8 +76,15 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-TILE_MEASURES = ("decisions", "approvals_approved", "approvals_rejected", "spend", "value", "cost",
-                 *(name for name, _, _ in WAIT_BINS))  # fmt: skip
+TILE_MEASURES = (
+    "decisions",
+    "approvals_approved",
+    "approvals_rejected",
+    "spend",
+    "value",
+    "cost",
+    *(name for name, _, _ in WAIT_BINS),
+)
 
 
 def _figures(period: Period, scope: list[int] | None) -> dict[str, float | None]:

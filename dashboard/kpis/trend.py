@@ -24,8 +24,9 @@ def trend(viewer, period: Period, departments: Iterable[int] | None = None) -> T
     """Decisions and the main rates per hour or day of the period (empty buckets included)."""
     scope = departments_in_scope(viewer, departments)
     with snapshot():
-        sums = _decision_sums(period, scope, ("start", "verdict"), ("decisions", "approvals_approved",
-                                                                     "approvals_rejected"))  # fmt: skip
+        sums = _decision_sums(
+            period, scope, ("start", "verdict"), ("decisions", "approvals_approved", "approvals_rejected")
+        )
     per_bucket: dict[dt.datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (start, verdict), values in sums.items():
         bucket = per_bucket[as_utc(start)]

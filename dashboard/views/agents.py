@@ -23,10 +23,17 @@ from orchestration.models import Agent, Status
 from orchestration.scoping import visible_agents
 
 COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
-    ("agent", "Agent", False), ("department", "Department", False), ("status", "Status", False),
-    ("decisions", "Decisions", True), ("spend", "Spend", True), ("value", "Value", True), ("csat", "CSAT (1–5)", True),
-    ("violation_rate", "Violation rate", True), ("risk", "Average risk", True), ("high_risk", "High risk", True),
-]  # fmt: skip
+    ("agent", "Agent", False),
+    ("department", "Department", False),
+    ("status", "Status", False),
+    ("decisions", "Decisions", True),
+    ("spend", "Spend", True),
+    ("value", "Value", True),
+    ("csat", "CSAT (1–5)", True),
+    ("violation_rate", "Violation rate", True),
+    ("risk", "Average risk", True),
+    ("high_risk", "High risk", True),
+]
 ACTION_LABELS = {Status.PAUSED: "Pause", Status.ACTIVE: "Resume", Status.KILLED: "Kill"}
 
 
@@ -90,15 +97,18 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "period": period,
         "agent": agent,
         "figures": figures,
-        "charts": [charts.agent_decisions_chart(trend, period), charts.agent_money_chart(trend, period),
-                   charts.agent_risk_chart(trend, period)],
+        "charts": [
+            charts.agent_decisions_chart(trend, period),
+            charts.agent_money_chart(trend, period),
+            charts.agent_risk_chart(trend, period),
+        ],
         "policy_chart": charts.policy_chart(policy_hits(request.user, period, agent_id=agent.pk)),
         "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
         "actions": [(status, ACTION_LABELS[status]) for status in status_changes_for(request.user, agent)],
         "violation_definition": VIOLATION_DEFINITION,
-    }  # fmt: skip
+    }
     return render(request, "dashboard/agent.html", context)
 
 

@@ -23,9 +23,12 @@ def board(request: HttpRequest, filters: FilterForm) -> HttpResponse:
         "period": report.period,
         "report": report,
         "query": filters.query_string(),
-        "charts": [charts.rates_chart(report.trend, report.period), charts.decisions_chart(report.trend, report.period),
-                   charts.appetite_chart(report.departments)],
-    }  # fmt: skip
+        "charts": [
+            charts.rates_chart(report.trend, report.period),
+            charts.decisions_chart(report.trend, report.period),
+            charts.appetite_chart(report.departments),
+        ],
+    }
     return render(request, "dashboard/board.html", context)
 
 

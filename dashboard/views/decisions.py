@@ -44,8 +44,9 @@ def explorer(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("governance.view_decision", raise_exception=True)
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
-    decision = get_object_or_404(scoped_decisions(request.user).select_related("outcome", "approval__decided_by",
-                                                                               "override__by"), pk=pk)  # fmt: skip
+    decision = get_object_or_404(
+        scoped_decisions(request.user).select_related("outcome", "approval__decided_by", "override__by"), pk=pk
+    )
     context = {
         "decision": decision,
         "context_json": json.dumps(decision.context, indent=2, sort_keys=True, ensure_ascii=False),

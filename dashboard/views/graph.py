@@ -11,6 +11,11 @@ from dashboard.views.access import executive_page
 def interactions(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     period = filters.get_period()
     graph = interaction_graph(request.user, period, filters.department_ids())
-    context = {"filters": filters, "period": period, "graph": graph, "chart": charts.interaction_chart(graph),
-               "max_edges": MAX_EDGES}  # fmt: skip
+    context = {
+        "filters": filters,
+        "period": period,
+        "graph": graph,
+        "chart": charts.interaction_chart(graph),
+        "max_edges": MAX_EDGES,
+    }
     return render(request, "dashboard/interactions.html", context)

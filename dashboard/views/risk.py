@@ -19,7 +19,8 @@ def risk(request: HttpRequest, filters: FilterForm) -> HttpResponse:
         "charts": [charts.risk_heatmap(by_department), charts.appetite_chart(by_department)],
         "policy_chart": charts.policy_chart(hits),
         "risks": risky_agents(user, period, departments, limit=10),
-        "shadow_total": {key: sum(d.shadow[key] for d in by_department) for key in ("shadow_deny", "shadow_hold",
-                                                                                   "shadow_allow")},
-    }  # fmt: skip
+        "shadow_total": {
+            key: sum(d.shadow[key] for d in by_department) for key in ("shadow_deny", "shadow_hold", "shadow_allow")
+        },
+    }
     return render(request, "dashboard/risk.html", context)

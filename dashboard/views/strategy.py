@@ -37,8 +37,12 @@ def _weights(shift: RoutingShift) -> list[tuple[str, int, int | None]]:
     """(priority, current weight, previous weight) for the four routing priorities."""
     if shift.current is None:
         return []
-    axes = [("Cost", "cost"), ("Risk", "risk"), ("Customer satisfaction", "customer_satisfaction"),
-            ("Resilience", "resilience")]  # fmt: skip
+    axes = [
+        ("Cost", "cost"),
+        ("Risk", "risk"),
+        ("Customer satisfaction", "customer_satisfaction"),
+        ("Resilience", "resilience"),
+    ]
     return [
         (label, getattr(shift.current, name), getattr(shift.previous, name) if shift.previous else None)
         for label, name in axes

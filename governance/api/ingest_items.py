@@ -95,11 +95,18 @@ class DecisionItem(_Item):
 
     def as_item(self) -> ExternalDecision:
         return ExternalDecision(
-            idempotency_key=self.idempotency_key, action=self.action, verdict=self.verdict, resource=self.resource,
-            amount=None if self.amount is None else self.amount.quantize(CENTS), currency=self.currency,
-            data_classes=list(dict.fromkeys(self.data_classes)), context=self.context, risk_score=self.risk_score,
-            explanation=self.explanation, occurred_at=self.occurred_at,
-        )  # fmt: skip
+            idempotency_key=self.idempotency_key,
+            action=self.action,
+            verdict=self.verdict,
+            resource=self.resource,
+            amount=None if self.amount is None else self.amount.quantize(CENTS),
+            currency=self.currency,
+            data_classes=list(dict.fromkeys(self.data_classes)),
+            context=self.context,
+            risk_score=self.risk_score,
+            explanation=self.explanation,
+            occurred_at=self.occurred_at,
+        )
 
 
 class OutcomeItem(_Item):
@@ -119,10 +126,14 @@ class OutcomeItem(_Item):
 
     def as_item(self) -> ExternalOutcome:
         return ExternalOutcome(
-            idempotency_key=self.idempotency_key, result=self.result, decision_id=self.decision,
-            decision_key=self.decision_key or "", cost=self.cost.quantize(CENTS), value=self.value.quantize(CENTS),
+            idempotency_key=self.idempotency_key,
+            result=self.result,
+            decision_id=self.decision,
+            decision_key=self.decision_key or "",
+            cost=self.cost.quantize(CENTS),
+            value=self.value.quantize(CENTS),
             csat=self.csat,
-        )  # fmt: skip
+        )
 
 
 ITEM_MODELS = {"decision": DecisionItem, "outcome": OutcomeItem}

@@ -47,9 +47,12 @@ class EvaluateRequestSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
     )
     currency = serializers.RegexField(
-        r"^[A-Z]{3}$", required=False, allow_blank=True, default="",
+        r"^[A-Z]{3}$",
+        required=False,
+        allow_blank=True,
+        default="",
         error_messages={"invalid": "Use an ISO 4217 code such as EUR."},
-    )  # fmt: skip
+    )
     data_classes = serializers.ListField(
         child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20
     )
@@ -146,10 +149,26 @@ class DecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Decision
         fields = [
-            "id", "created_at", "agent", "agent_slug", "department", "department_name", "action", "resource",
-            "amount", "currency", "data_classes", "verdict", "shadow_verdict", "risk_score", "explanation",
-            "matched_policies", "latency_us", "outcome", "override",
-        ]  # fmt: skip
+            "id",
+            "created_at",
+            "agent",
+            "agent_slug",
+            "department",
+            "department_name",
+            "action",
+            "resource",
+            "amount",
+            "currency",
+            "data_classes",
+            "verdict",
+            "shadow_verdict",
+            "risk_score",
+            "explanation",
+            "matched_policies",
+            "latency_us",
+            "outcome",
+            "override",
+        ]
 
     @extend_schema_field(OutcomeSerializer(allow_null=True))
     def get_outcome(self, decision: Decision) -> dict | None:
@@ -173,10 +192,24 @@ class ApprovalSerializer(serializers.ModelSerializer):
     class Meta:
         model = Approval
         fields = [
-            "id", "decision", "department", "agent", "action", "resource", "amount", "currency", "risk_score",
-            "approver_role", "status", "requested_at", "deadline", "escalation_level", "decided_by", "decided_at",
+            "id",
+            "decision",
+            "department",
+            "agent",
+            "action",
+            "resource",
+            "amount",
+            "currency",
+            "risk_score",
+            "approver_role",
+            "status",
+            "requested_at",
+            "deadline",
+            "escalation_level",
+            "decided_by",
+            "decided_at",
             "comment",
-        ]  # fmt: skip
+        ]
 
 
 class ApprovalDecisionSerializer(serializers.Serializer):
@@ -207,10 +240,26 @@ class PolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = Policy
         fields = [
-            "id", "name", "rationale", "departments", "agents", "capabilities", "actions", "condition", "effect",
-            "approver_role", "approval_deadline_minutes", "mode", "priority", "risk_weight", "enabled",
-            "valid_from", "valid_until", "version", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "rationale",
+            "departments",
+            "agents",
+            "capabilities",
+            "actions",
+            "condition",
+            "effect",
+            "approver_role",
+            "approval_deadline_minutes",
+            "mode",
+            "priority",
+            "risk_weight",
+            "enabled",
+            "valid_from",
+            "valid_until",
+            "version",
+            "updated_at",
+        ]
         read_only_fields = ["mode", "version", "updated_at"]
 
 
@@ -241,8 +290,18 @@ class ReplayRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReplayRun
-        fields = ["id", "policy_ids", "days", "status", "processed", "total", "report", "error", "requested_at",
-                  "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "policy_ids",
+            "days",
+            "status",
+            "processed",
+            "total",
+            "report",
+            "error",
+            "requested_at",
+            "finished_at",
+        ]
         read_only_fields = ["status", "processed", "total", "report", "error", "requested_at", "finished_at"]
 
     def validate_policy_ids(self, value: list[int]) -> list[int]:
@@ -256,9 +315,19 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "seq", "occurred_at", "actor", "actor_label", "kind", "subject_type", "subject_id", "department",
-            "before", "after", "prev_hash", "hash",
-        ]  # fmt: skip
+            "seq",
+            "occurred_at",
+            "actor",
+            "actor_label",
+            "kind",
+            "subject_type",
+            "subject_id",
+            "department",
+            "before",
+            "after",
+            "prev_hash",
+            "hash",
+        ]
 
 
 class ChainReportSerializer(serializers.Serializer):

@@ -103,8 +103,14 @@ class OutcomeView(APIView):
             decisions = scope_to_departments(Decision.objects.all(), request.user)
         decision = get_object_or_404(decisions, pk=data["decision"])
         reporter = request.auth if isinstance(request.auth, Agent) else request.user
-        outcome = report_claimed_outcome(decision, data["result"], by=reporter, cost=data.get("cost", 0),
-                                         value=data.get("value", 0), csat=data.get("csat"))  # fmt: skip
+        outcome = report_claimed_outcome(
+            decision,
+            data["result"],
+            by=reporter,
+            cost=data.get("cost", 0),
+            value=data.get("value", 0),
+            csat=data.get("csat"),
+        )
         return Response(OutcomeSerializer(outcome).data)
 
 

@@ -174,8 +174,9 @@ class PolicyExample(models.Model):
 
         serializer = EvaluateRequestSerializer(data=self.request if isinstance(self.request, dict) else None)
         if not serializer.is_valid():
-            raise ValidationError({"request": [f"{field}: {' '.join(map(str, errors))}"
-                                               for field, errors in serializer.errors.items()]})  # fmt: skip
+            raise ValidationError(
+                {"request": [f"{field}: {' '.join(map(str, errors))}" for field, errors in serializer.errors.items()]}
+            )
         return serializer.to_request()
 
     def clean(self) -> None:

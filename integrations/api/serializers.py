@@ -20,21 +20,31 @@ class IssuedTokenSerializer(PersonalTokenSerializer):
 
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(
-        child=serializers.RegexField(r"^(\*|[a-z_]+\.[a-z_]+)$", max_length=60), min_length=1, max_length=50,
+        child=serializers.RegexField(r"^(\*|[a-z_]+\.[a-z_]+)$", max_length=60),
+        min_length=1,
+        max_length=50,
         help_text='Live event types such as "decision.created", or ["*"] for every event.',
-    )  # fmt: skip
+    )
     url = serializers.URLField(max_length=500, help_text="http or https; receives a signed POST per event.")
     departments = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=Department.objects.all(),
+        many=True,
+        required=False,
+        queryset=Department.objects.all(),
         help_text="Ids of the departments whose events to send; empty (organisation-wide roles only): every event.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = WebhookSubscription
         fields = [
-            "id", "url", "event_types", "departments", "active", "consecutive_failures", "disabled_reason",
+            "id",
+            "url",
+            "event_types",
+            "departments",
+            "active",
+            "consecutive_failures",
+            "disabled_reason",
             "created_at",
-        ]  # fmt: skip
+        ]
         read_only_fields = ["active", "consecutive_failures", "disabled_reason", "created_at"]
 
 
@@ -56,6 +66,13 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "event_id", "event_type", "status", "attempts", "last_status_code", "last_error", "created_at",
+            "id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "created_at",
             "delivered_at",
-        ]  # fmt: skip
+        ]

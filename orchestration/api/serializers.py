@@ -29,9 +29,20 @@ class AgentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Agent
         fields = [
-            "id", "name", "slug", "department", "status", "risk_tier", "provider", "model_name", "capabilities",
-            "monthly_budget", "month_spent", "created_at", "last_seen_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "slug",
+            "department",
+            "status",
+            "risk_tier",
+            "provider",
+            "model_name",
+            "capabilities",
+            "monthly_budget",
+            "month_spent",
+            "created_at",
+            "last_seen_at",
+        ]
 
 
 class AgentKeySerializer(serializers.ModelSerializer):

@@ -38,9 +38,11 @@ def world(finance, support, finance_agent, support_agent, make_policy) -> World:
     decision = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL)
     support_decision = DecisionFactory(agent=support_agent, action="reply.send")
     approval = Approval.objects.create(
-        decision=decision, department=finance, approver_role=ApproverRole.SUPERVISOR,
+        decision=decision,
+        department=finance,
+        approver_role=ApproverRole.SUPERVISOR,
         deadline=timezone.now() + dt.timedelta(hours=4),
-    )  # fmt: skip
+    )
     step = StepTemplateFactory(capability=capability, workflow=WorkflowTemplateFactory(slug="invoice"))
     run = WorkflowRun.objects.create(workflow=step.workflow, started_by="test")
     StepRun.objects.create(run=run, template=step, agent=finance_agent, status=StepRun.Status.RUNNING)

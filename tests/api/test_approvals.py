@@ -13,8 +13,12 @@ pytestmark = pytest.mark.django_db
 
 
 def approval_in(department, agent, role: str = "Supervisor", hours: int = 4) -> Approval:
-    return Approval.objects.create(decision=DecisionFactory(agent=agent), department=department, approver_role=role,
-                                   deadline=timezone.now() + dt.timedelta(hours=hours))  # fmt: skip
+    return Approval.objects.create(
+        decision=DecisionFactory(agent=agent),
+        department=department,
+        approver_role=role,
+        deadline=timezone.now() + dt.timedelta(hours=hours),
+    )
 
 
 def test_pending_for_lists_my_roles_requests_in_my_departments_oldest_deadline_first(
@@ -47,14 +51,17 @@ def test_mine_lists_what_pending_for_lists(client_for, world):
 
 
 def test_approving_records_who_and_why(client_for, world, bob):
-    response = client_for("bob").post(f"/api/v1/approvals/{world.approval.pk}/approve", {"comment": "PO matches"},
-                                      format="json")  # fmt: skip
+    response = client_for("bob").post(
+        f"/api/v1/approvals/{world.approval.pk}/approve", {"comment": "PO matches"}, format="json"
+    )
 
     assert response.status_code == 200
     world.approval.refresh_from_db()
     assert (world.approval.status, world.approval.decided_by, world.approval.comment) == (
-        Approval.Status.APPROVED, bob, "PO matches",
-    )  # fmt: skip
+        Approval.Status.APPROVED,
+        bob,
+        "PO matches",
+    )
 
 
 def test_deciding_twice_is_a_conflict(client_for, world):
@@ -78,8 +85,9 @@ def test_rejecting_without_a_reason_is_refused_and_leaves_the_request_pending(cl
 
 
 def test_rejecting_with_a_reason_records_it(client_for, world, bob):
-    response = client_for("bob").post(f"/api/v1/approvals/{world.approval.pk}/reject", {"comment": "No PO."},
-                                      format="json")  # fmt: skip
+    response = client_for("bob").post(
+        f"/api/v1/approvals/{world.approval.pk}/reject", {"comment": "No PO."}, format="json"
+    )
 
     assert response.status_code == 200
     world.approval.refresh_from_db()

@@ -37,10 +37,14 @@ ORGANISATION = ("alice", "carol", "dave")  # the viewers who see every departmen
 OTHER_PEOPLE = ("bob", "carol", "dave", "erin")  # everyone but alice
 INGESTED = {"type": "decision", "idempotency_key": "k1", "action": "invoice.approve", "verdict": "allow"}
 NEXT_MONTH = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
-WORKFLOW = {"name": "Refund", "slug": "refund", "steps": [
-    {"key": "check", "capability": "invoice.approve", "action": "invoice.approve"},
-    {"key": "pay", "capability": "invoice.approve", "action": "payment.send", "dependencies": ["check"]},
-]}  # fmt: skip
+WORKFLOW = {
+    "name": "Refund",
+    "slug": "refund",
+    "steps": [
+        {"key": "check", "capability": "invoice.approve", "action": "invoice.approve"},
+        {"key": "pay", "capability": "invoice.approve", "action": "payment.send", "dependencies": ["check"]},
+    ],
+}
 DELEGATED = {"capability": "invoice.approve", "action": "report.compile"}  # no policy of the world denies it
 HOOK = {"url": "https://hooks.example.com/regent", "event_types": ["decision.created"]}
 
@@ -74,8 +78,9 @@ ROWS = {
     "agent-keys-revoke": Row("post", "/api/v1/agents/{finance_agent}/keys/revoke", ok(["carol"])),
     "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
     "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
-    "agent-pause-other": Row("post", "/api/v1/agents/{support_agent}/status", {**ok(["carol"]), "bob": 404},
-                             {"status": "paused"}),
+    "agent-pause-other": Row(
+        "post", "/api/v1/agents/{support_agent}/status", {**ok(["carol"]), "bob": 404}, {"status": "paused"}
+    ),
     "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
     "league": Row("get", "/api/v1/league", ok(VIEWERS)),
     "interactions": Row("get", "/api/v1/interactions", ok(VIEWERS)),
@@ -83,8 +88,12 @@ ROWS = {
     "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
     "decision-detail-other": Row("get", "/api/v1/decisions/{support_decision}", {**ok(ORGANISATION), "bob": 404}),
     # Overriding is the Supervisor's, in their departments (governance.overrides.may_override).
-    "decision-override": Row("post", "/api/v1/decisions/{denied}/override", {**ok(["bob"], 201), "erin": 404},
-                             {"reason": "The customer agreed by phone."}),
+    "decision-override": Row(
+        "post",
+        "/api/v1/decisions/{denied}/override",
+        {**ok(["bob"], 201), "erin": 404},
+        {"reason": "The customer agreed by phone."},
+    ),
     "evaluate": Row("post", "/api/v1/decisions/evaluate", ok(["agent"]), {"action": "invoice.approve"}),
     "outcome": Row("post", "/api/v1/outcomes", ok(["agent", "bob"]), {"decision": "{decision}", "result": "success"}),
     "ingest": Row("post", "/api/v1/events", ok(["agent"]), {"items": [INGESTED]}),
@@ -94,17 +103,30 @@ ROWS = {
     "approval-detail-other": Row("get", "/api/v1/approvals/{support_approval}", {**ok(ORGANISATION), "bob": 404}),
     # Who may decide is the approval's rule (governance.approvals.may_decide); erin cannot even see it.
     "approval-approve": Row("post", "/api/v1/approvals/{approval}/approve", {**ok(["alice", "bob"]), "erin": 404}),
-    "approval-reject": Row("post", "/api/v1/approvals/{approval}/reject", {**ok(["alice", "bob"]), "erin": 404},
-                           {"comment": "Not this month."}),
-    "approval-approve-other": Row("post", "/api/v1/approvals/{support_approval}/approve",
-                                  {**ok(["alice"]), **ok(["bob", "erin"], 404)}),
+    "approval-reject": Row(
+        "post",
+        "/api/v1/approvals/{approval}/reject",
+        {**ok(["alice", "bob"]), "erin": 404},
+        {"comment": "Not this month."},
+    ),
+    "approval-approve-other": Row(
+        "post", "/api/v1/approvals/{support_approval}/approve", {**ok(["alice"]), **ok(["bob", "erin"], 404)}
+    ),
     "policies-list": Row("get", "/api/v1/policies", ok(VIEWERS)),
-    "policy-create": Row("post", "/api/v1/policies", ok(["carol"], 201),
-                         {"name": "No weekend payments", "rationale": "Fraud.", "effect": "deny"}),
+    "policy-create": Row(
+        "post",
+        "/api/v1/policies",
+        ok(["carol"], 201),
+        {"name": "No weekend payments", "rationale": "Fraud.", "effect": "deny"},
+    ),
     "policy-detail": Row("get", "/api/v1/policies/{policy}", ok(VIEWERS)),
     "policy-update": Row("patch", "/api/v1/policies/{policy}", ok(["carol"]), {"priority": 200}),
-    "policy-replace": Row("put", "/api/v1/policies/{policy}", ok(["carol"]),
-                          {"name": "Watch invoices", "rationale": "Fraud.", "effect": "flag", "actions": "invoice.*"}),
+    "policy-replace": Row(
+        "put",
+        "/api/v1/policies/{policy}",
+        ok(["carol"]),
+        {"name": "Watch invoices", "rationale": "Fraud.", "effect": "flag", "actions": "invoice.*"},
+    ),
     "policy-versions": Row("get", "/api/v1/policies/{policy}/versions", ok(VIEWERS)),
     "policy-tests": Row("get", "/api/v1/policies/{policy}/tests", ok(VIEWERS)),
     "policy-mode": Row("post", "/api/v1/policies/{policy}/mode", ok(["carol"]), {"mode": "shadow"}),
@@ -112,21 +134,34 @@ ROWS = {
     "replay-detail": Row("get", "/api/v1/replays/{replay}", ok(["carol"])),
     "replay-start": Row("post", "/api/v1/replays", ok(["carol"], 201), {"policy_ids": ["{policy}"], "days": 7}),
     "strategy": Row("get", "/api/v1/strategy", ok(VIEWERS)),
-    "strategy-set": Row("post", "/api/v1/strategy", ok(["alice"], 201),
-                        {"cost": 40, "risk": 30, "customer_satisfaction": 20, "resilience": 10}),
+    "strategy-set": Row(
+        "post",
+        "/api/v1/strategy",
+        ok(["alice"], 201),
+        {"cost": 40, "risk": 30, "customer_satisfaction": 20, "resilience": 10},
+    ),
     "capability-detail": Row("get", "/api/v1/capabilities/{capability}", ok(VIEWERS)),
     "capability-create": Row("post", "/api/v1/capabilities", ok(["carol"], 201), {"code": "refund.issue"}),
-    "capability-update": Row("patch", "/api/v1/capabilities/{spare_capability}", ok(["carol"]),
-                             {"description": "Spare work"}),
-    "capability-replace": Row("put", "/api/v1/capabilities/{spare_capability}", ok(["carol"]),
-                              {"code": "spare.task", "description": "Spare work"}),
+    "capability-update": Row(
+        "patch", "/api/v1/capabilities/{spare_capability}", ok(["carol"]), {"description": "Spare work"}
+    ),
+    "capability-replace": Row(
+        "put",
+        "/api/v1/capabilities/{spare_capability}",
+        ok(["carol"]),
+        {"code": "spare.task", "description": "Spare work"},
+    ),
     "capability-delete": Row("delete", "/api/v1/capabilities/{spare_capability}", ok(["carol"], 204)),
     # Agents hold it and a workflow step needs it: deleting it would break them.
     "capability-delete-in-use": Row("delete", "/api/v1/capabilities/{capability}", ok(["carol"], 409)),
     "provider-detail": Row("get", "/api/v1/providers/{spare_provider}", ok(VIEWERS)),
     "provider-create": Row("post", "/api/v1/providers", ok(["carol"], 201), {"name": "Acme AI", "kind": "simulated"}),
-    "provider-update": Row("put", "/api/v1/providers/{spare_provider}", ok(["carol"]),
-                           {"name": "Spare AI", "kind": "simulated", "region": "eu-west", "cost_per_unit": "0.01"}),
+    "provider-update": Row(
+        "put",
+        "/api/v1/providers/{spare_provider}",
+        ok(["carol"]),
+        {"name": "Spare AI", "kind": "simulated", "region": "eu-west", "cost_per_unit": "0.01"},
+    ),
     "provider-update-partly": Row("patch", "/api/v1/providers/{spare_provider}", ok(["carol"]), {"region": "eu"}),
     "provider-delete": Row("delete", "/api/v1/providers/{spare_provider}", ok(["carol"], 204)),
     "workflows-list": Row("get", "/api/v1/workflows", ok(VIEWERS)),
@@ -146,47 +181,84 @@ ROWS = {
     "run-steps": Row("get", "/api/v1/workflow-runs/{run}/steps", ok(VIEWERS)),
     "run-start": Row("post", "/api/v1/workflows/invoice/runs", ok(["alice", "bob", "carol", "agent"], 201)),
     "run-cancel": Row("post", "/api/v1/workflow-runs/{run}/cancel", ok(["alice", "bob", "carol"])),
-    "run-cancel-other": Row("post", "/api/v1/workflow-runs/{support_run}/cancel",
-                            {**ok(["alice", "carol"]), "bob": 404}),
+    "run-cancel-other": Row(
+        "post", "/api/v1/workflow-runs/{support_run}/cancel", {**ok(["alice", "carol"]), "bob": 404}
+    ),
     "audit-list": Row("get", "/api/v1/audit-events", ok(["bob", "dave"])),
     "audit-event-detail": Row("get", "/api/v1/audit-events/{finance_event}", ok(["bob", "dave"])),
     "audit-event-detail-other": Row("get", "/api/v1/audit-events/{support_event}", {"bob": 404, "dave": 200}),
     "audit-verify": Row("get", "/api/v1/audit-events/verify", ok(["bob", "dave"])),
     "tokens-list": Row("get", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"])),
-    "token-create": Row("post", "/api/v1/tokens", ok(["alice", "bob", "carol", "dave", "erin"], 201),
-                        {"name": "BI export", "expires_at": NEXT_MONTH}),
+    "token-create": Row(
+        "post",
+        "/api/v1/tokens",
+        ok(["alice", "bob", "carol", "dave", "erin"], 201),
+        {"name": "BI export", "expires_at": NEXT_MONTH},
+    ),
     # A person's tokens are theirs alone: anybody else's is a 404.
     "token-detail": Row("get", "/api/v1/tokens/{alice_token}", {**ok(["alice"]), **ok(OTHER_PEOPLE, 404)}),
     "token-revoke": Row("post", "/api/v1/tokens/{alice_token}/revoke", {**ok(["alice"]), **ok(OTHER_PEOPLE, 404)}),
     "webhooks-list": Row("get", "/api/v1/webhooks", ok(["bob", "carol"])),
     # Organisation-wide subscriptions are for organisation-wide roles; a Supervisor is told to name departments.
     "webhook-create": Row("post", "/api/v1/webhooks", {**ok(["carol"], 201), "bob": 400}, HOOK),
-    "webhook-create-finance": Row("post", "/api/v1/webhooks", ok(["bob", "carol"], 201),
-                                  {**HOOK, "departments": ["{finance}"]}),
+    "webhook-create-finance": Row(
+        "post", "/api/v1/webhooks", ok(["bob", "carol"], 201), {**HOOK, "departments": ["{finance}"]}
+    ),
     "webhook-detail": Row("get", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"])),
     "webhook-update": Row("patch", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"]), {"event_types": ["*"]}),
-    "webhook-replace": Row("put", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"]),
-                           {**HOOK, "departments": ["{finance}"], "active": False}),
+    "webhook-replace": Row(
+        "put",
+        "/api/v1/webhooks/{finance_webhook}",
+        ok(["bob", "carol"]),
+        {**HOOK, "departments": ["{finance}"], "active": False},
+    ),
     # A change is held to the rule of a new subscription: a Supervisor may not reach past Finance.
-    "webhook-update-widen": Row("patch", "/api/v1/webhooks/{finance_webhook}", {**ok(["carol"]), "bob": 400},
-                                {"departments": ["{finance}", "{support}"]}),
-    "webhook-update-organisation-wide": Row("patch", "/api/v1/webhooks/{finance_webhook}",
-                                            {**ok(["carol"]), "bob": 400}, {"departments": []}),
-    "webhook-update-organisation": Row("patch", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404},
-                                       {"active": False}),
+    "webhook-update-widen": Row(
+        "patch",
+        "/api/v1/webhooks/{finance_webhook}",
+        {**ok(["carol"]), "bob": 400},
+        {"departments": ["{finance}", "{support}"]},
+    ),
+    "webhook-update-organisation-wide": Row(
+        "patch", "/api/v1/webhooks/{finance_webhook}", {**ok(["carol"]), "bob": 400}, {"departments": []}
+    ),
+    "webhook-update-organisation": Row(
+        "patch", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404}, {"active": False}
+    ),
     "webhook-deliveries": Row("get", "/api/v1/webhooks/{finance_webhook}/deliveries", ok(["bob", "carol"])),
     "webhook-delete": Row("delete", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"], 204)),
     "webhook-detail-organisation": Row("get", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404}),
     "webhook-delete-organisation": Row("delete", "/api/v1/webhooks/{webhook}", {**ok(["carol"], 204), "bob": 404}),
-}  # fmt: skip
+}
 
 
 def fill(value, world):
     """Put the world's ids into a path or body template."""
-    names = ("finance_agent", "decision", "approval", "run", "policy", "denied", "finance", "webhook",
-             "finance_webhook", "capability", "spare_capability", "spare_provider", "support", "support_agent",
-             "support_decision", "support_approval", "support_run", "finance_event", "support_event", "replay",
-             "alice_token", "step", "support_step")  # fmt: skip
+    names = (
+        "finance_agent",
+        "decision",
+        "approval",
+        "run",
+        "policy",
+        "denied",
+        "finance",
+        "webhook",
+        "finance_webhook",
+        "capability",
+        "spare_capability",
+        "spare_provider",
+        "support",
+        "support_agent",
+        "support_decision",
+        "support_approval",
+        "support_run",
+        "finance_event",
+        "support_event",
+        "replay",
+        "alice_token",
+        "step",
+        "support_step",
+    )
     ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
         formatted = value.format(**ids)
@@ -221,9 +293,11 @@ def world_and_a_denial(world, alice, carol):
     world.finance = world.finance_agent.department
     world.support = world.support_agent.department
     world.support_approval = Approval.objects.create(
-        decision=world.support_decision, department=world.support, approver_role=ApproverRole.SUPERVISOR,
+        decision=world.support_decision,
+        department=world.support,
+        approver_role=ApproverRole.SUPERVISOR,
         deadline=world.approval.deadline,
-    )  # fmt: skip
+    )
     keys.issue_agent_key(world.finance_agent, by=carol)
     keys.issue_agent_key(world.support_agent, by=carol)
     world.finance_event, world.support_event = (

@@ -20,9 +20,11 @@ def test_a_validation_error_has_the_one_format_with_field_messages(client_for, w
 
     assert response.status_code == 400
     assert response.json() == {
-        "status": 400, "code": "invalid", "detail": "Some fields are not valid.",
+        "status": 400,
+        "code": "invalid",
+        "detail": "Some fields are not valid.",
         "fields": {"cost": ["Ensure this value is less than or equal to 100."]},
-    }  # fmt: skip
+    }
 
 
 def test_a_model_rule_broken_inside_a_service_is_a_field_error_not_a_500(client_for, world):
@@ -59,8 +61,10 @@ def test_a_caller_over_the_rate_is_throttled_with_the_one_format(settings, finan
     client = agent_client(finance_agent)
 
     # When the agent asks three times
-    statuses = [client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json").status_code
-                for _ in range(3)]  # fmt: skip
+    statuses = [
+        client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json").status_code
+        for _ in range(3)
+    ]
 
     # Then the third is refused with 429
     assert statuses == [200, 200, 429]

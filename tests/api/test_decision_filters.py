@@ -26,8 +26,9 @@ def listed(client_for, world):
 def test_by_agent_repeatable(listed, world):
     assert listed(f"agent={world.finance_agent.pk}") == {world.decision.pk}
     assert listed(f"agent={world.finance_agent.pk}&agent={world.support_agent.pk}") == {
-        world.decision.pk, world.support_decision.pk,
-    }  # fmt: skip
+        world.decision.pk,
+        world.support_decision.pk,
+    }
 
 
 def test_by_department(listed, world, support):
@@ -67,8 +68,17 @@ def test_by_time_window(listed, world, finance_agent):
 
 def fired(policy_id: int) -> list[dict]:
     """matched_policies as governance.services.describe_hits stores them."""
-    return [{"id": policy_id, "version": 1, "version_id": 1, "name": "P", "effect": "flag", "rationale": "r",
-             "mode": "enforce"}]  # fmt: skip
+    return [
+        {
+            "id": policy_id,
+            "version": 1,
+            "version_id": 1,
+            "name": "P",
+            "effect": "flag",
+            "rationale": "r",
+            "mode": "enforce",
+        }
+    ]
 
 
 def test_by_a_policy_that_fired(listed, world, finance_agent):

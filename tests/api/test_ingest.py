@@ -22,8 +22,15 @@ URL = "/api/v1/events"
 
 
 def decision_item(key: str, **fields) -> dict:
-    return {"type": "decision", "idempotency_key": key, "action": "invoice.approve", "verdict": "allow",
-            "amount": "120.00", "currency": "EUR", **fields}  # fmt: skip
+    return {
+        "type": "decision",
+        "idempotency_key": key,
+        "action": "invoice.approve",
+        "verdict": "allow",
+        "amount": "120.00",
+        "currency": "EUR",
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -106,8 +113,15 @@ def test_an_outcome_names_an_ingested_decision_by_its_key(client):
     client.post(URL, {"items": [decision_item("inv-1")]}, format="json")
 
     # When its outcome is sent by the decision's key
-    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "inv-1", "result": "success",
-               "cost": "1.50", "value": "20.00", "csat": 5}  # fmt: skip
+    outcome = {
+        "type": "outcome",
+        "idempotency_key": "o1",
+        "decision_key": "inv-1",
+        "result": "success",
+        "cost": "1.50",
+        "value": "20.00",
+        "csat": 5,
+    }
     body = client.post(URL, {"items": [outcome]}, format="json").json()
 
     # Then the outcome is recorded for that decision, once even when sent again
@@ -154,14 +168,24 @@ def test_an_ingested_batch_counts_in_the_rollups_as_one_decision_at_a_time_would
     # Given a batch above the COPY size, with verdicts, amounts, risks and hours that vary
     hours = [timezone.now() - dt.timedelta(hours=n % 5, minutes=n % 50) for n in range(150)]
     items = [
-        decision_item(f"k{n}", verdict=["allow", "deny", "flag"][n % 3], amount=f"{n}.50", risk_score=n % 100,
-                      occurred_at=hours[n].isoformat())
+        decision_item(
+            f"k{n}",
+            verdict=["allow", "deny", "flag"][n % 3],
+            amount=f"{n}.50",
+            risk_score=n % 100,
+            occurred_at=hours[n].isoformat(),
+        )
         for n in range(150)
-    ]  # fmt: skip
+    ]
     # And, in the same request, the outcome of a decision ingested earlier
     client.post(URL, {"items": [decision_item("earlier")]}, format="json")
-    outcome = {"type": "outcome", "idempotency_key": "o1", "decision_key": "earlier", "result": "success",
-               "value": "7.00"}  # fmt: skip
+    outcome = {
+        "type": "outcome",
+        "idempotency_key": "o1",
+        "decision_key": "earlier",
+        "result": "success",
+        "value": "7.00",
+    }
 
     # When the agent sends it and the changes are folded
     body = client.post(URL, {"items": [*items, outcome]}, format="json").json()
@@ -184,8 +208,16 @@ def test_ingested_outcomes_name_the_agent_and_are_audited_in_one_append_per_batc
     monkeypatch.setattr(chain, "append", lambda events, real=chain.append: appends.append(events) or real(events))
 
     # When the agent sends their outcomes in one batch
-    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision_key": f"inv-{n}", "result": "success",
-                 "value": "10.00"} for n in range(3)]  # fmt: skip
+    outcomes = [
+        {
+            "type": "outcome",
+            "idempotency_key": f"o{n}",
+            "decision_key": f"inv-{n}",
+            "result": "success",
+            "value": "10.00",
+        }
+        for n in range(3)
+    ]
     body = client.post(URL, {"items": outcomes}, format="json").json()
 
     # Then each outcome names the agent, and all three outcome.reported events came in one append
@@ -213,16 +245,26 @@ def test_a_resent_outcome_adds_no_second_audit_event(client):
 
 def test_outcomes_in_bulk_give_back_the_spend_of_failed_actions_once_and_count_in_the_rollups(client, finance_agent):
     # Given 120 actions evaluate allowed and reserved (above the size that goes in by COPY)
-    made = [evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("10.00"),
-                                                         currency="EUR")) for _ in range(120)]  # fmt: skip
+    made = [
+        evaluate_action(finance_agent, ActionRequest(action="invoice.approve", amount=Decimal("10.00"), currency="EUR"))
+        for _ in range(120)
+    ]
     assert {d.verdict for d in made} == {"allow"}
     finance_agent.refresh_from_db()
     reserved = finance_agent.month_spent
 
     # When their outcomes arrive in one batch, a third of them failures, and the batch is sent twice
-    outcomes = [{"type": "outcome", "idempotency_key": f"o{n}", "decision": d.pk,
-                 "result": "failure" if n % 3 == 0 else "success", "value": "2.00", "csat": 4}
-                for n, d in enumerate(made)]  # fmt: skip
+    outcomes = [
+        {
+            "type": "outcome",
+            "idempotency_key": f"o{n}",
+            "decision": d.pk,
+            "result": "failure" if n % 3 == 0 else "success",
+            "value": "2.00",
+            "csat": 4,
+        }
+        for n, d in enumerate(made)
+    ]
     first = client.post(URL, {"items": outcomes}, format="json").json()
     second = client.post(URL, {"items": outcomes}, format="json").json()
     fold_changes()
@@ -231,8 +273,9 @@ def test_outcomes_in_bulk_give_back_the_spend_of_failed_actions_once_and_count_i
     assert (first["created"], second["duplicates"]) == (120, 120)
     finance_agent.refresh_from_db()
     assert finance_agent.month_spent == reserved - 40 * Decimal("10.00")
-    totals = DecisionRollup.objects.filter(grain="day").aggregate(outcomes=Sum("outcomes"), successes=Sum("successes"),
-                                                                  value=Sum("value"))  # fmt: skip
+    totals = DecisionRollup.objects.filter(grain="day").aggregate(
+        outcomes=Sum("outcomes"), successes=Sum("successes"), value=Sum("value")
+    )
     assert totals == {"outcomes": 120, "successes": 80, "value": Decimal("240.00")}
     assert AuditEvent.objects.filter(kind="outcome.reported").count() == 120
     assert verify_chain().ok

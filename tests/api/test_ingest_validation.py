@@ -10,8 +10,14 @@ from django.utils import timezone
 from governance.api import ingest_items
 from governance.api.serializers import EvaluateRequestSerializer
 
-REQUEST = {"action": "invoice.approve", "resource": "invoice/1", "amount": "120.00", "currency": "EUR",
-           "data_classes": ["pii"], "context": {"vendor": "ACME"}}  # fmt: skip
+REQUEST = {
+    "action": "invoice.approve",
+    "resource": "invoice/1",
+    "amount": "120.00",
+    "currency": "EUR",
+    "data_classes": ["pii"],
+    "context": {"vendor": "ACME"},
+}
 
 # (change to a valid request, the field the API names). None: the request stays valid.
 REQUEST_CASES = [
@@ -81,8 +87,9 @@ def test_ingest_checks_the_fields_only_a_reported_decision_has(change, field):
 
 
 def test_a_valid_decision_is_read_as_the_api_reads_it():
-    (index, item), = ingest_items.parse([decision(amount="120", data_classes=["pii", "pii"], resource=" r ",
-                                                  occurred_at="2026-12-01T10:00:00")])[0]  # fmt: skip
+    ((index, item),) = ingest_items.parse(
+        [decision(amount="120", data_classes=["pii", "pii"], resource=" r ", occurred_at="2026-12-01T10:00:00")]
+    )[0]
 
     assert index == 0
     assert item.amount == Decimal("120.00") and str(item.amount) == "120.00"  # quantised like DRF's field

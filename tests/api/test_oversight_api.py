@@ -22,8 +22,9 @@ def rows_by_slug(response) -> dict[str, dict]:
 def test_the_league_gives_each_agents_figures_in_the_callers_scope(finance_agent, support_agent, alice, bob):
     # Given Invoice Bot with one allowed, one denied and one flagged decision, one outcome with CSAT 4,
     # and Reply Bot (Support) with one decision
-    allowed = DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW, amount=Decimal("100"), currency="EUR",
-                              created_at=timezone.now())  # fmt: skip
+    allowed = DecisionFactory(
+        agent=finance_agent, verdict=Verdict.ALLOW, amount=Decimal("100"), currency="EUR", created_at=timezone.now()
+    )
     DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=timezone.now())
     DecisionFactory(agent=finance_agent, verdict=Verdict.FLAG, created_at=timezone.now())
     report_outcome(allowed, "success", reported_by="agent:tests", value=Decimal("250"), csat=4)
@@ -140,7 +141,11 @@ def test_a_supervisor_reports_an_outcome_for_a_decision_of_their_department(bob,
     # And the claim is in the audit chain, made by bob, in the decision's department
     event = AuditEvent.objects.get(kind="outcome.reported")
     assert (event.actor, event.actor_label, event.subject_type, event.subject_id, event.department_id) == (
-        bob, "user:bob", "decision", str(decision.pk), finance_agent.department_id
+        bob,
+        "user:bob",
+        "decision",
+        str(decision.pk),
+        finance_agent.department_id,
     )
     assert (event.after["result"], event.after["value"], event.after["csat"]) == ("success", "120.00", 5)
     assert verify_chain().ok
@@ -160,7 +165,10 @@ def test_an_agent_reporting_its_outcome_is_named_on_the_outcome_and_in_the_audit
     assert response.json()["reported_by"] == "agent:invoice-bot"
     event = AuditEvent.objects.get(kind="outcome.reported")
     assert (event.actor, event.actor_label, event.after["result"], event.after["cost"]) == (
-        None, "agent:invoice-bot", "failure", "3.00"
+        None,
+        "agent:invoice-bot",
+        "failure",
+        "3.00",
     )
     assert verify_chain().ok
     # And the decision's API view shows who reported its outcome

@@ -23,8 +23,12 @@ def add_agent(world):
 
 def add_approval(world):
     decision = DecisionFactory(agent=world.finance_agent)
-    Approval.objects.create(decision=decision, department=decision.department, approver_role="Supervisor",
-                            deadline=timezone.now() + dt.timedelta(hours=1))  # fmt: skip
+    Approval.objects.create(
+        decision=decision,
+        department=decision.department,
+        approver_role="Supervisor",
+        deadline=timezone.now() + dt.timedelta(hours=1),
+    )
 
 
 def add_policy(world):

@@ -26,14 +26,22 @@ def capabilities(db) -> dict[str, Capability]:
 def refund(capabilities, **changes) -> dict:
     """A two-step workflow: check, then issue (the second named by its capability's id)."""
     return {
-        "name": "Refund", "slug": "refund", "sample_input": {"amount": 40},
+        "name": "Refund",
+        "slug": "refund",
+        "sample_input": {"amount": 40},
         "steps": [
             {"key": "check", "capability": "refund.check", "action": "refund.check"},
-            {"key": "issue", "capability": capabilities["refund.issue"].pk, "action": "refund.issue",
-             "amount_field": "amount", "data_classes": ["pii"], "dependencies": ["check"]},
+            {
+                "key": "issue",
+                "capability": capabilities["refund.issue"].pk,
+                "action": "refund.issue",
+                "amount_field": "amount",
+                "data_classes": ["pii"],
+                "dependencies": ["check"],
+            },
         ],
         **changes,
-    }  # fmt: skip
+    }
 
 
 def test_a_capability_created_is_audited_as_the_person_who_created_it(admin, carol):
@@ -42,7 +50,9 @@ def test_a_capability_created_is_audited_as_the_person_who_created_it(admin, car
     assert response.status_code == 201, response.content
     event = AuditEvent.objects.get(kind="capability.created")
     assert (event.actor, event.subject_id, event.after) == (
-        carol, str(response.json()["id"]), {"code": "refund.issue", "description": "Refunds"}
+        carol,
+        str(response.json()["id"]),
+        {"code": "refund.issue", "description": "Refunds"},
     )
 
 
@@ -122,7 +132,8 @@ def test_a_workflow_is_written_with_its_steps_in_order(admin, capabilities):
     assert response.status_code == 201, response.content
     steps = WorkflowTemplate.objects.get(slug="refund").steps.order_by("position")
     assert [(s.key, s.capability.code, s.dependencies, s.amount_field) for s in steps] == [
-        ("check", "refund.check", [], ""), ("issue", "refund.issue", ["check"], "amount")
+        ("check", "refund.check", [], ""),
+        ("issue", "refund.issue", ["check"], "amount"),
     ]
     assert [s["capability"] for s in response.json()["steps"]] == ["refund.check", "refund.issue"]
     # And the audit event holds the steps too
@@ -179,7 +190,8 @@ def test_rewriting_a_workflow_keeps_steps_by_key_and_removes_those_left_out(admi
     ]
     event = AuditEvent.objects.get(kind="workflowtemplate.changed")
     assert ([s["key"] for s in event.before["steps"]], [s["key"] for s in event.after["steps"]]) == (
-        ["check", "issue"], ["check"]
+        ["check", "issue"],
+        ["check"],
     )
 
 
@@ -222,7 +234,6 @@ def test_an_unused_workflow_is_deleted_with_its_steps_and_audited(admin, capabil
     assert not WorkflowTemplate.objects.exists()
     assert AuditEvent.objects.filter(kind="workflowtemplate.deleted").count() == 1
     assert verify_chain().ok
-
 
 
 def test_steps_patched_in_are_given_whole(admin, capabilities):

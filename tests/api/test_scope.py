@@ -81,9 +81,11 @@ def test_an_approval_elsewhere_cannot_be_decided_by_a_supervisor(client_for, wor
     from tests.factories import DecisionFactory
 
     approval = Approval.objects.create(
-        decision=DecisionFactory(agent=world.support_agent), department=support, approver_role="Supervisor",
+        decision=DecisionFactory(agent=world.support_agent),
+        department=support,
+        approver_role="Supervisor",
         deadline=world.approval.deadline,
-    )  # fmt: skip
+    )
 
     # When bob tries to approve it
     response = client_for("bob").post(f"/api/v1/approvals/{approval.pk}/approve", {}, format="json")

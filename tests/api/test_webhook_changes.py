@@ -30,8 +30,10 @@ def test_a_supervisor_changes_their_subscription(client_for, world, bob, finance
     assert "secret" not in response.json()
     subscription.refresh_from_db()
     assert (subscription.url, subscription.event_types, list(subscription.departments.all())) == (
-        "https://erp.example.com/in", ["approval.requested", "decision.created"], [finance],
-    )  # fmt: skip
+        "https://erp.example.com/in",
+        ["approval.requested", "decision.created"],
+        [finance],
+    )
 
 
 @pytest.mark.parametrize("departments", [["support"], ["finance", "support"], []], ids=["other", "mixed", "all"])
@@ -127,8 +129,11 @@ def test_a_change_is_audited_with_before_and_after_and_never_the_secret(client_f
     # Then one webhook.changed event records it, by him, in Finance, without the secret
     event = AuditEvent.objects.get(kind="webhook.changed")
     assert (event.actor, event.department_id, event.before["event_types"], event.after["event_types"]) == (
-        bob, finance.pk, ["decision.created"], ["*"],
-    )  # fmt: skip
+        bob,
+        finance.pk,
+        ["decision.created"],
+        ["*"],
+    )
     assert subscription.secret not in json.dumps([event.before, event.after])
 
 
@@ -143,8 +148,9 @@ def test_a_change_that_changes_nothing_is_not_audited(client_for, world, carol):
 def test_a_supervisors_audit_log_shows_their_subscriptions_life(client_for, world, finance):
     # Given bob subscribes to Finance's events, changes the subscription and removes it, over the API
     bobs = client_for("bob")
-    created = bobs.post("/api/v1/webhooks", {"url": HOOK, "event_types": ["*"], "departments": [finance.pk]},
-                        format="json").json()  # fmt: skip
+    created = bobs.post(
+        "/api/v1/webhooks", {"url": HOOK, "event_types": ["*"], "departments": [finance.pk]}, format="json"
+    ).json()
     bobs.patch(f"/api/v1/webhooks/{created['id']}", {"active": False}, format="json")
     bobs.delete(f"/api/v1/webhooks/{created['id']}")
 

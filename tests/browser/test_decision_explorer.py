@@ -36,8 +36,9 @@ def test_the_explorers_filters_return_what_the_database_holds(
     page: Page, asgi_server, alice: User, finance_agent, support_agent, screenshots: Path
 ) -> None:
     for i, verdict in enumerate([Verdict.ALLOW, Verdict.DENY, Verdict.FLAG, Verdict.REQUIRE_APPROVAL] * 6):
-        DecisionFactory(agent=(finance_agent, support_agent)[i % 2], verdict=verdict, risk_score=10 + 3 * i,
-                        resource=f"invoice/{i}")  # fmt: skip
+        DecisionFactory(
+            agent=(finance_agent, support_agent)[i % 2], verdict=verdict, risk_score=10 + 3 * i, resource=f"invoice/{i}"
+        )
     log_in(page, "alice")
     page.get_by_role("link", name="Decisions").click()
     expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(24)
@@ -49,8 +50,9 @@ def test_the_explorers_filters_return_what_the_database_holds(
     page.get_by_role("button", name="Apply").click()
 
     expect(page).to_have_url(re.compile(r"verdict=deny&verdict=flag"))
-    held = Decision.objects.filter(verdict__in=["deny", "flag"], department=support_agent.department,
-                                   risk_score__gte=30)  # fmt: skip
+    held = Decision.objects.filter(
+        verdict__in=["deny", "flag"], department=support_agent.department, risk_score__gte=30
+    )
     expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(held.count())
     assert held.exists() and listed(page) == newest_first(held)
     page.screenshot(path=screenshots / "decisions-explorer.png", full_page=True)
@@ -84,8 +86,10 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
 
     make_policy(name="No refunds", effect=Effect.DENY, actions="refund.issue", rationale="Refunds go by hand.")
     make_policy(name="Watch refunds", effect=Effect.FLAG, actions="refund.*", rationale="Watched.", mode="shadow")
-    denied = evaluate_action(finance_agent, ActionRequest(action="refund.issue", resource="order/77",
-                                                          context={"order": 77, "customer": "ACME"}))  # fmt: skip
+    denied = evaluate_action(
+        finance_agent,
+        ActionRequest(action="refund.issue", resource="order/77", context={"order": 77, "customer": "ACME"}),
+    )
     log_in(page, "bob")
     page.goto("/decisions/")
 

@@ -39,9 +39,14 @@ def patient(page: Page) -> None:
 
 @pytest.mark.parametrize("username", ["alice", "bob", "carol", "dave"])
 def test_every_role_sees_every_page_with_its_charts_drawn(
-    page: Page, asgi_server, request: pytest.FixtureRequest, username: str, finance_agent, support_agent,
+    page: Page,
+    asgi_server,
+    request: pytest.FixtureRequest,
+    username: str,
+    finance_agent,
+    support_agent,
     screenshots: Path,
-) -> None:  # fmt: skip
+) -> None:
     request.getfixturevalue(username)
     decide(finance_agent, "120")
     decide(support_agent, "40")
@@ -65,9 +70,11 @@ def test_a_decision_created_through_the_api_appears_on_the_overview_without_a_re
 
     body = json.dumps({"action": "invoice.approve", "resource": "invoice/9", "amount": "75.00", "currency": "EUR"})
     api = urllib.request.Request(  # noqa: S310 (the test server's URL)
-        f"{asgi_server.url}/api/v1/decisions/evaluate", data=body.encode(), method="POST",
+        f"{asgi_server.url}/api/v1/decisions/evaluate",
+        data=body.encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with urllib.request.urlopen(api, timeout=10) as response:  # noqa: S310
         decision_id = json.load(response)["decision_id"]
 

@@ -32,8 +32,13 @@ def patient(page: Page) -> None:
 @pytest.fixture
 def parked_run(invoice_workflow, clerk, fake_provider, make_policy) -> WorkflowRun:
     """An invoice run read and approved by the clerk, its payment held for a Finance supervisor."""
-    make_policy(name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
-                approver_role="Supervisor", rationale="Money leaves only with a person's yes.")  # fmt: skip
+    make_policy(
+        name="Payments need a supervisor",
+        effect=Effect.REQUIRE_APPROVAL,
+        actions="payment.send",
+        approver_role="Supervisor",
+        rationale="Money leaves only with a person's yes.",
+    )
     run = runtime.start_workflow(invoice_workflow, dict(INVOICE), started_by="user:alice")
     assert steps_of(run)["pay"].status == StepRun.Status.AWAITING_APPROVAL
     return run
@@ -64,8 +69,10 @@ def test_a_supervisor_approves_in_the_inbox_and_the_workflow_moves_on(
     approval.refresh_from_db()
     parked_run.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.comment) == (
-        Approval.Status.APPROVED, bob, "Vendor known, invoice checked.",
-    )  # fmt: skip
+        Approval.Status.APPROVED,
+        bob,
+        "Vendor known, invoice checked.",
+    )
     assert steps_of(parked_run)["pay"].status == StepRun.Status.SUCCEEDED
     assert fake_provider.actions_done == ["invoice.read", "invoice.approve", "payment.send"]
     assert parked_run.status == WorkflowRun.Status.SUCCEEDED
@@ -86,8 +93,9 @@ def test_an_auditor_reads_the_inbox_without_buttons_and_a_forged_post_is_refused
     page.screenshot(path=screenshots / "approvals-inbox-auditor.png", full_page=True)
 
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    forged = page.request.post(f"/approvals/{approval.pk}/decide/", form={"verdict": "approve"},
-                               headers={"X-CSRFToken": token})  # fmt: skip
+    forged = page.request.post(
+        f"/approvals/{approval.pk}/decide/", form={"verdict": "approve"}, headers={"X-CSRFToken": token}
+    )
 
     assert forged.ok  # refused with a message on the inbox, after the redirect
     assert "You may not decide this request." in forged.text()
@@ -171,5 +179,7 @@ def test_a_supervisor_rejecting_in_the_admin_is_asked_why_and_the_reason_is_reco
     expect(page.locator(".messagelist")).to_contain_text(f"Approval {approval.pk} rejected.")
     approval.refresh_from_db()
     assert (approval.status, approval.comment, approval.decided_by) == (
-        Approval.Status.REJECTED, "Vendor not on the approved list.", bob,
-    )  # fmt: skip
+        Approval.Status.REJECTED,
+        "Vendor not on the approved list.",
+        bob,
+    )

@@ -13,9 +13,18 @@ from orchestration.roles import Role
 from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, decide, log_in
 
 TILES = (
-    "decisions", "automation_rate", "escalation_rate", "violation_rate", "override_rate", "rejection_rate",
-    "median_approval_seconds", "spend", "value", "active_agents", "open_approvals",
-)  # fmt: skip
+    "decisions",
+    "automation_rate",
+    "escalation_rate",
+    "violation_rate",
+    "override_rate",
+    "rejection_rate",
+    "median_approval_seconds",
+    "spend",
+    "value",
+    "active_agents",
+    "open_approvals",
+)
 
 pytestmark = pytest.mark.browser
 

@@ -34,8 +34,12 @@ def test_report_outcome_records_it(regent):
 def test_a_governed_function_runs_when_allowed_and_its_success_is_reported(regent):
     calls = []
 
-    @regent.governed("invoice.approve", resource=lambda invoice: invoice["id"], amount=lambda invoice: invoice["total"],
-                     currency="EUR")  # fmt: skip
+    @regent.governed(
+        "invoice.approve",
+        resource=lambda invoice: invoice["id"],
+        amount=lambda invoice: invoice["total"],
+        currency="EUR",
+    )
     def approve(invoice):
         calls.append(invoice["id"])
         return "approved"

@@ -40,8 +40,13 @@ def agent_url(agent: Agent) -> str:
 def busy_day(finance_agent, support_agent):
     """Decisions and outcomes for both agents now, and older ones for Finance three days ago."""
     now, old = timezone.now(), timezone.now() - dt.timedelta(days=3)
-    for verdict, risk, amount in ((Verdict.ALLOW, 10, "100"), (Verdict.ALLOW, 60, "50"), (Verdict.DENY, 80, "70"),
-                                  (Verdict.FLAG, 40, "30"), (Verdict.REQUIRE_APPROVAL, 55, None)):  # fmt: skip
+    for verdict, risk, amount in (
+        (Verdict.ALLOW, 10, "100"),
+        (Verdict.ALLOW, 60, "50"),
+        (Verdict.DENY, 80, "70"),
+        (Verdict.FLAG, 40, "30"),
+        (Verdict.REQUIRE_APPROVAL, 55, None),
+    ):
         DecisionFactory(agent=finance_agent, verdict=verdict, risk_score=risk, amount=amount and Decimal(amount))
     allowed = Decision.objects.filter(agent=finance_agent, verdict=Verdict.ALLOW).order_by("pk")
     report_outcome(allowed[0], "success", reported_by="agent:tests", value=Decimal("400"), csat=5)
@@ -83,11 +88,13 @@ def test_the_league_figures_equal_what_the_database_holds(busy_day, alice, finan
     for agent in (finance_agent, support_agent):
         decisions = Decision.objects.filter(agent=agent, created_at__gte=period.start, created_at__lt=period.end)
         facts = decisions.aggregate(
-            n=Count("pk"), violations=Count("pk", filter=Q(verdict__in=["deny", "flag"])),
-            risk=Avg("risk_score"), high=Count("pk", filter=Q(risk_score__gte=50)),
+            n=Count("pk"),
+            violations=Count("pk", filter=Q(verdict__in=["deny", "flag"])),
+            risk=Avg("risk_score"),
+            high=Count("pk", filter=Q(risk_score__gte=50)),
             allowed=Sum("amount", filter=Q(verdict__in=["allow", "flag"])),
             failed=Sum("amount", filter=Q(verdict__in=["allow", "flag"], outcome__result="failure")),
-        )  # fmt: skip
+        )
         outcomes = Outcome.objects.filter(decision__in=decisions).aggregate(value=Sum("value"), csat=Avg("csat"))
         figures = rows[agent.pk]
         assert figures.decisions == facts["n"]
@@ -192,8 +199,9 @@ def test_the_department_filter_narrows_the_league(client, busy_day, alice, finan
     assert order == [str(support_agent.pk)]
 
 
-def test_the_league_costs_the_same_queries_with_more_agents_and_decisions(client, alice, finance,
-                                                                           django_assert_max_num_queries):  # fmt: skip
+def test_the_league_costs_the_same_queries_with_more_agents_and_decisions(
+    client, alice, finance, django_assert_max_num_queries
+):
     for _ in range(8):
         DecisionFactory.create_batch(3, agent=AgentFactory(department=finance))
     client.force_login(alice)
@@ -213,8 +221,9 @@ def test_the_agent_page_shows_its_charts_budget_policies_and_latest_decisions(
 ):
     make_policy(name="Flag invoices", effect="flag")
     decide(finance_agent, amount=25, now=timezone.now())
-    Agent.objects.filter(pk=finance_agent.pk).update(month_spent=Decimal("2500"), spend_month=timezone.now().date()
-                                                    .replace(day=1))  # fmt: skip
+    Agent.objects.filter(pk=finance_agent.pk).update(
+        month_spent=Decimal("2500"), spend_month=timezone.now().date().replace(day=1)
+    )
     client.force_login(alice)
 
     response = client.get(agent_url(finance_agent), {"period": "7d"})
@@ -228,8 +237,9 @@ def test_the_agent_page_shows_its_charts_budget_policies_and_latest_decisions(
     assert all(f'<a href="{decision_url(d.pk)}">' in html for d in latest)
 
 
-def test_the_agent_page_costs_the_same_queries_with_more_decisions(client, alice, finance_agent,
-                                                                    django_assert_max_num_queries):  # fmt: skip
+def test_the_agent_page_costs_the_same_queries_with_more_decisions(
+    client, alice, finance_agent, django_assert_max_num_queries
+):
     DecisionFactory.create_batch(40, agent=finance_agent)
     client.force_login(alice)
 
@@ -253,8 +263,9 @@ def test_an_agent_outside_the_supervisors_departments_is_not_found(client, bob, 
     client.force_login(bob)
 
     assert client.get(agent_url(support_agent)).status_code == 404
-    assert client.post(reverse("dashboard:agent-status", args=[support_agent.pk]), {"status": "paused"}).status_code \
-        == 404  # fmt: skip
+    assert (
+        client.post(reverse("dashboard:agent-status", args=[support_agent.pk]), {"status": "paused"}).status_code == 404
+    )
     assert Agent.objects.get(pk=support_agent.pk).status == Status.ACTIVE
 
 
@@ -276,9 +287,15 @@ def status_events(agent: Agent) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(kind="agent.status_changed", subject_id=str(agent.pk)).order_by("pk"))
 
 
-@pytest.mark.parametrize(("username", "buttons"), [
-    ("alice", []), ("dave", []), ("bob", ["Pause"]), ("carol", ["Pause", "Kill Invoice Bot"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("username", "buttons"),
+    [
+        ("alice", []),
+        ("dave", []),
+        ("bob", ["Pause"]),
+        ("carol", ["Pause", "Kill Invoice Bot"]),
+    ],
+)
 def test_only_people_who_may_act_see_the_controls(client, request, username, buttons, finance_agent):
     client.force_login(request.getfixturevalue(username))
 

@@ -49,9 +49,18 @@ def test_each_request_shows_what_was_asked_and_which_policy_asked_for_a_person(c
 
     html = client.get(INBOX).content.decode()
 
-    for text in ("Invoice Bot", "invoice.approve", "1250.50 EUR", f"risk {decision.risk_score}", "invoice/INV-7",
-                 "Big invoices need a supervisor", "Large sums get a second pair of eyes.", "amount &gt; 500.0",
-                 "ACME Paper", reverse("dashboard:decision", args=[decision.pk])):  # fmt: skip
+    for text in (
+        "Invoice Bot",
+        "invoice.approve",
+        "1250.50 EUR",
+        f"risk {decision.risk_score}",
+        "invoice/INV-7",
+        "Big invoices need a supervisor",
+        "Large sums get a second pair of eyes.",
+        "amount &gt; 500.0",
+        "ACME Paper",
+        reverse("dashboard:decision", args=[decision.pk]),
+    ):
         assert text in html
 
 

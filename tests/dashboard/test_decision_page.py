@@ -23,8 +23,13 @@ def page_of(decision) -> str:
 def denied(make_policy, decide, finance_agent):
     make_policy(name="No refunds", effect=Effect.DENY, actions="refund.issue", rationale="Refunds go by hand.")
     make_policy(name="Watch refunds", effect=Effect.FLAG, actions="refund.issue", rationale="Watched.", mode="shadow")
-    make_policy(name="Big refunds", effect=Effect.DENY, actions="refund.issue", condition="amount > 1000.0",
-                rationale="Never above 1000.")  # fmt: skip
+    make_policy(
+        name="Big refunds",
+        effect=Effect.DENY,
+        actions="refund.issue",
+        condition="amount > 1000.0",
+        rationale="Never above 1000.",
+    )
     return decide(finance_agent, "refund.issue", amount="40", resource="order/77", context={"order": 77})
 
 
@@ -33,9 +38,21 @@ def test_the_page_shows_the_request_and_every_policy_version_evaluated(client, a
 
     html = client.get(page_of(denied)).content.decode()
 
-    for text in ("Invoice Bot", "refund.issue", "order/77", "40.00", "&quot;order&quot;: 77", "Refunds go by hand.",
-                 "No refunds", "Watch refunds", "Big refunds", "amount &gt; 1000.0", "v1", "shadow",
-                 "enforced"):  # fmt: skip
+    for text in (
+        "Invoice Bot",
+        "refund.issue",
+        "order/77",
+        "40.00",
+        "&quot;order&quot;: 77",
+        "Refunds go by hand.",
+        "No refunds",
+        "Watch refunds",
+        "Big refunds",
+        "amount &gt; 1000.0",
+        "v1",
+        "shadow",
+        "enforced",
+    ):
         assert text in html
     assert html.count("<strong>fired</strong>") == 2  # the deny, and the shadow flag; not the big-refund rule
 
@@ -67,8 +84,16 @@ def test_the_approval_trail_names_who_decided_when_and_why(client, alice, bob, f
 
     html = client.get(page_of(decision)).content.decode()
 
-    for text in ("Approved", "decided by bob", "“Known vendor.”", "approval.requested", "approval.resolved",
-                 "user:bob", "Success", 'data-testid="outcome-reporter">agent:invoice-bot<'):  # fmt: skip
+    for text in (
+        "Approved",
+        "decided by bob",
+        "“Known vendor.”",
+        "approval.requested",
+        "approval.resolved",
+        "user:bob",
+        "Success",
+        'data-testid="outcome-reporter">agent:invoice-bot<',
+    ):
         assert text in html
 
 
@@ -76,8 +101,9 @@ def test_a_supervisor_overrides_from_the_page_and_the_page_shows_it(client, bob,
     client.force_login(bob)
     assert 'data-testid="override-form"' in client.get(page_of(denied)).content.decode()
 
-    response = client.post(reverse("dashboard:decision-override", args=[denied.pk]), {"reason": "Agreed by phone."},
-                           follow=True)  # fmt: skip
+    response = client.post(
+        reverse("dashboard:decision-override", args=[denied.pk]), {"reason": "Agreed by phone."}, follow=True
+    )
 
     html = response.content.decode()
     assert Override.objects.get(decision=denied).reason == "Agreed by phone."

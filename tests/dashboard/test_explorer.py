@@ -29,8 +29,17 @@ def cursor(response, name: str) -> str | None:
 
 
 def fired(policy_id: int, mode: str = "enforce") -> list[dict]:
-    return [{"id": policy_id, "version": 1, "version_id": None, "name": f"P{policy_id}", "effect": "deny",
-             "rationale": "r", "mode": mode}]  # fmt: skip
+    return [
+        {
+            "id": policy_id,
+            "version": 1,
+            "version_id": None,
+            "name": f"P{policy_id}",
+            "effect": "deny",
+            "rationale": "r",
+            "mode": mode,
+        }
+    ]
 
 
 @pytest.fixture
@@ -42,10 +51,15 @@ def history(finance_agent, support_agent):
     verdicts = list(Verdict.values)
     for i in range(40):
         DecisionFactory(
-            agent=agents[i % 3], verdict=verdicts[i % 4], risk_score=(i * 7) % 101, action=("invoice.approve",
-            "refund.issue")[i % 2], resource=f"doc/{i}", explanation="Vendor ACME is new" if i % 5 == 0 else "",
-            matched_policies=fired(7 if i % 3 == 0 else 8), created_at=now - dt.timedelta(hours=6 * i),
-        )  # fmt: skip
+            agent=agents[i % 3],
+            verdict=verdicts[i % 4],
+            risk_score=(i * 7) % 101,
+            action=("invoice.approve", "refund.issue")[i % 2],
+            resource=f"doc/{i}",
+            explanation="Vendor ACME is new" if i % 5 == 0 else "",
+            matched_policies=fired(7 if i % 3 == 0 else 8),
+            created_at=now - dt.timedelta(hours=6 * i),
+        )
     return now
 
 
@@ -66,19 +80,34 @@ def fired_policy(policy_id: int):
         ({}, lambda now: Q()),
         ({"verdict": ["deny", "flag"]}, lambda now: Q(verdict__in=["deny", "flag"])),
         ({"risk_band": "high"}, lambda now: Q(risk_score__gte=50, risk_score__lte=74)),
-        ({"risk_min": "30", "risk_max": "60", "action": "refund.issue"},
-         lambda now: Q(risk_score__gte=30, risk_score__lte=60, action="refund.issue")),
+        (
+            {"risk_min": "30", "risk_max": "60", "action": "refund.issue"},
+            lambda now: Q(risk_score__gte=30, risk_score__lte=60, action="refund.issue"),
+        ),
         ({"policy": "7"}, fired_policy(7)),
-        ({"policy": "7", "verdict": ["allow", "deny"]},
-         lambda now: fired_policy(7)(now) & Q(verdict__in=["allow", "deny"])),
+        (
+            {"policy": "7", "verdict": ["allow", "deny"]},
+            lambda now: fired_policy(7)(now) & Q(verdict__in=["allow", "deny"]),
+        ),
         ({"q": "acme"}, lambda now: Q(explanation__icontains="acme", created_at__gt=now - WINDOW)),
         ({"q": "ledger"}, lambda now: Q(agent__name="Ledger Bot", created_at__gt=now - WINDOW)),
-        ({"q": "doc/3", "verdict": "flag"},
-         lambda now: Q(resource__startswith="doc/3", verdict="flag", created_at__gt=now - WINDOW)),
+        (
+            {"q": "doc/3", "verdict": "flag"},
+            lambda now: Q(resource__startswith="doc/3", verdict="flag", created_at__gt=now - WINDOW),
+        ),
     ],
-    ids=["all", "verdicts", "band", "risk-range-and-action", "policy", "policy-and-verdicts", "text", "agent-name",
-         "text-and-verdict"],
-)  # fmt: skip
+    ids=[
+        "all",
+        "verdicts",
+        "band",
+        "risk-range-and-action",
+        "policy",
+        "policy-and-verdicts",
+        "text",
+        "agent-name",
+        "text-and-verdict",
+    ],
+)
 def test_the_explorer_lists_what_the_database_holds(client, alice, history, query, expected):
     client.force_login(alice)
 
@@ -93,8 +122,12 @@ def test_the_explorer_lists_what_the_database_holds(client, alice, history, quer
 def test_filters_by_agent_department_and_period_together(client, alice, history, finance_agent, support):
     client.force_login(alice)
     since, until = history - dt.timedelta(days=5), history - dt.timedelta(days=1)
-    query = {"agent": [finance_agent.pk], "department": [finance_agent.department_id],
-             "since": since.strftime("%Y-%m-%dT%H:%M:%S"), "until": until.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+    query = {
+        "agent": [finance_agent.pk],
+        "department": [finance_agent.department_id],
+        "since": since.strftime("%Y-%m-%dT%H:%M:%S"),
+        "until": until.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
 
     response = client.get(EXPLORER, query)
 

@@ -69,8 +69,10 @@ def test_the_department_filter_keeps_the_links_that_touch_its_agents(team, alice
     graph = interaction_graph(alice, period_for("7d", timezone.now()), [support_agent.department_id])
 
     assert edges(graph, DELEGATION) == Counter({(finance_agent.pk, support_agent.pk): 1})
-    assert {frozenset(pair) for pair in edges(graph, SHARED)} == {frozenset((finance_agent.pk, support_agent.pk)),
-                                                                   frozenset((team.pk, support_agent.pk))}  # fmt: skip
+    assert {frozenset(pair) for pair in edges(graph, SHARED)} == {
+        frozenset((finance_agent.pk, support_agent.pk)),
+        frozenset((team.pk, support_agent.pk)),
+    }
 
 
 def test_only_the_heaviest_links_are_drawn_and_the_page_says_so(client, alice, finance, monkeypatch):
@@ -96,8 +98,11 @@ def test_agents_sit_on_a_circle_grouped_by_department_in_a_fixed_order(finance, 
 
     placed = circle_by_department(agents)
 
-    assert [(a.department.name, a.name) for a, _, _ in placed] == [("Customer Support", "a"), ("Finance", "a"),
-                                                                    ("Finance", "b")]  # fmt: skip
+    assert [(a.department.name, a.name) for a, _, _ in placed] == [
+        ("Customer Support", "a"),
+        ("Finance", "a"),
+        ("Finance", "b"),
+    ]
     assert all(math.isclose(x * x + y * y, 1, abs_tol=1e-3) for _, x, y in placed)
     assert placed[0][1:] == (0.0, 1.0)  # the first agent at the top
     assert placed == circle_by_department(list(reversed(agents)))
@@ -121,8 +126,9 @@ def test_the_page_draws_the_graph_with_links_to_each_agent_and_escaped_names(cli
     assert "&lt;script&gt;" in json.dumps([t.get("text") for t in figure["data"]])  # in the figure, for Plotly
 
 
-def test_the_graph_page_costs_the_same_queries_with_more_runs(client, team, alice, finance_agent,
-                                                               django_assert_max_num_queries):  # fmt: skip
+def test_the_graph_page_costs_the_same_queries_with_more_runs(
+    client, team, alice, finance_agent, django_assert_max_num_queries
+):
     for _ in range(10):
         (step,) = run(finance_agent)
         run(team, delegated_from=step)

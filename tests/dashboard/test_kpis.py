@@ -23,9 +23,14 @@ def figures(user, period, departments=None) -> dict:
 def held(agent, status: str, waited_minutes: int) -> None:
     decision = DecisionFactory(agent=agent, verdict=Verdict.REQUIRE_APPROVAL, created_at=NOW)
     Approval.objects.create(
-        decision=decision, department=agent.department, approver_role="supervisor", status=status,
-        requested_at=NOW, decided_at=NOW + dt.timedelta(minutes=waited_minutes), deadline=NOW + dt.timedelta(hours=4),
-    )  # fmt: skip
+        decision=decision,
+        department=agent.department,
+        approver_role="supervisor",
+        status=status,
+        requested_at=NOW,
+        decided_at=NOW + dt.timedelta(minutes=waited_minutes),
+        deadline=NOW + dt.timedelta(hours=4),
+    )
 
 
 def test_rates_are_shares_of_the_periods_decisions(finance_agent, alice, day):

@@ -55,8 +55,9 @@ def test_a_bad_filter_is_a_400_that_says_what_to_fix(client, alice, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_a_page_costs_the_same_queries_with_more_decisions(client, alice, finance_agent, page,
-                                                           django_assert_max_num_queries):  # fmt: skip
+def test_a_page_costs_the_same_queries_with_more_decisions(
+    client, alice, finance_agent, page, django_assert_max_num_queries
+):
     DecisionFactory.create_batch(25, agent=finance_agent)
     client.force_login(alice)
 

@@ -45,15 +45,24 @@ def test_a_custom_period_spans_whole_days_inclusive(alice):
     ("data", "field", "message"),
     [
         ({"period": "custom", "end": "2026-03-03"}, "start", "Give the first day of a custom period."),
-        ({"period": "custom", "start": "2026-03-05", "end": "2026-03-03"}, "end",
-         "The last day must not be before the first."),
-        ({"period": "custom", "start": "2026-03-05", "end": "2026-03-20"}, "end",
-         "The last day cannot be in the future."),
-        ({"period": "custom", "start": "2024-01-01", "end": "2026-03-01"}, "end",
-         "A custom period spans at most 366 days."),
+        (
+            {"period": "custom", "start": "2026-03-05", "end": "2026-03-03"},
+            "end",
+            "The last day must not be before the first.",
+        ),
+        (
+            {"period": "custom", "start": "2026-03-05", "end": "2026-03-20"},
+            "end",
+            "The last day cannot be in the future.",
+        ),
+        (
+            {"period": "custom", "start": "2024-01-01", "end": "2026-03-01"},
+            "end",
+            "A custom period spans at most 366 days.",
+        ),
         ({"period": "fortnight"}, "period", "Select a valid choice. fortnight is not one of the available choices."),
     ],
-)  # fmt: skip
+)
 def test_a_bad_filter_names_the_field_and_the_fix(alice, data, field, message):
     form = FilterForm(data, user=alice, now=NOW)
 
@@ -69,8 +78,11 @@ def test_a_department_outside_the_viewers_scope_is_refused(bob, support):
 
 
 def test_the_query_string_carries_the_filter(alice, finance):
-    form = FilterForm({"period": "custom", "start": "2026-03-01", "end": "2026-03-02", "department": [finance.pk]},
-                      user=alice, now=NOW)  # fmt: skip
+    form = FilterForm(
+        {"period": "custom", "start": "2026-03-01", "end": "2026-03-02", "department": [finance.pk]},
+        user=alice,
+        now=NOW,
+    )
 
     assert form.is_valid()
     assert form.query_string() == f"period=custom&start=2026-03-01&end=2026-03-02&department={finance.pk}"

@@ -22,8 +22,18 @@ DAY = NOW.replace(hour=0, minute=0)
 
 
 def bucket(grain: str = "hour", **filters) -> dict:
-    measures = ("decisions", "outcomes", "value", "cost", "spend", "approvals_approved", "approvals_rejected",
-                "approval_wait_seconds", "wait_15m", "wait_1h")  # fmt: skip
+    measures = (
+        "decisions",
+        "outcomes",
+        "value",
+        "cost",
+        "spend",
+        "approvals_approved",
+        "approvals_rejected",
+        "approval_wait_seconds",
+        "wait_15m",
+        "wait_1h",
+    )
     rows = DecisionRollup.objects.filter(grain=grain, **filters)
     return {name: value or 0 for name, value in rows.aggregate(**{m: Sum(m) for m in measures}).items()}
 

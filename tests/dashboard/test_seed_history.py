@@ -18,8 +18,14 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="CO
 @postgres_only
 def test_seeded_decisions_arrive_with_exact_rollups_and_no_waiting_changes(finance_agent, support_agent):
     # Given two agents and one live decision already waiting to be folded
-    Decision.objects.create(agent=finance_agent, department=finance_agent.department, action="x", verdict="allow",
-                            risk_score=10, latency_us=1)  # fmt: skip
+    Decision.objects.create(
+        agent=finance_agent,
+        department=finance_agent.department,
+        action="x",
+        verdict="allow",
+        risk_score=10,
+        latency_us=1,
+    )
 
     # When 3000 synthetic decisions are loaded
     call_command("seed_history", decisions=3000, days=10, stdout=None)

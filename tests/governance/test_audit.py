@@ -551,9 +551,13 @@ def listening() -> Iterator[psycopg.Connection]:
     """A connection of its own LISTENing on the stream's channel, as a stream server's hub does."""
     settings_dict = connection.settings_dict
     with psycopg.connect(
-        dbname=settings_dict["NAME"], user=settings_dict["USER"], host=settings_dict["HOST"],
-        port=settings_dict["PORT"], password=settings_dict["PASSWORD"] or None, autocommit=True,
-    ) as listener:  # fmt: skip
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"],
+        password=settings_dict["PASSWORD"] or None,
+        autocommit=True,
+    ) as listener:
         listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
         yield listener
 

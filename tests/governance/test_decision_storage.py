@@ -62,10 +62,18 @@ def test_insert_stores_what_the_orm_would_and_reads_back_the_id():
     agent = AgentFactory()
     at = dt.datetime(2026, 3, 10, 14, 30, 15, 123456, tzinfo=dt.UTC)
     decision = Decision(
-        agent=agent, department=agent.department, action="invoice.pay", amount=Decimal("99.95"), currency="EUR",
-        data_classes=["pii"], context={"vendor": "Ünïcode ‘quoted’", "nested": {"n": 1}}, verdict="allow",
-        risk_score=12, latency_us=5, created_at=at,
-    )  # fmt: skip
+        agent=agent,
+        department=agent.department,
+        action="invoice.pay",
+        amount=Decimal("99.95"),
+        currency="EUR",
+        data_classes=["pii"],
+        context={"vendor": "Ünïcode ‘quoted’", "nested": {"n": 1}},
+        verdict="allow",
+        risk_score=12,
+        latency_us=5,
+        created_at=at,
+    )
 
     # When it is inserted without the ORM's compiler
     insert([decision])
@@ -73,8 +81,11 @@ def test_insert_stores_what_the_orm_would_and_reads_back_the_id():
     # Then it has an id and the stored row reads back equal
     stored = Decision.objects.get(pk=decision.pk)
     assert (stored.amount, stored.created_at, stored.context, stored.data_classes) == (
-        Decimal("99.95"), at, {"vendor": "Ünïcode ‘quoted’", "nested": {"n": 1}}, ["pii"],
-    )  # fmt: skip
+        Decimal("99.95"),
+        at,
+        {"vendor": "Ünïcode ‘quoted’", "nested": {"n": 1}},
+        ["pii"],
+    )
     assert decision._state.adding is False
 
 
@@ -113,8 +124,13 @@ def test_an_outcome_is_recorded_in_one_statement_and_a_second_report_keeps_the_f
 
     # Then the first report stands, stored as given, and the second returns it
     stored = Outcome.objects.get(decision=decision)
-    assert (stored.pk, stored.result, stored.cost, stored.value, stored.csat) == (first.pk, "success", Decimal("0.40"),
-                                                                                    Decimal("0"), 5)  # fmt: skip
+    assert (stored.pk, stored.result, stored.cost, stored.value, stored.csat) == (
+        first.pk,
+        "success",
+        Decimal("0.40"),
+        Decimal("0"),
+        5,
+    )
     assert (stored.reported_at, stored.reported_by) == (first.reported_at, "system:orchestrator")
     assert (second.pk, second.result) == (first.pk, "success")
 

@@ -117,8 +117,12 @@ def test_the_offline_checker_runs_without_django_and_says_valid(history, tmp_pat
 
     checked = subprocess.run(  # noqa: S603 (a bare interpreter: no DJANGO_SETTINGS_MODULE, no database)
         [sys.executable, "-m", "audit.evidence_check", str(pack_path), "--public-key", public_key_b64()],
-        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"VALID: {len(history)} events")

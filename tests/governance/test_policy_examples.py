@@ -56,9 +56,12 @@ def messages_of(response) -> list[str]:
 def large_invoice_policy(make_policy):
     """A shadow policy denying invoice approvals over 1000."""
     return make_policy(
-        name="No large invoices", effect=Effect.DENY, mode=Mode.SHADOW, actions="invoice.approve",
+        name="No large invoices",
+        effect=Effect.DENY,
+        mode=Mode.SHADOW,
+        actions="invoice.approve",
         condition="amount > 1000.0",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -106,9 +109,12 @@ def failing_example(large_invoice_policy, add_example) -> PolicyExample:
 def test_an_example_with_an_invalid_request_does_not_clean(large_invoice_policy, finance_agent, request_json, message):
     # Given an example whose request an agent could not send
     example = PolicyExample(
-        policy=large_invoice_policy, description="bad", agent=finance_agent, request=request_json,
+        policy=large_invoice_policy,
+        description="bad",
+        agent=finance_agent,
+        request=request_json,
         expected_verdict=Verdict.DENY,
-    )  # fmt: skip
+    )
 
     # When it is cleaned
     with pytest.raises(ValidationError) as invalid:
@@ -121,9 +127,12 @@ def test_an_example_with_an_invalid_request_does_not_clean(large_invoice_policy,
 
 def test_an_example_with_a_valid_request_cleans(large_invoice_policy, finance_agent):
     example = PolicyExample(
-        policy=large_invoice_policy, description="ok", agent=finance_agent, request=LARGE_INVOICE,
+        policy=large_invoice_policy,
+        description="ok",
+        agent=finance_agent,
+        request=LARGE_INVOICE,
         expected_verdict=Verdict.DENY,
-    )  # fmt: skip
+    )
 
     example.full_clean()
 
@@ -154,9 +163,11 @@ def test_an_example_expecting_another_verdict_fails(large_invoice_policy, failin
 def test_examples_run_against_the_whole_policy_set(make_policy, large_invoice_policy, add_example):
     # Given another enforced policy holding every invoice approval for a supervisor
     make_policy(
-        name="Invoices need a supervisor", effect=Effect.REQUIRE_APPROVAL, approver_role="Supervisor",
+        name="Invoices need a supervisor",
+        effect=Effect.REQUIRE_APPROVAL,
+        approver_role="Supervisor",
         actions="invoice.approve",
-    )  # fmt: skip
+    )
     # And an example of the large-invoice policy expecting a small invoice to be allowed
     add_example(large_invoice_policy, SMALL_INVOICE, Verdict.ALLOW)
 

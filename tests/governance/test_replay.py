@@ -58,9 +58,12 @@ def history(decide, finance_agent, support_agent) -> Callable[..., dict[str, Dec
 def no_invoices_over_150(make_policy) -> Policy:
     """A shadow policy that would deny invoice approvals over 150."""
     return make_policy(
-        name="No invoices over 150", effect=Effect.DENY, mode=Mode.SHADOW, actions="invoice.approve",
+        name="No invoices over 150",
+        effect=Effect.DENY,
+        mode=Mode.SHADOW,
+        actions="invoice.approve",
         condition="amount > 150.0",
-    )  # fmt: skip
+    )
 
 
 # What replay reports
@@ -162,9 +165,12 @@ def test_replay_reports_its_progress_after_each_batch(no_invoices_over_150, hist
 
     # When the policy is replayed in batches of two
     replay(
-        enforced(no_invoices_over_150), since=SINCE, until=UNTIL, batch_size=2,
+        enforced(no_invoices_over_150),
+        since=SINCE,
+        until=UNTIL,
+        batch_size=2,
         on_progress=lambda processed, total: progress.append((processed, total)),
-    )  # fmt: skip
+    )
 
     # Then progress is reported after each batch, rising to the total
     assert progress == [(2, 5), (4, 5), (5, 5)]
@@ -192,8 +198,11 @@ def test_the_replay_action_queues_a_run_of_the_selected_policies(
     # and she is pointed at its page
     run = ReplayRun.objects.get()
     assert (run.policy_ids, run.days, run.requested_by, run.status) == (
-        [no_invoices_over_150.pk], 30, carol, ReplayRun.Status.QUEUED,
-    )  # fmt: skip
+        [no_invoices_over_150.pk],
+        30,
+        carol,
+        ReplayRun.Status.QUEUED,
+    )
     assert queued == [run.pk]
     (message,) = [str(m) for m in get_messages(response.wsgi_request)]
     assert reverse("admin:governance_replayrun_change", args=[run.pk]) in message
@@ -251,8 +260,11 @@ def test_executing_a_done_run_again_changes_nothing(carol, no_invoices_over_150,
     # Then the run is exactly as it was
     again = ReplayRun.objects.get(pk=run.pk)
     assert (again.status, again.report, again.processed, again.finished_at) == (
-        done.status, done.report, done.processed, done.finished_at,
-    )  # fmt: skip
+        done.status,
+        done.report,
+        done.processed,
+        done.finished_at,
+    )
 
 
 def test_the_policy_admin_who_started_a_replay_can_read_its_report(client, carol, no_invoices_over_150, history):

@@ -85,8 +85,9 @@ def test_a_committed_decision_is_delivered_signed_to_its_subscriber(receiver, de
     # Then the receiver got the live event once, signed over its timestamp and body with the secret
     assert len(receiver.received) == 1
     headers, body = receiver.received[0]
-    expected = hmac.new(subscription.secret.encode(), f"{headers['x-regent-timestamp']}.".encode() + body,
-                        hashlib.sha256).hexdigest()  # fmt: skip
+    expected = hmac.new(
+        subscription.secret.encode(), f"{headers['x-regent-timestamp']}.".encode() + body, hashlib.sha256
+    ).hexdigest()
     assert headers["x-regent-signature"] == f"sha256={expected}"
     assert abs(int(headers["x-regent-timestamp"]) - time.time()) < 60
     event = json.loads(body)
@@ -194,9 +195,16 @@ def received_by_path(receiver: Receiver) -> dict[str, list[tuple[str, int | None
 
 
 def test_a_department_subscription_hears_only_its_departments_events(
-    receiver, carol, bob, finance, support, finance_agent, support_agent, make_policy,
+    receiver,
+    carol,
+    bob,
+    finance,
+    support,
+    finance_agent,
+    support_agent,
+    make_policy,
     django_capture_on_commit_callbacks,
-):  # fmt: skip
+):
     # Given bob's subscription to Finance's events and carol's organisation-wide one
     finance_only = webhooks.subscribe(f"{receiver.url}/finance", ["*"], by=bob, departments=[finance])
     everything = webhooks.subscribe(f"{receiver.url}/all", ["*"], by=carol)
@@ -283,9 +291,10 @@ def test_a_retry_that_is_due_later_is_not_resent_early(receiver, decide, carol):
     send = tasks.deliver_webhook.apply_async
     with pytest.MonkeyPatch.context() as retries_dropped:
         retries_dropped.setattr(
-            tasks.deliver_webhook, "apply_async",
+            tasks.deliver_webhook,
+            "apply_async",
             lambda args=None, kwargs=None, countdown=0, **options: None if countdown else send(args, kwargs, **options),
-        )  # fmt: skip
+        )
         decide()
     delivery = WebhookDelivery.objects.get()
     assert delivery.attempts == 1

@@ -50,8 +50,10 @@ def test_a_run_started_from_the_admin_uses_the_workflows_sample_input(
     # Then a run of the sample invoice was started as hers, and carried out
     run = WorkflowRun.objects.get()
     assert (run.input, run.started_by, run.status) == (
-        invoice_workflow.sample_input, "user:carol", WorkflowRun.Status.SUCCEEDED,
-    )  # fmt: skip
+        invoice_workflow.sample_input,
+        "user:carol",
+        WorkflowRun.Status.SUCCEEDED,
+    )
     assert messages_of(response) == [f"Started {run}."]
 
 

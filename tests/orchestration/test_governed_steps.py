@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def payments_need_a_supervisor(make_policy):
     return make_policy(
-        name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
-        approver_role="Supervisor", approval_deadline_minutes=60, rationale="Money leaves only with a person's yes.",
-    )  # fmt: skip
+        name="Payments need a supervisor",
+        effect=Effect.REQUIRE_APPROVAL,
+        actions="payment.send",
+        approver_role="Supervisor",
+        approval_deadline_minutes=60,
+        rationale="Money leaves only with a person's yes.",
+    )
 
 
 @pytest.fixture
@@ -33,8 +37,12 @@ def decide(django_capture_on_commit_callbacks):
 
     def decide(run: WorkflowRun, *, approve: bool, by) -> None:
         with django_capture_on_commit_callbacks(execute=True):
-            decide_approval(steps_of(run)["pay"].decision.approval.pk, approve=approve, by=by,
-                            comment="" if approve else "Not this vendor.")  # fmt: skip
+            decide_approval(
+                steps_of(run)["pay"].decision.approval.pk,
+                approve=approve,
+                by=by,
+                comment="" if approve else "Not this vendor.",
+            )
         run.refresh_from_db()
 
     return decide
@@ -44,8 +52,12 @@ def test_a_denied_step_fails_with_the_policys_explanation_and_fails_the_run(
     invoice_workflow, clerk, fake_provider, make_policy, run_workflow
 ):
     # Given a policy that denies payments to new vendors
-    make_policy(name="No payments to new vendors", effect=Effect.DENY, actions="payment.send",
-                rationale="Vendors are vetted before they are paid.")  # fmt: skip
+    make_policy(
+        name="No payments to new vendors",
+        effect=Effect.DENY,
+        actions="payment.send",
+        rationale="Vendors are vetted before they are paid.",
+    )
 
     # When an invoice run reaches its payment
     run = run_workflow(invoice_workflow)

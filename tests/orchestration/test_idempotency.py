@@ -104,8 +104,9 @@ def test_each_step_of_a_run_is_queued_once(hire, fake_provider, run_workflow, qu
     hire("controller", "ledger.reconcile", "ledger.report", "ledger.close")
     workflow = WorkflowTemplateFactory(slug="month-end")
     for key, depends_on in [("reconcile", ""), ("report", ""), ("close", "reconcile, report")]:
-        StepTemplateFactory(workflow=workflow, key=key, capability=CapabilityFactory(code=f"ledger.{key}"),
-                            depends_on=depends_on)  # fmt: skip
+        StepTemplateFactory(
+            workflow=workflow, key=key, capability=CapabilityFactory(code=f"ledger.{key}"), depends_on=depends_on
+        )
 
     # When a run is carried out
     run = run_workflow(workflow, {})

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def parked(invoice_workflow, clerk, fake_provider, make_policy, run_workflow) -> WorkflowRun:
-    make_policy(name="Payments need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="payment.send",
-                approver_role="Supervisor", rationale="Money leaves only with a person's yes.")  # fmt: skip
+    make_policy(
+        name="Payments need a supervisor",
+        effect=Effect.REQUIRE_APPROVAL,
+        actions="payment.send",
+        approver_role="Supervisor",
+        rationale="Money leaves only with a person's yes.",
+    )
     run = run_workflow(invoice_workflow)
     assert steps_of(run)["pay"].status == StepRun.Status.AWAITING_APPROVAL
     return run
@@ -44,8 +49,9 @@ def test_rejecting_in_the_inbox_fails_the_parked_run(
 ):
     client.force_login(bob)
 
-    decide_in_the_inbox(client, parked, {"verdict": "reject", "comment": "Unknown vendor."},
-                        django_capture_on_commit_callbacks)  # fmt: skip
+    decide_in_the_inbox(
+        client, parked, {"verdict": "reject", "comment": "Unknown vendor."}, django_capture_on_commit_callbacks
+    )
 
     pay = steps_of(parked)["pay"]
     assert (pay.status, pay.error) == (StepRun.Status.FAILED, "a person rejected the request")

@@ -172,7 +172,10 @@ def test_killing_a_department_is_audited_with_each_step_it_stopped(park, finance
     # Then the audit log has the change as hers, and the stopped step with the reason
     change = AuditEvent.objects.get(kind="department.status_changed")
     assert (change.actor, change.subject_id, change.before, change.after) == (
-        alice, str(finance.pk), {"status": "active"}, {"status": "killed"},
-    )  # fmt: skip
+        alice,
+        str(finance.pk),
+        {"status": "active"},
+        {"status": "killed"},
+    )
     stopped = AuditEvent.objects.filter(kind="workflow.step_changed", subject_id=str(step.pk)).last()
     assert (stopped.after["status"], stopped.after["error"]) == ("failed", "department Finance was killed")

@@ -77,8 +77,10 @@ def test_two_parallel_steps_finishing_together_start_the_step_that_waits_for_bot
     steps = steps_of(run)
     for key in ("check", "vet"):
         runtime._route_and_govern(steps[key].pk)
-    held = {key: StepRun.objects.select_related("agent", "template", "run__workflow", "decision").get(
-        pk=steps[key].pk) for key in ("check", "vet")}  # fmt: skip
+    held = {
+        key: StepRun.objects.select_related("agent", "template", "run__workflow", "decision").get(pk=steps[key].pk)
+        for key in ("check", "vet")
+    }
     assert {s.status for s in held.values()} == {StepRun.Status.RUNNING}
     queued.clear()
 

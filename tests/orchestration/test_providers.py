@@ -42,14 +42,19 @@ def chat_server(serve):
 
 @pytest.fixture
 def webhook_provider(webhook) -> ModelProvider:
-    return ModelProviderFactory(name="Invoice service", kind=ModelProvider.Kind.HTTP_WEBHOOK,
-                                endpoint=f"{webhook.url}/work")  # fmt: skip
+    return ModelProviderFactory(
+        name="Invoice service", kind=ModelProvider.Kind.HTTP_WEBHOOK, endpoint=f"{webhook.url}/work"
+    )
 
 
 @pytest.fixture
 def chat_provider(chat_server) -> ModelProvider:
-    return ModelProviderFactory(name="Chat models", kind=ModelProvider.Kind.OPENAI_COMPATIBLE,
-                                endpoint=f"{chat_server.url}/v1", cost_per_unit=Decimal("0.02"))  # fmt: skip
+    return ModelProviderFactory(
+        name="Chat models",
+        kind=ModelProvider.Kind.OPENAI_COMPATIBLE,
+        endpoint=f"{chat_server.url}/v1",
+        cost_per_unit=Decimal("0.02"),
+    )
 
 
 def agent_of(provider: ModelProvider, hire) -> Agent:
@@ -74,8 +79,12 @@ def test_a_webhook_call_carries_its_idempotency_key_and_a_signature_that_verifie
     # timestamp and body with the provider's secret
     (request,) = webhook.received
     assert request.path == "/work"
-    assert request.json() == {"agent": "approver", "action": "invoice.approve", "input": {"amount": 1200},
-                              "idempotency_key": ORDER.idempotency_key}  # fmt: skip
+    assert request.json() == {
+        "agent": "approver",
+        "action": "invoice.approve",
+        "input": {"amount": 1200},
+        "idempotency_key": ORDER.idempotency_key,
+    }
     assert request.headers["Idempotency-Key"] == ORDER.idempotency_key
     timestamp = request.headers["X-Regent-Timestamp"]
     assert abs(int(timestamp) - time.time()) < 60
@@ -103,8 +112,9 @@ def test_a_webhooks_answer_is_the_work_result(webhook, approver):
     result = perform(approver, ORDER)
 
     # Then the result is what the endpoint answered
-    assert result == providers.WorkResult(cost=Decimal("0.40"), value=Decimal("35.50"), csat=5,
-                                          output={"approved": True})  # fmt: skip
+    assert result == providers.WorkResult(
+        cost=Decimal("0.40"), value=Decimal("35.50"), csat=5, output={"approved": True}
+    )
 
 
 def test_a_webhook_answering_500_is_a_provider_error(serve, hire):

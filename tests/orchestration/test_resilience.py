@@ -17,9 +17,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def repliers(hire) -> list[Agent]:
     """Four agents who can reply to tickets, the cheapest (so the first choice) first."""
-    return [hire(slug, "ticket.reply", cost=cost) for slug, cost in
-            [("first-choice", "0.001"), ("second-choice", "0.002"), ("third-choice", "0.003"),
-             ("fourth-choice", "0.004")]]  # fmt: skip
+    return [
+        hire(slug, "ticket.reply", cost=cost)
+        for slug, cost in [
+            ("first-choice", "0.001"),
+            ("second-choice", "0.002"),
+            ("third-choice", "0.003"),
+            ("fourth-choice", "0.004"),
+        ]
+    ]
 
 
 def _held(step: StepRun) -> StepRun:
@@ -63,8 +69,9 @@ def test_a_step_fails_once_as_many_agents_as_allowed_have_failed(reply_workflow,
     # Then three agents were each tried twice, the fourth never, and the step and its run failed with the last error
     step = steps_of(run)["reply"]
     assert AGENTS_PER_STEP == 3
-    assert fake_provider.agents_called == [slug for slug in ("first-choice", "second-choice", "third-choice")
-                                           for _ in range(ATTEMPTS_PER_AGENT)]  # fmt: skip
+    assert fake_provider.agents_called == [
+        slug for slug in ("first-choice", "second-choice", "third-choice") for _ in range(ATTEMPTS_PER_AGENT)
+    ]
     assert (step.status, step.error) == (StepRun.Status.FAILED, "3 agents failed; last error: third-choice is down")
     assert run.status == WorkflowRun.Status.FAILED
 

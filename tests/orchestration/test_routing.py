@@ -94,8 +94,9 @@ def test_setting_a_strategy_keeps_the_earlier_ones_as_history(alice):
 
     # Then both are kept, and only the newer one is active
     assert {strategy.pk: strategy.is_active for strategy in Strategy.objects.all()} == {
-        first.pk: False, second.pk: True,
-    }  # fmt: skip
+        first.pk: False,
+        second.pk: True,
+    }
 
 
 def test_setting_a_strategy_is_audited_with_who_changed_what(alice):
@@ -109,5 +110,10 @@ def test_setting_a_strategy_is_audited_with_who_changed_what(alice):
     event = AuditEvent.objects.filter(kind="strategy.changed").last()
     assert (event.actor, event.subject_type, event.subject_id) == (alice, "strategy", str(second.pk))
     assert event.before == {"cost": 40, "risk": 30, "customer_satisfaction": 20, "resilience": 10}
-    assert event.after == {"cost": 10, "risk": 60, "customer_satisfaction": 20, "resilience": 10,
-                           "note": "Audit season"}  # fmt: skip
+    assert event.after == {
+        "cost": 10,
+        "risk": 60,
+        "customer_satisfaction": 20,
+        "resilience": 10,
+        "note": "Audit season",
+    }

@@ -98,9 +98,12 @@ class Workers:
     def __init__(self, database_url: str, broker_url: str, log_dir: Path) -> None:
         self.env = {name: value for name, value in os.environ.items() if name not in INHERITED_SETTINGS}
         self.env.update(
-            DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=database_url, REDIS_URL=broker_url,
-            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT_SECONDS), PGAPPNAME=WORKER_APPLICATION_NAME,
-        )  # fmt: skip
+            DJANGO_SETTINGS_MODULE="config.settings",
+            DATABASE_URL=database_url,
+            REDIS_URL=broker_url,
+            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT_SECONDS),
+            PGAPPNAME=WORKER_APPLICATION_NAME,
+        )
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 
@@ -109,9 +112,24 @@ class Workers:
 
     def start(self) -> subprocess.Popen:
         name = f"orchestration-test-{time.monotonic_ns()}@%h"
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2",
-                   "-Q", "celery", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO",
-                   f"--hostname={name}"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "-Q",
+            "celery",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+            f"--hostname={name}",
+        ]
         log_path = self.log_dir / "starting.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(  # noqa: S603 (a fixed command line)

@@ -32,8 +32,13 @@ def test_dependencies_decide_the_order_whatever_the_positions_say(clerk, fake_pr
     for position, (key, code, depends_on) in enumerate(
         [("pay", "payment.send", "approve"), ("approve", "invoice.approve", "read"), ("read", "invoice.read", "")]
     ):
-        StepTemplateFactory(workflow=workflow, key=key, capability=CapabilityFactory(code=code),
-                            depends_on=depends_on, position=position)  # fmt: skip
+        StepTemplateFactory(
+            workflow=workflow,
+            key=key,
+            capability=CapabilityFactory(code=code),
+            depends_on=depends_on,
+            position=position,
+        )
 
     # When a run starts
     run = run_workflow(workflow)
@@ -73,8 +78,9 @@ def test_a_step_whose_dependency_failed_is_cancelled_without_being_routed(
     # Then approving failed for want of an agent, paying was cancelled before anyone was asked, and the run failed
     steps = steps_of(run)
     assert (steps["approve"].status, steps["approve"].error) == (
-        StepRun.Status.FAILED, "no active agent holds invoice.approve",
-    )  # fmt: skip
+        StepRun.Status.FAILED,
+        "no active agent holds invoice.approve",
+    )
     assert (steps["pay"].status, steps["pay"].error) == (StepRun.Status.CANCELLED, "step approve failed")
     assert (steps["pay"].agent, steps["pay"].decision, steps["pay"].routed_at) == (None, None, None)
     assert run.status == WorkflowRun.Status.FAILED

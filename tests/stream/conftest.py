@@ -98,15 +98,27 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
         with log_path.open("wb") as log:
             worker = subprocess.Popen(  # noqa: S603 (a fixed command line)
                 [
-                    sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-                    "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "--concurrency=1",
+                    "-Q",
+                    queue,
+                    "--without-heartbeat",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=INFO",
                     f"--hostname={queue}@%h",
                 ],
                 cwd=PROJECT_ROOT,
                 env=process_env(**settings_),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            )
         workers.append(worker)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while b" ready." not in log_path.read_bytes():

@@ -10,6 +10,10 @@ SCRIPT = "<script>alert('owned')</script>"
 
 def big_invoices_need_a_supervisor(make_policy) -> Policy:
     return make_policy(
-        name="Big invoices need a supervisor", effect=Effect.REQUIRE_APPROVAL, actions="invoice.approve",
-        condition="amount > 500.0", approver_role="Supervisor", rationale="Large sums get a second pair of eyes.",
-    )  # fmt: skip
+        name="Big invoices need a supervisor",
+        effect=Effect.REQUIRE_APPROVAL,
+        actions="invoice.approve",
+        condition="amount > 500.0",
+        approver_role="Supervisor",
+        rationale="Large sums get a second pair of eyes.",
+    )

@@ -66,5 +66,7 @@ def run(*agents: Agent, delegated_from: StepRun | None = None, days_ago: int = 0
     workflow = WorkflowTemplateFactory()
     started = WorkflowRun.objects.create(workflow=workflow, started_by="test", parent_step=delegated_from)
     WorkflowRun.objects.filter(pk=started.pk).update(started_at=timezone.now() - dt.timedelta(days=days_ago))
-    return [StepRun.objects.create(run=started, template=StepTemplateFactory(workflow=workflow), agent=agent)
-            for agent in agents]  # fmt: skip
+    return [
+        StepRun.objects.create(run=started, template=StepTemplateFactory(workflow=workflow), agent=agent)
+        for agent in agents
+    ]

@@ -59,9 +59,12 @@ class StepTemplateSerializer(serializers.ModelSerializer):
         child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20
     )
     dependencies = serializers.ListField(
-        child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20,
+        child=serializers.SlugField(max_length=40),
+        required=False,
+        default=list,
+        max_length=20,
         help_text="Keys of the steps of this workflow that must succeed first.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = StepTemplate
@@ -89,10 +92,11 @@ class WorkflowTemplateSerializer(serializers.ModelSerializer):
     def validate_steps(self, steps: list[dict]) -> list[dict]:
         """Steps are always given whole, even in a PATCH (which makes their fields optional to DRF)."""
         missing = {
-            str(index): {name: ["This field is required."] for name in ("key", "capability", "action")
-                         if name not in step}
+            str(index): {
+                name: ["This field is required."] for name in ("key", "capability", "action") if name not in step
+            }
             for index, step in enumerate(steps)
-        }  # fmt: skip
+        }
         if any(missing.values()):
             raise serializers.ValidationError({index: errors for index, errors in missing.items() if errors})
         return steps
@@ -104,9 +108,18 @@ class StepRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = StepRun
         fields = [
-            "id", "key", "status", "agent", "decision", "attempts", "error", "output", "routed_at", "started_at",
+            "id",
+            "key",
+            "status",
+            "agent",
+            "decision",
+            "attempts",
+            "error",
+            "output",
+            "routed_at",
+            "started_at",
             "finished_at",
-        ]  # fmt: skip
+        ]
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):

@@ -122,9 +122,7 @@ class DelegateView(APIView):
         step = get_object_or_404(StepRun, pk=step_id, agent=request.auth)
         serializer = DelegateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        child = runtime.delegate(
-            step, request.auth, serializer.validated_data["capability"], serializer.to_request()
-        )
+        child = runtime.delegate(step, request.auth, serializer.validated_data["capability"], serializer.to_request())
         child.refresh_from_db()
         return Response(
             {"run_id": child.pk, "status": child.status, "parent_step_id": step.pk}, status=status.HTTP_201_CREATED

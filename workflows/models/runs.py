@@ -39,12 +39,17 @@ class WorkflowTemplate(models.Model):
         steps = self.steps.select_related("capability").order_by("position", "key")
         return {
             "steps": [
-                {"key": step.key, "capability": step.capability.code, "action": step.action,
-                 "amount_field": step.amount_field, "data_classes": step.data_classes,
-                 "dependencies": step.dependencies}
+                {
+                    "key": step.key,
+                    "capability": step.capability.code,
+                    "action": step.action,
+                    "amount_field": step.amount_field,
+                    "data_classes": step.data_classes,
+                    "dependencies": step.dependencies,
+                }
                 for step in steps
             ]
-        }  # fmt: skip
+        }
 
 
 class StepTemplate(models.Model):

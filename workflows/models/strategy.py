@@ -37,10 +37,7 @@ class Strategy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"cost {self.cost} · risk {self.risk} · CSAT {self.customer_satisfaction} · "
-            f"resilience {self.resilience}"
-        )
+        return f"cost {self.cost} · risk {self.risk} · CSAT {self.customer_satisfaction} · resilience {self.resilience}"
 
     def weights(self) -> dict[str, float]:
         """The four weights as shares of one."""

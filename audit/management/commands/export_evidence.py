@@ -44,5 +44,6 @@ class Command(BaseCommand):
             if output:
                 target.close()
         if output:
-            self.stderr.write(f"Wrote {output}. Verify with: python -m audit.evidence_check {output} "
-                              f"--public-key {public_key_b64()}")  # fmt: skip
+            self.stderr.write(
+                f"Wrote {output}. Verify with: python -m audit.evidence_check {output} --public-key {public_key_b64()}"
+            )
