@@ -13,7 +13,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 # Options for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-fast lint lock bench
+.PHONY: venv demo up test test-fast lint lock bench
 
 venv: $(INSTALLED)
 
@@ -28,6 +28,22 @@ $(INSTALLED): requirements.lock pyproject.toml | $(PYTHON)
 
 demo: venv
 	$(PYTHON) manage.py demo
+
+# A production-like stack on this machine (Procfile, run by honcho): PostgreSQL and Redis, WEB_CONCURRENCY
+# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, DEBUG off. Plain HTTP on loopback, so the
+# HTTPS-only protections are off here; a real deployment terminates TLS in front (docs/deployment.md).
+UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' DEBUG=false \
+	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}" \
+	ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
+	SECURE_HSTS_SECONDS=0
+
+up: venv
+	.ci/services
+	psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(DATABASE_URL))'" \
+		| grep -q 1 || createdb -h 127.0.0.1 -U postgres '$(notdir $(DATABASE_URL))'
+	$(UP_ENV) $(PYTHON) manage.py migrate --noinput -v0
+	$(UP_ENV) $(PYTHON) manage.py collectstatic --noinput -v0
+	$(UP_ENV) $(VENV)/bin/honcho -f Procfile start
 
 test: venv
 	.ci/services

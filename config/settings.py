@@ -205,12 +205,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# A step pending this long with nothing started is sent again (its task was lost between commit and publish).
+STEP_RESEND_SECONDS = env_int("STEP_RESEND_SECONDS", 10)
 CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-approvals": {
         "task": "governance.tasks.escalate_overdue_approvals",
         "schedule": env_int("APPROVAL_ESCALATION_SECONDS", 60),
     },
     "detect-stuck-steps": {"task": "workflows.tasks.detect_stuck_steps", "schedule": 60},
+    "resend-unsent-steps": {"task": "workflows.tasks.resend_unsent_steps", "schedule": STEP_RESEND_SECONDS / 2},
     "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
     "resend-overdue-webhooks": {"task": "integrations.tasks.resend_overdue_webhooks", "schedule": 60},
 }

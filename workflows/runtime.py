@@ -434,6 +434,27 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
     return child
 
 
+def resend_unsent_steps(older_than_seconds: int = 10) -> list[int]:
+    """Steps committed as pending and ready to run whose task has not started them: sent again.
+
+    A step's task is published after its transaction commits; a process that dies in between leaves the
+    step pending with no task anywhere. The step row is the outbox: beat sweeps it every few seconds, so
+    such a step runs within seconds, not after the stall watchdog. Each step is sent again at most once
+    per `older_than_seconds` (its `updated_at` moves); a task that was only slow in the queue arrives
+    twice, and run_step discards the second (it acts only on the state it expects).
+    """
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    pending = list(
+        StepRun.objects.filter(status=StepRun.Status.PENDING, updated_at__lt=cutoff).values_list("pk", "run_id")[:500]
+    )
+    unsent = [pk for pk, run_id in pending if _ready(pk, run_id)]
+    if unsent:
+        with transaction.atomic():
+            StepRun.objects.filter(pk__in=unsent, status=StepRun.Status.PENDING).update(updated_at=timezone.now())
+            _enqueue(unsent)
+    return unsent
+
+
 def detect_stuck_steps(older_than_seconds: int = 300) -> list[int]:
     """Steps with no progress for too long: routed or running, or pending although everything they wait
     for has succeeded. Reported, and their task sent again.

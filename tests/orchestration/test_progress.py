@@ -2,6 +2,7 @@
 when two parallel steps finish at the same moment."""
 
 import contextlib
+import datetime as dt
 import threading
 
 import pytest
@@ -64,6 +65,33 @@ def test_the_watchdog_reports_a_ready_step_nobody_started_not_one_still_waiting(
     # Then the two ready steps are stuck and sent again; the step waiting for them is not stuck
     steps = steps_of(run)
     assert sorted(stuck) == sorted([steps["check"].pk, steps["vet"].pk])
+
+
+def test_steps_whose_tasks_were_lost_after_commit_are_sent_again_within_seconds(fork_and_join, queued):
+    # Given a run committed with its first steps pending, whose tasks never reached the broker, 11 s ago
+    run = runtime.start_workflow(fork_and_join, {}, started_by="user:alice")
+    queued.clear()
+    eleven_seconds_ago = run.started_at - dt.timedelta(seconds=11)
+    StepRun.objects.filter(run=run).update(updated_at=eleven_seconds_ago)
+
+    # When beat's resend sweep looks, with a 10 s period
+    sent = runtime.resend_unsent_steps(older_than_seconds=10)
+
+    # Then the two ready steps are sent again, not the step waiting for them, and not twice within the period
+    steps = steps_of(run)
+    assert sorted(sent) == sorted(queued) == sorted([steps["check"].pk, steps["vet"].pk])
+    assert runtime.resend_unsent_steps(older_than_seconds=10) == []
+
+
+def test_a_step_sent_a_moment_ago_is_not_sent_again(fork_and_join, queued):
+    # Given a run just committed, its tasks on their way
+    runtime.start_workflow(fork_and_join, {}, started_by="user:alice")
+
+    # When the sweep looks
+    sent = runtime.resend_unsent_steps(older_than_seconds=10)
+
+    # Then nothing is sent twice
+    assert sent == []
 
 
 @pytest.mark.postgres
