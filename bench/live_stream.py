@@ -253,7 +253,7 @@ def produce_regent(agent_id: int, warmup: int, count: int, rate: float) -> dict:
     from django.db import connection, transaction
 
     from audit.models import AuditEvent
-    from governance.services import ActionRequest, evaluate_action
+    from governance.evaluation import ActionRequest, evaluate_action
     from orchestration.models import Agent
 
     agent = Agent.objects.get(pk=agent_id)
@@ -441,7 +441,7 @@ def seed() -> tuple[int, str, dict]:
     whose live event is the template for the baselines' synthetic events."""
     from audit.events import as_stream_event
     from audit.models import AuditEvent
-    from governance.services import ActionRequest, evaluate_action
+    from governance.evaluation import ActionRequest, evaluate_action
     from orchestration.keys import issue_key
     from orchestration.models import Agent, Capability, Department, ModelProvider
 

@@ -53,7 +53,7 @@ from django.db import connection  # noqa: E402
 from bench import raw_step  # noqa: E402
 from bench.celery_app import noop  # noqa: E402
 from governance.models import Decision, Verdict  # noqa: E402
-from governance.services import report_outcome  # noqa: E402
+from governance.outcomes import report_outcome  # noqa: E402
 from orchestration.models import Agent, Capability, Department, ModelProvider  # noqa: E402
 from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate  # noqa: E402
 from workflows.routing import rank_candidates, route  # noqa: E402

@@ -49,9 +49,9 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from bench import databases  # noqa: E402
 from governance import engine  # noqa: E402
+from governance.evaluation import ActionRequest, engine_request, subject_of  # noqa: E402
 from governance.models import Effect, Policy, PolicyVersion  # noqa: E402
 from governance.policies import record_policy_version, snapshot_of  # noqa: E402
-from governance.services import ActionRequest, engine_request, subject_of  # noqa: E402
 from orchestration.keys import issue_key  # noqa: E402
 from orchestration.models import Agent, Capability, Department, ModelProvider  # noqa: E402
 

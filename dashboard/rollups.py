@@ -91,7 +91,7 @@ def _decision_measures() -> dict[str, str]:
 
 
 def _outcome_measures() -> dict[str, str]:
-    # The spend reserved for the action is given back when it failed (governance.services.report_outcome).
+    # The spend reserved for the action is given back when it failed (governance.evaluation.report_outcome).
     reserved = (
         "(d.verdict IN ('allow', 'flag') OR EXISTS (SELECT 1 FROM governance_approval x "
         "WHERE x.decision_id = d.id AND x.status = 'approved'))"

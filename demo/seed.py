@@ -16,9 +16,9 @@ from demo import company
 from demo.workload import AMOUNTS, make_outcome, make_request
 from governance import engine
 from governance.budgets import month_start
+from governance.evaluation import decision_summary, describe_hits, subject_of
 from governance.models import Approval, Decision, Outcome, Policy, PolicyExample, Verdict
 from governance.policies import record_policy_version
-from governance.services import decision_summary, describe_hits, subject_of
 from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
 from workflows.models import StepTemplate, Strategy, WorkflowTemplate
 from workflows.strategy import set_strategy

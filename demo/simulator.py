@@ -10,8 +10,9 @@ from django.db import close_old_connections
 from dashboard.tasks import fold_rollups
 from demo.workload import make_outcome, make_request
 from governance.approvals import escalate_overdue
+from governance.evaluation import evaluate_action
 from governance.models import Verdict
-from governance.services import evaluate_action, report_outcome
+from governance.outcomes import report_outcome
 from orchestration.models import Agent, Status
 from workflows.models import WorkflowTemplate
 from workflows.runtime import start_workflow

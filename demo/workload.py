@@ -3,7 +3,7 @@
 import random
 from decimal import Decimal
 
-from governance.services import ActionRequest
+from governance.evaluation import ActionRequest
 
 # capability -> (median amount or None, spread)
 AMOUNTS = {

@@ -1,7 +1,7 @@
 """The policy engine: which policies can apply to a request, and what they decide together.
 
 Pure computation over an immutable index of compiled policy versions; it reads no database
-itself. `governance.services` feeds it the agent, the request and the stateful inputs, and writes
+itself. `governance.evaluation` feeds it the agent, the request and the stateful inputs, and writes
 what it returns.
 """
 

@@ -21,8 +21,9 @@ from django.utils import timezone
 from audit import chain
 from fastpath import reads, writes
 from governance import risk
+from governance.evaluation import summary_of
 from governance.models import Decision, Outcome
-from governance.services import give_back_spend, outcome_reported_event, summary_of
+from governance.outcomes import give_back_spend, outcome_reported_event
 from orchestration.models import Agent
 
 MAX_ITEMS = 1000
@@ -151,7 +152,7 @@ def _audit_row(agent: Agent, decision: dict) -> dict:
 
 def _record_outcomes(agent: Agent, items: list[tuple[int, ExternalOutcome]]) -> list[ItemResult]:
     """Outcomes set-based like the decisions: one insert, one rollup statement, one audit append, and the
-    spend of failed actions given back per agent and month (governance.services.give_back_spend)."""
+    spend of failed actions given back per agent and month (governance.evaluation.give_back_spend)."""
     ids = [item.decision_id for _, item in items if item.decision_id]
     keys = [item.decision_key for _, item in items if item.decision_key]
     decisions = Decision.objects.filter(agent=agent).only(

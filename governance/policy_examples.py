@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import engine
+from governance.evaluation import engine_request, live_inputs, subject_of
 from governance.models import Mode, Policy, PolicyExample
 from governance.policies import as_enforced, proposed_index, record_policy_version, snapshot_of
-from governance.services import engine_request, live_inputs, subject_of
 from restapi.domain_errors import DomainError
 
 

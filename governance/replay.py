@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import engine
+from governance.evaluation import subject_of
 from governance.models import Decision, ReplayRun, Verdict
 from governance.policies import as_enforced, proposed_index, snapshot_of
-from governance.services import subject_of
 from orchestration.models import Agent
 
 EXECUTES = {Verdict.ALLOW, Verdict.FLAG}

@@ -17,8 +17,9 @@ from django.utils import timezone
 from audit import chain
 from fastpath import writes
 from governance.approvals import withdraw_pending
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Approval, Verdict
-from governance.services import ActionRequest, evaluate_action, report_outcome
+from governance.outcomes import report_outcome
 from orchestration.models import Agent
 from restapi.domain_errors import DomainError
 from workflows import providers, routing, step_reads

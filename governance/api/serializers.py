@@ -6,11 +6,11 @@ from rest_framework import serializers
 from audit.hashing import canonical
 from audit.models import AuditEvent
 from governance import approvals
+from governance.evaluation import ActionRequest
 from governance.filtersets import MAX_ID
 from governance.ingest import MAX_ITEMS
 from governance.models import Approval, Decision, Mode, Outcome, Override, Policy, PolicyVersion, ReplayRun
 from governance.overrides import MAX_REASON
-from governance.services import ActionRequest
 from orchestration.models import Agent, Capability, Department, capability_code
 
 MAX_CONTEXT_BYTES = 16_384

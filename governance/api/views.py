@@ -38,11 +38,12 @@ from governance.api.serializers import (
     ReplayRunSerializer,
     ReportOutcomeSerializer,
 )
+from governance.evaluation import evaluate_action
 from governance.filtersets import DecisionFilterSet
 from governance.models import Approval, Decision, Policy, ReplayRun
+from governance.outcomes import report_claimed_outcome
 from governance.policies import save_policy
 from governance.replay import start_replay
-from governance.services import evaluate_action, report_claimed_outcome
 from orchestration.api.authentication import IsAgent
 from orchestration.models import Agent
 from orchestration.roles import sees_whole_organisation

@@ -16,7 +16,7 @@ class Verdict(models.TextChoices):
 
 
 class Decision(models.Model):
-    """One action an agent proposed, and the verdict. Written only by governance.services."""
+    """One action an agent proposed, and the verdict. Written only by governance.evaluation."""
 
     # No single-column indexes on the two keys: the (agent|department, created_at, id) indexes below lead with
     # them and serve every lookup, and each index is paid again on every decision written.

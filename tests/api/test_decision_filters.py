@@ -67,7 +67,7 @@ def test_by_time_window(listed, world, finance_agent):
 
 
 def fired(policy_id: int) -> list[dict]:
-    """matched_policies as governance.services.describe_hits stores them."""
+    """matched_policies as governance.evaluation.describe_hits stores them."""
     return [
         {
             "id": policy_id,

@@ -12,8 +12,8 @@ from audit.chain import verify_chain
 from audit.models import AuditEvent
 from dashboard.models import DecisionRollup
 from dashboard.rollups import fold_changes
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Decision, Outcome
-from governance.services import ActionRequest, evaluate_action
 from tests.support.api import agent_client
 from tests.support.rollups import bucket_counts, decisions_per_bucket
 

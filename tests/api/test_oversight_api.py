@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.chain import verify_chain
 from audit.models import AuditEvent
 from governance.models import Outcome, Override, Verdict
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from tests.factories import DecisionFactory
 from tests.support.api import agent_client, token_client
 

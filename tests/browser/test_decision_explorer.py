@@ -82,7 +82,7 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     make_policy,
     screenshots: Path,
 ) -> None:
-    from governance.services import ActionRequest, evaluate_action
+    from governance.evaluation import ActionRequest, evaluate_action
 
     make_policy(name="No refunds", effect=Effect.DENY, actions="refund.issue", rationale="Refunds go by hand.")
     make_policy(name="Watch refunds", effect=Effect.FLAG, actions="refund.*", rationale="Watched.", mode="shadow")

@@ -11,7 +11,7 @@ from dashboard.models import DecisionRollup, PolicyRollup
 from dashboard.rollups import fold_changes
 from dashboard.tasks import fold_rollups
 from governance.models import Effect, Outcome
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from tests.factories import DecisionFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from dashboard.periods import period_for
 from dashboard.rollups import fold_changes
 from dashboard.views.agents import _decision_url as decision_url
 from governance.models import Decision, Outcome, Verdict
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, DecisionFactory
 

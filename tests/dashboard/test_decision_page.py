@@ -8,7 +8,7 @@ from audit.chain import verify_links
 from audit.models import AuditEvent
 from governance.approvals import decide_approval
 from governance.models import Effect, Override
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from tests.factories import DecisionFactory
 from tests.support.oversight import SCRIPT
 

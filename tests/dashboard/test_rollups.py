@@ -11,7 +11,7 @@ from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
 from dashboard.rollups import fold_changes
 from governance.approvals import decide_approval
 from governance.models import Approval, Effect, Mode, Verdict
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from tests.support.clock import NOW
 from tests.support.rollups import bucket_counts, decisions_per_bucket
 

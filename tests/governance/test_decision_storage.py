@@ -9,8 +9,9 @@ from audit.models import AuditEvent
 from fastpath.writes import insert
 from governance import engine
 from governance.acting_agent import UnknownAgent, load_actor
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Decision, Outcome
-from governance.services import ActionRequest, evaluate_action, report_outcome
+from governance.outcomes import report_outcome
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, CapabilityFactory
 

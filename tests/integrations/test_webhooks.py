@@ -15,8 +15,8 @@ from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from config.celery import app as celery_app
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Decision
-from governance.services import ActionRequest, evaluate_action
 from integrations import tasks, webhooks
 from integrations.models import WebhookDelivery
 

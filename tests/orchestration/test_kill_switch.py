@@ -5,8 +5,8 @@ import pytest
 
 from audit.models import AuditEvent
 from governance.approvals import ApprovalError, decide_approval
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Effect, Verdict
-from governance.services import ActionRequest, evaluate_action
 from orchestration.kill_switch import change_agent_status, change_department_status
 from orchestration.models import Agent, Status
 from tests.factories import StepTemplateFactory, WorkflowTemplateFactory

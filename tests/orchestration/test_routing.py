@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from governance.services import report_outcome
+from governance.outcomes import report_outcome
 from orchestration.models import Capability, RiskTier, Status
 from tests.factories import DecisionFactory, DepartmentFactory
 from tests.support.workflows import steps_of

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
-from governance.services import ActionRequest, evaluate_action
+from governance.evaluation import ActionRequest, evaluate_action
 
 PASSWORD = "correct horse battery staple"
 LIVE_UPDATE_TIMEOUT_MS = 10_000

@@ -24,8 +24,8 @@ from websockets.sync.client import connect as ws_connect
 
 from audit import events
 from audit.models import AuditEvent
+from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Decision
-from governance.services import ActionRequest, evaluate_action
 from orchestration.models import Agent
 
 RECEIVE_SECONDS = 5.0
