@@ -1,6 +1,8 @@
 // The approvals inbox, live: when /ws/decisions/ says a request was made, escalated or resolved, the list is
-// re-read from the server (its own scope and role rules) and merged in place, so a comment being typed is
-// never wiped. Reconnects by itself and resumes after the last event it saw (static/js/stream.js).
+// re-read from the server (its own scope and role rules) and merged in place. A card someone is working on
+// (the focus is in it, or its comment holds text) is never moved or replaced, so typing and focus survive
+// any number of events; new requests are inserted around it and announced ("3 new"). Reconnects by itself
+// and resumes after the last event it saw (static/js/stream.js).
 (function () {
   "use strict";
   const inbox = document.querySelector("[data-rows-url]");
@@ -11,6 +13,26 @@
   const DEBOUNCE_MS = 300;
   const REFRESH_MS = 60000;
   let pending = null;
+  let arrivals = 0;
+
+  function busy(li) {
+    if (li.contains(document.activeElement)) return true;
+    return Array.from(li.querySelectorAll("textarea")).some(function (box) { return box.value.trim() !== ""; });
+  }
+
+  function announce(count) {
+    if (!count) return;
+    arrivals += count;
+    let news = inbox.querySelector("[data-testid=inbox-news]");
+    if (!news) {
+      news = document.createElement("p");
+      news.className = "news";
+      news.dataset.testid = "inbox-news";
+      news.setAttribute("role", "status");
+      inbox.prepend(news);
+    }
+    news.textContent = arrivals + (arrivals === 1 ? " new request" : " new requests") + " since you opened the inbox.";
+  }
 
   function merge(fresh) {
     const list = inbox.querySelector("[data-testid=approval-list]");
@@ -23,15 +45,24 @@
     list.querySelectorAll("li[data-approval-id]").forEach(function (li) { current[li.dataset.approvalId] = li; });
     const wanted = {};
     let previous = null;
+    let arrived = 0;
     Array.from(freshList.children).forEach(function (li) {
       const id = li.dataset.approvalId;
       if (!id) return;
       wanted[id] = true;
       const keep = current[id] || li;
-      if (!current[id]) keep.classList.add("arrived");
-      if (previous) previous.after(keep); else list.prepend(keep);
+      if (!current[id]) {
+        keep.classList.add("arrived");
+        arrived += 1;
+      }
+      const inPlace = previous ? previous.nextElementSibling === keep : list.firstElementChild === keep;
+      // Moving a node takes the focus out of it: a busy card stays where it is and the others go around it.
+      if (!inPlace && !(current[id] && busy(keep))) {
+        if (previous) previous.after(keep); else list.prepend(keep);
+      }
       previous = keep;
     });
+    announce(arrived);
     Object.keys(current).forEach(function (id) {
       if (wanted[id]) return;
       const li = current[id];

@@ -5,6 +5,8 @@ Workflow tasks run in the server's thread (the server runs in this process), as 
 """
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,36 @@ def test_a_new_request_appears_live_in_an_open_inbox_and_one_decided_elsewhere_i
     expect(gone.get_by_role("button", name="Approve")).to_be_disabled()
     expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting.")
     assert page.evaluate("window.loadedOnce") is True
+
+
+def test_a_reason_being_typed_survives_twenty_live_requests_and_keeps_the_focus(
+    page: Page, asgi_server, bob: User, finance_agent, hold, screenshots: Path
+) -> None:
+    first = hold(finance_agent, "600").approval
+    log_in(page, "bob")
+    page.goto("/approvals/")
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+    comment = page.get_by_test_id(f"approval-{first.pk}").get_by_label("Comment")
+    comment.click()
+    reason = "The amount is above the contract's ceiling; ask procurement for the signed addendum first."
+    arriving = threading.Thread(
+        target=lambda: [hold(finance_agent, str(700 + n)) or time.sleep(0.15) for n in range(20)]
+    )
+
+    # When twenty requests arrive while the supervisor types at a normal pace
+    arriving.start()
+    comment.press_sequentially(reason, delay=40)
+    arriving.join(30)
+
+    # Then every key reached the box, the focus never left it, and the page says how many are new
+    expect(page.get_by_test_id("waiting-count")).to_have_text("21 waiting.", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(comment).to_have_value(reason)
+    expect(comment).to_be_focused()
+    expect(page.get_by_test_id("inbox-news")).to_contain_text("new")
+    expect(page.locator("li[data-approval-id]")).to_have_count(21)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=screenshots / f"inbox-typing-under-live-requests-{width}.png")
 
 
 def test_the_inbox_reconnects_by_itself_and_catches_up(page: Page, asgi_server, bob: User, finance_agent, hold) -> None:
