@@ -58,7 +58,7 @@ from orchestration.models import Agent, Department, ModelProvider  # noqa: E402
 
 
 def seed() -> list[Agent]:
-    department = Department.objects.create(name="Finance", slug="finance", monthly_budget=Decimal("1e12"))
+    department = Department.objects.create(name="Finance", slug="finance", monthly_budget=Decimal("1e9"))
     provider = ModelProvider.objects.create(name="Sim")
     return [
         Agent.objects.create(
@@ -66,7 +66,7 @@ def seed() -> list[Agent]:
             slug=f"bench-bot-{n}",
             department=department,
             provider=provider,
-            monthly_budget=Decimal("1e12"),
+            monthly_budget=Decimal("1e9"),
         )
         for n in range(WRITERS)
     ]
