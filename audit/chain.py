@@ -1,7 +1,9 @@
 """Appending to the audit chain and proving it intact.
 
-Hashing rules are in audit.hashing. Appends lock the one chain-head row, so
-concurrent writers still produce a single line and commit in `seq` order.
+Hashing rules are in audit.hashing. Linking locks the one chain-head row until commit, so the chain is a
+single line and commits in `seq` order. Where that happens depends on settings.AUDIT_SEQUENCING: "inline",
+in the writer's transaction; "queued", in the sequencer's (`integrate`), the writer only queuing its events
+(README, Architecture, "DESIGN: the audit chain is sequenced outside the decision's transaction").
 """
 
 import datetime as dt
@@ -11,13 +13,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import events as events_module
 from audit.hashing import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
-from audit.models import AuditChainHead, AuditEvent
-from fastpath import writes
+from audit.models import AuditChainHead, AuditEvent, PendingEvent
+from fastpath import reads, writes
+
+INTEGRATE_BATCH = 1_000  # queued events linked per sequencer transaction
 
 
 def plain(value):
@@ -108,7 +113,14 @@ def _request_user():
 
 
 def append(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Link unsaved events onto the chain in the given order and insert them, under one head lock."""
+    """Link unsaved events onto the chain in the given order and insert them, under one head lock.
+
+    Queued sequencing queues them instead: they are linked (and get their `seq`) when the sequencer
+    integrates them, after this transaction commits.
+    """
+    if queued():
+        _queue([{name: getattr(event, name) for name in _QUEUED_FIELDS} for event in events])
+        return events
     for event, link in zip(events, _link([event_payload(event) for event in events]), strict=True):
         event.seq, event.prev_hash, event.hash = link["seq"], link["prev_hash"], link["hash"]
     writes.insert(events)
@@ -119,17 +131,84 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
 def append_rows(rows: list[dict]) -> list[dict]:
     """`append` for a batch given as plain rows ({AuditEvent attname: value}, `after` JSON-ready, `subject_id`
     a string), as bulk ingest builds them: a thousand model instances cost more than their links."""
+    if queued():
+        _queue([{name: row[name] for name in _QUEUED_FIELDS} for row in rows])
+        return rows
     _link(rows)
     writes.insert_rows(AuditEvent, rows)
     events_module.record([events_module.as_stream_event(row) for row in rows])
     return rows
 
 
+def queued() -> bool:
+    return settings.AUDIT_SEQUENCING == "queued"
+
+
+_QUEUED_FIELDS = tuple(f.attname for f in PendingEvent._meta.concrete_fields if not f.primary_key)
+
+
+def _queue(rows: list[dict]) -> None:
+    """Queue events for the sequencer, in the writer's transaction: no lock, no notification."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit events must be appended inside the transaction of the change they record")
+    writes.insert_rows(PendingEvent, rows)
+
+
+def integrate(limit: int = INTEGRATE_BATCH) -> int:
+    """Link up to `limit` queued events onto the chain, oldest first, in one transaction; return how many.
+
+    The head is locked first, so concurrent calls take turns, and each finds the queue as the last one
+    left it: the queued rows are deleted and their chained events inserted in the same transaction, so an
+    event is integrated exactly once, or (on any error before commit) stays queued. The events reach their
+    transaction listeners (webhook deliveries) here, and the stream at commit, as inline appends do.
+    """
+    with transaction.atomic():
+        head = _locked_head()
+        rows = _dequeue(limit)
+        if not rows:
+            return 0
+        _link_after(head, rows)
+        writes.insert_rows(AuditEvent, rows)
+        events_module.record([events_module.as_stream_event(row) for row in rows])
+    return len(rows)
+
+
+def integrate_all() -> int:
+    """Integrate until the queue is empty (what a test, or a single process, waits for); return how many."""
+    total = 0
+    while (integrated := integrate()) == INTEGRATE_BATCH:
+        total += integrated
+    return total + integrated
+
+
+def _dequeue(limit: int) -> list[dict]:
+    """Delete up to `limit` of the oldest committed queued events; return them as AuditEvent rows, in order."""
+    table = connection.ops.quote_name(PendingEvent._meta.db_table)
+    key = connection.ops.quote_name(PendingEvent._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} ORDER BY {key} LIMIT %s) "  # noqa: S608
+            f"RETURNING {reads.columns(PendingEvent, table)}",
+            [limit],
+        )
+        queued_events = sorted((reads.instances(row, (PendingEvent,))[0][0] for row in cursor.fetchall()), key=_id)
+    return [{name: getattr(event, name) for name in _QUEUED_FIELDS} for event in queued_events]
+
+
+def _id(event: PendingEvent) -> int:
+    return event.pk
+
+
 def _link(payloads: list[dict]) -> list[dict]:
     """Set each payload's seq, prev_hash and hash after the chain's head; the head is locked and moved past them."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit events must be appended inside the transaction of the change they record")
-    seq, prev_hash = _locked_head()
+    return _link_after(_locked_head(), payloads)
+
+
+def _link_after(head: tuple[int, str], payloads: list[dict]) -> list[dict]:
+    """`_link` onto a head the caller has locked."""
+    seq, prev_hash = head
     for payload in payloads:
         seq += 1
         payload["seq"], payload["prev_hash"] = seq, prev_hash

@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connections, transaction
 
 from audit.models import AuditEvent
 
@@ -30,6 +30,8 @@ STREAMED_KINDS = {
     "workflow.step_changed",
     "decision.overridden",
 }
+
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 _local_listeners: list[Callable[[list[dict]], None]] = []
 _transaction_listeners: list[Callable[[list[dict]], None]] = []
@@ -100,3 +102,16 @@ def remove_local_listener(listener: Callable[[list[dict]], None]) -> None:
     with _listeners_lock:
         if listener in _local_listeners:
             _local_listeners.remove(listener)
+
+
+def session_parameters() -> dict:
+    """Connection parameters of the database the ORM uses, for a connection of one's own held for good (the
+    stream hub's LISTEN, the sequencer's election lock), outside the ORM's pool.
+
+    TCP keepalives make a peer that vanished (failover, a firewall's idle timeout) an error within about a
+    minute instead of a silence; the holder then reconnects.
+    """
+    parameters = connections["default"].get_connection_params()
+    for synchronous_only in ("context", "cursor_factory"):  # Django's adapters and cursors for its own connections
+        parameters.pop(synchronous_only, None)
+    return {**parameters, **KEEPALIVES}

@@ -61,3 +61,41 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class PendingEvent(models.Model):
+    """An event its writer committed that the sequencer has not linked into the chain yet (queued sequencing).
+
+    Its id, drawn from a sequence when the writer inserted it, orders the queue. The table holds no more than
+    the sequencer's delay's worth of rows, so it has no index but its key: each one would cost every writer.
+    """
+
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=60)
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=64)
+    department = models.ForeignKey(
+        "orchestration.Department",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+
+    class Meta:
+        db_table = "audit_pendingevent"
+
+    def __str__(self) -> str:
+        return f"queued {self.kind} {self.subject_type}:{self.subject_id}"

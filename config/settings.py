@@ -137,6 +137,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# How audit events reach the chain (README, Architecture, "DESIGN: the audit chain is sequenced…"): "inline",
+# linked under the chain head's lock in the writer's transaction; or "queued", written to a queue that the
+# sequencer (`manage.py sequence_audit`) links in batches, so no writer waits for another's commit.
+AUDIT_SEQUENCING = env_str("AUDIT_SEQUENCING", "inline")
+if AUDIT_SEQUENCING not in ("inline", "queued"):
+    raise ImproperlyConfigured(f"AUDIT_SEQUENCING={AUDIT_SEQUENCING!r} is not inline or queued.")
+if AUDIT_SEQUENCING == "queued" and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("AUDIT_SEQUENCING=queued needs PostgreSQL (DATABASE_URL=postgres://…).")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

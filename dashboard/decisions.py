@@ -17,7 +17,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from audit.chain import LinkReport, verify_links
-from audit.models import AuditEvent
+from audit.models import AuditEvent, PendingEvent
 from governance.filtersets import MAX_ID, DecisionFilterSet
 from governance.models import Decision, Effect, Mode, Policy, PolicyVersion
 from orchestration.roles import sees_whole_organisation
@@ -190,11 +190,23 @@ def _unrecorded(hit: dict) -> EvaluatedPolicy:
 def audit_trail(decision: Decision) -> list[LinkReport]:
     """The decision's entries in the audit chain (its creation, its approval's life, an override), each with
     whether the chain holds at that link."""
+    events = AuditEvent.objects.none()
+    for subject_type, subject_id in _audit_subjects(decision):
+        events |= AuditEvent.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
+    return verify_links(list(events.order_by("seq")))
+
+
+def queued_entries(decision: Decision) -> list[PendingEvent]:
+    """The decision's audit events committed but not chained yet (queued sequencing: for a moment at most)."""
+    entries = PendingEvent.objects.none()
+    for subject_type, subject_id in _audit_subjects(decision):
+        entries |= PendingEvent.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
+    return list(entries.order_by("pk"))
+
+
+def _audit_subjects(decision: Decision) -> list[tuple[str, int]]:
     subjects = [("decision", decision.pk)]
     approval = getattr(decision, "approval", None)
     if approval is not None:
         subjects.append(("approval", approval.pk))
-    events = AuditEvent.objects.none()
-    for subject_type, subject_id in subjects:
-        events |= AuditEvent.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
-    return verify_links(list(events.order_by("seq")))
+    return subjects

@@ -18,6 +18,7 @@ from tests.factories import AgentFactory, DepartmentFactory, UserFactory
 from workflows.routing import forget_rankings
 
 pytest_plugins = [
+    "tests.fixtures.audit",
     "tests.fixtures.governance",
     "tests.fixtures.servers",
     "tests.fixtures.workflows",

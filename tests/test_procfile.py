@@ -73,6 +73,7 @@ def stack(transactional_db, tmp_path):
         "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
         "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        "AUDIT_SEQUENCING": "queued",
     }
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -104,3 +105,4 @@ def test_the_procfile_stack_serves_with_two_web_processes_a_worker_and_beat(stac
     wait_for(lambda: log.read_text().count("Started server process") >= 2, "two web processes did not start", log)
     wait_for(lambda: bool(celery_app.control.ping(timeout=1.0)), "no worker answered a ping", log)
     wait_for(lambda: "Sending due task" in log.read_text(), "beat sent no task", log)
+    wait_for(lambda: "elected: this process sequences" in log.read_text(), "no audit sequencer was elected", log)

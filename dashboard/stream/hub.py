@@ -30,7 +30,6 @@ POLL_SECONDS = 1.0
 GAP_WAIT_SECONDS = 0.02
 MAX_PENDING = 5_000
 READ_BATCH = 2_000
-LISTEN_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def read_events(after: int, until: int | None = None, limit: int = READ_BATCH) -> list[dict]:
@@ -175,7 +174,8 @@ class Hub:
         backoff = 0.5
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(**listen_parameters(), autocommit=True) as listener:
+                parameters = events.session_parameters()
+                async with await psycopg.AsyncConnection.connect(**parameters, autocommit=True) as listener:
                     await listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
                     backoff = 0.5
                     await self._read_back()  # whatever committed before the hub was listening
@@ -198,18 +198,6 @@ class Hub:
             self._tasks.append(asyncio.create_task(self._read_back()))
         else:
             self.accept(carried)
-
-
-def listen_parameters() -> dict:
-    """Connection parameters of the database the ORM uses, for a connection of the hub's own.
-
-    LISTEN holds the connection for good, so TCP keepalives make a peer that vanished (failover, a firewall's
-    idle timeout) an error within about a minute instead of a silence; the hub then reconnects.
-    """
-    parameters = connections["default"].get_connection_params()
-    for synchronous_only in ("context", "cursor_factory"):  # Django's adapters and cursors for its own connections
-        parameters.pop(synchronous_only, None)
-    return {**parameters, **LISTEN_KEEPALIVES}
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -14,6 +14,7 @@ from dashboard.decisions import (
     audit_trail,
     evaluated_policies,
     page_of,
+    queued_entries,
     scoped_decisions,
 )
 from governance import overrides
@@ -52,6 +53,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         "context_json": json.dumps(decision.context, indent=2, sort_keys=True, ensure_ascii=False),
         "policies": evaluated_policies([decision])[decision.pk],
         "trail": audit_trail(decision),
+        "queued": queued_entries(decision),
         "may_override": overrides.may_override(request.user, decision) and not hasattr(decision, "override"),
     }
     return render(request, "dashboard/decision.html", context)

@@ -4,6 +4,7 @@ links in the audit chain; overriding from it; scope and escaping."""
 import pytest
 from django.urls import reverse
 
+from audit import chain
 from audit.chain import verify_links
 from audit.models import AuditEvent
 from governance.approvals import decide_approval
@@ -64,6 +65,26 @@ def test_the_audit_entry_is_shown_with_its_hashes_and_verifies(client, alice, de
     html = client.get(page_of(denied)).content.decode()
 
     assert entry.hash in html and entry.prev_hash in html
+    assert f'data-testid="link-{entry.seq}"><span class="verdict-allow">verifies' in html
+
+
+def test_a_decision_whose_event_is_queued_for_the_chain_says_so_until_it_is_chained(
+    client, alice, queued, decide, finance_agent
+):
+    # Given a decision committed under queued sequencing, its event not chained yet
+    client.force_login(alice)
+    decision = decide(finance_agent)
+
+    # Then its page shows the entry as queued, not as missing from the chain
+    html = client.get(page_of(decision)).content.decode()
+    assert 'data-testid="queued-entry"' in html and "decision.created" in html
+    assert "not in the audit chain" not in html
+
+    # And once the sequencer has integrated it, the page shows the chained, verified entry instead
+    chain.integrate_all()
+    html = client.get(page_of(decision)).content.decode()
+    entry = AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk))
+    assert 'data-testid="queued-entry"' not in html
     assert f'data-testid="link-{entry.seq}"><span class="verdict-allow">verifies' in html
 
 

@@ -2,8 +2,12 @@
 
 A decision reads its agent and department locked (FOR KEY SHARE) until it commits, and a kill locks
 them FOR UPDATE: a kill waits for the decisions already reading, and a decision that starts reading
-during a kill waits for it and sees it. So in the audit chain, whose order is commit order, no `allow`
-comes after the kill's event.
+during a kill waits for it and sees it. So in the audit chain no `allow` comes after the kill's event.
+
+Inline, chain order is commit order. Queued, it is commit order between any two transactions of which one
+committed before the other wrote its events (README, "DESIGN: the audit chain is sequenced…"): each side
+writes its event after taking its lock, so a decision that waited for the kill is chained after it, and
+the kill after every decision it waited for. The test runs in both modes, a sequencer running when queued.
 """
 
 import threading
@@ -17,6 +21,7 @@ from governance import engine
 from governance.models import Decision, Verdict
 from orchestration.kill_switch import change_agent_status, change_department_status
 from orchestration.models import Agent, Status
+from tests.support.audit import wait_until_sequenced
 
 pytestmark = [
     pytest.mark.postgres,
@@ -42,9 +47,16 @@ def chain_position(decision: Decision) -> int:
     return AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk)).seq
 
 
+@pytest.mark.parametrize("sequencing", ["inline", "queued"])
 @pytest.mark.parametrize("kill", ["agent", "department"])
-def test_no_decision_commits_allow_after_a_kill_has_committed(kill, decide, finance_agent, monkeypatch):
+def test_no_decision_commits_allow_after_a_kill_has_committed(
+    kill, sequencing, decide, finance_agent, monkeypatch, request
+):
     # Given decisions that take a while between reading the agent and committing, arriving from 8 threads
+    # (their audit events queued for a running sequencer, when queued)
+    if sequencing == "queued":
+        request.getfixturevalue("queued")
+        request.getfixturevalue("sequencer")
     slow_candidates = engine.candidates_for
 
     def candidates_for(*args, **kwargs):
@@ -72,6 +84,7 @@ def test_no_decision_commits_allow_after_a_kill_has_committed(kill, decide, fina
 
     # Then every allowed decision is in the chain before the kill, and the ones after it are denied
     assert errors == []
+    wait_until_sequenced()
     kill_seq = AuditEvent.objects.get(kind=f"{kill}.status_changed").seq
     decisions = list(Decision.objects.filter(agent=finance_agent))
     allowed_after = [d.pk for d in decisions if d.verdict == Verdict.ALLOW and chain_position(d) > kill_seq]

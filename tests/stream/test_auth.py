@@ -6,6 +6,7 @@ Refusals are closes with a code a client can act on: 4401 (authenticate) and 440
 import pytest
 
 from audit.chain import last_event_id
+from tests.support.audit import wait_until_sequenced
 from tests.support.stream import decide
 
 UNKNOWN_KEY = "rgt_" + "x" * 43
@@ -65,8 +66,9 @@ def test_an_accepted_agent_is_first_greeted_with_the_last_event_id(connect, fina
 
 
 def test_an_accepted_person_is_first_greeted_with_the_last_event_id(connect, alice, finance_agent):
-    # Given events already recorded
+    # Given events already recorded (and chained)
     decide(finance_agent)
+    wait_until_sequenced()
     current = last_event_id()
 
     # When alice connects

@@ -13,6 +13,7 @@ from governance.models import Approval, Effect, Verdict
 from governance.overrides import override_decision
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
+from tests.support.audit import wait_until_sequenced
 from tests.support.stream import decide, event_id_of, summary
 
 
@@ -161,6 +162,7 @@ def test_a_bulk_ingested_batch_is_streamed_whole_and_in_order(watch, alice, fina
         for n in range(30)
     ]
     results = ingest(finance_agent, batch)
+    wait_until_sequenced()
 
     # Then she receives all 30 decisions, once each, in the order they were recorded
     expected = list(

@@ -1,8 +1,10 @@
 """A client that reconnects with `?last_event_id=N` gets exactly what it missed, then the live stream."""
 
+import time
+
 from dashboard.stream import consumers
 from dashboard.stream import hub as hub_module
-from tests.support.stream import committed_decision_events, decide, event_id_of, summary, unannounced
+from tests.support.stream import Producer, committed_decision_events, decide, event_id_of, summary, unannounced
 
 
 def test_a_reconnecting_client_gets_what_it_missed_then_live_events_without_gap_or_duplicate(
@@ -97,3 +99,29 @@ def test_a_client_resuming_after_events_this_server_has_not_sent_yet_gets_none_o
     # Then she receives the newer decision alone, not again the ones she saw
     received = stream.events_through(event_id_of(newer))
     assert summary(received) == [(event_id_of(newer), "decision.created")]
+
+
+def test_a_client_resuming_while_agents_keep_acting_gets_every_event_once_and_in_order(
+    watch, connect, alice, finance_agent, support_agent
+):
+    # Given agents acting from three threads, and alice reading the stream until she disconnects
+    first = watch(user=alice)
+    producers = [Producer([finance_agent, support_agent], count=60) for _ in range(3)]
+    for producer in producers:
+        producer.start()
+    seen = [event["id"] for event in first.events(20)]
+    first.close()
+    time.sleep(0.2)
+
+    # When she reconnects after the last event she saw, while they keep acting
+    second = connect(user=alice, last_event_id=seen[-1])
+    second.hello()
+    for producer in producers:
+        producer.finish()
+
+    # Then, once everything committed is in the chain, she has received each event once, in id order
+    everything = committed_decision_events(after=first.starts_after)
+    resumed = [event["id"] for event in second.events_through(everything[-1], timeout=15)]
+    assert len(everything) == 180
+    assert seen + resumed == everything
+    assert second.events_within() == []

@@ -22,11 +22,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
-from audit import events
+from audit import chain, events
 from audit.models import AuditEvent
 from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Decision
 from orchestration.models import Agent
+from tests.support.audit import wait_until_sequenced
 
 RECEIVE_SECONDS = 5.0
 QUIET_SECONDS = 1.0
@@ -178,7 +179,8 @@ def unannounced(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Events committed in the block reach stream servers only when they read the audit table back.
 
     On PostgreSQL the block is one transaction with the audit table's notify trigger off (DDL is
-    transactional: the trigger is back on when it commits); on SQLite no in-process listener hears them.
+    transactional: the trigger is back on when it commits); queued, the block's events are integrated in it
+    (any running sequencer waits on the chain head meanwhile). On SQLite no in-process listener hears them.
     """
     if connection.vendor != "postgresql":
         with monkeypatch.context() as quiet:
@@ -188,15 +190,19 @@ def unannounced(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER governance_auditevent_notify")
         yield
+        if chain.queued():
+            chain.integrate_all()
         cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_notify")
 
 
 def event_id_of(decision: Decision) -> int:
+    wait_until_sequenced()
     return AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk)).seq
 
 
 def committed_decision_events(after: int, **scope) -> list[int]:
     """Ids of the decision.created events committed after `after`, narrowed like `department_id=…`."""
+    wait_until_sequenced()
     rows = AuditEvent.objects.filter(kind="decision.created", seq__gt=after, **scope).order_by("seq")
     return list(rows.values_list("seq", flat=True))
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.chain import verify_chain
+from audit.models import PendingEvent
 
 
 class Command(BaseCommand):
@@ -13,4 +14,6 @@ class Command(BaseCommand):
                 f"Audit chain broken at event #{report.broken_seq}: {report.reason} "
                 f"({report.checked} events before it verified)."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} events verified."))
+        queued = PendingEvent.objects.count()
+        waiting = f"; {queued} more queued for the sequencer" if queued else ""
+        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} events verified{waiting}."))
