@@ -24,6 +24,8 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL,
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "debug": settings.DEBUG,
+    "pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+    "cache_options": settings.CACHES["default"].get("OPTIONS"),
 }))
 """
 
@@ -99,6 +101,14 @@ def test_with_a_broker_tasks_go_to_workers(production):
     assert production["eager"] is False
 
 
+def test_a_request_waits_about_a_second_for_a_pooled_connection(production):
+    assert production["pool"]["timeout"] == 1.0
+
+
+def test_the_cache_gives_up_on_a_silent_redis_within_a_second(production):
+    assert production["cache_options"] == {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
 def test_setting_secret_key_turns_debug_off(production):
     assert production["debug"] is False
 
@@ -140,4 +150,15 @@ def test_an_invalid_boolean_is_rejected_with_a_clear_message():
     assert result.returncode != 0
     assert last_line(result.stderr) == (
         "django.core.exceptions.ImproperlyConfigured: DEBUG='maybe' is not a boolean (use true or false)."
+    )
+
+
+def test_a_pool_timeout_that_is_not_a_number_is_rejected_with_a_clear_message():
+    env = {"DATABASE_URL": PRODUCTION_URLS["DATABASE_URL"], "DB_POOL_TIMEOUT": "soon"}
+
+    result = run_python("-c", READ_SETTINGS, env=env)
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: DB_POOL_TIMEOUT='soon' is not a number."
     )
