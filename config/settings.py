@@ -141,6 +141,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": DB_POOL_MAX,
             "timeout": env_float("DB_POOL_TIMEOUT", 1.0),
         }
+# HTTP requests each server process serves at once; past it a request is answered 503 with Retry-After at once
+# (restapi.admission). Never more than the pool has connections, so an admitted request does not wait for one; and
+# at most 8, since a process runs its Python on one core: at 10x overload on the 2-core VM, 8 in flight kept
+# admitted requests' p99 near 0.4 s against 1.2 s with 20, for the same throughput.
+MAX_REQUESTS_IN_FLIGHT = env_int("MAX_REQUESTS_IN_FLIGHT", min(DB_POOL_MAX, 8))
+if MAX_REQUESTS_IN_FLIGHT < 1:
+    raise ImproperlyConfigured(f"MAX_REQUESTS_IN_FLIGHT={MAX_REQUESTS_IN_FLIGHT} admits nothing; use 1 or more.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: wait for the lock instead of failing while the simulator writes.
     DATABASES["default"]["OPTIONS"] = {
