@@ -143,8 +143,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
 # HTTP requests each server process serves at once; past it a request is answered 503 with Retry-After at once
 # (restapi.admission). Never more than the pool has connections, so an admitted request does not wait for one; and
-# at most 8, since a process runs its Python on one core: at 10x overload on the 2-core VM, 8 in flight kept
-# admitted requests' p99 near 0.4 s against 1.2 s with 20, for the same throughput.
+# at most 8, since a process runs its Python on one core: at 10x overload on the 2-core VM (bench/overload.py), 8 in
+# flight kept admitted requests' p99 at 0.4-0.5 s against 0.9-1.2 s with 20, for as many decisions per second.
 MAX_REQUESTS_IN_FLIGHT = env_int("MAX_REQUESTS_IN_FLIGHT", min(DB_POOL_MAX, 8))
 if MAX_REQUESTS_IN_FLIGHT < 1:
     raise ImproperlyConfigured(f"MAX_REQUESTS_IN_FLIGHT={MAX_REQUESTS_IN_FLIGHT} admits nothing; use 1 or more.")
