@@ -3,9 +3,14 @@
 import io
 
 from django.conf import settings
+from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
-from restapi.errors import RequestTooLarge
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request body is too large."
 
 
 class LimitedJSONParser(JSONParser):

@@ -1,17 +1,14 @@
 """/healthz and /readyz as a probe sees them: a real uvicorn process, with its stores up, down or absent."""
 
 import json
-import os
 import socket
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 
-from tests.support.servers import StartServer, reachable
+from tests.support.servers import StartServer
 
 pytestmark = pytest.mark.processes
 CLOSED_PORT = 1
@@ -24,32 +21,6 @@ def get(url: str) -> tuple[int, dict]:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
-
-
-@pytest.fixture
-def postgres_server() -> str:
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith(("postgres://", "postgresql://")):
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
-    if not reachable(configured, 5432):
-        pytest.skip(f"PostgreSQL at {urlsplit(configured).netloc} is unreachable")
-    return configured
-
-
-@pytest.fixture
-def postgres_url(postgres_server: str, db: None) -> str:
-    """The test database pytest-django created on that server: it exists for as long as the run."""
-    return urlsplit(postgres_server)._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    configured = os.environ.get("REDIS_URL", "")
-    if not configured:
-        pytest.skip("needs Redis: set REDIS_URL=redis://…")
-    if not reachable(configured, 6379):
-        pytest.skip(f"Redis at {urlsplit(configured).netloc} is unreachable")
-    return configured
 
 
 def test_healthz_answers_while_the_database_is_down(start_server: StartServer) -> None:

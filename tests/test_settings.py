@@ -24,6 +24,9 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL,
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "debug": settings.DEBUG,
+    "pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+    "cache_options": settings.CACHES["default"].get("OPTIONS"),
+    "max_in_flight": settings.MAX_REQUESTS_IN_FLIGHT,
 }))
 """
 
@@ -99,6 +102,31 @@ def test_with_a_broker_tasks_go_to_workers(production):
     assert production["eager"] is False
 
 
+def test_a_request_waits_about_a_second_for_a_pooled_connection(production):
+    assert production["pool"]["timeout"] == 1.0
+
+
+def test_the_cache_gives_up_on_a_silent_redis_within_a_second(production):
+    assert production["cache_options"] == {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
+def test_a_process_admits_eight_requests_at_once(production):
+    assert production["max_in_flight"] == 8
+
+
+def test_a_process_admits_no_more_requests_than_its_pool_has_connections():
+    assert settings_under({**PRODUCTION_URLS, "DB_POOL_MAX": "4"})["max_in_flight"] == 4
+
+
+def test_an_in_flight_bound_that_admits_nothing_is_rejected():
+    result = run_python("-c", READ_SETTINGS, env={"MAX_REQUESTS_IN_FLIGHT": "0"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: MAX_REQUESTS_IN_FLIGHT=0 admits nothing; use 1 or more."
+    )
+
+
 def test_setting_secret_key_turns_debug_off(production):
     assert production["debug"] is False
 
@@ -140,4 +168,15 @@ def test_an_invalid_boolean_is_rejected_with_a_clear_message():
     assert result.returncode != 0
     assert last_line(result.stderr) == (
         "django.core.exceptions.ImproperlyConfigured: DEBUG='maybe' is not a boolean (use true or false)."
+    )
+
+
+def test_a_pool_timeout_that_is_not_a_number_is_rejected_with_a_clear_message():
+    env = {"DATABASE_URL": PRODUCTION_URLS["DATABASE_URL"], "DB_POOL_TIMEOUT": "soon"}
+
+    result = run_python("-c", READ_SETTINGS, env=env)
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: DB_POOL_TIMEOUT='soon' is not a number."
     )

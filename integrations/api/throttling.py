@@ -23,3 +23,12 @@ class PerCallerThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def wait(self) -> float:
+        """Seconds until the window holds one request fewer than the rate, so one more is allowed.
+
+        DRF's own estimate is None once a caller is over by more than one (several processes counting at
+        once, or a rate lowered meanwhile), and the 429 then goes without Retry-After.
+        """
+        oldest_to_expire = self.history[min(self.num_requests, len(self.history)) - 1] if self.history else self.now
+        return self.duration - (self.now - oldest_to_expire)

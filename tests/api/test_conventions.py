@@ -61,13 +61,37 @@ def test_a_caller_over_the_rate_is_throttled_with_the_one_format(settings, finan
     client = agent_client(finance_agent)
 
     # When the agent asks three times
-    statuses = [
-        client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json").status_code
-        for _ in range(3)
+    responses = [
+        client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json") for _ in range(3)
     ]
 
-    # Then the third is refused with 429
-    assert statuses == [200, 200, 429]
+    # Then the third is refused with 429, saying when to come back
+    assert [response.status_code for response in responses] == [200, 200, 429]
+    refused = responses[-1]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json() == {
+        "status": 429,
+        "code": "throttled",
+        "detail": f"Request was throttled. Expected available in {refused['Retry-After']} seconds.",
+    }
+    cache.clear()
+
+
+def test_a_caller_far_over_a_lowered_rate_is_still_told_when_to_retry(settings, finance_agent):
+    # Given an agent that made three requests, and then a rate lowered to one a minute
+    settings.API_THROTTLE_RATE = "3/min"
+    cache.clear()
+    client = agent_client(finance_agent)
+    for _ in range(3):
+        client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json")
+    settings.API_THROTTLE_RATE = "1/min"
+
+    # When it asks again
+    response = client.post("/api/v1/decisions/evaluate", {"action": "invoice.approve"}, format="json")
+
+    # Then it is refused and told to wait until its newest request leaves the window
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
     cache.clear()
 
 

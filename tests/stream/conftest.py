@@ -13,15 +13,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from orchestration.keys import issue_key
 from orchestration.models import Agent
-from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, START_TIMEOUT_SECONDS, reachable
+from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, START_TIMEOUT_SECONDS
 from tests.support.stream import Connect, StreamClient, open_stream
 
 if connection.vendor == "sqlite":
@@ -63,27 +61,6 @@ def watch(connect: Connect) -> Connect:
 @pytest.fixture
 def agent_key() -> Callable[[Agent], str]:
     return issue_key
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The Redis this test process already uses (REDIS_URL), as the broker of server and worker processes."""
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis: set REDIS_URL=redis://… for the whole test run")
-    if not reachable(settings.REDIS_URL, 6379):
-        pytest.skip(f"Redis at {urlsplit(settings.REDIS_URL).netloc} is unreachable")
-    return settings.REDIS_URL
-
-
-@pytest.fixture
-def postgres_url(transactional_db) -> str:
-    """The PostgreSQL test database of this run, for server and worker processes to share with the test."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL shared between processes: set DATABASE_URL=postgres://…")
-    configured = os.environ["DATABASE_URL"]
-    if not reachable(configured, 5432):
-        pytest.skip(f"PostgreSQL at {urlsplit(configured).netloc} is unreachable")
-    return urlsplit(configured)._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
 
 
 def process_env(**settings_: str) -> dict[str, str]:
