@@ -6,6 +6,8 @@
 `fields` appears only for validation errors; errors not tied to a field are under "non_field_errors".
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,12 +15,6 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from restapi.domain_errors import DomainError
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = "The request body is too large."
 
 
 def error_response(status_code: int, code: str, detail: str, *, fields: dict | None = None, **extra) -> Response:
@@ -29,7 +25,16 @@ def error_response(status_code: int, code: str, detail: str, *, fields: dict | N
     return Response(body, status=status_code)
 
 
+def too_large() -> Response:
+    """Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF reads it: an HTML 400 left to itself."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    detail = f"The request body is larger than the limit of {limit:,} bytes ({limit / 2**20:.3g} MiB)."
+    return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", detail, max_bytes=limit)
+
+
 def handle_exception(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return too_large()
     if isinstance(exc, DomainError):
         if exc.field:
             return error_response(400, "invalid", "Some fields are not valid.", fields={exc.field: [str(exc)]})
