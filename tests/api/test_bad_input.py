@@ -1,5 +1,6 @@
 """Bad input never reaches the database as a 500: a body over the size limit is a 413 in the API's one
-error format, and one at the limit is read."""
+error format and one under it is read; numbers JSON cannot store and bodies nested too deep are field
+errors, for every endpoint, and nothing is written."""
 
 import json
 
@@ -7,6 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from governance.models import Decision
+from restapi.parsers import MAX_DEPTH, NOT_FINITE, TOO_DEEP
 from tests.support.api import agent_client, token_client
 from workflows.models import WorkflowRun
 
@@ -77,3 +79,95 @@ def test_a_body_over_the_limit_asked_for_as_html_is_still_the_413(bob, world):
     # Then the browsable API shows the 413, not Django's HTML 400
     assert response.status_code == 413
     assert b"too_large" in response.content
+
+
+@pytest.mark.parametrize("number", ["1e309", "-1e309", "NaN", "Infinity", "-Infinity"])
+def test_a_number_json_cannot_store_is_a_field_error_where_it_stands(finance_agent, number):
+    # Given an agent and nothing recorded yet
+    client, before = agent_client(finance_agent), rows()
+
+    # When it asks with a context holding a number PostgreSQL's JSON refuses
+    response = post_text(client, EVALUATE, f'{{"action": "invoice.approve", "context": {{"n": {number}}}}}')
+
+    # Then it is told which value, and nothing is recorded
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"context": {"n": [NOT_FINITE]}}
+    assert rows() == before
+
+
+def test_a_number_in_a_list_is_named_by_its_index(finance_agent):
+    response = post_text(agent_client(finance_agent), EVALUATE, '{"action": "a.b", "context": {"n": [1, 2.5, 1e999]}}')
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"context": {"n": {"2": [NOT_FINITE]}}}
+
+
+def test_objects_nested_5000_deep_are_refused_without_recursing(finance_agent):
+    # Given a context of objects nested 5,000 deep
+    deep = '{"a": ' * 5000 + "1" + "}" * 5000
+    before = rows()
+
+    # When an agent sends it
+    response = post_text(agent_client(finance_agent), EVALUATE, f'{{"action": "a.b", "context": {deep}}}')
+
+    # Then the context is refused for its depth and nothing is recorded
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"context": [TOO_DEEP]}
+    assert rows() == before
+
+
+def test_lists_nested_100000_deep_are_refused_without_recursing(finance_agent):
+    deep = "[" * 100_000 + "]" * 100_000
+
+    response = post_text(agent_client(finance_agent), EVALUATE, f'{{"action": "a.b", "context": {{"l": {deep}}}}}')
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"context": [TOO_DEEP]}
+
+
+@pytest.mark.parametrize(("lists", "status"), [(MAX_DEPTH - 2, 200), (MAX_DEPTH - 1, 400)])
+def test_a_body_as_deep_as_the_limit_is_read_and_one_level_more_is_not(finance_agent, lists, status):
+    # Given lists nested in the context, itself in the body: the innermost at level lists + 2
+    nested = "[" * lists + "]" * lists
+    text = f'{{"action": "a.b", "context": {{"l": {nested}}}}}'
+
+    response = post_text(agent_client(finance_agent), EVALUATE, text)
+
+    assert response.status_code == status, response.json()
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(finance_agent):
+    body = {"action": "a.b", "context": {"note": "[{" * 1000, "quote": '\\"[[[['}}
+
+    response = post_text(agent_client(finance_agent), EVALUATE, json.dumps(body))
+
+    assert response.status_code == 200, response.json()
+
+
+def test_a_body_that_is_too_deep_but_not_an_object_is_a_non_field_error(finance_agent):
+    response = post_text(agent_client(finance_agent), EVALUATE, "[" * 40 + "]" * 40)
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"non_field_errors": [TOO_DEEP]}
+
+
+def test_a_workflow_input_of_1e309_starts_no_run(finance_agent, invoice_workflow):
+    # Given the invoice workflow, whose pay step spends the input's amount
+    before = rows()
+
+    # When an agent starts it with an amount no JSON column can store
+    response = post_text(
+        agent_client(finance_agent), "/api/v1/workflows/invoice-payment/runs", '{"input": {"amount": 1e309}}'
+    )
+
+    # Then the amount is the field in error and no run exists
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"input": {"amount": [NOT_FINITE]}}
+    assert rows() == before
+
+
+def test_a_body_that_is_not_json_is_a_parse_error(finance_agent):
+    response = post_text(agent_client(finance_agent), EVALUATE, '{"action": ')
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
