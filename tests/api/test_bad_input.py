@@ -171,3 +171,64 @@ def test_a_body_that_is_not_json_is_a_parse_error(finance_agent):
 
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
+
+
+RUNS = "/api/v1/workflows/invoice-payment/runs"
+
+
+def test_a_workflow_amount_that_is_not_a_number_starts_no_run(finance_agent, invoice_workflow):
+    # Given the invoice workflow, whose pay step spends the input's amount
+    before = rows()
+
+    # When an agent starts it with an amount of "lots"
+    response = agent_client(finance_agent).post(RUNS, {"input": {"amount": "lots"}}, format="json")
+
+    # Then the amount is the field in error and no run exists
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"input": {"amount": ["A valid number is required."]}}
+    assert rows() == before
+
+
+@pytest.mark.parametrize(
+    ("run_input", "field"),
+    [
+        ({"amount": -5}, "amount"),
+        ({"amount": True}, "amount"),
+        ({"amount": [1200]}, "amount"),
+        ({"amount": 12.345}, "amount"),
+        ({"amount": 10**20}, "amount"),
+        ({"amount": 1200, "currency": "euro"}, "currency"),
+        ({"amount": 1200, "currency": ""}, "currency"),
+    ],
+)
+def test_a_workflow_input_its_steps_could_not_record_is_a_field_error(
+    finance_agent, invoice_workflow, run_input, field
+):
+    response = agent_client(finance_agent).post(RUNS, {"input": run_input}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]["input"]) == [field]
+    assert not WorkflowRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "run_input",
+    [{}, {"amount": None}, {"amount": 1200}, {"amount": "1200.50", "currency": "USD"}, {"vendor": ["any", "shape"]}],
+)
+def test_a_workflow_input_without_an_amount_or_with_a_valid_one_starts_a_run(
+    finance_agent, invoice_workflow, run_input
+):
+    # Steps read no amount when there is none (runtime._request_for), and a number given as text, as a
+    # delegated task passes it
+    response = agent_client(finance_agent).post(RUNS, {"input": run_input}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert WorkflowRun.objects.get().input == run_input
+
+
+def test_a_workflow_whose_steps_read_no_amount_takes_any_input(finance_agent, reply_workflow):
+    response = agent_client(finance_agent).post(
+        "/api/v1/workflows/ticket-reply/runs", {"input": {"amount": "lots", "currency": 7}}, format="json"
+    )
+
+    assert response.status_code == 201
