@@ -232,3 +232,30 @@ def test_a_workflow_whose_steps_read_no_amount_takes_any_input(finance_agent, re
     )
 
     assert response.status_code == 201
+
+
+def test_an_ingested_number_json_cannot_store_refuses_the_batch_naming_the_item(finance_agent):
+    # Given a batch whose second decision has a context of 1e309
+    item = '{"type": "decision", "idempotency_key": "k%d", "action": "a.b", "verdict": "allow", "context": %s}'
+    items = [item % (index, context) for index, context in enumerate(['{"n": 1}', '{"n": 1e309}'])]
+    before = rows()
+
+    # When the agent sends it
+    response = post_text(agent_client(finance_agent), "/api/v1/events", f'{{"items": [{", ".join(items)}]}}')
+
+    # Then the batch is refused, naming the item and the value, and nothing is recorded
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"items": {"1": {"context": {"n": [NOT_FINITE]}}}}
+    assert rows() == before
+
+
+@pytest.mark.parametrize("kind", [["decision"], {"decision": 1}, 7, None])
+def test_an_ingested_item_whose_type_is_not_text_is_an_invalid_item(finance_agent, kind):
+    body = {"items": [{"type": kind, "idempotency_key": "k", "action": "a.b", "verdict": "allow"}]}
+
+    response = agent_client(finance_agent).post("/api/v1/events", body, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {"index": 0, "status": "invalid", "id": None, "errors": {"type": ['Use "decision" or "outcome".']}}
+    ]
