@@ -264,7 +264,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["restapi.parsers.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["restapi.parsers.StorableJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "restapi.pagination.NewestFirst",
     "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerCallerThrottle"],
@@ -273,8 +273,9 @@ REST_FRAMEWORK = {
 }
 # Requests per caller (agent key, personal token, person or address), e.g. "1200/min".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min")
-# Largest JSON body the API reads: a bulk ingest of 1,000 items fits with room to spare.
-API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
+# Largest request body: a bulk ingest of 1,000 items fits with room to spare. Django refuses a larger one
+# when it is read (DRF reads JSON bodies through request.body) and the API answers 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Regent API",
     "DESCRIPTION": "Governance and observability for AI agents. Errors share one format: "

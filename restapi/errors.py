@@ -14,6 +14,8 @@ import logging
 import psycopg
 import redis
 from django import db
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
@@ -74,7 +76,16 @@ def unavailable_for(exc: BaseException) -> ServiceUnavailable | None:
     return None
 
 
+def too_large() -> Response:
+    """Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF reads it: an HTML 400 left to itself."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    detail = f"The request body is larger than the limit of {limit:,} bytes ({limit / 2**20:.3g} MiB)."
+    return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", detail, max_bytes=limit)
+
+
 def handle_exception(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return too_large()
     if isinstance(exc, DomainError):
         if exc.field:
             return error_response(400, "invalid", "Some fields are not valid.", fields={exc.field: [str(exc)]})

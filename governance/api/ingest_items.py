@@ -143,7 +143,8 @@ def parse(items: list) -> tuple[list, dict[int, dict]]:
     """The valid items as (index, ExternalDecision | ExternalOutcome), and the others' field errors by index."""
     valid, errors = [], {}
     for index, raw in enumerate(items):
-        model = ITEM_MODELS.get(raw.get("type")) if isinstance(raw, dict) else None
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None  # a list or object is no type either
         if model is None:
             errors[index] = {"type": ['Use "decision" or "outcome".']}
             continue

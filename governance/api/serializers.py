@@ -40,19 +40,22 @@ def storable_json(value):
     return value
 
 
+def amount_field(**options) -> serializers.DecimalField:
+    """An amount as a decision records it: at least 0, in cents, up to 14 digits."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"), **options)
+
+
+def currency_field(**options) -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[A-Z]{3}$", error_messages={"invalid": "Use an ISO 4217 code such as EUR."}, **options
+    )
+
+
 class EvaluateRequestSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=80, validators=[capability_code])
     resource = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
-    )
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$",
-        required=False,
-        allow_blank=True,
-        default="",
-        error_messages={"invalid": "Use an ISO 4217 code such as EUR."},
-    )
+    amount = amount_field(required=False, allow_null=True, default=None)
+    currency = currency_field(required=False, allow_blank=True, default="")
     data_classes = serializers.ListField(
         child=serializers.SlugField(max_length=40), required=False, default=list, max_length=20
     )

@@ -107,7 +107,7 @@ def test_the_rate_is_counted_per_key(settings, finance_agent, support_agent):
 
 
 def test_a_body_over_the_size_limit_is_a_413(settings, finance_agent):
-    settings.API_MAX_BODY_BYTES = 1000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     client = agent_client(finance_agent)
 
     response = client.post("/api/v1/decisions/evaluate", {"action": "a.b", "resource": "x" * 2000}, format="json")

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from governance.api.serializers import EvaluateRequestSerializer, storable_json
+from governance.api.serializers import EvaluateRequestSerializer, amount_field, currency_field, storable_json
 from governance.filtersets import MAX_ID
 from orchestration.models import Capability, capability_code
 from workflows.models import StepRun, StepTemplate, Strategy, WorkflowRun, WorkflowTemplate
@@ -14,7 +14,26 @@ class DelegateSerializer(EvaluateRequestSerializer):
 
 
 class StartRunSerializer(serializers.Serializer):
+    """A run's input, checked against what the workflow's steps read from it (`runtime._request_for`): each
+    step's `amount_field`, where given and not null, is the amount its decision records, and the currency
+    of those amounts is `currency` (EUR if not given). Other keys are the providers' to read."""
+
     input = serializers.DictField(required=False, default=dict, validators=[storable_json])
+
+    def validate_input(self, run_input: dict) -> dict:
+        amounts = {step.amount_field for step in self.context["workflow"].steps.all() if step.amount_field}
+        if not amounts:
+            return run_input
+        read = {name: amount_field(allow_null=True) for name in amounts} | {"currency": currency_field()}
+        errors = {}
+        for name in sorted(read.keys() & run_input.keys()):
+            try:
+                read[name].run_validation(run_input[name])
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return run_input
 
 
 class StrategySerializer(serializers.ModelSerializer):

@@ -146,7 +146,7 @@ class StartRunView(APIView):
     @extend_schema(request=StartRunSerializer, responses={201: RunStartedSerializer})
     def post(self, request: Request, slug: str) -> Response:
         workflow = get_object_or_404(WorkflowTemplate, slug=slug)
-        serializer = StartRunSerializer(data=request.data)
+        serializer = StartRunSerializer(data=request.data, context={"workflow": workflow})
         serializer.is_valid(raise_exception=True)
         started_by = f"agent:{request.auth.slug}" if isinstance(request.auth, Agent) else f"user:{request.user}"
         run = runtime.start_workflow(workflow, serializer.validated_data["input"], started_by=started_by)
