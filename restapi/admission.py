@@ -13,10 +13,12 @@ count and changing it.
 
 from functools import cache
 
+from django.conf import settings
+
 from restapi.errors import ServiceUnavailable
 from restapi.unavailable import API_PREFIX, answer
 
-HEALTH_PROBES = frozenset({"/healthz", "/readyz"})
+HEALTH_PROBES = frozenset({"/healthz", "/readyz", "/favicon.ico"})
 
 
 class AdmissionControl:
@@ -28,7 +30,7 @@ class AdmissionControl:
         self.in_flight = 0
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or path_in_app(scope) in HEALTH_PROBES:
+        if scope["type"] != "http" or unbounded(path_in_app(scope)):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
@@ -39,6 +41,12 @@ class AdmissionControl:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+def unbounded(path: str) -> bool:
+    """Health probes, and static files: a page's scripts and styles load a dozen at once, and holding no
+    database connection they are no part of the overload the bound prevents."""
+    return path in HEALTH_PROBES or path.startswith("/" + settings.STATIC_URL.lstrip("/"))
 
 
 def path_in_app(scope) -> str:
