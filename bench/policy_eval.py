@@ -49,6 +49,7 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from bench import databases  # noqa: E402
 from governance import engine  # noqa: E402
+from governance.condition_cost import RequestData  # noqa: E402
 from governance.evaluation import ActionRequest, engine_request, subject_of  # noqa: E402
 from governance.models import Effect, Policy, PolicyVersion  # noqa: E402
 from governance.policies import record_policy_version, snapshot_of  # noqa: E402
@@ -724,22 +725,24 @@ def _verdict(met: bool) -> str:
     return "MET" if met else "NOT MET"
 
 
+def _values(call: RegentCall) -> dict:
+    subject, request = call.subject, call.request
+    return {
+        "agent": subject.agent,
+        "department": subject.department,
+        "action": request.action,
+        "resource": request.resource,
+        "amount": float(request.amount),
+        "currency": request.currency,
+        "data_classes": list(request.data_classes),
+        "context": request.context,
+        "now": call.now,
+    }
+
+
 def _context(call: RegentCall) -> cel.Context:
     """The context decide() builds, rebuilt here to time it on its own."""
-    subject, request = call.subject, call.request
-    context = cel.Context(
-        {
-            "agent": subject.agent,
-            "department": subject.department,
-            "action": request.action,
-            "resource": request.resource,
-            "amount": float(request.amount),
-            "currency": request.currency,
-            "data_classes": list(request.data_classes),
-            "context": request.context,
-            "now": call.now,
-        }
-    )
+    context = cel.Context(_values(call))
     inputs = engine.Inputs(PROVIDERS)
     for name in engine.Inputs.NAMES:
         context.add_function(name, inputs.function(name))
@@ -759,18 +762,19 @@ def regent_breakdown(
     )
     build = time_calls(lambda i: _context(calls[i % n]), BREAKDOWN_ITERATIONS, 200)
     contexts = [_context(call) for call in calls]
+    values = [_values(call) for call in calls]
 
     def conditions(i: int) -> None:
-        context = contexts[i % n]
+        context, data = contexts[i % n], RequestData(values[i % n])  # sized afresh per request, as in decide()
         for policy in candidates[i % n]:
-            engine._evaluate(policy, context)
+            engine._evaluate(policy, context, data)
 
     run = time_calls(conditions, BREAKDOWN_ITERATIONS, 200)
     evaluations = sum(len(c) for c in candidates)
     raised = sum(1 for c, context in zip(candidates, contexts, strict=True) for p in c if _raises(p, context))
     per_candidate = sum(
-        time_calls(_evaluation(p, context), 200, 20).p50_us
-        for c, context in zip(candidates, contexts, strict=True)
+        time_calls(_evaluation(p, context, call_values), 200, 20).p50_us
+        for c, context, call_values in zip(candidates, contexts, values, strict=True)
         for p in c
     ) / max(1, evaluations)
     whole = time_calls(
@@ -798,8 +802,8 @@ def regent_breakdown(
     ]
 
 
-def _evaluation(policy: engine.CompiledPolicy, context: cel.Context) -> Callable[[int], object]:
-    return lambda _: engine._evaluate(policy, context)
+def _evaluation(policy: engine.CompiledPolicy, context: cel.Context, values: dict) -> Callable[[int], object]:
+    return lambda _: engine._evaluate(policy, context, RequestData(values))
 
 
 def _raises(policy: engine.CompiledPolicy, context: cel.Context) -> bool:

@@ -1,8 +1,9 @@
-"""CEL conditions: compiled once, checked at save against the names the engine provides.
+"""CEL conditions: compiled once, checked at save against the names the engine provides and the cost limits.
 
 Uses `common-expression-language` (Rust core): it reports parse errors with their position and
 lists the names a program references, which lets the engine compute stateful inputs only for
-conditions that use them.
+conditions that use them. It cannot be stopped once a program runs, so `governance.condition_cost`
+bounds what may run: at save, before the condition is first evaluated, and on each request.
 """
 
 import datetime as dt
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import cel
+
+from governance.condition_cost import ConditionCost, CostError, RequestData, check_length, estimate
 
 REQUEST_VARIABLES = {
     "agent",
@@ -36,6 +39,11 @@ AGENT_ATTRIBUTES = {
     "status",
 }
 DEPARTMENT_ATTRIBUTES = {"slug", "name", "monthly_budget", "risk_appetite", "status"}
+SCALARS = frozenset(
+    {(name,) for name in ("action", "resource", "amount", "currency", "now")}
+    | {("agent", name) for name in AGENT_ATTRIBUTES - {"capabilities"}}
+    | {("department", name) for name in DEPARTMENT_ATTRIBUTES}
+)
 STATEFUL_FUNCTIONS = {"agent_spend_month", "department_spend_month", "agent_actions_last_hour"}
 CEL_FUNCTIONS = {
     "size",
@@ -104,16 +112,29 @@ class ConditionError(ValueError):
         super().__init__(f"{message}{where}")
 
 
+class ConditionRefused(RuntimeError):
+    """A stored condition that no longer passes the checks at save: evaluating it fails closed."""
+
+
 @dataclass(frozen=True)
 class CompiledCondition:
     source: str
     program: cel.Program | None
     functions: frozenset[str]
     variables: frozenset[str] = frozenset()
+    cost: ConditionCost | None = None
+    refusal: str = ""
 
-    def evaluate(self, context: cel.Context) -> bool:
+    def evaluate(self, context: cel.Context, data: RequestData | None = None) -> bool:
+        """Whether the condition holds. Given the request's data, it first checks what running would cost
+        on it, and raises ConditionTooCostly rather than run past the limit."""
+        if self.refusal:
+            raise ConditionRefused(self.refusal)
         if self.program is None:
             return True
+        cost = self.cost
+        if data is not None and cost is not None and cost.roots and data.total(cost.roots) > cost.max_total:
+            cost.check(data)  # the data may be too large for it: look closer
         result = self.program.execute(context)
         if not isinstance(result, bool):
             raise TypeError(f"the condition gave {type(result).__name__} {result!r}, not true or false")
@@ -192,9 +213,17 @@ def sample_context() -> cel.Context:
 
 @lru_cache(maxsize=4096)
 def compile_condition(source: str) -> CompiledCondition:
-    """Compile and check a condition; raise ConditionError saying what is wrong and where."""
+    """Compile and check a condition; raise ConditionError saying what is wrong and where.
+
+    In this order, each step bounded by the one before: the length (which bounds parsing), the runtime's
+    parse, the names, the cost limits (which bound evaluating), and one evaluation on a sample request.
+    """
     if not source.strip():
         return CompiledCondition(source, None, frozenset())
+    try:
+        check_length(source)
+    except CostError as exc:
+        raise ConditionError(str(exc)) from None
     try:
         program = cel.compile(source)
     except ValueError as exc:
@@ -206,12 +235,17 @@ def compile_condition(source: str) -> CompiledCondition:
             raise ConditionError(detail, int(position.group(1)), int(position.group(2))) from None
         raise ConditionError(detail) from None
     _check_names(source, program)
+    try:
+        cost = estimate(source, frozenset(REQUEST_VARIABLES), SCALARS)
+    except CostError as exc:
+        raise ConditionError(str(exc), *(_position(source, exc.index) if exc.index is not None else ())) from None
     references = program.references()
     compiled = CompiledCondition(
         source,
         program,
         functions=frozenset(references["functions"]) & STATEFUL_FUNCTIONS,
         variables=frozenset(references["variables"]) & REQUEST_VARIABLES,
+        cost=cost,
     )
     try:
         compiled.evaluate(sample_context())
@@ -220,3 +254,9 @@ def compile_condition(source: str) -> CompiledCondition:
     except (TypeError, RuntimeError, ValueError, ArithmeticError) as exc:
         raise ConditionError(f"The condition cannot be evaluated: {exc}") from None
     return compiled
+
+
+def refused_condition(source: str, reason: str) -> CompiledCondition:
+    """A stored condition that fails today's checks (saved before a limit existed): it fails closed when
+    evaluated, with the reason recorded on the decision."""
+    return CompiledCondition(source, None, frozenset(), refusal=f"the condition is refused at save today: {reason}")

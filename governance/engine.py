@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import cel
 from django.db.models import Count, F, Max
 
-from governance.conditions import CompiledCondition, compile_condition
+from governance.condition_cost import RequestData
+from governance.conditions import CompiledCondition, ConditionError, compile_condition, refused_condition
 from governance.models import Effect, Mode, PolicyVersion, Verdict
 from governance.models.policy import action_matches
 from governance.risk import base_risk, clamp
@@ -61,6 +62,11 @@ def compile_version(version_id: int, policy_id: int, number: int, snapshot: dict
     def when(value: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value) if value else None
 
+    try:
+        condition = compile_condition(snapshot["condition"])
+    except ConditionError as exc:  # stored before a check it fails existed: it fails closed, see _evaluate
+        condition = refused_condition(snapshot["condition"], str(exc))
+
     return CompiledPolicy(
         policy_id=policy_id,
         version_id=version_id,
@@ -77,7 +83,7 @@ def compile_version(version_id: int, policy_id: int, number: int, snapshot: dict
         capability_codes=frozenset(snapshot["capability_codes"]),
         valid_from=when(snapshot["valid_from"]),
         valid_until=when(snapshot["valid_until"]),
-        condition=compile_condition(snapshot["condition"]),
+        condition=condition,
     )
 
 
@@ -251,9 +257,9 @@ def decide(
     hits: list[Hit] = []
     shadow_hits: list[Hit] = []
     if candidates:
-        context = _context_for(candidates, subject, request, now, inputs)
+        context, data = _context_for(candidates, subject, request, now, inputs)
         for policy in candidates:
-            hit = _evaluate(policy, context)
+            hit = _evaluate(policy, context, data)
             if hit is not None:
                 (shadow_hits if policy.mode == Mode.SHADOW else hits).append(hit)
 
@@ -281,8 +287,9 @@ def decide(
 
 def _context_for(
     candidates: list[CompiledPolicy], subject: Subject, request: Request, now: dt.datetime, inputs: Inputs
-) -> cel.Context:
-    """The request as CEL values, converting only the names these conditions read: converting is the cost."""
+) -> tuple[cel.Context, RequestData]:
+    """The request as CEL values, converting only the names these conditions read: converting is the cost.
+    With them, the same values as Python data, for sizing before a condition whose cost depends on them runs."""
     names = frozenset().union(*(p.condition.variables for p in candidates))
     values = {
         "agent": lambda: subject.agent,
@@ -295,17 +302,19 @@ def _context_for(
         "context": lambda: request.context,
         "now": lambda: now,
     }
-    context = cel.Context({name: values[name]() for name in names})
+    read = {name: values[name]() for name in names}
+    context = cel.Context(read)
     for name in frozenset().union(*(p.condition.functions for p in candidates)):
         context.add_function(name, inputs.function(name))
-    return context
+    return context, RequestData(read)
 
 
-def _evaluate(policy: CompiledPolicy, context: cel.Context) -> Hit | None:
+def _evaluate(policy: CompiledPolicy, context: cel.Context, data: RequestData) -> Hit | None:
     """A hit when the condition holds. A condition that cannot be evaluated fails closed: a guard
-    (deny, approval, flag) counts as fired, an allow does not."""
+    (deny, approval, flag) counts as fired, an allow does not. So does one that would cost more than the
+    limit on this request's data (ConditionTooCostly, raised before it runs: the runtime cannot be stopped)."""
     try:
-        return Hit(policy) if policy.condition.evaluate(context) else None
+        return Hit(policy) if policy.condition.evaluate(context, data) else None
     except KeyError as exc:
         error = f"the request has no context key {exc}"
     except (TypeError, RuntimeError, ValueError, LookupError, ArithmeticError) as exc:

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from governance import condition_cost as cost
 from orchestration.models import Agent, Capability, Department
 
 ACTION_PATTERN = re.compile(r"^([a-z][a-z0-9_]*)(\.([a-z][a-z0-9_]*|\*))*$|^\*$")
@@ -68,7 +69,10 @@ class Policy(models.Model):
         help_text=(
             "A CEL expression over the request; empty means always. Names: agent.*, department.*, action, "
             "resource, amount, currency, data_classes, context.*, now; functions: agent_spend_month(), "
-            "department_spend_month(), agent_actions_last_hour()."
+            "department_spend_month(), agent_actions_last_hour(). Refused past the cost limits (at most "
+            f"{cost.MAX_LENGTH:,} characters, {cost.MAX_NESTING} levels of nesting, {cost.MAX_MACRO_NESTING} of "
+            f"nested macros, {cost.MAX_LITERAL_ITEMS} items a list, {cost.MAX_STEPS:,} steps): see "
+            "docs/policy-language.md."
         ),
     )
     effect = models.CharField(max_length=20, choices=Effect.choices)
