@@ -259,14 +259,23 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def iter_chain(start_seq: int = 1, chunk_size: int = 2000) -> Iterator[AuditEvent]:
-    yield from AuditEvent.objects.filter(seq__gte=start_seq).order_by("seq").iterator(chunk_size=chunk_size)
+def iter_chain(start_seq: int = 1, chunk_size: int = 2000, until_seq: int | None = None) -> Iterator[AuditEvent]:
+    events = AuditEvent.objects.filter(seq__gte=start_seq)
+    if until_seq is not None:
+        events = events.filter(seq__lte=until_seq)
+    yield from events.order_by("seq").iterator(chunk_size=chunk_size)
 
 
 def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
-    """Walk the chain in order; name the first event whose link or content does not hold."""
+    """Walk the chain in order; name the first event whose link or content does not hold.
+
+    The head is read first and the walk stops at it: the head moves in the same transaction as the events it
+    counts, so every event up to it is committed and visible, while events written during the walk (past the
+    head read) are left to the next check instead of being reported as a head that disagrees.
+    """
+    head = AuditChainHead.objects.filter(pk=1).first() if events is None else None
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in events if events is not None else iter_chain():
+    for event in events if events is not None else iter_chain(until_seq=head.seq if head else None):
         if event.seq != expected_seq:
             return ChainReport(checked, event.seq, f"sequence jumps from {expected_seq - 1} to {event.seq}")
         if event.prev_hash != expected_prev:
@@ -274,8 +283,7 @@ def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
         if hash_event(event) != event.hash:
             return ChainReport(checked, event.seq, "its content does not match its hash")
         expected_prev, expected_seq, checked = event.hash, event.seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.seq != checked and events is None:
+    if head is not None and head.seq != checked:
         return ChainReport(checked, checked + 1, f"the chain head says {head.seq} events, {checked} found")
     return ChainReport(checked)
 
