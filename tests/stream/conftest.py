@@ -19,6 +19,7 @@ from django.db import connection
 
 from orchestration.keys import issue_key
 from orchestration.models import Agent
+from tests.support.audit import wait_until_sequenced
 from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, START_TIMEOUT_SECONDS
 from tests.support.stream import Connect, StreamClient, open_stream
 
@@ -48,9 +49,11 @@ def connect(asgi_server) -> Iterator[Connect]:
 
 @pytest.fixture
 def watch(connect: Connect) -> Connect:
-    """Open a stream and read its hello: what follows are events."""
+    """Open a stream and read its hello: what follows are events. Events queued before it (queued sequencing)
+    are chained first, so they count as history, as they would for anyone connecting after they were made."""
 
     def watch_(**options) -> StreamClient:
+        wait_until_sequenced()
         client = connect(**options)
         client.hello()
         return client
