@@ -15,7 +15,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    """A variable set but empty (`DATABASE_URL= make demo`) counts as unset, as it does for the other helpers."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -85,6 +85,11 @@ def test_with_nothing_set_debug_is_on(development):
     assert development["debug"] is True
 
 
+def test_variables_set_but_empty_count_as_unset():
+    empty = settings_under({"DATABASE_URL": "", "REDIS_URL": "", "SECRET_KEY": ""})
+    assert (empty["engine"], empty["eager"], empty["debug"]) == ("django.db.backends.sqlite3", True, True)
+
+
 def test_database_url_selects_postgresql(production):
     assert production["engine"] == "django.db.backends.postgresql"
 
