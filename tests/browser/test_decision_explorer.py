@@ -106,3 +106,26 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     expect(page.get_by_test_id("trail")).to_contain_text("decision.overridden")
     assert Override.objects.get(decision=denied).by == bob
     page.screenshot(path=screenshots / "decision.png", full_page=True)
+
+
+def test_the_decision_page_says_who_decided_a_held_request_by_name(
+    page: Page, asgi_server, alice: User, bob: User, finance_agent, hold, screenshots: Path
+) -> None:
+    from governance.approvals import decide_approval
+
+    bob.first_name, bob.last_name = "Bob", "Baker"
+    bob.save()
+    held = hold(finance_agent, "900")
+    decide_approval(held.approval.pk, approve=False, by=bob, comment="No purchase order on file.")
+    log_in(page, "alice")
+
+    page.goto(f"/decisions/{held.pk}/")
+
+    expect(page.get_by_test_id("verdict")).to_have_text("Require approval")
+    state = page.get_by_test_id("approval-state")
+    expect(state).to_contain_text("Rejected by Bob Baker on")
+    expect(state).to_contain_text("No purchase order on file.")
+    expect(page.get_by_text("µs")).to_have_count(0)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=screenshots / f"decision-decided-by-a-person-{width}.png", full_page=True)
