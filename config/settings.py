@@ -8,6 +8,8 @@ setting SECRET_KEY turns DEBUG off unless DEBUG is given explicitly.
 import os
 from pathlib import Path
 
+import babel
+import babel.numbers
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -167,6 +169,17 @@ if AUDIT_SEQUENCING not in ("inline", "queued"):
     raise ImproperlyConfigured(f"AUDIT_SEQUENCING={AUDIT_SEQUENCING!r} is not inline or queued.")
 if AUDIT_SEQUENCING == "queued" and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("AUDIT_SEQUENCING=queued needs PostgreSQL (DATABASE_URL=postgres://…).")
+
+# The organisation's currency (ISO 4217) and the locale its figures are written in: agent costs, spend and budgets
+# are in ORG_CURRENCY; an action's amount in another currency is shown in that currency, never summed with them.
+ORG_CURRENCY = env_str("ORG_CURRENCY", "USD").upper()
+if not babel.numbers.is_currency(ORG_CURRENCY):
+    raise ImproperlyConfigured(f"ORG_CURRENCY={ORG_CURRENCY!r} is not an ISO 4217 currency code (e.g. USD, EUR, GBP).")
+ORG_LOCALE = env_str("ORG_LOCALE", "en_US")
+try:
+    babel.Locale.parse(ORG_LOCALE)
+except (ValueError, babel.UnknownLocaleError):
+    raise ImproperlyConfigured(f"ORG_LOCALE={ORG_LOCALE!r} is not a locale (e.g. en_US, en_GB, de_DE).") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

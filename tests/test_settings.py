@@ -185,3 +185,17 @@ def test_a_pool_timeout_that_is_not_a_number_is_rejected_with_a_clear_message():
     assert last_line(result.stderr) == (
         "django.core.exceptions.ImproperlyConfigured: DB_POOL_TIMEOUT='soon' is not a number."
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ORG_CURRENCY", "DOLLARS", "ORG_CURRENCY='DOLLARS' is not an ISO 4217 currency code (e.g. USD, EUR, GBP)."),
+        ("ORG_LOCALE", "xx_YY", "ORG_LOCALE='xx_YY' is not a locale (e.g. en_US, en_GB, de_DE)."),
+    ],
+)
+def test_an_unknown_currency_or_locale_is_rejected_with_a_clear_message(variable, value, message):
+    result = run_python("-c", READ_SETTINGS, env={variable: value})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == f"django.core.exceptions.ImproperlyConfigured: {message}"
