@@ -26,17 +26,19 @@ $(INSTALLED): requirements.lock pyproject.toml | $(PYTHON)
 	$(PIP) install -q -e . --no-deps
 	touch $@
 
+# The zero-configuration demo (SQLite, in-process tasks), with DEBUG off so it shows Regent's own error pages.
 demo: venv
-	$(PYTHON) manage.py demo
+	$(LOOPBACK_ENV) $(PYTHON) manage.py demo
 
 # A production-like stack on this machine (Procfile, run by honcho): PostgreSQL and Redis, WEB_CONCURRENCY
-# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (AUDIT_SEQUENCING=queued),
-# DEBUG off. Plain HTTP on loopback, so the HTTPS-only protections are off here; a real deployment terminates
-# TLS in front (docs/deployment.md).
-UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' DEBUG=false \
-	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}" \
-	ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
-	SECURE_HSTS_SECONDS=0 AUDIT_SEQUENCING=queued
+# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (AUDIT_SEQUENCING=queued).
+# DEBUG off, as in production, on plain HTTP on loopback: the HTTPS-only protections are off here (a real
+# deployment terminates TLS in front, docs/deployment.md). The secret key is made once and kept in .secret-key.
+LOOPBACK_ENV = DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false \
+	CSRF_COOKIE_SECURE=false SECURE_HSTS_SECONDS=0 \
+	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}"
+UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV) \
+	AUDIT_SEQUENCING=queued
 
 up: venv
 	.ci/services

@@ -341,7 +341,11 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_on_one_line": {"()": "config.logging.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"celery.app.trace": {"level": env_str("CELERY_TASK_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "celery.app.trace": {"level": env_str("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        "django.request": {"filters": ["refusals_on_one_line"]},
+    },
 }

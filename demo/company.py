@@ -2,10 +2,20 @@
 
 from decimal import Decimal
 
+from django.conf import settings
+
+from dashboard.money import format_money
 from orchestration.models import ModelProvider, RiskTier
 from orchestration.roles import Role
 
 PASSWORD = "regent-demo"
+# The company works in the organisation's currency (settings.ORG_CURRENCY), whichever that is.
+CURRENCY = settings.ORG_CURRENCY
+
+
+def _money(amount: int) -> str:
+    return format_money(amount, whole=True)
+
 
 PEOPLE = [
     # username, full name, role
@@ -89,7 +99,7 @@ TIERS = [RiskTier.MINIMAL, RiskTier.LIMITED, RiskTier.LIMITED, RiskTier.HIGH, Ri
 POLICIES = [
     {
         "name": "Large payments need an executive",
-        "rationale": "Payments of €10,000 or more commit the company: an executive signs them off.",
+        "rationale": f"Payments of {_money(10_000)} or more commit the company: an executive signs them off.",
         "actions": "invoice.approve, payment.execute",
         "condition": "amount >= 10000.0",
         "effect": "require_approval",
@@ -98,16 +108,16 @@ POLICIES = [
         "risk_weight": 20,
         "examples": [
             (
-                "A €25,000 invoice waits for an executive",
+                f"A {_money(25_000)} invoice waits for an executive",
                 "invoice.approve",
-                {"action": "invoice.approve", "amount": "25000", "currency": "EUR"},
+                {"action": "invoice.approve", "amount": "25000", "currency": CURRENCY},
                 "require_approval",
             ),
         ],
     },
     {
         "name": "Mid-size payments need a supervisor",
-        "rationale": "Payments from €2,000 to €10,000 are checked by the department's supervisor.",
+        "rationale": f"Payments from {_money(2_000)} to {_money(10_000)} are checked by the department's supervisor.",
         "actions": "invoice.approve, payment.execute, purchase_order.create",
         "condition": "amount >= 2000.0 && amount < 10000.0",
         "effect": "require_approval",
@@ -139,7 +149,7 @@ POLICIES = [
         ],
     },
     {
-        "name": "Refunds over €500 are flagged",
+        "name": f"Refunds over {_money(500)} are flagged",
         "rationale": "Larger refunds are reviewed weekly for abuse patterns.",
         "actions": "refund.issue",
         "condition": "amount > 500.0",
@@ -148,7 +158,7 @@ POLICIES = [
         "risk_weight": 10,
     },
     {
-        "name": "Refunds over €2,000 are refused",
+        "name": f"Refunds over {_money(2_000)} are refused",
         "rationale": "Refunds this large go through the claims process, not an agent.",
         "actions": "refund.issue",
         "condition": "amount > 2000.0",
@@ -157,9 +167,9 @@ POLICIES = [
         "risk_weight": 25,
         "examples": [
             (
-                "A €2,500 refund is refused",
+                f"A {_money(2_500)} refund is refused",
                 "refund.issue",
-                {"action": "refund.issue", "amount": "2500", "currency": "EUR"},
+                {"action": "refund.issue", "amount": "2500", "currency": CURRENCY},
                 "deny",
             ),
         ],
@@ -266,7 +276,7 @@ POLICIES = [
     },
     {
         "name": "High-value contracts are flagged",
-        "rationale": "Contracts above €50,000 go on Legal's weekly review list.",
+        "rationale": f"Contracts above {_money(50_000)} go on Legal's weekly review list.",
         "actions": "contract.review",
         "condition": "has(context.contract_value) && context.contract_value > 50000.0",
         "effect": "flag",
@@ -280,7 +290,7 @@ WORKFLOWS = [
     (
         "supplier-invoice",
         "Supplier invoice",
-        {"amount": 1800, "currency": "EUR"},
+        {"amount": 1800, "currency": CURRENCY},
         [
             ("order", "purchase_order.create", "amount", [], ""),
             ("approve", "invoice.approve", "amount", ["financial"], "order"),
@@ -290,7 +300,7 @@ WORKFLOWS = [
     (
         "customer-refund",
         "Customer refund",
-        {"amount": 300, "currency": "EUR"},
+        {"amount": 300, "currency": CURRENCY},
         [
             ("reply", "ticket.reply", "", ["pii"], ""),
             ("refund", "refund.issue", "amount", ["pii", "financial"], "reply"),

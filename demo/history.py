@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -91,7 +92,7 @@ def _shapes(rng: random.Random, tier: int, policies: list[dict], resource: str) 
             rng.choice(ACTIONS),
             resource,
             amount,
-            "EUR" if amount != "\\N" else "",
+            settings.ORG_CURRENCY if amount != "\\N" else "",
             "[]",
             "{}",
             verdict,

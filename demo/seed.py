@@ -12,12 +12,15 @@ from django.utils import timezone
 
 from audit import chain
 from audit.models import AuditEvent
-from demo import company
+from demo import company, pace
+from demo.approvers import APPROVAL_WINDOW, people_answer
 from demo.workload import AMOUNTS, make_outcome, make_request
+from fastpath import writes
 from governance import engine
 from governance.budgets import month_start
 from governance.evaluation import decision_summary, describe_hits, subject_of
 from governance.models import Approval, Decision, Outcome, Policy, PolicyExample, Verdict
+from governance.models.policy import ApproverRole
 from governance.policies import record_policy_version
 from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
 from workflows.models import StepTemplate, Strategy, WorkflowTemplate
@@ -33,7 +36,7 @@ class SeedReport:
 
 
 @transaction.atomic
-def seed_company(*, history_days: int = 21, decisions_per_day: int = 600, seed: int = 7) -> SeedReport:
+def seed_company(*, history_days: int = 14, peak_rate: float = pace.PEAK_RATE, seed: int = 7) -> SeedReport:
     rng = random.Random(seed)
     people = _seed_people()
     departments = _seed_departments(people)
@@ -54,7 +57,7 @@ def seed_company(*, history_days: int = 21, decisions_per_day: int = 600, seed: 
         set_strategy(**company.STRATEGY, note="Demo starting point", by=people["executive"])
     created = 0
     if not Decision.objects.exists():
-        created = _seed_history(rng, history_days, decisions_per_day, people)
+        created = _seed_history(rng, history_days, peak_rate, people)
     return SeedReport(Department.objects.count(), Agent.objects.count(), Policy.objects.count(), created)
 
 
@@ -159,8 +162,9 @@ def _seed_workflows(capabilities: dict[str, Capability]) -> None:
             )
 
 
-def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str, User]) -> int:
-    """Weeks of decisions with a working-day rhythm, decided by the real engine without side effects."""
+def _seed_history(rng: random.Random, days: int, peak_rate: float, people: dict[str, User]) -> int:
+    """Decisions up to this moment at the company's pace (demo.pace), decided by the real engine without side
+    effects; people answered most held requests within minutes, as the simulated supervisors keep doing."""
     index = engine.current_index()
     agents = list(Agent.objects.select_related("department", "provider").prefetch_related("capabilities"))
     subjects = {a.pk: subject_of(a, frozenset(c.code for c in a.capabilities.all())) for a in agents}
@@ -172,77 +176,56 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
     now = timezone.now()
     decisions: list[Decision] = []
     rulings: list[engine.Ruling] = []
-    for day in range(days, 0, -1):
-        date = now - dt.timedelta(days=day)
-        volume = per_day if date.weekday() < 5 else per_day // 4
-        for _ in range(volume):
-            at = date.replace(
-                hour=min(23, max(0, int(rng.gauss(13, 3.5)))), minute=rng.randrange(60), second=rng.randrange(60)
+    for at in pace.moments(rng, now - dt.timedelta(days=days), now, peak_rate):
+        agent = rng.choice(agents)
+        subject = subjects[agent.pk]
+        request = make_request(rng, rng.choice(sorted(subject.capability_codes)))
+        engine_request = engine.Request(
+            request.action,
+            request.resource,
+            float(request.amount or 0),
+            request.currency,
+            tuple(request.data_classes),
+            request.context,
+        )
+        candidates = engine.candidates_for(index, subject, engine_request, at)
+        ruling = engine.decide(candidates, subject, engine_request, at, engine.Inputs(zero_inputs))
+        decisions.append(
+            Decision(
+                agent=agent,
+                department=agent.department,
+                action=request.action,
+                resource=request.resource,
+                amount=request.amount,
+                currency=request.currency,
+                data_classes=request.data_classes,
+                context=request.context,
+                verdict=ruling.verdict,
+                shadow_verdict=ruling.shadow_verdict,
+                risk_score=ruling.risk_score,
+                explanation=ruling.explanation,
+                matched_policies=describe_hits(ruling),
+                policy_versions=ruling.evaluated_version_ids,
+                latency_us=rng.randint(2_000, 15_000),
+                created_at=at,
             )
-            agent = rng.choice(agents)
-            subject = subjects[agent.pk]
-            request = make_request(rng, rng.choice(sorted(subject.capability_codes)))
-            engine_request = engine.Request(
-                request.action,
-                request.resource,
-                float(request.amount or 0),
-                request.currency,
-                tuple(request.data_classes),
-                request.context,
-            )
-            candidates = engine.candidates_for(index, subject, engine_request, at)
-            ruling = engine.decide(candidates, subject, engine_request, at, engine.Inputs(zero_inputs))
-            decisions.append(
-                Decision(
-                    agent=agent,
-                    department=agent.department,
-                    action=request.action,
-                    resource=request.resource,
-                    amount=request.amount,
-                    currency=request.currency,
-                    data_classes=request.data_classes,
-                    context=request.context,
-                    verdict=ruling.verdict,
-                    shadow_verdict=ruling.shadow_verdict,
-                    risk_score=ruling.risk_score,
-                    explanation=ruling.explanation,
-                    matched_policies=describe_hits(ruling),
-                    policy_versions=ruling.evaluated_version_ids,
-                    latency_us=rng.randint(80, 400),
-                    created_at=at,
-                )
-            )
-            rulings.append(ruling)
-    order = sorted(range(len(decisions)), key=lambda i: decisions[i].created_at)
-    decisions = [decisions[i] for i in order]
-    rulings = [rulings[i] for i in order]
-    Decision.objects.bulk_create(decisions, batch_size=2000)
+        )
+        rulings.append(ruling)
+    writes.insert(decisions)
     approvals: list[Approval] = []
     outcomes: list[Outcome] = []
     for decision, ruling in zip(decisions, rulings, strict=True):
         executes = decision.verdict in (Verdict.ALLOW, Verdict.FLAG)
         if decision.verdict == Verdict.REQUIRE_APPROVAL:
-            approved = rng.random() < 0.85
-            role = ruling.approval_policy.approver_role if ruling.approval_policy else "Supervisor"
-            approvals.append(
-                Approval(
-                    decision=decision,
-                    department=decision.department,
-                    approver_role=role,
-                    status=Approval.Status.APPROVED if approved else Approval.Status.REJECTED,
-                    requested_at=decision.created_at,
-                    deadline=decision.created_at + dt.timedelta(hours=4),
-                    decided_by=people["executive" if role == "Executive" else "supervisor"],
-                    decided_at=decision.created_at + dt.timedelta(minutes=rng.lognormvariate(3.5, 0.8)),
-                    comment="Checked against the purchase order." if approved else "Not justified.",
-                )
-            )
-            executes = approved
+            role = ruling.approval_policy.approver_role if ruling.approval_policy else ApproverRole.SUPERVISOR
+            approval = _answered_in_time(rng, decision, role, people, now)
+            approvals.append(approval)
+            executes = approval.status == Approval.Status.APPROVED
         if executes:
             outcome = make_outcome(rng, decision.action, decision.amount)
             outcomes.append(Outcome(decision=decision, reported_by=f"agent:{decision.agent.slug}", **outcome))
-    Approval.objects.bulk_create(approvals, batch_size=2000)
-    Outcome.objects.bulk_create(outcomes, batch_size=2000)
+    writes.insert(approvals)
+    writes.insert(outcomes)
     approval_of = {a.decision_id: a for a in approvals}
     chain.append(
         [
@@ -258,8 +241,68 @@ def _seed_history(rng: random.Random, days: int, per_day: int, people: dict[str,
             for d in decisions
         ]
     )
+    _size_budgets(now, days)
     _book_month_spend(now)
     return len(decisions)
+
+
+def _answered_in_time(rng: random.Random, decision: Decision, role: str, people, now: dt.datetime) -> Approval:
+    """A held request as the simulated approvers leave it: answered after their usual delay, escalated at its
+    deadline when nobody answered (and expired at the top), or still waiting now."""
+    approval = Approval(
+        decision=decision,
+        department=decision.department,
+        approver_role=role,
+        status=Approval.Status.PENDING,
+        requested_at=decision.created_at,
+        deadline=decision.created_at + APPROVAL_WINDOW,
+        escalation_level=0,
+    )
+    reached = decision.created_at
+    while True:
+        answer = people_answer(rng)
+        if answer is not None and reached + answer.after <= min(now, approval.deadline):
+            approval.status = Approval.Status.APPROVED if answer.approve else Approval.Status.REJECTED
+            approval.decided_by = people[_approver(approval)]
+            approval.decided_at, approval.comment = reached + answer.after, answer.comment
+            return approval
+        if approval.deadline > now:
+            return approval  # still waiting: the simulator's approvers, or the deadline, take it from here
+        if approval.approver_role == ApproverRole.EXECUTIVE:
+            approval.status, approval.decided_at = Approval.Status.EXPIRED, approval.deadline
+            return approval
+        reached = approval.deadline  # escalated, as `escalate_overdue` does at the deadline
+        approval.approver_role, approval.escalation_level = ApproverRole.EXECUTIVE, approval.escalation_level + 1
+        approval.deadline = reached + APPROVAL_WINDOW
+
+
+def _approver(approval: Approval) -> str:
+    supervised = approval.department.slug in company.SUPERVISED_BY["supervisor"]
+    return "supervisor" if approval.approver_role == ApproverRole.SUPERVISOR and supervised else "executive"
+
+
+def _size_budgets(now: dt.datetime, days: int) -> None:
+    """Monthly budgets sized from what each agent spent in the history: a month of it with headroom, a few tight.
+
+    A budget set without looking at the work makes the spend tile meaningless (a few percent or several
+    hundred); this is what a finance team would do after a fortnight of watching the agents.
+    """
+    since = now - dt.timedelta(days=days)
+    spent = dict(
+        Decision.objects.filter(created_at__gte=since, outcome__isnull=False, amount__isnull=False)
+        .values_list("agent_id")
+        .annotate(total=Sum("amount"))
+    )
+    rng = random.Random(11)
+    by_department: dict[int, Decimal] = {}
+    for agent in Agent.objects.order_by("pk"):
+        month = Decimal(spent.get(agent.pk, 0)) * Decimal(30) / Decimal(days)
+        headroom = Decimal(str(rng.choice((1.0, 1.3, 1.5, 1.6, 1.7, 1.9))))
+        budget = max(Decimal(1000), (month * headroom / 1000).quantize(Decimal(1)) * 1000)
+        Agent.objects.filter(pk=agent.pk).update(monthly_budget=budget)
+        by_department[agent.department_id] = by_department.get(agent.department_id, Decimal(0)) + budget
+    for department_id, total in by_department.items():
+        Department.objects.filter(pk=department_id).update(monthly_budget=(total * Decimal("1.1")).quantize(Decimal(1)))
 
 
 def _book_month_spend(now: dt.datetime) -> None:

@@ -1,4 +1,8 @@
-"""Simulated agents acting live: they ask Regent through the same service function as real agents."""
+"""Simulated agents acting live: they ask Regent through the same service function as real agents.
+
+They act at the company's pace (demo.pace), the one its history was seeded at, and the simulated approvers
+(demo.approvers) answer held requests within minutes, so the pages show a calm, working company.
+"""
 
 import logging
 import random
@@ -6,8 +10,11 @@ import threading
 import time
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from dashboard.tasks import fold_rollups
+from demo import pace
+from demo.approvers import Approvers
 from demo.workload import make_outcome, make_request
 from governance.approvals import escalate_overdue
 from governance.evaluation import evaluate_action
@@ -20,16 +27,18 @@ from workflows.runtime import start_workflow
 logger = logging.getLogger(__name__)
 ESCALATION_SECONDS = 60
 ROLLUP_SECONDS = 5
+APPROVERS_SECONDS = 15
 WORKFLOW_SHARE = 0.1
 
 
 class Simulator:
-    """Keeps producing agent actions at about `rate` per second until stopped."""
+    """Keeps producing agent actions at the company's pace (`peak` actions per second at the busiest hour)."""
 
-    def __init__(self, rate: float = 3.0, seed: int | None = None):
-        self.rate = rate
+    def __init__(self, peak: float = pace.PEAK_RATE, seed: int | None = None):
+        self.peak = peak
         self.rng = random.Random(seed)
         self.actions = 0
+        self.approvers = Approvers(random.Random(None if seed is None else seed + 1))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="regent-simulator", daemon=True)
 
@@ -70,20 +79,29 @@ class Simulator:
         start_workflow(workflow, run_input, started_by="simulator")
 
     def _run(self) -> None:
-        next_escalation = next_fold = time.monotonic()
+        chores = {
+            escalate_overdue: ESCALATION_SECONDS,
+            fold_rollups: ROLLUP_SECONDS,
+            self.approvers.work: APPROVERS_SECONDS,
+        }
+        due = dict.fromkeys(chores, time.monotonic())
+        next_action = time.monotonic() + self._wait()
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                if started >= next_escalation:  # what Celery beat does in production
-                    escalate_overdue()
-                    next_escalation = started + ESCALATION_SECONDS
-                if started >= next_fold:
-                    fold_rollups()
-                    next_fold = started + ROLLUP_SECONDS
-                self.step()
+                for chore, every in chores.items():  # what Celery beat and the people do in production
+                    if started >= due[chore]:
+                        chore()
+                        due[chore] = started + every
+                if started >= next_action:
+                    self.step()
+                    next_action = started + self._wait()
             except Exception:
                 logger.exception("simulated action failed; carrying on")
             finally:
                 close_old_connections()
-            delay = self.rng.expovariate(self.rate) - (time.monotonic() - started)
-            self._stop.wait(max(0.0, delay))
+            self._stop.wait(max(0.0, min([next_action, *due.values()]) - time.monotonic()))
+
+    def _wait(self) -> float:
+        """Seconds to the next action: exponential at the company's rate now (a Poisson process)."""
+        return min(self.rng.expovariate(pace.rate_at(timezone.now(), self.peak)), 3600.0)

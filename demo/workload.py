@@ -3,6 +3,8 @@
 import random
 from decimal import Decimal
 
+from django.conf import settings
+
 from governance.evaluation import ActionRequest
 
 # capability -> (median amount or None, spread)
@@ -48,7 +50,7 @@ def make_request(rng: random.Random, capability: str) -> ActionRequest:
         action=capability,
         resource=resource,
         amount=_amount(rng, capability),
-        currency="EUR" if capability in AMOUNTS else "",
+        currency=settings.ORG_CURRENCY if capability in AMOUNTS else "",
         data_classes=data_classes,
         context=context,
     )

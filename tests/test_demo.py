@@ -13,7 +13,7 @@ from governance.models import Approval, Decision, Policy, PolicyExample, PolicyV
 from governance.policy_examples import run_examples
 from orchestration.models import Agent, Department, ModelProvider
 
-SMALL_HISTORY = {"history_days": 3, "decisions_per_day": 40}
+SMALL_HISTORY = {"history_days": 1, "peak_rate": 0.005}
 
 
 def counts() -> dict[str, int]:
@@ -81,7 +81,7 @@ def test_the_seeded_policy_examples_all_pass() -> None:
 @pytest.mark.django_db
 def test_a_simulated_action_is_decided_and_audited_like_a_real_one() -> None:
     seed_company(**SMALL_HISTORY)
-    simulator = Simulator(rate=1.0, seed=3)
+    simulator = Simulator(peak=1.0, seed=3)
     decided = AuditEvent.objects.filter(kind="decision.created")
     decisions_before, events_before = Decision.objects.count(), decided.count()
 
