@@ -42,8 +42,9 @@ class ExplorerFilterSet(DecisionFilterSet):
         super().__init__(data, queryset=queryset)
         self.filters["agent"].queryset = visible_agents(user).order_by("name")
         self.filters["department"].queryset = visible_departments(user).order_by("name")
-        self.filters["agent"].extra["widget"] = forms.SelectMultiple(attrs={"size": 4})
-        self.filters["department"].extra["widget"] = forms.SelectMultiple(attrs={"size": 4})
+        # Ticked in a list that type-ahead narrows (static/js/picker.js); without the script, a scrolling list.
+        self.filters["agent"].extra["widget"] = forms.CheckboxSelectMultiple
+        self.filters["department"].extra["widget"] = forms.CheckboxSelectMultiple
         self.filters["verdict"].extra["widget"] = forms.CheckboxSelectMultiple
         self.filters["risk_band"].extra["empty_label"] = "Any band"
         policies = [("", "Any policy"), *Policy.objects.order_by("name").values_list("pk", "name")]

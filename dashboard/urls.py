@@ -17,6 +17,7 @@ urlpatterns = [
     path("approvals/rows/", approvals.inbox_rows, name="approval-rows"),
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
     path("decisions/", decisions.explorer, name="decisions"),
+    path("decisions/export.csv", decisions.export, name="decisions-export"),
     path("decisions/<int:pk>/", decisions.decision, name="decision"),
     path("decisions/<int:pk>/override/", decisions.override, name="decision-override"),
     # Oversight: the agents' league, an agent's page and the interaction graph

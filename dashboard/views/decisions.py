@@ -4,10 +4,13 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from dashboard.decision_export import EXPORT_MAX_ROWS, async_lines, count_matches, csv_lines
 from dashboard.decisions import (
     CursorError,
     ExplorerFilterSet,
@@ -31,15 +34,39 @@ def explorer(request: HttpRequest) -> HttpResponse:
         page = page_of(filters.qs, older=request.GET.get("older", ""), newer=request.GET.get("newer", ""))
     except CursorError as exc:
         return render(request, "dashboard/decisions.html", {**context, "cursor_error": str(exc)}, status=400)
-    query = request.GET.copy()
-    for name in ("older", "newer"):
-        query.pop(name, None)
     context.update(
         page=page,
-        query=query.urlencode(),
+        query=filters_only(request),
+        matches=count_matches(filters.qs),
+        export_max_rows=f"{EXPORT_MAX_ROWS:,}",
         searched=filters.text_search_window() if filters.form.cleaned_data.get("q") else None,
     )
     return render(request, "dashboard/decisions.html", context)
+
+
+@login_required
+@permission_required("governance.view_decision", raise_exception=True)
+def export(request: HttpRequest) -> HttpResponse:
+    """The filtered decisions as CSV, streamed; the same filters and scope as the explorer page."""
+    filters = ExplorerFilterSet(request.GET, queryset=scoped_decisions(request.user), user=request.user)
+    if not filters.is_valid():
+        return render(request, "dashboard/decisions.html", {"filters": filters, "page": None}, status=400)
+    lines = csv_lines(filters.qs)
+    served_async = isinstance(request, ASGIRequest)  # each server streams only its own kind of iterator
+    response = StreamingHttpResponse(
+        async_lines(lines) if served_async else lines, content_type="text/csv; charset=utf-8"
+    )
+    name = f"regent-decisions-{timezone.now():%Y-%m-%d-%H%M}-UTC.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def filters_only(request: HttpRequest) -> str:
+    """The page's query without its cursor: what the export link and the count repeat."""
+    query = request.GET.copy()
+    for name in ("older", "newer"):
+        query.pop(name, None)
+    return query.urlencode()
 
 
 @login_required

@@ -45,7 +45,7 @@ def test_the_explorers_filters_return_what_the_database_holds(
 
     page.get_by_label("Deny").check()
     page.get_by_label("Flag").check()
-    page.get_by_label("Departments").select_option(label="Customer Support")
+    page.locator("[data-picker=departments]").get_by_label("Customer Support").check()
     page.get_by_label("from", exact=True).first.fill("30")
     page.get_by_role("button", name="Apply").click()
 
@@ -129,3 +129,31 @@ def test_the_decision_page_says_who_decided_a_held_request_by_name(
     for width, height in ((1440, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=screenshots / f"decision-decided-by-a-person-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_an_agent_is_found_by_typing_and_the_filtered_list_downloads_as_csv(
+    page: Page, asgi_server, alice: User, finance_agent, support_agent, width: int
+) -> None:
+    for i in range(6):
+        DecisionFactory(agent=(finance_agent, support_agent)[i % 2], resource=f"invoice/{i}")
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "alice")
+    page.goto("/decisions/")
+    picker = page.get_by_test_id("agent-picker")
+
+    picker.get_by_role("searchbox").press_sequentially("reply", delay=30)
+    expect(picker.locator("label:visible")).to_have_count(1)
+    picker.get_by_role("searchbox").press("Enter")  # ticks the one match left, does not submit
+    expect(picker.get_by_text("1 chosen")).to_be_visible()
+    page.get_by_role("button", name="Apply").click()
+
+    mine = Decision.objects.filter(agent=support_agent)
+    expect(page.get_by_test_id("match-count")).to_contain_text(f"{mine.count()} decisions match")
+    assert listed(page) == newest_first(mine)
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    with page.expect_download() as download:
+        page.get_by_test_id("export-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("\ufeffDecision id,")
+    assert [int(line.split(",")[0]) for line in text.splitlines()[1:]] == newest_first(mine)
