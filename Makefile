@@ -31,14 +31,14 @@ demo: venv
 	$(LOOPBACK_ENV) $(PYTHON) manage.py demo
 
 # A production-like stack on this machine (Procfile, run by honcho): PostgreSQL and Redis, WEB_CONCURRENCY
-# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (AUDIT_SEQUENCING=queued).
+# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (queued sequencing is
+# PostgreSQL's default).
 # DEBUG off, as in production, on plain HTTP on loopback: the HTTPS-only protections are off here (a real
 # deployment terminates TLS in front, docs/deployment.md). The secret key is made once and kept in .secret-key.
 LOOPBACK_ENV = DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false \
 	CSRF_COOKIE_SECURE=false SECURE_HSTS_SECONDS=0 \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}"
-UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV) \
-	AUDIT_SEQUENCING=queued
+UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV)
 
 up: venv
 	.ci/services
@@ -48,11 +48,11 @@ up: venv
 	$(UP_ENV) $(PYTHON) manage.py collectstatic --noinput -v0
 	$(UP_ENV) $(VENV)/bin/honcho -f Procfile start
 
-# The stream's tests run a second time with queued audit sequencing (a sequencer thread beside each test).
+# On PostgreSQL the suite runs with queued audit sequencing, as production does: a sequencer thread beside every
+# test whose writes commit (tests/fixtures/audit.py).
 test: venv
 	.ci/services
 	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
-	AUDIT_SEQUENCING=queued DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest tests/stream $(PYTEST_ARGS)
 
 # The inner loop: no Chromium and no uvicorn or Celery processes (markers browser and processes), and the
 # test database kept from the last run (--reuse-db; migrations still apply). PostgreSQL and Redis must be

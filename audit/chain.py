@@ -144,14 +144,18 @@ def queued() -> bool:
     return settings.AUDIT_SEQUENCING == "queued"
 
 
-_QUEUED_FIELDS = tuple(f.attname for f in PendingEvent._meta.concrete_fields if not f.primary_key)
+# The fields a queued entry shares with its chained event (not its queue id, nor when it was queued).
+_QUEUED_FIELDS = tuple(
+    f.attname for f in PendingEvent._meta.concrete_fields if f.attname in {g.attname for g in AuditEvent._meta.fields}
+)
 
 
 def _queue(rows: list[dict]) -> None:
     """Queue events for the sequencer, in the writer's transaction: no lock, no notification."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit events must be appended inside the transaction of the change they record")
-    writes.insert_rows(PendingEvent, rows)
+    queued_at = timezone.now()
+    writes.insert_rows(PendingEvent, [{**row, "queued_at": queued_at} for row in rows])
 
 
 def integrate(limit: int = INTEGRATE_BATCH) -> int:

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AuditEvent(models.Model):
@@ -93,6 +94,9 @@ class PendingEvent(models.Model):
     )
     before = models.JSONField(null=True)
     after = models.JSONField(null=True)
+    # When its writer queued it (the writer's clock): how long the oldest entry has waited is the sequencer's
+    # lag, which readiness checks (health.probes, AUDIT_QUEUE_MAX_AGE_SECONDS).
+    queued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "audit_pendingevent"

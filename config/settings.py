@@ -161,14 +161,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# How audit events reach the chain (README, Architecture, "DESIGN: the audit chain is sequenced…"): "inline",
-# linked under the chain head's lock in the writer's transaction; or "queued", written to a queue that the
-# sequencer (`manage.py sequence_audit`) links in batches, so no writer waits for another's commit.
-AUDIT_SEQUENCING = env_str("AUDIT_SEQUENCING", "inline")
+# How audit events reach the chain (README, Architecture, "DESIGN: the audit chain is sequenced…"): "queued", the
+# default on PostgreSQL, written to a queue that the sequencer (`manage.py sequence_audit`, which must run beside
+# the web processes) links in batches, so no writer waits for another's commit; or "inline", linked under the chain
+# head's lock in the writer's transaction: the default on SQLite, one process and no sequencer.
+AUDIT_SEQUENCING = env_str(
+    "AUDIT_SEQUENCING", "queued" if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else "inline"
+)
 if AUDIT_SEQUENCING not in ("inline", "queued"):
     raise ImproperlyConfigured(f"AUDIT_SEQUENCING={AUDIT_SEQUENCING!r} is not inline or queued.")
 if AUDIT_SEQUENCING == "queued" and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("AUDIT_SEQUENCING=queued needs PostgreSQL (DATABASE_URL=postgres://…).")
+# Readiness (/readyz) fails when the oldest queued audit event has waited longer than this: the sequencer is down or
+# behind, and decisions are being made that auditors, the live stream and webhooks cannot see yet.
+AUDIT_QUEUE_MAX_AGE_SECONDS = env_float("AUDIT_QUEUE_MAX_AGE_SECONDS", 5.0)
+if AUDIT_QUEUE_MAX_AGE_SECONDS <= 0:
+    raise ImproperlyConfigured(f"AUDIT_QUEUE_MAX_AGE_SECONDS={AUDIT_QUEUE_MAX_AGE_SECONDS} must be more than 0.")
 
 # The organisation's currency (ISO 4217) and the locale its figures are written in: agent costs, spend and budgets
 # are in ORG_CURRENCY; an action's amount in another currency is shown in that currency, never summed with them.

@@ -10,6 +10,9 @@ from celery import current_app as celery_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
+
+from audit.models import PendingEvent
 
 CHECK_TIMEOUT_SECONDS = 3
 
@@ -60,16 +63,39 @@ def check_broker() -> None:
         connection.ensure_connection(max_retries=0)
 
 
+def check_audit_queue() -> None:
+    """The oldest audit event still queued has waited at most AUDIT_QUEUE_MAX_AGE_SECONDS: a sequencer is running
+    and keeping up. Past it, decisions are being made that auditors, the live stream and webhooks cannot see yet.
+
+    The queue's key orders it, so the oldest entry is one index lookup however long the queue has grown.
+    """
+    oldest = PendingEvent.objects.order_by("pk").values_list("queued_at", flat=True).first()
+    if oldest is None:
+        return
+    waited = (timezone.now() - oldest).total_seconds()
+    if waited > settings.AUDIT_QUEUE_MAX_AGE_SECONDS:
+        raise RuntimeError(
+            f"the oldest queued audit event has waited {waited:.1f} s, more than "
+            f"AUDIT_QUEUE_MAX_AGE_SECONDS={settings.AUDIT_QUEUE_MAX_AGE_SECONDS:g}: is the sequencer "
+            "(manage.py sequence_audit) running?"
+        )
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "channel_layer": check_channel_layer,
     "broker": check_broker,
+    "audit_queue": check_audit_queue,
 }
 
 
 def run_checks() -> dict[str, dict]:
+    """Each check's result. The audit queue is checked where a sequencer must run (queued sequencing) and the
+    database it lives in answers."""
     results = {}
     for name, check in CHECKS.items():
+        if name == "audit_queue" and (settings.AUDIT_SEQUENCING != "queued" or not results["database"]["ok"]):
+            continue
         started = time.perf_counter()
         try:
             check()

@@ -44,8 +44,15 @@ def change_department_status(department: Department, status: Status, *, by=None)
 
 
 @transaction.atomic(durable=True)  # a kill commits on its own, at once, never with another change
+@chain.batch()
 def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids) -> bool:
-    """The kill switch and its milder forms: audited, and a kill stops the work under way at once."""
+    """The kill switch and its milder forms: audited, and a kill stops the work under way at once.
+
+    Its events join the chain at the end, after the steps it stops are locked: recording a step's result locks
+    the step and then (inline sequencing) the chain head, so a kill holding the head while it waited for a step
+    would deadlock with it; and (queued) an event written before that wait would be chained ahead of the result
+    the kill waited for (tests/orchestration/test_kill_lock_order.py).
+    """
     model = type(holder)
     _lock(_LOCK_CLASSES[model], holder.pk, exclusive=True)
     current = model.objects.get(pk=holder.pk)

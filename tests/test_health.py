@@ -47,6 +47,7 @@ def test_readyz_is_ok_against_postgresql_and_redis(
         "database": True,
         "channel_layer": True,
         "broker": True,
+        "audit_queue": True,
     }
 
 

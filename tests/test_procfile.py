@@ -73,7 +73,6 @@ def stack(transactional_db, tmp_path):
         "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
         "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
-        "AUDIT_SEQUENCING": "queued",
     }
     with log.open("w") as output:
         process = subprocess.Popen(

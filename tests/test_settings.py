@@ -27,6 +27,8 @@ print(json.dumps({
     "pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
     "cache_options": settings.CACHES["default"].get("OPTIONS"),
     "max_in_flight": settings.MAX_REQUESTS_IN_FLIGHT,
+    "audit_sequencing": settings.AUDIT_SEQUENCING,
+    "audit_queue_max_age": settings.AUDIT_QUEUE_MAX_AGE_SECONDS,
 }))
 """
 
@@ -121,6 +123,28 @@ def test_a_process_admits_eight_requests_at_once(production):
 
 def test_a_process_admits_no_more_requests_than_its_pool_has_connections():
     assert settings_under({**PRODUCTION_URLS, "DB_POOL_MAX": "4"})["max_in_flight"] == 4
+
+
+def test_with_nothing_set_audit_events_are_chained_by_their_writers(development):
+    assert development["audit_sequencing"] == "inline"
+
+
+def test_on_postgresql_audit_events_are_queued_for_the_sequencer(production):
+    assert production["audit_sequencing"] == "queued"
+    assert production["audit_queue_max_age"] == 5.0
+
+
+def test_postgresql_may_still_chain_inline_when_asked():
+    assert settings_under({**PRODUCTION_URLS, "AUDIT_SEQUENCING": "inline"})["audit_sequencing"] == "inline"
+
+
+def test_an_audit_queue_bound_of_zero_is_rejected_with_a_clear_message():
+    result = run_python("-c", READ_SETTINGS, env={"AUDIT_QUEUE_MAX_AGE_SECONDS": "0"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: AUDIT_QUEUE_MAX_AGE_SECONDS=0.0 must be more than 0."
+    )
 
 
 def test_an_in_flight_bound_that_admits_nothing_is_rejected():

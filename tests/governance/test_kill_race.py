@@ -54,8 +54,8 @@ def test_no_decision_commits_allow_after_a_kill_has_committed(
 ):
     # Given decisions that take a while between reading the agent and committing, arriving from 8 threads
     # (their audit events queued for a running sequencer, when queued)
+    request.getfixturevalue(sequencing)
     if sequencing == "queued":
-        request.getfixturevalue("queued")
         request.getfixturevalue("sequencer")
     slow_candidates = engine.candidates_for
 

@@ -31,15 +31,6 @@ if connection.vendor == "sqlite":
     connection.settings_dict["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / f"regent-test-{os.getpid()}.sqlite3")
 
 
-@pytest.fixture(autouse=True)
-def sequencer_when_queued(request, settings) -> None:
-    """With AUDIT_SEQUENCING=queued for the run, a sequencer runs beside each test whose writes commit."""
-    marker = request.node.get_closest_marker("django_db")
-    commits = "transactional_db" in request.fixturenames or (marker is not None and marker.kwargs.get("transaction"))
-    if settings.AUDIT_SEQUENCING == "queued" and commits:
-        request.getfixturevalue("sequencer")
-
-
 @pytest.fixture
 def connect(asgi_server) -> Iterator[Connect]:
     """Open a stream on the in-process server (nothing read yet); every stream is closed afterwards."""

@@ -1,10 +1,13 @@
 """`manage.py demo`: migrate, seed a simulated company, serve it, and keep its agents and approvers working."""
 
+import threading
+
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from audit import chain, sequencer
 from demo import company, pace
 from demo.seed import seed_company
 from demo.simulator import Simulator
@@ -39,7 +42,10 @@ class Command(BaseCommand):
             f"{report.history_created} historical decisions added."
         )
         if seed_only:
+            if chain.queued():
+                chain.integrate_all()  # what seeding queued is in the chain when the command returns
             return
+        stop_sequencing = self._sequence_audit_events()
         self.stdout.write(self.style.SUCCESS(f"\nRegent is running at http://{host}:{port}/\n"))
         self.stdout.write(f"Log in as (password for all: {company.PASSWORD}):")
         for username, full_name, role in company.PEOPLE:
@@ -55,3 +61,12 @@ class Command(BaseCommand):
             uvicorn.run("config.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
         finally:
             simulator.stop()
+            stop_sequencing.set()
+
+    def _sequence_audit_events(self) -> threading.Event:
+        """On PostgreSQL (queued audit sequencing) the demo runs its own sequencer, as `make up` runs one beside the
+        web processes; set the event returned to stop it. Another running sequencer keeps it on standby."""
+        stop = threading.Event()
+        if chain.queued():
+            threading.Thread(target=sequencer.run, args=(stop,), name="audit-sequencer", daemon=True).start()
+        return stop
