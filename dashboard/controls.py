@@ -50,32 +50,42 @@ def controls_for(user, holder: Agent | Department) -> list[Control]:
 def describe(holder: Agent | Department, status: Status) -> Control:
     verb = VERBS[status]
     steps = unfinished_steps(holder)
-    steps_text = f"{steps} unfinished workflow step{'s' if steps != 1 else ''}"
     if isinstance(holder, Department):
         agents = holder.agents.count()
-        who = f"Its {agents} agent{'s' if agents != 1 else ''}"
+        who = f"Its {_count(agents, 'agent')}"
         if status == Status.PAUSED:
             text = (
                 f"{who} will stop acting now: every action they ask to take is refused until the department is "
-                f"resumed. They have {steps_text}; any step that asks to act meanwhile fails."
+                f"resumed. {_waiting(steps, 'They have')}"
             )
         else:
             text = (
-                f"{who} may act again at once (those paused or killed one by one stay so), within policies and budget."
+                f"{who} may act again at once, within policies and budget; "
+                "an agent paused or killed on its own stays so."
             )
     elif status == Status.PAUSED:
-        text = (
-            f"It will stop acting now: every action it asks to take is refused until someone resumes it. It has "
-            f"{steps_text}; any step that asks to act meanwhile fails."
+        text = "It will stop acting now: every action it asks to take is refused until someone resumes it. " + _waiting(
+            steps, "It has"
         )
     elif status == Status.KILLED:
+        stopped = f"its {_count(steps, 'unfinished workflow step')} fail with their workflow runs, " if steps else ""
         text = (
-            f"It stops at once: its {steps_text} fail with their workflow runs, calls to its provider under way "
-            f"are stopped, and it may not act again until an {Role.EXECUTIVE} or a {Role.POLICY_ADMIN} revives it."
+            f"It stops at once: {stopped}calls to its provider under way are stopped, and it may not act again "
+            f"until an {Role.EXECUTIVE} or a {Role.POLICY_ADMIN} revives it."
         )
     else:
         text = "It may act again at once, within its policies and budget."
     return Control(status=status, verb=verb, question=f"{verb} {holder.name}?", consequence=text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _waiting(steps: int, subject: str) -> str:
+    if not steps:
+        return f"{subject} no unfinished workflow steps."
+    return f"{subject} {_count(steps, 'unfinished workflow step')}; any that asks to act meanwhile fails."
 
 
 def unfinished_steps(holder: Agent | Department) -> int:

@@ -240,3 +240,13 @@ def test_the_department_confirmation_counts_its_agents_and_their_steps(client, a
 
     assert "Pause Finance?" in html
     assert "Its 1 agent will stop acting now" in html and "1 unfinished workflow step;" in html
+
+
+def test_the_confirmation_says_so_when_no_work_is_under_way(client, alice, finance_agent):
+    client.force_login(alice)
+
+    pause = client.get(agent_status_url(finance_agent), {"status": "paused"}).content.decode()
+    kill = client.get(agent_status_url(finance_agent), {"status": "killed"}).content.decode()
+
+    assert "It has no unfinished workflow steps." in pause
+    assert "It stops at once: calls to its provider under way are stopped" in kill
