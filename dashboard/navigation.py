@@ -26,9 +26,9 @@ NAV_ITEMS = [
     NavItem("Agents", "dashboard:agents", "orchestration.view_agent"),
     NavItem("Interactions", "dashboard:interactions", "orchestration.view_agent"),
     NavItem("Decisions", "dashboard:decisions", "governance.view_decision"),
-    NavItem("Departments", "admin:orchestration_department_changelist", "orchestration.view_department"),
+    NavItem("Departments", "dashboard:departments", "orchestration.view_department"),
     NavItem("Approvals inbox", "dashboard:approvals", "governance.view_approval"),
-    NavItem("Policies", "admin:governance_policy_changelist", "governance.view_policy"),
+    NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
     NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
 ]

@@ -1,6 +1,18 @@
 from django.urls import path
 
-from dashboard.views import agents, approvals, board, decisions, graph, overview, risk, strategy
+from dashboard.views import (
+    agents,
+    approvals,
+    board,
+    controls,
+    decisions,
+    departments,
+    graph,
+    overview,
+    policies,
+    risk,
+    strategy,
+)
 
 app_name = "dashboard"
 
@@ -23,6 +35,11 @@ urlpatterns = [
     # Oversight: the agents' league, an agent's page and the interaction graph
     path("agents/", agents.agent_league, name="agents"),
     path("agents/<int:agent_id>/", agents.agent_page, name="agent"),
-    path("agents/<int:agent_id>/status", agents.agent_status, name="agent-status"),
+    path("agents/<int:agent_id>/status", controls.agent_status, name="agent-status"),
     path("interactions/", graph.interactions, name="interactions"),
+    # Leaders' pages: departments (with their controls) and policies, read-only
+    path("departments/", departments.departments, name="departments"),
+    path("departments/<int:department_id>/", departments.department_page, name="department"),
+    path("departments/<int:department_id>/status", controls.department_status, name="department-status"),
+    path("policies/", policies.policies, name="policies"),
 ]

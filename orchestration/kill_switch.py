@@ -1,8 +1,12 @@
 """The kill switch and its milder forms: pause, resume and kill an agent or a whole department."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 
 from audit import chain
+from audit.models import AuditEvent
 from orchestration import signals
 from orchestration.models import Agent, Department, Status
 
@@ -31,21 +35,25 @@ def _lock(lock_class: int, pk: int, *, exclusive: bool, also: tuple[int, int] | 
         )
 
 
-def change_agent_status(agent: Agent, status: Status, *, by=None) -> bool:
-    """Pause, resume or kill an agent; return whether anything changed."""
-    return _change_status(agent, status, by=by, agent_ids=lambda: [agent.pk])
+def change_agent_status(agent: Agent, status: Status, *, by=None, reason: str = "") -> bool:
+    """Pause, resume or kill an agent; return whether anything changed. The reason goes into the audit chain."""
+    return _change_status(agent, status, by=by, reason=reason, agent_ids=lambda: [agent.pk])
 
 
-def change_department_status(department: Department, status: Status, *, by=None) -> bool:
+def change_department_status(department: Department, status: Status, *, by=None, reason: str = "") -> bool:
     """Pause, resume or kill a whole department: its agents may not act while it is not active."""
     return _change_status(
-        department, status, by=by, agent_ids=lambda: list(department.agents.values_list("pk", flat=True))
+        department,
+        status,
+        by=by,
+        reason=reason,
+        agent_ids=lambda: list(department.agents.values_list("pk", flat=True)),
     )
 
 
 @transaction.atomic(durable=True)  # a kill commits on its own, at once, never with another change
 @chain.batch()
-def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids) -> bool:
+def _change_status(holder: Agent | Department, status: Status, *, by, reason: str, agent_ids) -> bool:
     """The kill switch and its milder forms: audited, and a kill stops the work under way at once.
 
     Its events join the chain at the end, after the steps it stops are locked: recording a step's result locks
@@ -68,7 +76,7 @@ def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids)
         actor=by,
         department_id=current.pk if isinstance(current, Department) else current.department_id,
         before={"status": current.status},
-        after={"status": status},
+        after={"status": status, **({"reason": reason.strip()} if reason.strip() else {})},
     )
     if status == Status.KILLED:
         label = current.slug if isinstance(current, Agent) else current.name
@@ -78,15 +86,60 @@ def _change_status(holder: Agent | Department, status: Status, *, by, agent_ids)
     return True
 
 
-def status_changes_for(user, agent: Agent) -> list[Status]:
-    """The statuses this person may set the agent to now (its department scope is the caller's check).
+def status_changes_for(user, holder: Agent | Department) -> list[Status]:
+    """The statuses this person may set an agent or a department to now (department scope is the caller's check).
 
-    Pausing and resuming need pause_agent; killing, or reviving a killed agent, needs kill_agent too.
+    Pausing and resuming need pause_agent; killing an agent, or reviving a killed agent or department, needs
+    kill_agent too. A department is killed in the admin only: from its page it is paused or resumed.
     """
     if not user.has_perm("orchestration.pause_agent"):
         return []
     may_kill = user.has_perm("orchestration.kill_agent")
-    if agent.status == Status.KILLED:
+    if holder.status == Status.KILLED:
         return [Status.ACTIVE] if may_kill else []
-    changes = [Status.PAUSED if agent.status == Status.ACTIVE else Status.ACTIVE]
-    return [*changes, Status.KILLED] if may_kill else changes
+    changes = [Status.PAUSED if holder.status == Status.ACTIVE else Status.ACTIVE]
+    return [*changes, Status.KILLED] if may_kill and isinstance(holder, Agent) else changes
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One line of an agent's or a department's status history, as the audit chain recorded it."""
+
+    at: dt.datetime
+    by: str
+    before: str
+    after: str
+    reason: str
+
+    @property
+    def summary(self) -> str:
+        """The change in words, like "Active → Paused"."""
+        return " → ".join(
+            Status(value).label if value in Status.values else value for value in (self.before, self.after)
+        )
+
+
+def status_history(holder: Agent | Department, limit: int = 20) -> list[StatusChange]:
+    """Who paused, resumed or killed it, when and why: newest first, from the audit chain."""
+    kind = holder._meta.model_name
+    events = (
+        AuditEvent.objects.filter(subject_type=kind, subject_id=str(holder.pk), kind=f"{kind}.status_changed")
+        .select_related("actor")
+        .order_by("-seq")[:limit]
+    )
+    return [
+        StatusChange(
+            at=event.occurred_at,
+            by=_person(event),
+            before=(event.before or {}).get("status", ""),
+            after=(event.after or {}).get("status", ""),
+            reason=(event.after or {}).get("reason", ""),
+        )
+        for event in events
+    ]
+
+
+def _person(event: AuditEvent) -> str:
+    if event.actor is not None:
+        return event.actor.get_full_name() or event.actor.get_username()
+    return "Regent" if event.actor_label == "system" else event.actor_label.removeprefix("user:")

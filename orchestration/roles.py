@@ -39,7 +39,13 @@ _VIEW_DOMAIN = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.EXECUTIVE: [*_VIEW_DOMAIN, "workflows.add_strategy", "workflows.start_workflowrun"],
+    Role.EXECUTIVE: [
+        *_VIEW_DOMAIN,
+        "workflows.add_strategy",
+        "workflows.start_workflowrun",
+        "orchestration.pause_agent",  # and whole departments, from their pages
+        "orchestration.kill_agent",
+    ],
     Role.SUPERVISOR: [
         *_VIEW_DOMAIN,
         "orchestration.pause_agent",

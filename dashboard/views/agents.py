@@ -1,25 +1,22 @@
-"""The agents' league table, one agent's page, and the pause / resume / kill buttons on it."""
+"""The agents' league table and one agent's page, with its leaders' controls (dashboard.views.controls)."""
 
 from dataclasses import dataclass
 
-from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
+from audit.chain import last_event_id
 from dashboard import charts, league
+from dashboard.controls import REASON_REQUIRED, controls_for
 from dashboard.kpis.risk import policy_hits
 from dashboard.kpis.violations import VIOLATION_DEFINITION
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 from governance.budgets import spent_this_month
-from orchestration.kill_switch import change_agent_status, status_changes_for
-from orchestration.models import Agent, Status
+from orchestration.kill_switch import status_history
+from orchestration.models import Agent
 from orchestration.scoping import visible_agents
 
 COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
@@ -34,11 +31,6 @@ COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first clic
     ("risk", "Average risk", True),
     ("high_risk", "High risk", True),
 ]
-ACTION_LABELS = {Status.PAUSED: "Pause", Status.ACTIVE: "Resume", Status.KILLED: "Kill"}
-
-
-class AgentStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Status.choices)
 
 
 @dataclass(frozen=True)
@@ -88,6 +80,7 @@ def _agent_decisions_url(agent: Agent) -> str:
 
 @executive_page
 def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> HttpResponse:
+    stream_start = last_event_id()  # read before the page: live status changes resume from here
     agent = get_object_or_404(visible_agents(request.user).select_related("department", "provider"), pk=agent_id)
     period = filters.get_period()
     figures, trend = league.agent_figures(request.user, agent, period)
@@ -106,29 +99,12 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
-        "actions": [(status, ACTION_LABELS[status]) for status in status_changes_for(request.user, agent)],
+        "controls": controls_for(request.user, agent),
+        "holder": agent,
+        "status_url": reverse("dashboard:agent-status", args=[agent.pk]),
+        "reason_required": REASON_REQUIRED,
+        "history": status_history(agent),
+        "stream": {"start": stream_start, "department": agent.department_id},
         "violation_definition": VIOLATION_DEFINITION,
     }
     return render(request, "dashboard/agent.html", context)
-
-
-@require_POST
-@login_required
-def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
-    """Pause, resume or kill, through the same service as the API and the admin (audited there)."""
-    agent = get_object_or_404(visible_agents(request.user), pk=agent_id)
-    form = AgentStatusForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest("Choose a status: active, paused or killed.")
-    wanted, user = Status(form.cleaned_data["status"]), request.user
-    may_kill = user.has_perm("orchestration.kill_agent")
-    if not user.has_perm("orchestration.pause_agent") or (Status.KILLED in (wanted, agent.status) and not may_kill):
-        raise PermissionDenied("Your role may not make this change.")
-    if wanted == agent.status:
-        messages.info(request, f"{agent.name} is already {agent.get_status_display().lower()}.")
-    elif wanted in status_changes_for(user, agent):
-        change_agent_status(agent, wanted, by=user)
-        messages.success(request, f"{agent.name} is now {wanted.label.lower()}.")
-    else:
-        messages.warning(request, f"{agent.name} cannot go from {agent.status} to {wanted.value}: resume it first.")
-    return redirect("dashboard:agent", agent_id=agent.pk)

@@ -60,5 +60,13 @@ class RevokedKeysSerializer(serializers.Serializer):
     revoked = serializers.IntegerField()
 
 
+REASON_REQUIRED = "Say why: the reason is kept in the audit log with your name."
+
+
 class AgentStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
+    reason = serializers.CharField(
+        max_length=1000,
+        help_text="Why: recorded in the audit chain with the change.",
+        error_messages={"required": REASON_REQUIRED, "blank": REASON_REQUIRED},
+    )

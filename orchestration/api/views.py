@@ -116,12 +116,13 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=AgentStatusSerializer, responses=AgentSerializer)
     @action(detail=True, methods=["post"], url_path="status")
     def change_status(self, request: Request, pk: str) -> Response:
-        """Pause, resume or kill the agent; killing or reviving needs the kill permission."""
+        """Pause, resume or kill the agent, saying why; killing or reviving needs the kill permission."""
         agent = self.get_object()
+        asked = request.data.get("status") if hasattr(request.data, "get") else None
+        if Status.KILLED in (asked, agent.status) and not request.user.has_perm("orchestration.kill_agent"):
+            return error_response(403, "permission_denied", "Killing an agent, or reviving one, needs the kill role.")
         serializer = AgentStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wanted = serializer.validated_data["status"]
-        if Status.KILLED in (wanted, agent.status) and not request.user.has_perm("orchestration.kill_agent"):
-            return error_response(403, "permission_denied", "Killing an agent, or reviving one, needs the kill role.")
-        kill_switch.change_agent_status(agent, wanted, by=request.user)
+        wanted, reason = serializer.validated_data["status"], serializer.validated_data["reason"]
+        kill_switch.change_agent_status(agent, wanted, by=request.user, reason=reason)
         return Response(AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)

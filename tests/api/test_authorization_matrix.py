@@ -76,10 +76,21 @@ ROWS = {
     "agent-key-issue": Row("post", "/api/v1/agents/{finance_agent}/keys/issue", ok(["carol"], 201)),
     "agent-key-rotate": Row("post", "/api/v1/agents/{finance_agent}/keys/rotate", ok(["carol"], 201)),
     "agent-keys-revoke": Row("post", "/api/v1/agents/{finance_agent}/keys/revoke", ok(["carol"])),
-    "agent-pause": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["bob", "carol"]), {"status": "paused"}),
-    "agent-kill": Row("post", "/api/v1/agents/{finance_agent}/status", ok(["carol"]), {"status": "killed"}),
+    # Pausing and killing are leaders' controls: Executives and Policy Admins; Supervisors pause in their departments.
+    "agent-pause": Row(
+        "post",
+        "/api/v1/agents/{finance_agent}/status",
+        ok(["alice", "bob", "carol"]),
+        {"status": "paused", "reason": "r"},
+    ),
+    "agent-kill": Row(
+        "post", "/api/v1/agents/{finance_agent}/status", ok(["alice", "carol"]), {"status": "killed", "reason": "r"}
+    ),
     "agent-pause-other": Row(
-        "post", "/api/v1/agents/{support_agent}/status", {**ok(["carol"]), "bob": 404}, {"status": "paused"}
+        "post",
+        "/api/v1/agents/{support_agent}/status",
+        {**ok(["alice", "carol"]), "bob": 404},
+        {"status": "paused", "reason": "r"},
     ),
     "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
     "league": Row("get", "/api/v1/league", ok(VIEWERS)),

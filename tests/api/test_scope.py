@@ -44,7 +44,9 @@ def test_another_departments_object_is_not_found_for_a_supervisor(client_for, wo
 
 
 def test_a_supervisor_cannot_pause_another_departments_agent(client_for, world):
-    response = client_for("bob").post(f"/api/v1/agents/{world.support_agent.pk}/status", {"status": "paused"})
+    response = client_for("bob").post(
+        f"/api/v1/agents/{world.support_agent.pk}/status", {"status": "paused", "reason": "Looping"}
+    )
 
     assert response.status_code == 404
     world.support_agent.refresh_from_db()
@@ -53,7 +55,7 @@ def test_a_supervisor_cannot_pause_another_departments_agent(client_for, world):
 
 def test_a_supervisor_pauses_their_own_departments_agent(client_for, world):
     response = client_for("bob").post(
-        f"/api/v1/agents/{world.finance_agent.pk}/status", {"status": "paused"}, format="json"
+        f"/api/v1/agents/{world.finance_agent.pk}/status", {"status": "paused", "reason": "Looping"}, format="json"
     )
 
     assert response.status_code == 200

@@ -68,14 +68,16 @@ def test_a_supervisor_sees_the_agents_charts_and_pauses_it_from_its_page(
     expect(page.get_by_test_id("agent-decisions")).to_have_text("5")
     page.screenshot(path=screenshots / "agent.png", full_page=True)
 
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause…").click()
+    page.get_by_role("dialog").get_by_label("Reason").fill("Duplicate invoices")
+    page.get_by_role("button", name="Pause Invoice Bot").click()
 
     expect(page.get_by_test_id("agent-status")).to_have_text("Paused")
     expect(page.get_by_text("Invoice Bot is now paused.")).to_be_visible()
-    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume…")).to_be_visible()
     assert Agent.objects.get(pk=finance_agent.pk).status == Status.PAUSED
     event = AuditEvent.objects.get(kind="agent.status_changed", subject_id=str(finance_agent.pk))
-    assert (event.actor, event.after) == (bob, {"status": "paused"})
+    assert (event.actor, event.after) == (bob, {"status": "paused", "reason": "Duplicate invoices"})
 
 
 def test_the_graph_renders_and_clicking_an_agent_opens_its_page(
