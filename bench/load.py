@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.faults import uptime
+from bench.faults import client_cpu, uptime
 from bench.stack import report, scenario
 
 
@@ -51,7 +51,7 @@ def main() -> int:
     print()
     print(report.invariants_table(rows))
     print(report.samples_table(outcome.samples))
-    print(f"{outcome.seconds:.0f} s of load; {uptime()}")
+    print(f"{outcome.seconds:.0f} s of load; the clients' own CPU: {client_cpu():.0f} s; {uptime()}")
     return 0 if all(holds for _, holds, _ in rows) else 1
 
 

@@ -58,12 +58,14 @@ def sockets_table(watchers: list[Watcher], checked: dict) -> str:
     received = [len(w.received) for w in watchers]
     if not watchers:
         return "no sockets"
+    refusal = next((w.last_refusal for w in watchers if w.last_refusal), "")
     return (
         f"{'sockets':>8}{'events':>10}{'min':>8}{'max':>8}{'connects':>10}{'refused':>9}{'resyncs':>9}"
         f"{'lost':>6}{'dup':>5}{'extra':>7}\n"
         f"{len(watchers):>8}{sum(received):>10}{min(received):>8}{max(received):>8}"
         f"{sum(w.connects for w in watchers):>10}{sum(w.refusals for w in watchers):>9}"
         f"{sum(w.resyncs for w in watchers):>9}{checked['lost']:>6}{checked['duplicated']:>5}{checked['unexpected']:>7}"
+        + (f"\na refusal: {refusal}" if refusal else "")
     )
 
 

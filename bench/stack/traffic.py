@@ -51,11 +51,19 @@ class HttpConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, method: str, path: str, body: dict, headers: dict[str, str]) -> tuple[int, dict, bytes]:
-        try:
-            return await asyncio.wait_for(self._exchange(method, path, body, headers), REQUEST_SECONDS)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
-            self.close()
-            return NO_ANSWER, {}, b""
+        """The answer, or NO_ANSWER. A kept-alive connection the server closed while idle (uvicorn does after 5 s)
+        fails before any answer arrives: the request is sent once more on a new one, as HTTP clients do."""
+        for attempt in ("kept alive", "new") if self.writer is not None else ("new",):
+            try:
+                return await asyncio.wait_for(self._exchange(method, path, body, headers), REQUEST_SECONDS)
+            except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as failed:
+                self.close()
+                if attempt == "new" or (isinstance(failed, asyncio.IncompleteReadError) and failed.partial):
+                    return NO_ANSWER, {}, b""
+            except (OSError, TimeoutError, ValueError, IndexError):
+                self.close()
+                return NO_ANSWER, {}, b""
+        return NO_ANSWER, {}, b""
 
     async def _exchange(self, method: str, path: str, body: dict, headers: dict[str, str]):
         if self.writer is None:
@@ -155,8 +163,10 @@ class Watcher:
     received: list[int] = field(default_factory=list)
     connects: int = 0
     refusals: int = 0
+    last_refusal: str = ""
     resyncs: int = 0
-    last_arrival: float = 0.0
+    last_arrival: float = 0.0  # of the last frame of events, or of the last greeting
+    connected: bool = False  # greeted on the current connection
 
     @property
     def last_id(self) -> int | None:
@@ -183,8 +193,9 @@ class Watcher:
                     await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     for task in (reading, stopping):
                         task.cancel()
-            except (OSError, TimeoutError, InvalidStatus, WebSocketException):
+            except (OSError, TimeoutError, InvalidStatus, WebSocketException) as refused:
                 self.refusals += 1
+                self.last_refusal = f"{type(refused).__name__}: {refused}"[:200]
             if not stop.is_set():
                 await Agent.pause(RECONNECT_SECONDS, stop)
 
@@ -192,8 +203,10 @@ class Watcher:
         try:
             async for text in socket:
                 frame = json.loads(text)
-                if frame["type"] == "hello" and self.starts_after is None:
-                    self.starts_after = frame["last_event_id"]
+                if frame["type"] == "hello":
+                    if self.starts_after is None:
+                        self.starts_after = frame["last_event_id"]
+                    self.connected, self.last_arrival = True, time.monotonic()
                 elif frame["type"] == "events":
                     self.received.extend(event["id"] for event in frame["events"])
                     self.last_arrival = time.monotonic()
@@ -201,6 +214,8 @@ class Watcher:
                     self.resyncs += 1
         except WebSocketException:
             return
+        finally:
+            self.connected = False
 
 
 class Load:
@@ -234,12 +249,14 @@ class Load:
         self.agents_stop.set()
         await asyncio.gather(*self.agent_tasks)
 
-    async def settle_watchers(self, until: int, quiet: float = 3.0, timeout: float = 60) -> None:
-        """Wait until every socket received event `until` or heard nothing for `quiet` seconds; then close them."""
+    async def settle_watchers(self, until: int, quiet: float = 3.0, timeout: float = 120) -> None:
+        """Wait until every socket is connected and has received event `until`, or has heard nothing for `quiet`
+        seconds since its greeting or last events (a resumed socket gets what it missed right after the greeting);
+        then close them. A socket still reconnecting is not settled."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             now = time.monotonic()
-            if all((w.last_id or 0) >= until or now - w.last_arrival >= quiet for w in self.watchers):
+            if all(w.connected and ((w.last_id or 0) >= until or now - w.last_arrival >= quiet) for w in self.watchers):
                 break
             await asyncio.sleep(0.2)
         self.watchers_stop.set()
