@@ -1,8 +1,10 @@
 """Delegation: an agent working a step hands a sub-task to another agent, through governance."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -10,6 +12,7 @@ from governance.models import Decision, Effect
 from governance.policies import record_policy_version
 from orchestration.keys import issue_key
 from tests.factories import AgentFactory, CapabilityFactory, PolicyFactory
+from workflows import runtime, tasks
 from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplate
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +127,31 @@ def test_an_agent_starts_a_run_with_its_key(finance_agent, running_step) -> None
 
     assert response.status_code == 201
     assert WorkflowRun.objects.get(pk=response.json()["run_id"]).started_by == "agent:invoice-bot"
+
+
+def test_a_run_started_while_the_broker_is_down_is_started_and_its_steps_wait_for_the_resend(
+    bob, running_step, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    # Given a broker that cannot be reached when the run's first task is published, after its commit
+    def broker_down(*args, **options):
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_step, "apply_async", broker_down)
+    client = APIClient()
+    client.force_login(bob)
+
+    # When bob starts a run
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/workflows/invoice/runs", {"input": {"amount": 12}}, format="json")
+
+    # Then the run is started (it is committed; a 500 or 503 would invite a second run), and its first step is
+    # pending, where the resend sweep finds it
+    assert response.status_code == 201, response.content
+    step = StepRun.objects.get(run_id=response.json()["run_id"])
+    assert step.status == StepRun.Status.PENDING
+    StepRun.objects.filter(pk=step.pk).update(updated_at=step.updated_at - dt.timedelta(seconds=11))
+    monkeypatch.undo()
+    assert runtime.resend_unsent_steps(older_than_seconds=10) == [step.pk]
 
 
 def test_a_person_without_the_permission_cannot_start_a_run(dave, running_step) -> None:

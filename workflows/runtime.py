@@ -60,7 +60,7 @@ def _enqueue(step_ids: list[int], countdown: int = 0) -> None:
     from workflows.tasks import run_step
 
     for step_id in step_ids:
-        transaction.on_commit(lambda s=step_id: run_step.apply_async((s,), countdown=countdown))
+        transaction.on_commit(lambda s=step_id: run_step.apply_async((s,), countdown=countdown), robust=True)
 
 
 @transaction.atomic
@@ -344,7 +344,7 @@ def stop_agent_work(agent_ids: list[int], reason: str) -> int:
         _fail(step, reason)
         stopped += 1
     if running_tasks:
-        transaction.on_commit(lambda: _revoke(running_tasks))
+        transaction.on_commit(lambda: _revoke(running_tasks), robust=True)
     return stopped
 
 
@@ -371,7 +371,7 @@ def cancel_workflow(run: WorkflowRun, *, by: str) -> WorkflowRun:
     for step in unfinished:
         _finish(step, StepRun.Status.CANCELLED, error=f"cancelled by {by}")
     if running_tasks:
-        transaction.on_commit(lambda: _revoke(running_tasks))
+        transaction.on_commit(lambda: _revoke(running_tasks), robust=True)
     run.status, run.finished_at = WorkflowRun.Status.CANCELLED, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     return run
