@@ -30,13 +30,14 @@ demo: venv
 	$(PYTHON) manage.py demo
 
 # A production-like stack on this machine (Procfile, run by honcho): PostgreSQL and Redis, WEB_CONCURRENCY
-# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (AUDIT_SEQUENCING=queued),
-# DEBUG off. Plain HTTP on loopback, so the HTTPS-only protections are off here; a real deployment terminates
+# granian WSGI processes for HTTP on 127.0.0.1:8000, uvicorn for the live stream's sockets on 127.0.0.1:8001 (pages
+# open them there: STREAM_PORT), Celery workers and beat, the audit sequencer (AUDIT_SEQUENCING=queued), DEBUG off. Plain HTTP on loopback, so the HTTPS-only protections are off here; a real deployment terminates
 # TLS in front (docs/deployment.md).
 UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' DEBUG=false \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}" \
 	ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
-	SECURE_HSTS_SECONDS=0 AUDIT_SEQUENCING=queued
+	SECURE_HSTS_SECONDS=0 AUDIT_SEQUENCING=queued \
+	STREAM_PORT=8001 CSRF_TRUSTED_ORIGINS=http://127.0.0.1:8000,http://localhost:8000
 
 up: venv
 	.ci/services
