@@ -31,14 +31,16 @@ demo: venv
 	$(LOOPBACK_ENV) $(PYTHON) manage.py demo
 
 # A production-like stack on this machine (Procfile, run by honcho): PostgreSQL and Redis, WEB_CONCURRENCY
-# uvicorn processes on 127.0.0.1:8000, Celery workers and beat, the audit sequencer (queued sequencing is
+# granian WSGI processes for HTTP on 127.0.0.1:8000, uvicorn for the live stream's sockets on 127.0.0.1:8001
+# (pages open them there: STREAM_PORT), Celery workers and beat, the audit sequencer (queued sequencing is
 # PostgreSQL's default).
 # DEBUG off, as in production, on plain HTTP on loopback: the HTTPS-only protections are off here (a real
 # deployment terminates TLS in front, docs/deployment.md). The secret key is made once and kept in .secret-key.
 LOOPBACK_ENV = DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false \
 	CSRF_COOKIE_SECURE=false SECURE_HSTS_SECONDS=0 \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}"
-UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV)
+UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV) \
+	STREAM_PORT=8001 CSRF_TRUSTED_ORIGINS=http://127.0.0.1:8000,http://localhost:8000
 
 up: venv
 	.ci/services

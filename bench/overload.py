@@ -1,12 +1,13 @@
-"""Overload benchmark: latency of admitted requests at 10x overload, with and without admission control.
+"""Overload benchmark: latency of admitted requests at 10x overload, on the Procfile's web server and the one before.
 
 Run from the repository root: `.venv/bin/python bench/overload.py`. It creates the PostgreSQL database
-regent_bench_overload with one agent, then for each case starts uvicorn (one worker, DEBUG off, the default pool
-of 20 connections) and runs closed-loop clients against `POST /api/v1/decisions/evaluate`, each on a connection
-of its own: first one client (nominal), then CLIENTS at once (200: ten times the pool). A client that is answered
-429 or 503 waits its Retry-After before asking again, as `regent_client` callers should. The cases: admission at
-its default bound (8), at the pool size (20), and no bound (MAX_REQUESTS_IN_FLIGHT far above the clients). The
-table gives answers per second by status and their latency; nothing asserts a wall-clock limit.
+regent_bench_overload with one agent, then for each case starts one server process (DEBUG off, the default pool of
+20 connections) and runs closed-loop clients against `POST /api/v1/decisions/evaluate`, each on a connection of its
+own: first one client (nominal), then CLIENTS at once (200: ten times the pool). A client that is answered 429 or
+503 waits its Retry-After before asking again, as `regent_client` callers should. The cases: granian over
+config.wsgi as the Procfile's `web` (16 threads, admission bound 8), uvicorn over config.asgi (bound 8, the web
+server before), and granian with no bound. The table gives answers per second by status and their latency;
+nothing asserts a wall-clock limit.
 """
 
 import asyncio
@@ -24,11 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "regent_bench_overload"
 CLIENTS = int(os.environ.get("OVERLOAD_CLIENTS", "200"))
 SECONDS = float(os.environ.get("OVERLOAD_SECONDS", "15"))
+UVICORN = ["uvicorn", "config.asgi:application", "--no-access-log", "--backlog", "4096"]
+# As the Procfile's web: granian over config.wsgi, more threads than the bound so that overflow is turned away.
+GRANIAN = ["granian", "--interface", "wsgi", "config.wsgi:application", "--workers", "1", "--no-ws"]
+GRANIAN += ["--blocking-threads", "16", "--backlog", "4096"]
 CASES = {
-    "admission, bound 8 (default)": {},
-    "admission, bound 20 (the pool)": {"MAX_REQUESTS_IN_FLIGHT": "20"},
-    "no bound": {"MAX_REQUESTS_IN_FLIGHT": "100000"},
+    "granian WSGI, bound 8 (the Procfile)": (GRANIAN, {}),
+    "uvicorn ASGI, bound 8 (before)": (UVICORN, {}),
+    "granian WSGI, no bound": (GRANIAN, {"MAX_REQUESTS_IN_FLIGHT": "100000"}),
 }
+if os.environ.get("OVERLOAD_CASES"):  # e.g. OVERLOAD_CASES=granian to run only the cases naming it
+    CASES = {name: case for name, case in CASES.items() if os.environ["OVERLOAD_CASES"] in name}
 
 sys.path.insert(0, str(ROOT))
 os.environ.pop("REDIS_URL", None)
@@ -50,7 +57,7 @@ from tests.support.servers import answers, free_port  # noqa: E402
 Results = dict[int, list[float]]  # seconds per answer, by status (-1: no answer)
 
 
-def start_server(port: int, settings: dict[str, str], log) -> subprocess.Popen:
+def start_server(server: list[str], port: int, settings: dict[str, str], log) -> subprocess.Popen:
     environment = {name: value for name, value in os.environ.items() if name not in ("DEBUG", "DB_CONN_MAX_AGE")}
     environment.update(
         DATABASE_URL=DATABASE_URL,
@@ -61,13 +68,12 @@ def start_server(port: int, settings: dict[str, str], log) -> subprocess.Popen:
         LOG_LEVEL="CRITICAL",
         **settings,
     )
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"]
-    command += ["--no-access-log", "--log-level", "critical", "--backlog", "4096"]
+    command = [sys.executable, "-m", *server, "--host", "127.0.0.1", "--port", str(port), "--log-level", "critical"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 30
     while not answers(f"http://127.0.0.1:{port}/healthz"):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start (exit code {process.poll()}); see {log.name}")
+            raise RuntimeError(f"{server[0]} did not start (exit code {process.poll()}); see {log.name}")
         time.sleep(0.2)
     return process
 
@@ -116,7 +122,7 @@ def row(case: str, clients: int, results: Results) -> str:
     admitted, refused = results.get(200, []), results.get(503, []) + results.get(429, [])
     others = sum(len(values) for status, values in results.items() if status not in (200, 429, 503))
     return (
-        f"{case:<32}{clients:>8}{len(admitted) / SECONDS:>8.0f}{percentile_ms(admitted, 0.5):>9.0f}"
+        f"{case:<38}{clients:>8}{len(admitted) / SECONDS:>8.0f}{percentile_ms(admitted, 0.5):>9.0f}"
         f"{percentile_ms(admitted, 0.99):>9.0f}{len(refused) / SECONDS:>8.0f}{percentile_ms(refused, 0.5):>9.0f}"
         f"{percentile_ms(refused, 0.99):>9.0f}{others:>8}"
     )
@@ -124,16 +130,16 @@ def row(case: str, clients: int, results: Results) -> str:
 
 def main() -> None:
     key = issue_key(AgentFactory(department=DepartmentFactory()))
-    print(f"Overload: one uvicorn process, pool of 20, {SECONDS:.0f} s per row; load {os.getloadavg()[0]:.1f}")
+    print(f"Overload: one server process, pool of 20, {SECONDS:.0f} s per row; load {os.getloadavg()[0]:.1f}")
     print(
-        f"{'case':<32}{'clients':>8}{'200/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'case':<38}{'clients':>8}{'200/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'503/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'other':>8}"
     )
     log = tempfile.NamedTemporaryFile(prefix="regent-bench-overload-", suffix=".log", delete=False)  # noqa: SIM115
     try:
-        for case, settings in CASES.items():
+        for case, (command, settings) in CASES.items():
             port = free_port()
-            server = start_server(port, settings, log)
+            server = start_server(command, port, settings, log)
             try:
                 asyncio.run(load(port, key, 4, 3))  # warm-up
                 for clients in (1, CLIENTS):

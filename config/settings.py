@@ -68,6 +68,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*" if DEBUG else "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# The port pages open the live stream's socket on, when WebSockets are served apart from pages (the Procfile's
+# `stream` process beside its WSGI `web`, docs/deployment.md); empty: the page's own host and port, as behind a
+# load balancer that routes /ws/ to the stream processes. The page's origin must then be in CSRF_TRUSTED_ORIGINS.
+STREAM_PORT = env_str("STREAM_PORT")
+if STREAM_PORT and not (STREAM_PORT.isdigit() and 0 < int(STREAM_PORT) < 65536):
+    raise ImproperlyConfigured(f"STREAM_PORT={STREAM_PORT!r} is not a TCP port (1-65535), or leave it empty.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
+                "dashboard.context_processors.live_stream",
             ],
         },
     },

@@ -7,10 +7,12 @@ the pool and timing out. Health probes are always admitted (a busy process is al
 what is down); WebSockets are not counted, since a socket lasts for hours and holds no database connection while
 it waits.
 
-The count is a plain integer: a server process runs one event loop, and nothing is awaited between reading the
-count and changing it.
+Two forms of the same bound: `AdmissionControl` for ASGI (the count is a plain integer: a server process runs one
+event loop, and nothing is awaited between reading the count and changing it), and `WsgiAdmissionControl` for a
+threaded WSGI server (the count is changed under a lock, since each request has a thread of its own).
 """
 
+import threading
 from functools import cache
 
 from django.conf import settings
@@ -41,6 +43,42 @@ class AdmissionControl:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class WsgiAdmissionControl:
+    """A WSGI application that admits at most `limit` requests into `app` at once, across its threads.
+
+    The server must run more threads than `limit` (config/wsgi.py says how many): a request past the bound then
+    finds a thread at once and is turned away in microseconds, instead of waiting in the server's queue."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if unbounded(path):
+            return self.app(environ, start_response)
+        with self._lock:
+            admitted = self.in_flight < self.limit
+            if admitted:
+                self.in_flight += 1
+        if not admitted:
+            status, retry_after, content_type, body = overloaded_answer(path.startswith(API_PREFIX))
+            headers = [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("Retry-After", str(retry_after)),
+            ]
+            start_response(f"{status} Service Unavailable", headers)
+            return [body]
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 def unbounded(path: str) -> bool:

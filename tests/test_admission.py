@@ -3,12 +3,13 @@ and never reaches Django; health probes and WebSockets are not held to the bound
 
 import asyncio
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 
-from restapi.admission import AdmissionControl
+from restapi.admission import AdmissionControl, WsgiAdmissionControl
 
 
 @dataclass
@@ -170,3 +171,80 @@ def test_a_page_turned_away_is_a_plain_page():
     assert answer.headers["retry-after"] == "1"
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
     assert b"Regent is busy" in answer.body
+
+
+class HeldWsgiApp:
+    """A WSGI app that answers 200 only once released, and records the paths it was given."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+        self.served: list[str] = []
+
+    def __call__(self, environ, start_response):
+        self.served.append(environ["PATH_INFO"])
+        self.entered.release()
+        self.release.wait(timeout=10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+
+def wsgi_call(app, path: str) -> Answer:
+    started = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
+        started.update(status=int(status.split()[0]), headers={k.lower(): v for k, v in headers})
+
+    body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": "POST"}, start_response))
+    return Answer(started["status"], started["headers"], body)
+
+
+def test_wsgi_a_request_past_the_bound_is_turned_away_at_once_while_threads_hold_the_bound():
+    # Given two requests in flight in two threads, the most this process takes here
+    inner = HeldWsgiApp()
+    app = WsgiAdmissionControl(inner, limit=2)
+    with ThreadPoolExecutor(3) as threads:
+        held = [threads.submit(wsgi_call, app, path) for path in ("/api/v1/decisions", "/api/v1/agents")]
+        assert inner.entered.acquire(timeout=5) and inner.entered.acquire(timeout=5)
+
+        # When a third arrives in another thread
+        answer = threads.submit(wsgi_call, app, "/api/v1/decisions/evaluate").result(timeout=5)
+        inner.release.set()
+        finished = [future.result(timeout=5).status for future in held]
+
+    # Then it is answered 503 in the API's error format without reaching the app, and the others are served
+    assert answer.status == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.headers["content-type"] == "application/json"
+    assert json.loads(answer.body)["code"] == "overloaded"
+    assert sorted(inner.served) == ["/api/v1/agents", "/api/v1/decisions"]
+    assert finished == [200, 200]
+    assert app.in_flight == 0
+
+
+def test_wsgi_a_page_turned_away_is_a_plain_page_and_probes_pass():
+    inner = HeldWsgiApp()
+    app = WsgiAdmissionControl(inner, limit=1)
+    with ThreadPoolExecutor(3) as threads:
+        held = threads.submit(wsgi_call, app, "/")
+        assert inner.entered.acquire(timeout=5)
+        page = wsgi_call(app, "/decisions/")
+        probe = threads.submit(wsgi_call, app, "/healthz")
+        assert inner.entered.acquire(timeout=5)
+        inner.release.set()
+        assert held.result(timeout=5).status == probe.result(timeout=5).status == 200
+
+    assert page.status == 503
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert b"Regent is busy" in page.body
+
+
+def test_wsgi_a_request_that_fails_gives_back_its_place():
+    def failing(environ, start_response):
+        raise RuntimeError("a bug")
+
+    app = WsgiAdmissionControl(failing, limit=1)
+    with pytest.raises(RuntimeError):
+        wsgi_call(app, "/api/v1/decisions")
+
+    assert app.in_flight == 0

@@ -1,5 +1,6 @@
-"""Overload as a client sees it, against a real uvicorn process: every answer is a success, a 429 or a 503 in the
-API's error format with Retry-After, within a bounded time; never a 500, never a hang."""
+"""Overload as a client sees it, against a real server process, each way Regent's HTTP is served (granian, WSGI, and
+uvicorn, ASGI): every answer is a success, a 429 or a 503 in the API's error format with Retry-After, within a
+bounded time; never a 500, never a hang."""
 
 import json
 import socket
@@ -22,6 +23,8 @@ ANSWER_BOUND_SECONDS = 10
 IN_FLIGHT = 4
 CLIENTS = 10 * IN_FLIGHT
 REQUESTS_PER_CLIENT = 5
+# The Procfile serves HTTP with granian (WSGI) and the stream with uvicorn (ASGI, also what `make demo` runs).
+SERVERS = ["granian", "uvicorn"]
 
 
 @dataclass
@@ -69,12 +72,14 @@ def assert_a_json_retry_after(reply: Reply, status: int) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("kind", SERVERS)
 def test_ten_times_more_requests_than_admitted_get_answers_never_500s(
-    start_server: StartServer, postgres_url: str, finance_agent
+    kind: str, start_server: StartServer, postgres_url: str, finance_agent
 ) -> None:
     # Given a server with two database connections that admits four requests at once
     key = issue_key(finance_agent)
     server = start_server(
+        kind,
         DATABASE_URL=postgres_url,
         DB_POOL_MIN="1",
         DB_POOL_MAX="2",
@@ -99,9 +104,10 @@ def test_ten_times_more_requests_than_admitted_get_answers_never_500s(
     assert max(reply.seconds for reply in replies) < ANSWER_BOUND_SECONDS
 
 
-def test_an_unreachable_database_is_a_503_within_a_bound(start_server: StartServer) -> None:
+@pytest.mark.parametrize("kind", SERVERS)
+def test_an_unreachable_database_is_a_503_within_a_bound(kind: str, start_server: StartServer) -> None:
     # Given a server whose database refuses connections
-    server = start_server(DATABASE_URL=f"postgres://postgres@127.0.0.1:{CLOSED_PORT}/regent", DB_POOL_TIMEOUT="1")
+    server = start_server(kind, DATABASE_URL=f"postgres://postgres@127.0.0.1:{CLOSED_PORT}/regent", DB_POOL_TIMEOUT="1")
 
     # When an agent calls the API
     reply = send(f"{server}/api/v1/departments", key="rgt_unknown")

@@ -1,6 +1,7 @@
-"""`make up`'s stack: the Procfile run by honcho brings up several web processes, a worker and beat that
-serve together, on PostgreSQL and Redis, with DEBUG off."""
+"""`make up`'s stack: the Procfile run by honcho brings up several web processes (granian, WSGI), a stream process
+(uvicorn, WebSockets), a worker and beat that serve together, on PostgreSQL and Redis, with DEBUG off."""
 
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from orchestration.keys import issue_key
+from tests.support.stream import STREAM_PATH, StreamClient, ws_connect
 
 pytestmark = [
     pytest.mark.processes,
@@ -57,9 +60,24 @@ def ready(port: int) -> bool:
         return False
 
 
+def server_of(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        return response.headers.get("Server", "")
+
+
+def evaluate(port: int, key: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/decisions/evaluate",
+        data=json.dumps({"action": "invoice.approve"}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
 @pytest.fixture
 def stack(transactional_db, tmp_path):
-    port, log = free_port(), tmp_path / "honcho.log"
+    port, stream_port, log = free_port(), free_port(), tmp_path / "honcho.log"
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
@@ -70,6 +88,7 @@ def stack(transactional_db, tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "WEB_PORT": str(port),
+        "STREAM_PORT": str(stream_port),
         "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
         "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
@@ -84,7 +103,7 @@ def stack(transactional_db, tmp_path):
             start_new_session=True,
         )
     try:
-        yield port, log
+        yield port, stream_port, log
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -94,14 +113,42 @@ def stack(transactional_db, tmp_path):
             process.wait(5)
 
 
-def test_the_procfile_stack_serves_with_two_web_processes_a_worker_and_beat(stack):
-    port, log = stack
+def test_the_procfile_stack_serves_with_two_web_processes_a_stream_a_worker_and_beat(stack):
+    port, stream_port, log = stack
 
     # When the stack has started, Regent answers ready (database, channel layer and broker reachable)
     wait_for(lambda: ready(port), "the web processes did not answer /readyz", log)
+    wait_for(lambda: ready(stream_port), "the stream process did not answer /readyz", log)
 
-    # Then two web processes serve, a worker answers on the broker, and beat sends its scheduled tasks
-    wait_for(lambda: log.read_text().count("Started server process") >= 2, "two web processes did not start", log)
+    # Then two WSGI web processes serve HTTP, a stream process serves sockets, a worker answers on the broker,
+    # and beat sends its scheduled tasks
+    assert server_of(port) == "granian"
+    wait_for(lambda: log.read_text().count("Spawning worker") >= 2, "two web processes did not start", log)
+    wait_for(lambda: "Started server process" in log.read_text(), "the stream process did not start", log)
     wait_for(lambda: bool(celery_app.control.ping(timeout=1.0)), "no worker answered a ping", log)
     wait_for(lambda: "Sending due task" in log.read_text(), "beat sent no task", log)
     wait_for(lambda: "elected: this process sequences" in log.read_text(), "no audit sequencer was elected", log)
+
+
+def test_a_decision_made_on_the_web_port_reaches_a_socket_on_the_stream_port(stack, finance_agent):
+    # Given the stack, and an agent following the live stream on the stream process's port
+    port, stream_port, log = stack
+    wait_for(lambda: ready(port) and ready(stream_port), "the stack did not answer /readyz", log)
+    key = issue_key(finance_agent)
+    socket = ws_connect(
+        f"ws://127.0.0.1:{stream_port}{STREAM_PATH}", additional_headers={"Authorization": f"Bearer {key}"}
+    )
+    with socket:
+        stream = StreamClient(socket)
+        stream.hello()
+
+        # When the agent asks for a decision over HTTP on the web port
+        decision = evaluate(port, key)
+
+        # Then its event arrives on the socket once the sequencer has chained it
+        received = stream.events_until(lambda events: any(is_decision(e, decision) for e in events), timeout=30)
+    assert [e["type"] for e in received if is_decision(e, decision)] == ["decision.created"]
+
+
+def is_decision(event: dict, decision: dict) -> bool:
+    return event["subject"] == {"type": "decision", "id": str(decision["decision_id"])}

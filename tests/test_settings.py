@@ -223,3 +223,13 @@ def test_an_unknown_currency_or_locale_is_rejected_with_a_clear_message(variable
 
     assert result.returncode != 0
     assert last_line(result.stderr) == f"django.core.exceptions.ImproperlyConfigured: {message}"
+
+
+def test_a_stream_port_that_is_not_a_port_is_rejected_with_a_clear_message():
+    result = run_python("-c", READ_SETTINGS, env={"STREAM_PORT": "ws://127.0.0.1:8001"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: STREAM_PORT='ws://127.0.0.1:8001' is not a TCP port "
+        "(1-65535), or leave it empty."
+    )

@@ -3,6 +3,12 @@
 // with each frame of events, with a resync (it missed too much: re-read from the server), and on open.
 (function () {
   "use strict";
+  // Served apart from pages (settings.STREAM_PORT), the stream is on this host at another port.
+  function streamHost() {
+    const port = document.querySelector('meta[name="regent-stream-port"]');
+    return port ? location.hostname + ":" + port.content : location.host;
+  }
+
   window.RegentStream = {
     follow: function (options) {
       let lastEventId = options.start;
@@ -10,7 +16,7 @@
 
       function connect() {
         const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-        const socket = new WebSocket(scheme + location.host + "/ws/decisions/?last_event_id=" + lastEventId);
+        const socket = new WebSocket(scheme + streamHost() + "/ws/decisions/?last_event_id=" + lastEventId);
         socket.addEventListener("open", function () {
           retryMs = 500;
           options.status.textContent = "live";

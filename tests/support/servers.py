@@ -23,6 +23,14 @@ INHERITED_SETTINGS = (
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 StartServer = Callable[..., str]
+# The ways Regent's HTTP is served (the Procfile's `stream` and `web`): a command line for a free port.
+SERVER_COMMANDS = {
+    "uvicorn": lambda port: ["uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"],
+    "granian": lambda port: [
+        *("granian", "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", "1", "--blocking-threads", "8", "--no-ws"),
+    ],
+}
 
 
 def free_port() -> int:
