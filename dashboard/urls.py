@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import agents, approvals, board, decisions, graph, overview, risk, strategy
+from dashboard.views import agents, approvals, board, decisions, graph, integrity, overview, risk, strategy
 
 app_name = "dashboard"
 
@@ -24,4 +24,10 @@ urlpatterns = [
     path("agents/<int:agent_id>/", agents.agent_page, name="agent"),
     path("agents/<int:agent_id>/status", agents.agent_status, name="agent-status"),
     path("interactions/", graph.interactions, name="interactions"),
+    # Audit: the chain's integrity, verified in the background, and its signed checkpoints
+    path("integrity/", integrity.integrity_page, name="integrity"),
+    path("integrity/verify", integrity.start_verification, name="integrity-verify"),
+    path("integrity/runs/<int:run_id>.json", integrity.verification_state, name="integrity-run"),
+    path("integrity/checkpoint", integrity.sign_checkpoint, name="integrity-sign"),
+    path("integrity/checkpoint.json", integrity.checkpoint_file, name="integrity-checkpoint"),
 ]
