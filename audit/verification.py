@@ -7,6 +7,8 @@ snapshot's transaction, so a page sees it while the walk goes on. A run that fin
 checkpoint of the head it verified up to, marked verified: the next incremental run starts there.
 """
 
+import datetime as dt
+
 import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -18,16 +20,19 @@ from audit.hashing import GENESIS_HASH
 from audit.models import AuditChainHead, AuditEvent, Checkpoint, PendingEvent, VerificationRun
 
 Mode, Status = VerificationRun.Mode, VerificationRun.Status
+# A run still waiting or checking after this long lost its task (a broker emptied, say): a new one may start.
+ABANDONED_AFTER = dt.timedelta(hours=3)
 
 
 def start(user, mode: str = Mode.INCREMENTAL) -> VerificationRun:
     """Queue a verification; a Celery worker runs it once this transaction commits (at once when tasks run
-    eagerly). A run already queued or running is returned instead of a second one."""
+    eagerly). A run of the same mode already queued or running is returned instead of a second one, unless it
+    was abandoned (ABANDONED_AFTER)."""
     from audit import tasks
 
     with transaction.atomic():
         ongoing = VerificationRun.objects.select_for_update().filter(status__in=[Status.QUEUED, Status.RUNNING])
-        run = ongoing.filter(mode=mode).first()
+        run = ongoing.filter(mode=mode, requested_at__gte=timezone.now() - ABANDONED_AFTER).first()
         if run is not None:
             return run
         run = VerificationRun.objects.create(mode=mode, started_by=user if user and user.is_authenticated else None)

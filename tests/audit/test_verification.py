@@ -1,6 +1,7 @@
 """Verification as a background task: from the last verified checkpoint forward, or the whole walk, in one
 snapshot, with progress others can read while it runs (issue 20 item 2, issue 19 item 5)."""
 
+import datetime as dt
 import threading
 
 import pytest
@@ -98,6 +99,19 @@ def test_starting_a_verification_while_one_is_waiting_returns_that_one(dave, db)
     # Then there is still one
     assert second.pk == first.pk
     assert VerificationRun.objects.count() == 1
+
+
+def test_a_run_whose_task_was_lost_long_ago_does_not_block_a_new_one(dave, db):
+    # Given a verification queued four hours ago that no worker ever ran
+    stale = verification.start(dave, Mode.FULL)
+    VerificationRun.objects.filter(pk=stale.pk).update(requested_at=stale.requested_at - dt.timedelta(hours=4))
+
+    # When an auditor asks again
+    fresh = verification.start(dave, Mode.FULL)
+
+    # Then a new run is queued
+    assert fresh.pk != stale.pk
+    assert VerificationRun.objects.filter(status=Status.QUEUED).count() == 2
 
 
 def test_the_celery_task_runs_a_queued_verification_once(dave, decide, finance_agent):
