@@ -116,7 +116,9 @@ def test_a_supervisor_sees_the_result_and_their_departments_without_the_organisa
 
     # Then they read the result and Finance's events, and no start button nor the organisation's count
     expect(page.get_by_test_id("verification-summary")).to_contain_text("The audit log was found intact on")
-    expect(page.get_by_test_id("department-events")).to_have_text(f"Finance: {finance_events} events in the audit log.")
+    expect(page.get_by_test_id("department-events")).to_have_text(
+        f"Finance: {finance_events} event{'s' if finance_events != 1 else ''} in the audit log."
+    )
     expect(page.get_by_role("button", name="Check new events")).to_have_count(0)
     expect(page.get_by_test_id("checkpoint-size")).to_have_count(0)
     assert sideways_overflow(page) <= 0

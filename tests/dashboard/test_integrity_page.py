@@ -75,7 +75,7 @@ def test_a_supervisor_sees_their_departments_view_without_the_organisations_coun
     # Then they see the result and Finance's events, never the organisation's count, nor a start button
     finance_events = AuditEvent.objects.filter(department__name="Finance").count()
     assert finance_events < chain_of_decisions
-    assert f"Finance: {finance_events} events in the audit log." in page
+    assert f"Finance: {finance_events} event{'s' if finance_events != 1 else ''} in the audit log." in page
     assert "checkpoint-size" not in page and f"{chain_of_decisions} events" not in page
     assert "verify-full" not in page and "sign-checkpoint" not in page
     assert state["summary"].startswith("The audit log was found intact on")
