@@ -1,6 +1,7 @@
 """Signed checkpoints of the audit log, copied to witnesses outside the database, and `verify_audit` naming a
 rewind or truncation that contradicts a witness's copy (issue 20, item 1)."""
 
+import datetime as dt
 import json
 from io import StringIO
 
@@ -8,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit import checkpoint_check, checkpoints
+from audit.evidence import export_lines, public_key_b64
 from audit.models import AuditChainHead, Checkpoint
 
 
@@ -125,3 +127,24 @@ def test_verify_audit_names_a_chain_rewritten_up_to_a_witness_checkpoint(five_de
 
     # Then the witness's checkpoint shows the rewrite
     assert f"event #{size} is not the one witness directory {witness_dir} holds" in str(failure.value)
+
+
+def test_a_checkpoint_and_an_evidence_pack_check_together_offline(five_decisions, witness_dir, tmp_path, capsys):
+    # Given a checkpoint held by the witness and an evidence pack covering the same events
+    checkpoint = checkpoints.take()
+    pack = tmp_path / "pack.jsonl"
+    pack.write_text(
+        "".join(export_lines(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)))
+    )
+    held = witness_dir / "latest.json"
+
+    # When both are checked offline under the pinned key, then against a checkpoint naming another last hash
+    together = checkpoint_check.main([str(held), "--pack", str(pack), "--public-key", public_key_b64()])
+    other = checkpoints.sign(checkpoint.size, "f" * 64, checkpoint.signed_at)
+    other_path = tmp_path / "other.json"
+    other_path.write_text(json.dumps(checkpoints.as_document(other)))
+    disagreeing = checkpoint_check.main([str(other_path), "--pack", str(pack), "--public-key", public_key_b64()])
+
+    # Then the first is VALID, and the second names the event the pack and the checkpoint disagree on
+    assert (together, disagreeing) == (0, 1)
+    assert f"event #{checkpoint.size} in the pack is not the one the checkpoint signs" in capsys.readouterr().err
