@@ -8,7 +8,7 @@ in the writer's transaction; "queued", in the sequencer's (`integrate`), the wri
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -273,13 +273,32 @@ def iter_chain(start_seq: int = 1, chunk_size: int = 2000, until_seq: int | None
 def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
     """Walk the chain in order; name the first event whose link or content does not hold.
 
-    The head is read first and the walk stops at it: the head moves in the same transaction as the events it
-    counts, so every event up to it is committed and visible, while events written during the walk (past the
-    head read) are left to the next check instead of being reported as a head that disagrees.
+    The head and the events are read in one snapshot (`snapshot`), and the walk stops at that head: events
+    written during the walk are left to the next check instead of being reported as a head that disagrees.
     """
-    head = AuditChainHead.objects.filter(pk=1).first() if events is None else None
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in events if events is not None else iter_chain(until_seq=head.seq if head else None):
+    if events is not None:
+        return walk(events=events)
+    with snapshot():
+        head = AuditChainHead.objects.filter(pk=1).first()
+        return walk(until_seq=head.seq if head else None)
+
+
+PROGRESS_EVERY = 5_000  # events between two progress reports of a walk
+
+
+def walk(
+    after_seq: int = 0,
+    after_hash: str = GENESIS_HASH,
+    until_seq: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    events: Iterator[AuditEvent] | None = None,
+) -> ChainReport:
+    """Check the events after `after_seq` (whose hash is `after_hash`) up to `until_seq`, in order.
+
+    `checked` counts the events walked; `on_progress(checked)` is called every PROGRESS_EVERY of them.
+    """
+    expected_prev, expected_seq, checked = after_hash, after_seq + 1, 0
+    for event in events if events is not None else iter_chain(start_seq=after_seq + 1, until_seq=until_seq):
         if event.seq != expected_seq:
             return ChainReport(checked, event.seq, f"sequence jumps from {expected_seq - 1} to {event.seq}")
         if event.prev_hash != expected_prev:
@@ -287,9 +306,29 @@ def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
         if hash_event(event) != event.hash:
             return ChainReport(checked, event.seq, "its content does not match its hash")
         expected_prev, expected_seq, checked = event.hash, event.seq + 1, checked + 1
-    if head is not None and head.seq != checked:
-        return ChainReport(checked, checked + 1, f"the chain head says {head.seq} events, {checked} found")
+        if on_progress is not None and checked % PROGRESS_EVERY == 0:
+            on_progress(checked)
+    if until_seq is not None and expected_seq - 1 != until_seq:
+        return ChainReport(checked, expected_seq, f"the chain head says {until_seq} events, {expected_seq - 1} found")
     return ChainReport(checked)
+
+
+@contextmanager
+def snapshot() -> Iterator[bool]:
+    """Read the chain and its head as of one moment for the whole block; yield whether the block is isolated.
+
+    On PostgreSQL a REPEATABLE READ, READ ONLY transaction: every query sees the same committed state, however
+    long the walk and however many writers append meanwhile. Inside a transaction already open (a test's), or on
+    SQLite (one writer, and reads in WAL mode do not block it), the block runs as it is: the head read first
+    still bounds the walk.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield False
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield True
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,72 @@ class PendingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"queued {self.kind} {self.subject_type}:{self.subject_id}"
+
+
+class Checkpoint(models.Model):
+    """The chain's head (size and last hash) at a moment, signed with the organisation's Ed25519 key.
+
+    Copies go to witnesses outside the database (audit.witnesses), so a chain rewound or truncated later
+    contradicts a checkpoint someone else holds. `verified_at` is set when a verification walked the chain up
+    to this checkpoint and found it intact: incremental verification starts from the newest such one.
+    """
+
+    size = models.BigIntegerField(help_text="Events in the chain at the checkpoint (the head's seq).")
+    last_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(db_index=True)
+    signature = models.CharField(max_length=100, help_text="Ed25519 over the checkpoint's canonical JSON, base64.")
+    public_key = models.CharField(max_length=60)
+    witnessed_by = models.JSONField(default=list, help_text="Names of the witnesses that accepted a copy.")
+    witness_errors = models.JSONField(default=dict, help_text="Witness name: why it did not accept a copy.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.size} events at {self.signed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class VerificationRun(models.Model):
+    """One check of the chain, started from the integrity page, a command or beat, and run as a Celery task."""
+
+    class Mode(models.TextChoices):
+        INCREMENTAL = "incremental", "From the last verified checkpoint"
+        FULL = "full", "The whole chain"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Checking"
+        INTACT = "intact", "Intact"
+        BROKEN = "broken", "Broken"
+        FAILED = "failed", "Could not finish"
+
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.INCREMENTAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    from_seq = models.BigIntegerField(default=0, help_text="Events before this one were verified earlier.")
+    until_seq = models.BigIntegerField(null=True, blank=True, help_text="The head in the run's snapshot.")
+    until_hash = models.CharField(max_length=64, blank=True)
+    checked = models.BigIntegerField(default=0)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    findings = models.JSONField(default=list, help_text="What did not hold, in sentences.")
+    queued_events = models.BigIntegerField(default=0, help_text="Events still waiting for the sequencer then.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("verify_chain", "Can start a verification of the audit chain")]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} ({self.mode}, {self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.INTACT, self.Status.BROKEN, self.Status.FAILED)
+
+    @property
+    def to_check(self) -> int | None:
+        return None if self.until_seq is None else max(self.until_seq - self.from_seq, 0)

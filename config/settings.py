@@ -285,6 +285,21 @@ PROVIDER_CONCENTRATION_WARNING = env_int("PROVIDER_CONCENTRATION_WARNING", 60)
 
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
+# Where signed checkpoints of the audit chain are copied, outside the database (audit.witnesses): a comma-separated
+# list of file:///absolute/dir and https://host/path (a signed webhook). Beat signs one every AUDIT_CHECKPOINT_SECONDS.
+AUDIT_WITNESSES = env_list("AUDIT_WITNESSES", "")
+for _witness in AUDIT_WITNESSES:
+    if not _witness.startswith(("file:///", "http://", "https://")):
+        raise ImproperlyConfigured(
+            f"AUDIT_WITNESSES entry {_witness!r} is not file:///absolute/dir or https://host/path."
+        )
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)
+if AUDIT_CHECKPOINT_SECONDS < 1:
+    raise ImproperlyConfigured(f"AUDIT_CHECKPOINT_SECONDS={AUDIT_CHECKPOINT_SECONDS} must be 1 or more.")
+CELERY_BEAT_SCHEDULE["sign-audit-checkpoint"] = {
+    "task": "audit.tasks.sign_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_SECONDS,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

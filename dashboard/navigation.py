@@ -31,6 +31,7 @@ NAV_ITEMS = [
     NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
     NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
+    NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
 ]
 
 

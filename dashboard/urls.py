@@ -8,6 +8,7 @@ from dashboard.views import (
     decisions,
     departments,
     graph,
+    integrity,
     overview,
     policies,
     risk,
@@ -42,4 +43,10 @@ urlpatterns = [
     path("departments/<int:department_id>/", departments.department_page, name="department"),
     path("departments/<int:department_id>/status", controls.department_status, name="department-status"),
     path("policies/", policies.policies, name="policies"),
+    # Audit: the chain's integrity, verified in the background, and its signed checkpoints
+    path("integrity/", integrity.integrity_page, name="integrity"),
+    path("integrity/verify", integrity.start_verification, name="integrity-verify"),
+    path("integrity/runs/<int:run_id>.json", integrity.verification_state, name="integrity-run"),
+    path("integrity/checkpoint", integrity.sign_checkpoint, name="integrity-sign"),
+    path("integrity/checkpoint.json", integrity.checkpoint_file, name="integrity-checkpoint"),
 ]

@@ -82,6 +82,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
         "audit.view_auditevent",
         "audit.export_evidence",
+        "audit.verify_chain",  # start a verification, sign a checkpoint (dashboard integrity page)
     ],
 }
 
