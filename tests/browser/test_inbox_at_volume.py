@@ -162,7 +162,10 @@ def test_rejecting_several_with_one_reason_reports_each_by_its_card(
     for approval in held:
         page.get_by_test_id(f"pick-{approval.pk}").check()
     expect(page.get_by_test_id("selected-count")).to_have_text("3 requests selected.")
-    decide_approval(held[1].pk, approve=True, by=alice, comment="Done by the CFO.")  # meanwhile, elsewhere
+    # Meanwhile the CFO approves one elsewhere; the page's live re-read is held back, so that the refusal
+    # comes from the server, as when the decision lands between the live event and the click.
+    page.route("**/approvals/rows/**", lambda route: route.fulfill(status=200, body=""))
+    decide_approval(held[1].pk, approve=True, by=alice, comment="Done by the CFO.")
 
     page.get_by_role("button", name="Reject selected").click()
 
