@@ -29,6 +29,7 @@ urlpatterns = [
     path("approvals/", approvals.inbox, name="approvals"),
     path("approvals/rows/", approvals.inbox_rows, name="approval-rows"),
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
+    path("approvals/decide/", approvals.decide_selected, name="approvals-decide-selected"),
     path("decisions/", decisions.explorer, name="decisions"),
     path("decisions/export.csv", decisions.export, name="decisions-export"),
     path("decisions/<int:pk>/", decisions.decision, name="decision"),

@@ -1,5 +1,8 @@
 """People deciding what a policy held for them."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.dispatch import Signal
@@ -60,6 +63,16 @@ def inbox_for(user) -> tuple[QuerySet[Approval], bool]:
     return scope_to_departments(pending, user), False
 
 
+def pending_in_scope(user) -> QuerySet[Approval]:
+    """Every pending request in the person's departments, whoever it is addressed to (the inbox's filters narrow it)."""
+    return scope_to_departments(Approval.objects.filter(status=Approval.Status.PENDING), user)
+
+
+def decides_any(user) -> bool:
+    """Whether the person decides requests at all (an approver role, or a superuser)."""
+    return user.is_superuser or bool(roles_of(user) & set(ApproverRole.values))
+
+
 def may_decide(user, approval: Approval) -> bool:
     """Executives decide anything; a Supervisor decides supervisor-level requests of their departments."""
     if not user.is_authenticated:
@@ -114,6 +127,46 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
     )
     approval_decided.send(sender=Approval, approval=approval, approved=approve)
     return approval
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """What became of one request in a decision on several: decided, or the reason it was refused."""
+
+    approval_id: int
+    decided: bool
+    message: str
+
+
+BULK_LIMIT = 100
+NOT_FOUND = "No such request in your departments."
+
+
+def decide_each(approval_ids: Iterable[int], *, approve: bool, by, comment: str = "") -> list[Ruling]:
+    """Decide several requests with one reason, each through `decide_approval` in its own transaction.
+
+    One refused (already decided, over budget, not the person's to decide) leaves the others decided; each
+    gets its own ruling. A rejection without a reason is refused as a whole, before anything is written.
+    """
+    problem = reason_problem(approve=approve, comment=comment)
+    if problem:
+        raise ReasonRequired(problem)
+    ids = list(dict.fromkeys(approval_ids))
+    if len(ids) > BULK_LIMIT:
+        raise ApprovalError(f"Decide at most {BULK_LIMIT} requests at once.")
+    visible = set(scope_to_departments(Approval.objects.filter(pk__in=ids), by).values_list("pk", flat=True))
+    rulings = []
+    for approval_id in ids:
+        if approval_id not in visible:
+            rulings.append(Ruling(approval_id, False, NOT_FOUND))
+            continue
+        try:
+            decide_approval(approval_id, approve=approve, by=by, comment=comment)
+        except ApprovalError as exc:
+            rulings.append(Ruling(approval_id, False, str(exc)))
+        else:
+            rulings.append(Ruling(approval_id, True, "Approved." if approve else "Rejected."))
+    return rulings
 
 
 ESCALATES_TO = {ApproverRole.SUPERVISOR: ApproverRole.EXECUTIVE}

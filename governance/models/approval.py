@@ -31,7 +31,19 @@ class Approval(models.Model):
 
     class Meta:
         ordering = ["deadline"]
-        indexes = [models.Index(fields=["status", "deadline"])]
+        # The inbox lists pending requests only, by scope, and counts them: partial indexes hold the pending
+        # few, not the decided history, so counting a backlog reads the index alone (bench/inbox.py).
+        indexes = [
+            models.Index(fields=["status", "deadline"]),
+            models.Index(
+                fields=["department", "approver_role", "deadline"],
+                condition=models.Q(status="pending"),
+                name="approval_pending_scope",
+            ),
+            models.Index(
+                fields=["requested_at", "id"], condition=models.Q(status="pending"), name="approval_pending_requested"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Approval {self.pk} ({self.status})"
