@@ -32,6 +32,7 @@ from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
 from orchestration.roles import Role
 from tests.factories import PolicyFactory, UserFactory
+from tests.support.audit import wait_until_sequenced
 
 pytestmark = pytest.mark.django_db
 
@@ -535,6 +536,7 @@ def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, sup
     # Then every decision has its event, the events are numbered 1..N without a gap, and the chain verifies
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
+    wait_until_sequenced()
     assert AuditEvent.objects.filter(kind="decision.created").count() == WRITERS * DECISIONS_EACH
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
@@ -568,7 +570,7 @@ def announced(listener: psycopg.Connection) -> list[str]:
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape():
+def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape(inline):
     with listening() as listener:
         # When two transactions each append events
         for subjects in ((1, 2), (3,)):
@@ -585,7 +587,7 @@ def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all():
+def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all(inline):
     with listening() as listener:
         # When a transaction appends 25 events, and another appends one and rolls back
         with transaction.atomic(), chain.batch():
