@@ -505,14 +505,15 @@ def test_an_auditor_sees_every_audit_event(client, dave, decide, finance_agent, 
 
 # Many writers at once still make one chain.
 
-WRITERS, DECISIONS_EACH = 20, 10
+# 16 writers: with the sequencer thread and the test itself they stay within one process pool (DB_POOL_MAX, 20)
+WRITERS, DECISIONS_EACH = 16, 10
 
 
 @on_postgresql
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, support_agent):
-    # Given 20 writers, released together, each making 10 decisions for one of two agents
+    # Given 16 writers, released together, each making 10 decisions for one of two agents
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
 
