@@ -6,8 +6,8 @@ write decisions for SECONDS seconds after WARMUP seconds, in three modes:
 
 - **floor**: the same decision and audit rows with no chain at all: the audit row is queued and nothing
   sequences it (no head lock, no hashing, no NOTIFY);
-- **inline** (today's default): the audit event linked under the chain head's row lock in the decision's
-  transaction, its NOTIFY trigger firing at commit;
+- **inline** (the default on SQLite; on PostgreSQL when asked): the audit event linked under the chain head's
+  row lock in the decision's transaction, its NOTIFY trigger firing at commit;
 - **queued**: the audit row queued, and `manage.py sequence_audit` running as a process of its own, as in
   production. Reported with the queue's oldest entry's age, sampled every 0.2 s (the sequencing delay),
   and how long the queue took to drain once the writers stopped.

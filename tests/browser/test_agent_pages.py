@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from governance.models import Verdict
 from orchestration.models import Agent, Status
 from tests.factories import AgentFactory, DecisionFactory, PolicyFactory
+from tests.support.audit import wait_until_sequenced
 from tests.support.browser import SLOW_MS, expect_charts_drawn, log_in
 from tests.support.workflows import run
 
@@ -76,6 +77,7 @@ def test_a_supervisor_sees_the_agents_charts_and_pauses_it_from_its_page(
     expect(page.get_by_text("Invoice Bot is now paused.")).to_be_visible()
     expect(page.get_by_role("button", name="Resume…")).to_be_visible()
     assert Agent.objects.get(pk=finance_agent.pk).status == Status.PAUSED
+    wait_until_sequenced()
     event = AuditEvent.objects.get(kind="agent.status_changed", subject_id=str(finance_agent.pk))
     assert (event.actor, event.after) == (bob, {"status": "paused", "reason": "Duplicate invoices"})
 

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from audit.models import AuditEvent
 from governance.approvals import decide_approval
 from governance.models import Approval, Effect
+from tests.support.audit import wait_until_sequenced
 from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, log_in
 from tests.support.workflows import INVOICE, steps_of
 from workflows import runtime
@@ -102,6 +103,7 @@ def test_an_auditor_reads_the_inbox_without_buttons_and_a_forged_post_is_refused
     assert "You may not decide this request." in forged.text()
     approval.refresh_from_db()
     assert approval.status == Approval.Status.PENDING
+    wait_until_sequenced()
     assert not AuditEvent.objects.filter(kind="approval.resolved").exists()
     without_token = page.request.post(f"/approvals/{approval.pk}/decide/", form={"verdict": "approve"})
     assert without_token.status == 403

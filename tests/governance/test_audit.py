@@ -32,6 +32,7 @@ from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
 from orchestration.roles import Role
 from tests.factories import PolicyFactory, UserFactory
+from tests.support.audit import wait_until_sequenced
 
 pytestmark = pytest.mark.django_db
 
@@ -504,14 +505,15 @@ def test_an_auditor_sees_every_audit_event(client, dave, decide, finance_agent, 
 
 # Many writers at once still make one chain.
 
-WRITERS, DECISIONS_EACH = 20, 10
+# 16 writers: with the sequencer thread and the test itself they stay within one process pool (DB_POOL_MAX, 20)
+WRITERS, DECISIONS_EACH = 16, 10
 
 
 @on_postgresql
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, support_agent):
-    # Given 20 writers, released together, each making 10 decisions for one of two agents
+    # Given 16 writers, released together, each making 10 decisions for one of two agents
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
 
@@ -535,6 +537,7 @@ def test_concurrent_decisions_form_one_unbroken_chain(decide, finance_agent, sup
     # Then every decision has its event, the events are numbered 1..N without a gap, and the chain verifies
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
+    wait_until_sequenced()
     assert AuditEvent.objects.filter(kind="decision.created").count() == WRITERS * DECISIONS_EACH
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
@@ -568,7 +571,7 @@ def announced(listener: psycopg.Connection) -> list[str]:
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape():
+def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape(inline):
     with listening() as listener:
         # When two transactions each append events
         for subjects in ((1, 2), (3,)):
@@ -585,7 +588,7 @@ def test_committed_events_are_announced_in_seq_order_carrying_their_stream_shape
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all():
+def test_a_batch_too_large_to_carry_is_announced_by_its_range_and_a_rolled_back_one_not_at_all(inline):
     with listening() as listener:
         # When a transaction appends 25 events, and another appends one and rolls back
         with transaction.atomic(), chain.batch():
