@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import databases
 
-LARGE_DATABASE, SMALL_DATABASE = "regent_bench_dashboard", "regent_bench_dashboard_small"
+# BENCH_DATABASE names the pair, so that two checkouts on one PostgreSQL do not drop each other's.
+LARGE_DATABASE = os.environ.get("BENCH_DATABASE", "regent_bench_dashboard")
+SMALL_DATABASE = f"{LARGE_DATABASE}_small"
 WARM_UP = 3
 ROUNDS = 2
 # (page, who asks, URL name, objects in its path, query with {objects}): the child process looks them up.
@@ -42,6 +44,8 @@ PAGES = [
     ("risk, 30 days", "executive", "dashboard:risk", (), "?period=30d"),
     ("strategy, 30 days", "executive", "dashboard:strategy", (), "?period=30d"),
     ("board report, 30 days", "executive", "dashboard:board", (), "?period=30d"),
+    ("board PDF, 30 days", "executive", "dashboard:board-pdf", (), "?period=30d"),
+    ("board CSV, 30 days", "executive", "dashboard:board-csv", (), "?period=30d"),
     ("approvals inbox (supervisor)", "supervisor", "dashboard:approvals", (), ""),
     ("explorer, first page", "executive", "dashboard:decisions", (), ""),
     ("explorer, denied", "executive", "dashboard:decisions", (), "?verdict=deny"),

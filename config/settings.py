@@ -377,5 +377,8 @@ LOGGING = {
     "loggers": {
         "celery.app.trace": {"level": env_str("CELERY_TASK_LOG_LEVEL", "WARNING")},
         "django.request": {"filters": ["refusals_on_one_line"]},
+        # The board pack's PDF: WeasyPrint narrates every page at INFO and warns of screen-only CSS it skips.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
     },
 }

@@ -1,40 +1,87 @@
-"""The board report for a period: one set of numbers, shown as a printable page, a PDF and a CSV.
+"""The board pack for a period: one set of numbers, shown as a printable page, a PDF and a CSV.
 
-The PDF is drawn with reportlab (no browser on the server); its charts are reportlab's own, from
-the same aggregated series the page's Plotly charts use.
+Everything here describes the period, not today: figures, incidents, and the approvals that were
+still waiting when the period ended. The page and the PDF render the same template
+(`dashboard/board_pack.html`); the PDF is that HTML printed by WeasyPrint (`dashboard/board_pdf.py`).
 """
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from audit.models import AuditEvent
-from dashboard.kpis.approvals import open_approvals
+from dashboard.kpis.concentration import ProviderShare, provider_concentration
 from dashboard.kpis.risk import AgentRisk, DepartmentRisk, PolicyHits, department_risk, policy_hits, risky_agents
-from dashboard.kpis.snapshot import departments_in_scope
-from dashboard.kpis.tiles import Tile, kpis
+from dashboard.kpis.snapshot import _decision_sums, departments_in_scope, snapshot
+from dashboard.kpis.tiles import Tile, budget_for, kpis
 from dashboard.kpis.trend import Trend, trend
+from dashboard.kpis.value import CostValue, cost_and_value
+from dashboard.money import format_money
 from dashboard.periods import Period
-from governance.models import Approval
-from orchestration.models import Department
+from governance.engine import PAST_TENSE
+from governance.models import Approval, Decision, Verdict
+from orchestration.models import Agent, Department
 
-INCIDENT_KINDS = ("agent.status_changed", "department.status_changed")
-INCIDENT_LIMIT = 20
+INCIDENT_LIMIT = 25
+APPROVAL_LIMIT = 20
+CRITICAL_RISK = 75  # the rollups' risk_critical band: 75–100
+STATUS_CHANGE_KINDS = ("agent.status_changed", "department.status_changed")
+VERDICT_WORDS = {str(effect): words for effect, words in PAST_TENSE.items()}
+NOT_PERIOD_FIGURES = ("active_agents", "open_approvals")  # "now" figures; the pack reports the period's end
 
 
 @dataclass(frozen=True)
-class Incident:
-    at: dt.datetime | None
+class Figure:
+    """A key figure as the board reads it: with its unit or currency, beside the period before."""
+
+    key: str
+    label: str
+    unit: str  # count, percent, money, seconds (as the tiles say)
+    value: float | None
+    previous: float | None
+    display: str
+    previous_display: str
+    change: str
+    trend: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Every denied or critical-risk decision of the period: counted exactly, the latest listed."""
+
+    total: int
+    denied: int
+    critical: int
+    shown: list[Decision]
+
+    @property
+    def rows(self) -> list[dict]:
+        return [{"decision": d, "verdict": VERDICT_WORDS.get(d.verdict, d.verdict), "why": _why(d)} for d in self.shown]
+
+
+def _why(decision: Decision) -> str:
+    reasons = [
+        *(["denied"] if decision.verdict == Verdict.DENY else []),
+        *(["critical"] if decision.risk_score >= CRITICAL_RISK else []),
+    ]
+    return ", ".join(reasons)
+
+
+@dataclass(frozen=True)
+class OutstandingApprovals:
+    """Requests a person had not decided when the period ended, oldest first."""
+
+    total: int
+    shown: list[Approval]
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    at: dt.datetime
     what: str
 
 
@@ -43,183 +90,123 @@ class BoardReport:
     period: Period
     scope_label: str
     generated_at: dt.datetime
-    tiles: list[Tile]
+    figures: list[Figure]
+    budget: float
     trend: Trend
     departments: list[DepartmentRisk]
     risks: list[AgentRisk]
     policies: list[PolicyHits]
-    incidents: list[Incident]
-    approvals: list[Approval]
+    incidents: Incidents
+    approvals: OutstandingApprovals
+    value: list[CostValue]
+    providers: list[ProviderShare]
+    status_changes: list[StatusChange]
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.key == key)
 
 
 def board_report(viewer, period: Period, departments: list[int] | None = None) -> BoardReport:
     scope = departments_in_scope(viewer, departments)
-    by_department = department_risk(viewer, period, departments)
-    names = Department.objects.filter(pk__in=scope).values_list("name", flat=True) if scope is not None else []
+    names = Department.objects.filter(pk__in=scope).order_by("name").values_list("name", flat=True) if scope else []
     return BoardReport(
         period=period,
         scope_label=", ".join(names) if scope is not None else "All departments",
         generated_at=timezone.now(),
-        tiles=kpis(viewer, period, departments),
+        figures=[_figure(t) for t in kpis(viewer, period, departments) if t.key not in NOT_PERIOD_FIGURES],
+        budget=budget_for(period, scope),
         trend=trend(viewer, period, departments),
-        departments=by_department,
+        departments=department_risk(viewer, period, departments),
         risks=risky_agents(viewer, period, departments, limit=5),
         policies=policy_hits(viewer, period, departments, limit=5),
-        incidents=_incidents(period, scope, by_department),
-        approvals=open_approvals(viewer, departments),
+        incidents=incidents(period, scope, INCIDENT_LIMIT),
+        approvals=outstanding_approvals(period, scope, APPROVAL_LIMIT),
+        value=cost_and_value(viewer, period, departments, by="department"),
+        providers=provider_concentration(viewer, period, departments),
+        status_changes=_status_changes(period, scope),
     )
 
 
-def _incidents(period: Period, scope: list[int] | None, departments: list[DepartmentRisk]) -> list[Incident]:
-    """Departments over their risk appetite, and every pause or kill in the period (from the audit log)."""
-    incidents = [
-        Incident(None, f"{d.department}: average risk {d.average_risk} above its appetite of {d.appetite}")
-        for d in departments
-        if d.over_appetite
-    ]
+def display(value: float | None, unit: str) -> str:
+    """A figure in the board's words: money in the organisation's currency, waits in minutes."""
+    if value is None:
+        return "—"
+    if unit == "money":
+        return format_money(value, whole=True)
+    if unit == "seconds":
+        return f"{value / 60:,.0f} min"
+    if unit == "percent":
+        return f"{value:.1f}%"
+    return f"{value:,.0f}"
+
+
+def _figure(tile: Tile) -> Figure:
+    change = tile.change_display.replace(" vs previous period", "")
+    return Figure(
+        tile.key,
+        tile.label,
+        tile.unit,
+        tile.value,
+        tile.previous,
+        display(tile.value, tile.unit),
+        display(tile.previous, tile.unit),
+        change,
+        tile.trend,
+        tile.note if tile.unit != "money" else "",
+    )
+
+
+def incidents(period: Period, scope: list[int] | None, limit: int = INCIDENT_LIMIT) -> Incidents:
+    """Counts from the rollups (exact, never a scan); the latest `limit` rows by an index walk on time."""
+    with snapshot():
+        sums = _decision_sums(period, scope, ("verdict",), ("decisions", "risk_critical"))
+    denied = sums.get((Verdict.DENY,), {}).get("decisions", 0)
+    critical_not_denied = sum(v["risk_critical"] for (verdict,), v in sums.items() if verdict != Verdict.DENY)
+    critical = sum(v["risk_critical"] for v in sums.values())
+    rows = Decision.objects.filter(created_at__gte=period.start, created_at__lt=period.end).filter(
+        Q(verdict=Verdict.DENY) | Q(risk_score__gte=CRITICAL_RISK)
+    )
+    if scope is not None:
+        rows = rows.filter(department_id__in=scope)
+    shown = list(rows.select_related("agent", "department").order_by("-created_at", "-id")[:limit])
+    return Incidents(total=denied + critical_not_denied, denied=denied, critical=critical, shown=shown)
+
+
+def outstanding_approvals(period: Period, scope: list[int] | None, limit: int = APPROVAL_LIMIT) -> OutstandingApprovals:
+    """Requested before the period ended and not decided by then (still pending, or decided afterwards)."""
+    at = min(period.end, timezone.now())
+    waiting = Approval.objects.filter(requested_at__lt=period.end)
+    if period.end >= timezone.now():  # nothing is decided in the future: the status index answers
+        waiting = waiting.filter(status=Approval.Status.PENDING)
+    else:
+        waiting = waiting.filter(Q(status=Approval.Status.PENDING) | Q(decided_at__gte=period.end))
+    if scope is not None:
+        waiting = waiting.filter(department_id__in=scope)
+    shown = list(waiting.select_related("decision__agent", "department").order_by("requested_at", "id")[:limit])
+    return OutstandingApprovals(total=waiting.count(), shown=shown, at=at)
+
+
+def _status_changes(period: Period, scope: list[int] | None) -> list[StatusChange]:
+    """Every pause, resume or kill of an agent or department in the period, from the audit log."""
     events = AuditEvent.objects.filter(
-        kind__in=INCIDENT_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
+        kind__in=STATUS_CHANGE_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
     ).order_by("-occurred_at")
     if scope is not None:
         events = events.filter(department_id__in=scope)
-    for event in events[:INCIDENT_LIMIT]:
+    events = list(events[:INCIDENT_LIMIT])
+    names = {
+        "agent": _names(Agent, events, "agent"),
+        "department": _names(Department, events, "department"),
+    }
+    changes = []
+    for event in events:
         status = (event.after or {}).get("status", "changed")
-        subject = event.subject_type.capitalize()
-        what = f"{subject} {event.subject_id} set to {status} by {event.actor_label}"
-        incidents.append(Incident(event.occurred_at, what))
-    return incidents
+        name = names.get(event.subject_type, {}).get(event.subject_id, event.subject_id)
+        what = f"{event.subject_type.capitalize()} {name} set to {status} by {event.actor_label}"
+        changes.append(StatusChange(event.occurred_at, what))
+    return changes
 
 
-def csv_report(report: BoardReport) -> str:
-    """Sections of rows a spreadsheet opens: figures, per-bucket trend, departments, risks, approvals."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Regent board report", report.period.label, report.scope_label])
-    writer.writerow([])
-    writer.writerow(["Figure", "Value", "Previous period", "Change"])
-    for tile in report.tiles:
-        writer.writerow([tile.label, _raw(tile.value), _raw(tile.previous), tile.change_display])
-    writer.writerow([])
-    writer.writerow(["Bucket (UTC)", "Decisions", *report.trend.rates])
-    for i, bucket in enumerate(report.trend.buckets):
-        rates = [_raw(values[i]) for values in report.trend.rates.values()]
-        writer.writerow([bucket.isoformat(), report.trend.decisions[i], *rates])
-    writer.writerow([])
-    writer.writerow(["Department", "Decisions", "Average risk", "Risk appetite", "Over appetite"])
-    for d in report.departments:
-        over = "yes" if d.over_appetite else "no"
-        writer.writerow([d.department, d.decisions, _raw(d.average_risk), d.appetite, over])
-    writer.writerow([])
-    writer.writerow(["Agent", "Department", "Average risk", "Critical decisions", "Denied", "Decisions"])
-    for r in report.risks:
-        writer.writerow([r.agent, r.department, r.average_risk, r.critical, r.denied, r.decisions])
-    writer.writerow([])
-    writer.writerow(["Approval", "Department", "Agent", "Action", "Deadline"])
-    for a in report.approvals:
-        writer.writerow([a.pk, a.department.name, a.decision.agent.name, a.decision.action, a.deadline.isoformat()])
-    return out.getvalue()
-
-
-def _raw(value) -> str:
-    return "" if value is None else str(value)
-
-
-def pdf_report(report: BoardReport) -> bytes:
-    styles = getSampleStyleSheet()
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title="Regent board report",
-        author="Regent",
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=16 * mm,
-        bottomMargin=16 * mm,
-    )
-    story = [
-        Paragraph("Regent board report", styles["Title"]),
-        Paragraph(f"{report.period.label} · {report.scope_label}", styles["Normal"]),
-        Paragraph(f"Generated {report.generated_at:%d %b %Y %H:%M} UTC", styles["Italic"]),
-        Spacer(1, 6 * mm),
-        Paragraph("Key figures", styles["Heading2"]),
-        _table([["Figure", "Value", "Change"], *([t.label, t.display, t.change_display] for t in report.tiles)]),
-        Spacer(1, 4 * mm),
-        Paragraph("Decisions over the period", styles["Heading2"]),
-        _bar_chart(report),
-        Paragraph("Departments against their risk appetite", styles["Heading2"]),
-        _table(
-            [["Department", "Decisions", "Average risk", "Appetite", "Status"]]
-            + [
-                [
-                    d.department,
-                    f"{d.decisions:,}",
-                    _raw(d.average_risk) or "–",
-                    d.appetite,
-                    "OVER appetite" if d.over_appetite else "within",
-                ]
-                for d in report.departments
-            ]
-        ),
-        Paragraph("Top risks", styles["Heading2"]),
-        _table(
-            [["Agent", "Department", "Average risk", "Critical", "Denied"]]
-            + [[r.agent, r.department, r.average_risk, r.critical, r.denied] for r in report.risks]
-        ),
-        Paragraph("Notable incidents", styles["Heading2"]),
-    ]
-    story += [Paragraph(_incident_text(i), styles["Normal"]) for i in report.incidents] or [
-        Paragraph("None in this period.", styles["Normal"])
-    ]
-    story += [
-        Paragraph("Approvals outstanding", styles["Heading2"]),
-        _table(
-            [["Department", "Agent", "Action", "Deadline (UTC)"]]
-            + [
-                [a.department.name, a.decision.agent.name, a.decision.action, f"{a.deadline:%d %b %H:%M}"]
-                for a in report.approvals
-            ]
-        )
-        if report.approvals
-        else Paragraph("None waiting.", styles["Normal"]),
-    ]
-    document.build(story)
-    return buffer.getvalue()
-
-
-def _incident_text(incident: Incident) -> str:
-    return f"{incident.at:%d %b %H:%M} — {incident.what}" if incident.at else incident.what
-
-
-def _table(rows: list[list]) -> Table:
-    table = Table(rows, hAlign="LEFT", repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    return table
-
-
-def _bar_chart(report: BoardReport) -> Drawing:
-    drawing = Drawing(170 * mm, 60 * mm)
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 12 * mm, 10 * mm, 150 * mm, 45 * mm
-    chart.data = [report.trend.decisions or [0]]
-    chart.bars[0].fillColor = colors.HexColor("#0072B2")
-    step = max(1, len(report.trend.buckets) // 8)
-    fmt = "%H:00" if report.period.grain == "hour" else "%d %b"
-    buckets = report.trend.buckets
-    chart.categoryAxis.categoryNames = [b.strftime(fmt) if i % step == 0 else "" for i, b in enumerate(buckets)]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    drawing.add(chart)
-    drawing.add(String(12 * mm, 57 * mm, f"Decisions per {report.period.grain}", fontSize=8))
-    return drawing
+def _names(model, events: list[AuditEvent], subject_type: str) -> dict[str, str]:
+    ids = [int(e.subject_id) for e in events if e.subject_type == subject_type and e.subject_id.isdigit()]
+    return {str(pk): name for pk, name in model.objects.filter(pk__in=ids).values_list("pk", "name")}

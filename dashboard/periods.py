@@ -51,6 +51,11 @@ class Period:
         return f"{self.start:%d %b %Y} – {(self.end - dt.timedelta(days=1)):%d %b %Y} (UTC days)"
 
     @property
+    def last_day(self) -> dt.date:
+        """The last UTC day the period covers (its end is exclusive): for file names and covers."""
+        return (self.end - dt.timedelta(microseconds=1)).date()
+
+    @property
     def days(self) -> float:
         return self.length / dt.timedelta(days=1)
 

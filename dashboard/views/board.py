@@ -1,48 +1,53 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from dashboard import board as reports
-from dashboard import charts
+from dashboard.board_charts import pack_charts
+from dashboard.board_csv import csv_report
+from dashboard.board_pdf import render_pdf
+from dashboard.board_summary import executive_summary
 from dashboard.periods import FilterForm
 from dashboard.views.access import executive_page
 
 
-def _report(request: HttpRequest, filters: FilterForm) -> reports.BoardReport:
-    return reports.board_report(request.user, filters.get_period(), filters.department_ids())
-
-
-def _filename(report: reports.BoardReport, extension: str) -> str:
-    return f"regent-board-{report.period.start:%Y%m%d}-{report.period.end:%Y%m%d}.{extension}"
-
-
-@executive_page
-def board(request: HttpRequest, filters: FilterForm) -> HttpResponse:
-    report = _report(request, filters)
-    context = {
+def _context(request: HttpRequest, filters: FilterForm) -> dict:
+    report = reports.board_report(request.user, filters.get_period(), filters.department_ids())
+    return {
         "filters": filters,
         "period": report.period,
         "report": report,
         "query": filters.query_string(),
-        "charts": [
-            charts.rates_chart(report.trend, report.period),
-            charts.decisions_chart(report.trend, report.period),
-            charts.appetite_chart(report.departments),
-        ],
+        "summary": executive_summary(report),
+        "charts": pack_charts(report),
+        "currency": settings.ORG_CURRENCY,
+        "threshold": settings.PROVIDER_CONCENTRATION_WARNING,
     }
-    return render(request, "dashboard/board.html", context)
+
+
+def _attachment(response: HttpResponse, report: reports.BoardReport, extension: str) -> HttpResponse:
+    """`regent-board-20261126-20261202.pdf`: the period's first and last day, as the cover says."""
+    period = report.period
+    name = f"regent-board-{period.start:%Y%m%d}-{period.last_day:%Y%m%d}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@executive_page
+def board(request: HttpRequest, filters: FilterForm) -> HttpResponse:
+    return render(request, "dashboard/board.html", _context(request, filters))
 
 
 @executive_page
 def board_pdf(request: HttpRequest, filters: FilterForm) -> HttpResponse:
-    report = _report(request, filters)
-    response = HttpResponse(reports.pdf_report(report), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(report, "pdf")}"'
-    return response
+    context = _context(request, filters)
+    html = render_to_string("dashboard/board_print.html", context, request=request)
+    return _attachment(HttpResponse(render_pdf(html), content_type="application/pdf"), context["report"], "pdf")
 
 
 @executive_page
 def board_csv(request: HttpRequest, filters: FilterForm) -> HttpResponse:
-    report = _report(request, filters)
-    response = HttpResponse(reports.csv_report(report), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(report, "csv")}"'
-    return response
+    report = reports.board_report(request.user, filters.get_period(), filters.department_ids())
+    response = HttpResponse(csv_report(report), content_type="text/csv; charset=utf-8")
+    return _attachment(response, report, "csv")

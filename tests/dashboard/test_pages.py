@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["dashboard:overview", "dashboard:risk", "dashboard:strategy", "dashboard:board"]
 EXPORTS = ["dashboard:board-pdf", "dashboard:board-csv"]
-# A page's query count must not depend on how many decisions there are.
-MAX_QUERIES = 30
+# A page's query count must not depend on how many decisions there are; the board pack has eight sections.
+MAX_QUERIES = {"dashboard:board": 40}
 
 
 @pytest.mark.parametrize("page", PAGES + EXPORTS + ["dashboard:overview-numbers"])
@@ -61,7 +61,7 @@ def test_a_page_costs_the_same_queries_with_more_decisions(
     DecisionFactory.create_batch(25, agent=finance_agent)
     client.force_login(alice)
 
-    with django_assert_max_num_queries(MAX_QUERIES):
+    with django_assert_max_num_queries(MAX_QUERIES.get(page, 30)):
         response = client.get(reverse(page), {"period": "30d"})
 
     assert response.status_code == 200
@@ -94,7 +94,7 @@ def test_the_board_pdf_downloads_as_a_pdf(client, alice, finance_agent):
     response = client.get(reverse("dashboard:board-pdf"), week)
 
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'attachment; filename="regent-board-20260304-20260311.pdf"'
+    assert response["Content-Disposition"] == 'attachment; filename="regent-board-20260304-20260310.pdf"'
     assert response.content.startswith(b"%PDF")
 
 
@@ -105,8 +105,8 @@ def test_the_board_csv_lists_the_figures_and_each_department(client, alice, fina
 
     response = client.get(reverse("dashboard:board-csv"))
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert ["Decisions", "3", "0", "new"] in rows
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert ["Decisions (count)", "3", "0", "new"] in rows
     departments = {row[0]: row[1] for row in rows if row and row[0] in ("Finance", "Customer Support")}
     assert departments == {"Finance": "2", "Customer Support": "1"}
 
@@ -120,7 +120,7 @@ def test_a_supervisors_board_csv_holds_only_their_departments(client, bob, finan
 
     text = response.content.decode()
     assert "Customer Support" not in text
-    assert ["Decisions", "1", "0", "new"] in list(csv.reader(io.StringIO(text)))
+    assert ["Decisions (count)", "1", "0", "new"] in list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
 def test_the_top_risks_link_to_each_agents_page(client, alice, finance_agent):

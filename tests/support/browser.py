@@ -27,3 +27,9 @@ def decide(agent, amount: str = "10"):
 def expect_charts_drawn(page: Page, keys: list[str]) -> None:
     for key in keys:
         expect(page.get_by_test_id(f"chart-{key}").locator("svg.main-svg").first).to_be_attached(timeout=SLOW_MS)
+
+
+def expect_board_charts_drawn(page: Page, keys: list[str]) -> None:
+    """The board pack's charts are SVG drawn on the server (the PDF prints the same page)."""
+    for key in keys:
+        expect(page.get_by_test_id(f"pack-chart-{key}").locator("svg.board-chart")).to_be_attached(timeout=SLOW_MS)

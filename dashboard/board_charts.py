@@ -1,0 +1,222 @@
+"""The board pack's charts as SVG drawn on the server, so the page and its PDF show the same picture.
+
+WeasyPrint runs no JavaScript, so the Plotly charts of the other pages cannot be printed by it. Plotly's
+static export needs kaleido and a Chrome at render time (seconds per figure, a browser on the server);
+matplotlib is a large dependency whose SVG turns text into paths. These charts are bars and lines over
+a few dozen aggregated numbers, so a small SVG writer does it: text stays text (searchable, selectable
+in the PDF), colours come from the same colour-blind-safe palette, and every chart says its numbers in
+a table beside it for people who do not read charts.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from django.conf import settings
+from django.utils.safestring import SafeString, mark_safe
+
+from dashboard.board import BoardReport
+from dashboard.charts import PALETTE
+from dashboard.money import format_money
+
+WIDTH = 640
+MONEY_SERIES = (("Spend", "spend"), ("Cost", "cost"), ("Value", "value"))
+FONT = 'font-family="DejaVu Sans, sans-serif"'
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str  # the value as the reader sees it, with its unit
+    marker: float | None = None  # a line across the bar: the appetite, the warning threshold
+    alarm: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]
+
+
+def _svg(title: str, height: int, body: list[str]) -> SafeString:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'class="board-chart" {FONT} font-size="12">'
+        f"<title>{escape(title)}</title>"
+    )
+    return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 (every text above and below is escaped)
+
+
+def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {extra}>{escape(text)}</text>'
+
+
+def _nice_max(value: float) -> float:
+    """The axis top: 1, 2 or 5 times a power of ten, at or above the largest value."""
+    if value <= 0:
+        return 1
+    power = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def column_chart(title: str, labels: Sequence[str], values: Sequence[float], unit: str) -> SafeString:
+    """Vertical bars over time (decisions per day or hour), every few labels written under the axis."""
+    height, left, bottom, top = 240, 48, 200, 16
+    plot_width = WIDTH - left - 12
+    top_value = _nice_max(max(values, default=0))
+    body = [_axis_lines(left, top, bottom, top_value, unit)]
+    slot = plot_width / max(len(values), 1)
+    every = max(1, round(len(values) / 8))
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        bar_height = (bottom - top) * value / top_value
+        x = left + i * slot
+        body.append(
+            f'<rect x="{x + slot * 0.15:.1f}" y="{bottom - bar_height:.1f}" width="{slot * 0.7:.1f}" '
+            f'height="{bar_height:.1f}" fill="{PALETTE[0]}"/>'
+        )
+        if i % every == 0:
+            body.append(_text(x + slot / 2, bottom + 18, label, "middle"))
+    return _svg(title, height, body)
+
+
+def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], unit: str = "%") -> SafeString:
+    """Rates over time, 0–100 %, one coloured and dashed line per series, with a legend under the plot."""
+    height, left, bottom, top = 260, 64, 190, 16
+    plot_width = WIDTH - left - 12
+    count = max(len(labels), 1)
+    step = plot_width / max(count - 1, 1)
+    body = [_axis_lines(left, top, bottom, 100, unit)]
+    dashes = ("", "6 3", "2 3", "8 3 2 3")
+    for n, line in enumerate(series):
+        points = [
+            f"{left + i * step:.1f},{bottom - (bottom - top) * v / 100:.1f}"
+            for i, v in enumerate(line.values)
+            if v is not None
+        ]
+        colour, dash = PALETTE[n % len(PALETTE)], dashes[n % len(dashes)]
+        if len(points) > 1:
+            body.append(
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2" '
+                f'stroke-dasharray="{dash}"/>'
+            )
+        elif points:
+            x, y = points[0].split(",")
+            body.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
+        legend_x = left + n * 150
+        body.append(
+            f'<line x1="{legend_x}" y1="{height - 18}" x2="{legend_x + 24}" y2="{height - 18}" stroke="{colour}" '
+            f'stroke-width="2" stroke-dasharray="{dash}"/>'
+        )
+        body.append(_text(legend_x + 30, height - 14, line.name))
+    every = max(1, round(count / 8))
+    for i, label in enumerate(labels):
+        if i % every == 0:
+            anchor = "end" if i == count - 1 and count > 1 else "middle"  # the last label stays inside the chart
+            body.append(_text(left + i * step, bottom + 20, label, anchor))
+    return _svg(title, height, body)
+
+
+def bar_chart(title: str, bars: Sequence[Bar], top_value: float, marker_label: str = "") -> SafeString:
+    """Horizontal bars with their value written at the end; an alarm bar is vermilion, a marker a black tick."""
+    row, left, right = 30, 170, 90
+    height = 24 + row * max(len(bars), 1) + (22 if marker_label else 0)
+    plot_width = WIDTH - left - right
+    body = []
+    for i, bar in enumerate(bars):
+        y = 12 + i * row
+        width = plot_width * min(bar.value, top_value) / top_value if top_value else 0
+        colour = PALETTE[1] if bar.alarm else PALETTE[0]
+        body.append(_text(left - 8, y + 15, bar.label[:26], "end"))
+        body.append(f'<rect x="{left}" y="{y + 3}" width="{width:.1f}" height="{row - 10}" fill="{colour}"/>')
+        body.append(_text(left + width + 6, y + 15, bar.text, extra='font-weight="bold"' if bar.alarm else ""))
+        if bar.marker is not None:
+            x = left + plot_width * min(bar.marker, top_value) / top_value
+            body.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + row - 4}" stroke="#000" stroke-width="2"/>')
+    if not bars:
+        body.append(_text(WIDTH / 2, 30, "Nothing in this period", "middle"))
+    if marker_label:
+        legend_y = height - 10
+        body.append(
+            f'<line x1="{left}" y1="{legend_y - 10}" x2="{left}" y2="{legend_y + 2}" stroke="#000" stroke-width="2"/>'
+        )
+        body.append(_text(left + 8, legend_y, marker_label))
+    return _svg(title, height, body)
+
+
+def grouped_bar_chart(
+    title: str, groups: Sequence[str], series: Sequence[Series], texts: Sequence[Sequence[str]]
+) -> SafeString:
+    """Several horizontal bars per group (spend, cost and value per department), one colour per series."""
+    bar, left, right = 14, 170, 100
+    group_height = bar * len(series) + 12
+    height = 40 + group_height * max(len(groups), 1)
+    plot_width = WIDTH - left - right
+    top_value = max((v or 0 for s in series for v in s.values), default=0) or 1
+    body = []
+    for g, group in enumerate(groups):
+        y0 = 8 + g * group_height
+        body.append(_text(left - 8, y0 + group_height / 2, group[:26], "end"))
+        for n, line in enumerate(series):
+            value = line.values[g] or 0
+            width = plot_width * max(value, 0) / top_value
+            y = y0 + n * bar
+            body.append(
+                f'<rect x="{left}" y="{y}" width="{width:.1f}" height="{bar - 2}" fill="{PALETTE[n % len(PALETTE)]}"/>'
+            )
+            body.append(_text(left + width + 6, y + bar - 3, texts[n][g], extra='font-size="10"'))
+    if not groups:
+        body.append(_text(WIDTH / 2, 30, "Nothing in this period", "middle"))
+    for n, line in enumerate(series):
+        x = left + n * 150
+        body.append(f'<rect x="{x}" y="{height - 24}" width="14" height="12" fill="{PALETTE[n % len(PALETTE)]}"/>')
+        body.append(_text(x + 20, height - 14, line.name))
+    return _svg(title, height, body)
+
+
+def _axis_lines(left: int, top: int, bottom: int, top_value: float, unit: str) -> str:
+    """The value axis: gridlines at 0, ½ and the top, labelled with the unit."""
+    parts = []
+    for fraction in (0, 0.5, 1):
+        y = bottom - (bottom - top) * fraction
+        value = top_value * fraction
+        label = f"{value:,.0f}{unit}" if unit == "%" else f"{value:,.0f}"
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - 12}" y2="{y:.1f}" stroke="#d9dee8"/>')
+        parts.append(_text(left - 6, y + 4, label, "end"))
+    return "".join(parts)
+
+
+def pack_charts(report: BoardReport) -> dict[str, SafeString]:
+    """The pack's five charts, from the report's own numbers."""
+    fmt = "%H:00" if report.period.grain == "hour" else "%d %b"
+    labels = [bucket.strftime(fmt) for bucket in report.trend.buckets]
+    rates = [Series(name, values) for name, values in report.trend.rates.items() if name != "Rejection"]
+    appetite = [
+        Bar(
+            d.department,
+            d.average_risk or 0,
+            f"{d.average_risk:g}" if d.average_risk is not None else "none",
+            d.appetite,
+            d.over_appetite,
+        )
+        for d in report.departments
+    ]
+    threshold = settings.PROVIDER_CONCENTRATION_WARNING
+    providers = [Bar(p.provider, p.share, f"{p.share:g}%", threshold, p.over_threshold) for p in report.providers]
+    money = [Series(name, [getattr(row, attr) for row in report.value]) for name, attr in MONEY_SERIES]
+    money_texts = [[format_money(v or 0, whole=True) for v in s.values] for s in money]
+    return {
+        "decisions": column_chart(f"Decisions per {report.period.grain}", labels, report.trend.decisions, "decisions"),
+        "rates": line_chart("Automation, escalation and violation rates", labels, rates),
+        "appetite": bar_chart("Average risk score by department", appetite, 100, "risk appetite"),
+        "value": grouped_bar_chart(
+            f"Spend, cost and value by department ({settings.ORG_CURRENCY})",
+            [row.name for row in report.value],
+            money,
+            money_texts,
+        ),
+        "providers": bar_chart("Share of decisions by model provider", providers, 100, "concentration warning"),
+    }
