@@ -231,7 +231,7 @@ def test_the_agent_page_shows_its_charts_budget_policies_and_latest_decisions(
     html = response.content.decode()
     for key in ("agent-decisions", "agent-money", "agent-risk", "policies"):
         assert f'id="chart-data-{key}"' in html
-    assert "<strong>2,500.00</strong> of 10,000.00 spent (25.0%)" in html
+    assert "<strong>$2,500.00</strong> of $10,000.00 spent (25.0%)" in html
     assert "Flag invoices" in html
     latest = Decision.objects.filter(agent=finance_agent).order_by("-created_at", "-id")[:20]
     assert all(f'<a href="{decision_url(d.pk)}">' in html for d in latest)
