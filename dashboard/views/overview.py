@@ -41,6 +41,7 @@ def overview(request: HttpRequest, filters: FilterForm) -> HttpResponse:
             "verdicts": glossary.VERDICT_LABELS,
             "actions": glossary.action_descriptions(),
             "locale": settings.ORG_LOCALE.replace("_", "-"),
+            "currency": settings.ORG_CURRENCY,
         },
         "risks": risky_agents(user, period, departments, limit=5),
         "recent": recent_decisions(user, departments),

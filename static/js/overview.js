@@ -14,12 +14,18 @@
   const words = wordsElement ? JSON.parse(wordsElement.textContent) : { verdicts: {}, actions: {}, locale: "en-US" };
 
   function verdictLabel(code) { return words.verdicts[code] || code; }
-  function actionLabel(code) { return words.actions[code] || code; }
+  function actionLabel(code) {
+    if (words.actions[code]) return words.actions[code];
+    const parts = String(code).split(".");  // as dashboard.glossary.action_label: "invoice.approve" → "Invoice: approve"
+    const subject = parts[0].replace(/_/g, " ");
+    const label = subject.charAt(0).toUpperCase() + subject.slice(1);
+    return parts.length > 1 ? label + ": " + parts.slice(1).join(".").replace(/_/g, " ") : label;
+  }
   function amountText(amount, currency) {
     if (amount === null || amount === undefined || amount === "") return "";
-    if (!currency) return String(amount);
     try {
-      return new Intl.NumberFormat(words.locale, { style: "currency", currency: currency }).format(Number(amount));
+      const code = currency || words.currency;  // no currency given: the organisation's, as on the server
+      return new Intl.NumberFormat(words.locale, { style: "currency", currency: code }).format(Number(amount));
     } catch (error) {
       return amount + " " + currency;
     }
