@@ -5,13 +5,16 @@ written on the marks; each chart also carries its numbers as a table (`Chart.tab
 shows under it, which is what a keyboard or screen-reader user reads.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 import plotly.graph_objects as go
+from django.conf import settings
 from django.urls import reverse
 
+from dashboard.glossary import VERDICT_LABELS
 from dashboard.interactions import DELEGATION, SHARED, Edge, Graph
 from dashboard.kpis.concentration import ProviderShare
 from dashboard.kpis.risk import RISK_BANDS, DepartmentRisk, PolicyHits
@@ -19,6 +22,7 @@ from dashboard.kpis.routing_shift import RoutingShift
 from dashboard.kpis.trend import Trend
 from dashboard.kpis.value import CostValue
 from dashboard.league import AgentTrend
+from dashboard.money import currency_symbol, format_money, unit_label
 from dashboard.periods import Period
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
@@ -231,7 +235,7 @@ def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
             y=[r.cost for r in rows],
             name="Cost",
             marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
-            text=[f"{r.cost:,.0f}" for r in rows],
+            text=[format_money(r.cost, whole=True) for r in rows],
             textposition="outside",
         ),
         go.Bar(
@@ -239,18 +243,28 @@ def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
             y=[r.value for r in rows],
             name="Value",
             marker={"color": PALETTE[2]},
-            text=[f"{r.value:,.0f}" for r in rows],
+            text=[format_money(r.value, whole=True) for r in rows],
             textposition="outside",
         ),
     ]
     title = f"Cost and value by {by}"
+    axis = {"title": {"text": unit_label("amount")}, "tickprefix": currency_symbol(), "separatethousands": True}
     return Chart(
         f"cost-value-{by}",
         title,
-        f"Reported cost and value of outcomes per {by}",
-        _figure(traces, _layout(title, barmode="group", yaxis={"title": {"text": "amount"}})),
-        [by.capitalize(), "Decisions", "Spend", "Cost", "Value"],
-        [[r.name, f"{r.decisions:,}", f"{r.spend:,.0f}", f"{r.cost:,.0f}", f"{r.value:,.0f}"] for r in rows],
+        f"Reported cost and value of outcomes per {by}, in {settings.ORG_CURRENCY}",
+        _figure(traces, _layout(title, barmode="group", yaxis=axis)),
+        [by.capitalize(), "Decisions", unit_label("Spend"), unit_label("Cost"), unit_label("Value")],
+        [
+            [
+                r.name,
+                f"{r.decisions:,}",
+                format_money(r.spend, whole=True),
+                format_money(r.cost, whole=True),
+                format_money(r.value, whole=True),
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -300,50 +314,73 @@ def provider_chart(shares: list[ProviderShare], threshold: int) -> Chart:
 
 
 def routing_chart(shift: RoutingShift) -> Chart:
-    agents = sorted(set(shift.before) | set(shift.after), key=lambda a: -shift.after.get(a, 0))[:10]
+    """Horizontal bars, one row per agent (names on the axis never collide), legend under the plot; a week with
+    no routed steps is said in words on the chart, not drawn as an empty series."""
+    agents = sorted(set(shift.before) | set(shift.after), key=lambda a: (-shift.after.get(a, 0), a))[:10]
+    rows = list(reversed(agents))  # the largest share since the change at the top
+    series = [
+        ("Week before the change", shift.before, shift.steps_before, {"color": PALETTE[5], "pattern": {"shape": "."}}),
+        ("Since the change", shift.after, shift.steps_after, {"color": PALETTE[0]}),
+    ]
     traces = [
         go.Bar(
-            x=agents,
-            y=[shift.before.get(a, 0) for a in agents],
-            name="Week before the change",
-            marker={"color": PALETTE[5], "pattern": {"shape": "."}},
-        ),
-        go.Bar(
-            x=agents, y=[shift.after.get(a, 0) for a in agents], name="Since the change", marker={"color": PALETTE[0]}
-        ),
+            y=[escape(a) for a in rows],
+            x=[shares.get(a, 0) for a in rows],
+            name=f"{label} ({steps:,} steps)",
+            orientation="h",
+            marker=marker,
+            hovertemplate=f"{label}: %{{x:.1f}}%<extra>%{{y}}</extra>",
+        )
+        for label, shares, steps, marker in series
+        if steps
     ]
-    empty = (
-        []
-        if agents
-        else [
-            {
-                "text": "No workflow steps were routed around the last change.",
-                "showarrow": False,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-            }
-        ]
-    )
+    notes = [_routing_note(shift, agents)] if _routing_note(shift, agents) else []
     layout = _layout(
         "How routing shifted",
         barmode="group",
-        annotations=empty,
-        xaxis={"visible": bool(agents)},
-        yaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents)},
+        height=max(260, 150 + 44 * len(rows)),
+        annotations=[
+            {
+                "text": note,
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5 if not agents else 0,
+                "xanchor": "center" if not agents else "left",
+                "y": 0.5 if not agents else 1.02,
+                "yanchor": "middle" if not agents else "bottom",
+                "font": {"size": 12, "color": "#5b6475"},
+                "align": "left" if agents else "center",
+            }
+            for note in notes
+        ],
+        xaxis={"title": {"text": "% of routed steps"}, "visible": bool(agents), "rangemode": "tozero"},
+        yaxis={"automargin": True, "visible": bool(agents)},
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+        margin={"l": 10, "r": 20, "t": 84 if notes and agents else 40, "b": 40},
     )
     return Chart(
         "routing",
         "How routing shifted",
         "Share of routed workflow steps per agent, the week before and since the last priority change",
         _figure(traces, layout),
-        ["Agent", "Before (%)", "Since (%)"],
-        [[a, shift.before.get(a, 0), shift.after.get(a, 0)] for a in agents],
+        ["Agent", "Week before (% of steps)", "Since (% of steps)"],
+        [
+            [a, _pct(shift.before.get(a)) if shift.steps_before else "no steps", _pct(shift.after.get(a, 0))]
+            for a in agents
+        ],
     )
 
 
-VERDICT_LABELS = {"allow": "Allowed", "flag": "Flagged", "require_approval": "Sent for approval", "deny": "Denied"}
+def _routing_note(shift: RoutingShift, agents: list[str]) -> str:
+    if not agents:
+        return "No workflow steps were routed around the last change."
+    if not shift.steps_before:
+        why = "routing began with this change" if shift.previous is None else "no steps were routed then"
+        return f"No bars for the week before the change:<br>{why}, so there is nothing to compare."
+    if not shift.steps_after:
+        return "No steps routed since the change yet."
+    return ""
 
 
 def agent_decisions_chart(trend: AgentTrend, period: Period) -> Chart:
@@ -384,14 +421,20 @@ def agent_money_chart(trend: AgentTrend, period: Period) -> Chart:
         )
         for i, (name, values) in enumerate(series.items())
     ]
-    layout = _layout("Spend and value", yaxis={"title": {"text": "amount"}, "rangemode": "tozero"})
+    layout = _layout(
+        "Spend and value",
+        yaxis={"title": {"text": unit_label("amount")}, "tickprefix": currency_symbol(), "rangemode": "tozero"},
+    )
     return Chart(
         "agent-money",
         "Spend and value",
         f"What the agent spent and the value its outcomes reported, per {period.grain}",
         _figure(traces, layout),
-        ["Bucket", "Spend", "Value"],
-        [[label, f"{s:,.2f}", f"{v:,.2f}"] for label, s, v in zip(labels, trend.spend, trend.value, strict=True)],
+        ["Bucket", unit_label("Spend"), unit_label("Value")],
+        [
+            [label, format_money(spend), format_money(value)]
+            for label, spend, value in zip(labels, trend.spend, trend.value, strict=True)
+        ],
     )
 
 
@@ -422,9 +465,16 @@ def agent_risk_chart(trend: AgentTrend, period: Period) -> Chart:
     )
 
 
-def interaction_chart(graph: Graph) -> Chart:
-    """Agents on a circle grouped by department; arrows are delegations, dashed lines shared workflow runs.
+ARC_WIDTH = 0.5  # how far right an arc bulges per row it spans; shared-run arcs bulge less than delegations
+SHARED_ARC_WIDTH = 0.3
+ROW_PIXELS = 26
 
+
+def interaction_chart(graph: Graph) -> Chart:
+    """An arc diagram: one agent per row (names on the axis, grouped under their department's name), delegations
+    as arcs ending in an arrow at the agent that received the work, shared workflow runs as dashed arcs.
+
+    Plotly sizes the axis margin to the names (automargin) and one name per row never overlaps another.
     Names are HTML-escaped: Plotly renders a subset of HTML in text, and agent names come from outside.
     """
     nodes = {node.agent.pk: node for node in graph.nodes}
@@ -437,71 +487,30 @@ def interaction_chart(graph: Graph) -> Chart:
     def name(pk: int) -> str:
         return escape(nodes[pk].agent.name)
 
-    def place(pk: int) -> tuple[float, float]:
-        return nodes[pk].x, nodes[pk].y
+    def arc(edge: Edge) -> list[tuple[float, float]]:
+        bulge = ARC_WIDTH if edge.kind == DELEGATION else SHARED_ARC_WIDTH
+        return _arc(nodes[edge.source].y, nodes[edge.target].y, bulge)
 
-    delegations = [e for e in graph.edges if e.kind == DELEGATION]
-    shared = [(e, _curve(place(e.source), place(e.target))) for e in graph.edges if e.kind == SHARED]
-    middles = [(e, _middle(place(e.source), place(e.target))) for e in delegations] + [
-        (e, curve[len(curve) // 2]) for e, curve in shared
-    ]
-    arrows = [
-        {
-            "x": nodes[e.target].x,
-            "y": nodes[e.target].y,
-            "ax": nodes[e.source].x,
-            "ay": nodes[e.source].y,
-            "xref": "x",
-            "yref": "y",
-            "axref": "x",
-            "ayref": "y",
-            "text": "",
-            "showarrow": True,
-            "arrowhead": 3,
-            "arrowsize": 1,
-            "arrowwidth": width(e),
-            "arrowcolor": PALETTE[6],
-            "standoff": 14,
-            "startstandoff": 14,
-        }
-        for e in delegations
-    ] + [
-        {
-            "x": x,
-            "y": y,
-            "xref": "x",
-            "yref": "y",
-            "text": str(e.count),
-            "showarrow": False,
-            "font": {"size": 11},
-            "bgcolor": "#ffffff",
-            "bordercolor": "#5b6475",
-            "borderwidth": 1,
-            "borderpad": 1,
-        }
-        for e, (x, y) in middles
-        if e in labelled
-    ]
+    arcs = [(e, arc(e)) for e in graph.edges]
+    apexes = [(e, points[len(points) // 2]) for e, points in arcs]
     traces = [
         go.Scatter(
-            x=[None],
-            y=[None],
+            x=[x for e, points in arcs if e.kind == kind for x in [*(p[0] for p in points), None]],
+            y=[y for e, points in arcs if e.kind == kind for y in [*(p[1] for p in points), None]],
             mode="lines",
-            name="Delegated runs (arrow: from → to)",
-            line={"color": PALETTE[6], "width": 2},
+            name=label,
             hoverinfo="skip",
-        ),
+            line={"color": color, "dash": dash, "width": 1.8},
+        )
+        for kind, label, color, dash in (
+            (DELEGATION, "Delegated runs (arrow: from → to)", PALETTE[6], "solid"),
+            (SHARED, "Shared workflow runs (dashed)", "#8a8f99", "dash"),
+        )
+    ]
+    traces.append(
         go.Scatter(
-            x=[x for _, curve in shared for x in [*(p[0] for p in curve), None]],
-            y=[y for _, curve in shared for y in [*(p[1] for p in curve), None]],
-            mode="lines",
-            name="Shared workflow runs (dashed)",
-            hoverinfo="skip",
-            line={"color": "#8a8f99", "dash": "dash", "width": 1.5},
-        ),
-        go.Scatter(
-            x=[x for _, (x, _) in middles],
-            y=[y for _, (_, y) in middles],
+            x=[x for _, (x, _) in apexes],
+            y=[y for _, (_, y) in apexes],
             mode="markers",
             name="Edge counts",
             showlegend=False,
@@ -510,22 +519,58 @@ def interaction_chart(graph: Graph) -> Chart:
                 f"{name(e.source)} → {name(e.target)}: {e.count} delegated runs"
                 if e.kind == DELEGATION
                 else f"{name(e.source)} and {name(e.target)}: {e.count} shared runs"
-                for e, _ in middles
+                for e, _ in apexes
             ],
             hovertemplate="%{hovertext}<extra></extra>",
-        ),
+        )
+    )
+    arrows = [
+        {
+            "x": 0,
+            "y": nodes[e.target].y,
+            "ax": 0.35,
+            "ay": nodes[e.target].y,
+            **{"xref": "x", "yref": "y", "axref": "x", "ayref": "y"},
+            "text": "",
+            "showarrow": True,
+            "arrowhead": 3,
+            "arrowsize": 1,
+            "arrowwidth": width(e),
+            "arrowcolor": PALETTE[6],
+            "standoff": 9,
+        }
+        for e in graph.edges
+        if e.kind == DELEGATION
+    ]
+    counts = [
+        {
+            "x": x,
+            "y": y,
+            **{"xref": "x", "yref": "y"},
+            "text": str(e.count),
+            "showarrow": False,
+            "font": {"size": 11},
+            "bgcolor": "#ffffff",
+            "bordercolor": "#5b6475",
+            "borderwidth": 1,
+            "borderpad": 1,
+        }
+        for e, (x, y) in apexes
+        if e in labelled
     ]
     departments = sorted({n.agent.department for n in graph.nodes}, key=lambda d: d.name)
+    ticks: list[tuple[float, str]] = []
     for i, department in enumerate(departments):
         members = [n for n in graph.nodes if n.agent.department_id == department.pk]
+        ticks.append((members[0].y + 1, f"<b>{escape(department.name)}</b>"))  # the row above the group
+        ticks += [(n.y, escape(n.agent.name)) for n in members]
         traces.append(
             go.Scatter(
-                x=[n.x for n in members],
+                x=[0] * len(members),
                 y=[n.y for n in members],
-                mode="markers+text",
+                mode="markers",
                 name=escape(department.name),
-                text=[escape(n.agent.name) for n in members],
-                textposition=[_label_side(n.x, n.y) for n in members],
+                showlegend=False,
                 customdata=[reverse("dashboard:agent", args=[n.agent.pk]) for n in members],
                 hovertext=[
                     f"<b>{escape(n.agent.name)}</b> ({escape(department.name)})<br>delegated {n.delegated}, "
@@ -534,14 +579,15 @@ def interaction_chart(graph: Graph) -> Chart:
                 ],
                 hovertemplate="%{hovertext}<extra></extra>",
                 marker={
-                    "size": 20,
+                    "size": 14,
                     "color": PALETTE[i % len(PALETTE)],
                     "symbol": NODE_SYMBOLS[i % len(NODE_SYMBOLS)],
                     "line": {"width": 1.5, "color": "#ffffff"},
                 },
             )
         )
-    axis = {"visible": False, "range": [-1.6, 1.6]}
+    reach = max((max(p[0] for p in points) for _, points in arcs), default=1)
+    rows = len(ticks)
     empty = {
         "text": "No delegations or shared workflow runs in this period.",
         "showarrow": False,
@@ -552,17 +598,28 @@ def interaction_chart(graph: Graph) -> Chart:
     }
     layout = _layout(
         "Who works with whom",
-        height=720,
-        xaxis=axis,
-        yaxis={**axis, "scaleanchor": "x"},
-        annotations=arrows if graph.nodes else [empty],
+        height=max(320, 130 + ROW_PIXELS * rows),
+        xaxis={"visible": False, "range": [-0.4, reach + 0.6], "fixedrange": True},
+        yaxis={
+            "tickvals": [y for y, _ in ticks],
+            "ticktext": [text for _, text in ticks],
+            "range": [min((y for y, _ in ticks), default=0) - 0.8, max((y for y, _ in ticks), default=0) + 0.8],
+            "showgrid": False,
+            "zeroline": False,
+            "ticks": "",
+            "fixedrange": True,
+            "visible": bool(graph.nodes),
+        },
+        annotations=arrows + counts if graph.nodes else [empty],
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.05},
+        legend={"orientation": "h", "x": 0, "y": 0, "yanchor": "top"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     return Chart(
         "interactions",
         "Who works with whom",
-        "Agents grouped by department; arrows show delegated workflow runs, dashed lines runs worked together",
+        "Agents one per row grouped by department; arcs ending in an arrow show delegated workflow runs, "
+        "dashed arcs runs worked together",
         # Not through go.Figure: validating a few hundred annotations we built ourselves costs ~0.4 s.
         {"data": [trace.to_plotly_json() for trace in traces], "layout": layout},
         ["Kind", "From", "To", "Runs"],
@@ -578,26 +635,11 @@ def interaction_chart(graph: Graph) -> Chart:
     )
 
 
-def _label_side(x: float, y: float) -> str:
-    """Names outside the circle: beside nodes on the left and right, above and below at the top and bottom."""
-    if abs(x) > 0.5:
-        return "middle right" if x > 0 else "middle left"
-    return "top center" if y >= 0 else "bottom center"
-
-
-def _middle(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
-
-
-def _curve(a: tuple[float, float], b: tuple[float, float], steps: int = 12) -> list[tuple[float, float]]:
-    """A quadratic curve from a to b bending toward the circle's centre, so it does not hide a straight arrow."""
-    control = tuple(0.4 * m for m in _middle(a, b))
-
-    def at(t: float) -> tuple[float, float]:
-        x, y = ((1 - t) ** 2 * p + 2 * (1 - t) * t * c + t**2 * q for p, c, q in zip(a, control, b, strict=True))
-        return round(x, 4), round(y, 4)
-
-    return [at(i / steps) for i in range(steps + 1)]
+def _arc(start: float, end: float, bulge: float, steps: int = 16) -> list[tuple[float, float]]:
+    """Half an ellipse from row `start` to row `end`, right of the names, as wide as the rows it spans."""
+    middle, radius = (start + end) / 2, (start - end) / 2
+    angles = [math.pi * i / steps for i in range(steps + 1)]
+    return [(round(abs(radius) * bulge * math.sin(a), 4), round(middle + radius * math.cos(a), 4)) for a in angles]
 
 
 def _number(value: float | None) -> str:

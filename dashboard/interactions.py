@@ -6,7 +6,6 @@ sees an edge only when both agents are theirs to see, and the department filter 
 touch an agent of the departments asked for.
 """
 
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from workflows.models import StepRun, WorkflowRun
 
 DELEGATION, SHARED = "delegation", "shared"
 MAX_EDGES = 60
-DEPARTMENT_GAP = 1  # empty places on the circle between two departments
+DEPARTMENT_GAP = 1  # blank rows between two departments
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def shared_runs(period: Period, allowed: QuerySet, wanted: QuerySet | None = Non
 
 
 def interaction_graph(viewer, period: Period, departments: Iterable[int] | None = None) -> Graph:
-    """The agents that delegated to or worked with each other in the period, placed on a circle."""
+    """The agents that delegated to or worked with each other in the period, one per row by department."""
     scope = departments_in_scope(viewer, departments)
     allowed = visible_agents(viewer).values("pk")
     wanted = None if scope is None else Agent.objects.filter(department_id__in=scope).values("pk")
@@ -110,24 +109,22 @@ def interaction_graph(viewer, period: Period, departments: Iterable[int] | None 
         else:
             together[edge.source] += edge.count
             together[edge.target] += edge.count
-    placed = circle_by_department(list(agents.values()))
+    placed = rows_by_department(list(agents.values()))
     nodes = [Node(agent, x, y, out[agent.pk], into[agent.pk], together[agent.pk]) for agent, x, y in placed]
     return Graph(nodes, edges, cut_delegations or cut_shared)
 
 
-def circle_by_department(agents: list[Agent]) -> list[tuple[Agent, float, float]]:
-    """Agents evenly on a unit circle, grouped by department (a gap between groups), in name order.
+def rows_by_department(agents: list[Agent]) -> list[tuple[Agent, float, float]]:
+    """Agents one per row, grouped by department (a blank row between groups), in name order: (agent, 0, -row).
 
-    Deterministic, so the same data always draws the same picture and a person learns where to look.
+    One name per row can never overlap another however many agents there are, and the same data always
+    draws the same picture, so a person learns where to look.
     """
     ordered = sorted(agents, key=lambda a: (a.department.name, a.name, a.pk))
-    departments = len({a.department_id for a in ordered})
-    places = len(ordered) + (DEPARTMENT_GAP * departments if departments > 1 else 0)
-    placed, slot, previous = [], 0, None
+    placed, row, previous = [], 0, None
     for agent in ordered:
         if previous is not None and agent.department_id != previous:
-            slot += DEPARTMENT_GAP
-        angle = math.pi / 2 - 2 * math.pi * slot / max(places, 1)  # from the top, clockwise
-        placed.append((agent, round(math.cos(angle), 4), round(math.sin(angle), 4)))
-        slot, previous = slot + 1, agent.department_id
+            row += DEPARTMENT_GAP
+        placed.append((agent, 0.0, float(-row)))
+        row, previous = row + 1, agent.department_id
     return placed

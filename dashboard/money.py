@@ -7,7 +7,7 @@ and amounts in different currencies are never added together.
 
 from decimal import Decimal
 
-from babel.numbers import format_currency, get_currency_symbol
+from babel.numbers import format_compact_currency, format_currency, get_currency_symbol
 from django.conf import settings
 
 
@@ -23,6 +23,16 @@ def format_money(amount: Decimal | float | int | None, currency: str = "", *, wh
     return format_currency(
         Decimal(str(amount)), code, format=pattern, locale=settings.ORG_LOCALE, currency_digits=not whole
     )
+
+
+def format_money_short(amount: Decimal | float | int | None, currency: str = "") -> str:
+    """For a tile: whole units up to 100,000 ("$12,346"), then compact with the currency ("$1.2M")."""
+    if amount is None or amount == "":
+        return "—"
+    if abs(amount) < 100_000:
+        return format_money(amount, currency, whole=True)
+    code = currency or settings.ORG_CURRENCY
+    return format_compact_currency(Decimal(str(amount)), code, locale=settings.ORG_LOCALE, fraction_digits=1)
 
 
 def currency_symbol(currency: str = "") -> str:

@@ -37,7 +37,13 @@ def overview_numbers(user, period: Period, departments: Iterable[int] | None = N
     """The tiles as the page shows them, and the newest decisions, for the page's live refresh."""
     return {
         "tiles": {
-            tile.key: {"display": tile.display, "change": tile.change_display, "trend": tile.trend, "value": tile.value}
+            tile.key: {
+                "display": tile.display,
+                "change": tile.change_display,
+                "note": tile.note,
+                "trend": tile.trend,
+                "value": tile.value,
+            }
             for tile in kpis(user, period, departments)
         },
         "recent": recent_decisions(user, departments),

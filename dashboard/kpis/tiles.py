@@ -9,8 +9,10 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from dashboard.glossary import TERMS
 from dashboard.kpis.snapshot import _decision_sums, _total, departments_in_scope, rate, snapshot
 from dashboard.kpis.violations import VIOLATION_VERDICTS
+from dashboard.money import format_money, format_money_short
 from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
 from governance.models import Approval, Override
@@ -28,6 +30,15 @@ class Tile:
     unit: str = "count"  # count, percent, money, seconds
     higher_is_better: bool | None = None
     note: str = ""
+    budget: float | None = None  # spend only: the period's budget it is measured against
+
+    @property
+    def budget_share(self) -> float | None:
+        return rate(self.value or 0, self.budget) if self.budget else None
+
+    @property
+    def definition(self) -> str:
+        return TERMS[self.key].definition
 
     @property
     def change(self) -> float | None:
@@ -68,9 +79,7 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "money":
-        if abs(value) >= 1_000_000:
-            return f"{value / 1_000_000:,.2f} M"
-        return f"{value / 1000:,.1f} k" if abs(value) >= 10_000 else f"{value:,.0f}"
+        return format_money_short(value)
     if unit == "seconds":
         return f"{value / 60:.0f} min" if value < 3 * 3600 else f"{value / 3600:.1f} h"
     return f"{value:,.0f}"
@@ -101,6 +110,8 @@ def _figures(period: Period, scope: list[int] | None) -> dict[str, float | None]
         "decisions": decisions,
         "automation_rate": rate(decisions - verdict("require_approval"), decisions),
         "escalation_rate": rate(verdict("require_approval"), decisions),
+        "violations": violations,
+        "escalations": verdict("require_approval"),
         "violation_rate": rate(violations, decisions),
         "override_rate": rate(_overrides(period, scope), violations),
         "rejection_rate": rate(rejected, approved + rejected),
@@ -153,6 +164,7 @@ def kpis(viewer, period: Period, departments: Iterable[int] | None = None) -> li
         active_agents, open_approvals = agents.count(), approvals.count()
     budget = budget_for(period, scope)
     used = rate(now["spend"], budget)
+    spend_note = f"of {format_money(budget, whole=True)} budget" + (f" ({used:.0f}%)" if used else "")
 
     def tile(key: str, label: str, unit: str = "count", better: bool | None = None, note: str = "") -> Tile:
         return Tile(key, label, now[key], before[key], unit, better, note)
@@ -160,12 +172,12 @@ def kpis(viewer, period: Period, departments: Iterable[int] | None = None) -> li
     return [
         tile("decisions", "Decisions"),
         tile("automation_rate", "Automation rate", "percent", True, "decided without a person"),
-        tile("escalation_rate", "Escalation rate", "percent", False, "sent to a person"),
-        tile("violation_rate", "Violation rate", "percent", False, "denied or flagged by policy"),
+        tile("escalation_rate", "Escalation rate", "percent", False, f"{now['escalations']:,} sent to a person"),
+        tile("violation_rate", "Violation rate", "percent", False, f"{now['violations']:,} denied or flagged"),
         tile("override_rate", "Override rate", "percent", None, "violations a person overrode"),
         tile("rejection_rate", "Rejection rate", "percent", None, "a person rejected what the engine held"),
         tile("median_approval_seconds", "Median time to approval", "seconds", False),
-        tile("spend", "Spend", "money", None, f"of {budget:,.0f} budget" + (f" ({used:.0f}%)" if used else "")),
+        Tile("spend", "Spend", now["spend"], before["spend"], "money", None, spend_note, budget),
         tile("value", "Value delivered", "money", True, "from reported outcomes"),
         Tile("active_agents", "Active agents", active_agents),
         Tile("open_approvals", "Open approvals", open_approvals, None, "count", False, "waiting for a person now"),

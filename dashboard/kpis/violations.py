@@ -1,6 +1,7 @@
-"""One definition of a violation for every page, the board report and the API."""
+"""One definition of a violation for every page, the board report and the API (worded in dashboard.glossary)."""
 
-from governance.models import Verdict
+from dashboard.glossary import VIOLATION_RATE, VIOLATION_VERDICTS
 
-VIOLATION_VERDICTS = (Verdict.DENY, Verdict.FLAG)
-VIOLATION_DEFINITION = "denied or flagged decisions as a share of all decisions in the period"
+VIOLATION_DEFINITION = VIOLATION_RATE
+
+__all__ = ["VIOLATION_DEFINITION", "VIOLATION_VERDICTS"]

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboard import charts
+from dashboard.glossary import TERMS
 from dashboard.kpis.concentration import provider_concentration
 from dashboard.kpis.routing_shift import RoutingShift, routing_shift
 from dashboard.kpis.value import cost_and_value
@@ -23,6 +24,8 @@ def strategy(request: HttpRequest, filters: FilterForm) -> HttpResponse:
         "weights": _weights(shift),
         "threshold": threshold,
         "concentrated": [s for s in shares if s.over_threshold],
+        "money_terms": [TERMS[key] for key in ("spend", "cost", "value")],
+        "currency": settings.ORG_CURRENCY,
         "charts": [
             charts.cost_value_chart(cost_and_value(user, period, departments, by="department"), "department"),
             charts.cost_value_chart(cost_and_value(user, period, departments, by="provider"), "provider"),

@@ -10,6 +10,26 @@
   if (!tiles || !body || !start) return;
   const numbersUrl = tiles.dataset.numbersUrl + location.search;
   const stream = JSON.parse(start.textContent);
+  const wordsElement = document.getElementById("business-words");
+  const words = wordsElement ? JSON.parse(wordsElement.textContent) : { verdicts: {}, actions: {}, locale: "en-US" };
+
+  function verdictLabel(code) { return words.verdicts[code] || code; }
+  function actionLabel(code) {
+    if (words.actions[code]) return words.actions[code];
+    const parts = String(code).split(".");  // as dashboard.glossary.action_label: "invoice.approve" → "Invoice: approve"
+    const subject = parts[0].replace(/_/g, " ");
+    const label = subject.charAt(0).toUpperCase() + subject.slice(1);
+    return parts.length > 1 ? label + ": " + parts.slice(1).join(".").replace(/_/g, " ") : label;
+  }
+  function amountText(amount, currency) {
+    if (amount === null || amount === undefined || amount === "") return "";
+    try {
+      const code = currency || words.currency;  // no currency given: the organisation's, as on the server
+      return new Intl.NumberFormat(words.locale, { style: "currency", currency: code }).format(Number(amount));
+    } catch (error) {
+      return amount + " " + currency;
+    }
+  }
   const MAX_ROWS = 10;
   const REFRESH_MS = 60000;
   const DEBOUNCE_MS = 750;
@@ -43,9 +63,9 @@
     const tr = document.createElement("tr");
     tr.append(
       linked(d.at.slice(11, 19), "/decisions/" + encodeURIComponent(d.id) + "/"),
-      linked(d.agent, "/agents/" + encodeURIComponent(d.agent_id) + "/"), cell(d.department), cell(d.action),
-      cell(((d.amount || "") + " " + (d.currency || "")).trim()),
-      cell(d.verdict, "verdict verdict-" + d.verdict), cell(String(d.risk_score))
+      linked(d.agent, "/agents/" + encodeURIComponent(d.agent_id) + "/"), cell(d.department), cell(actionLabel(d.action)),
+      cell(amountText(d.amount, d.currency)),
+      cell(verdictLabel(d.verdict), "verdict verdict-" + d.verdict), cell(String(d.risk_score))
     );
     return tr;
   }
@@ -66,6 +86,8 @@
       const value = tiles.querySelector('[data-key="' + key + '"]');
       const change = tiles.querySelector('[data-change="' + key + '"]');
       if (value) value.textContent = numbers.tiles[key].display;
+      const note = tiles.querySelector('[data-note="' + key + '"]');
+      if (note && numbers.tiles[key].note) note.textContent = numbers.tiles[key].note;
       if (change) {
         change.textContent = numbers.tiles[key].change;
         change.className = "tile-change trend-" + numbers.tiles[key].trend;

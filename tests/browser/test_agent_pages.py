@@ -99,7 +99,9 @@ def test_the_graph_renders_and_clicking_an_agent_opens_its_page(
     expect(nodes.first).to_be_attached()
     page.screenshot(path=screenshots / "interactions.png", full_page=True)
 
-    node = graph.locator(".scatterlayer .trace", has_text="Reply Bot").locator(".points path").first
+    # names are on the axis; the node traces follow the arcs, counts, and go by department: Customer Support first
+    expect(graph.locator(".ytick text", has_text="Reply Bot")).to_be_visible()
+    node = graph.locator(".scatterlayer .trace").nth(3).locator(".points path").first
     box = node.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 

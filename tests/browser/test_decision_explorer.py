@@ -95,15 +95,15 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
 
     page.get_by_test_id("decision-rows").locator(f"tr[data-decision-id='{denied.pk}'] td:first-child a").click()
 
-    expect(page.get_by_test_id("verdict")).to_have_text("Deny")
+    expect(page.get_by_test_id("verdict")).to_have_text("Denied")
     expect(page.get_by_test_id("policies")).to_contain_text("No refunds")
-    expect(page.get_by_test_id("policies")).to_contain_text("shadow")
+    expect(page.get_by_test_id("policies")).to_contain_text("on trial (not enforced)")
     expect(page.get_by_test_id("trail")).to_contain_text("verifies")
     page.get_by_label("Reason (kept in the audit log)").fill("Refund agreed with the customer by phone.")
     page.get_by_role("button", name="Override").click()
 
     expect(page.get_by_test_id("override")).to_contain_text("Refund agreed with the customer by phone.")
-    expect(page.get_by_test_id("trail")).to_contain_text("decision.overridden")
+    expect(page.get_by_test_id("trail")).to_contain_text("Decision overridden")
     assert Override.objects.get(decision=denied).by == bob
     page.screenshot(path=screenshots / "decision.png", full_page=True)
 
@@ -121,7 +121,7 @@ def test_the_decision_page_says_who_decided_a_held_request_by_name(
 
     page.goto(f"/decisions/{held.pk}/")
 
-    expect(page.get_by_test_id("verdict")).to_have_text("Require approval")
+    expect(page.get_by_test_id("verdict")).to_have_text("Rejected by a person")
     state = page.get_by_test_id("approval-state")
     expect(state).to_contain_text("Rejected by Bob Baker on")
     expect(state).to_contain_text("No purchase order on file.")

@@ -59,7 +59,7 @@ def test_a_new_decision_appears_without_a_reload(
 
     newest = page.get_by_test_id("recent-decisions").locator("tr").first
     expect(newest).to_contain_text("Invoice Bot", timeout=LIVE_UPDATE_TIMEOUT_MS)
-    expect(newest).to_contain_text("invoice.approve")
+    expect(newest).to_contain_text("Invoice: approve")  # the action in words, not its code
     expect(page.get_by_test_id("tile-decisions")).to_have_text("3")
     assert page.evaluate("window.loadedOnce") is True
     # The live row links to the decision and to its agent, like the rows served with the page

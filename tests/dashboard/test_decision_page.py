@@ -51,7 +51,7 @@ def test_the_page_shows_the_request_and_every_policy_version_evaluated(client, a
         "Big refunds",
         "amount &gt; 1000.0",
         "v1",
-        "shadow",
+        "on trial (not enforced)",
         "enforced",
     ):
         assert text in html
@@ -77,7 +77,7 @@ def test_a_decision_whose_event_is_queued_for_the_chain_says_so_until_it_is_chai
 
     # Then its page shows the entry as queued, not as missing from the chain
     html = client.get(page_of(decision)).content.decode()
-    assert 'data-testid="queued-entry"' in html and "decision.created" in html
+    assert 'data-testid="queued-entry"' in html and "Decision recorded" in html
     assert "not in the audit chain" not in html
 
     # And once the sequencer has integrated it, the page shows the chained, verified entry instead
@@ -109,13 +109,15 @@ def test_the_approval_trail_names_who_decided_when_and_why(client, alice, bob, f
         "Approved",
         "decided by bob",
         "“Known vendor.”",
-        "approval.requested",
-        "approval.resolved",
-        "user:bob",
+        "Approval requested",
+        "Approval decided",
         "Success",
-        'data-testid="outcome-reporter">agent:invoice-bot<',
+        'data-testid="outcome-reporter">Invoice Bot (agent)<',
     ):
         assert text in html
+    # codes stay out of what people read
+    for code in ("approval.requested", "approval.resolved", "user:bob", "agent:invoice-bot"):
+        assert code not in html
 
 
 def test_a_supervisor_overrides_from_the_page_and_the_page_shows_it(client, bob, denied):
@@ -128,7 +130,7 @@ def test_a_supervisor_overrides_from_the_page_and_the_page_shows_it(client, bob,
 
     html = response.content.decode()
     assert Override.objects.get(decision=denied).reason == "Agreed by phone."
-    assert "Overridden</strong> by bob" in html and "decision.overridden" in html
+    assert "Overridden</strong> by bob" in html and "Decision overridden" in html
     assert 'data-testid="override-form"' not in html
 
 

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import math
 import re
 from collections import Counter
 from itertools import combinations
@@ -11,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.interactions import DELEGATION, SHARED, circle_by_department, interaction_graph
+from dashboard.interactions import DELEGATION, SHARED, interaction_graph, rows_by_department
 from dashboard.periods import period_for
 from orchestration.models import Agent
 from tests.factories import AgentFactory
@@ -93,19 +92,19 @@ def test_only_the_heaviest_links_are_drawn_and_the_page_says_so(client, alice, f
     assert 'data-testid="truncated"' in html and "only the 2 heaviest delegation links" in html
 
 
-def test_agents_sit_on_a_circle_grouped_by_department_in_a_fixed_order(finance, support):
+def test_agents_sit_one_per_row_grouped_by_department_in_a_fixed_order(finance, support):
     agents = [AgentFactory(name=name, department=d) for name, d in (("b", finance), ("a", support), ("a", finance))]
 
-    placed = circle_by_department(agents)
+    placed = rows_by_department(agents)
 
     assert [(a.department.name, a.name) for a, _, _ in placed] == [
         ("Customer Support", "a"),
         ("Finance", "a"),
         ("Finance", "b"),
     ]
-    assert all(math.isclose(x * x + y * y, 1, abs_tol=1e-3) for _, x, y in placed)
-    assert placed[0][1:] == (0.0, 1.0)  # the first agent at the top
-    assert placed == circle_by_department(list(reversed(agents)))
+    # one row each, a blank row (for the department's name) between the two departments
+    assert [(x, y) for _, x, y in placed] == [(0.0, 0.0), (0.0, -2.0), (0.0, -3.0)]
+    assert placed == rows_by_department(list(reversed(agents)))
 
 
 def test_the_page_draws_the_graph_with_links_to_each_agent_and_escaped_names(client, team, alice, finance):
@@ -123,7 +122,7 @@ def test_the_page_draws_the_graph_with_links_to_each_agent_and_escaped_names(cli
     assert urls == {reverse("dashboard:agent", args=[a.pk]) for a in Agent.objects.all()}
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # in the table
-    assert "&lt;script&gt;" in json.dumps([t.get("text") for t in figure["data"]])  # in the figure, for Plotly
+    assert "&lt;script&gt;" in json.dumps(figure["layout"]["yaxis"]["ticktext"])  # the names on the axis, for Plotly
 
 
 def test_the_graph_page_costs_the_same_queries_with_more_runs(

@@ -1,0 +1,70 @@
+"""Each overview figure links to the rows behind it, filtered the same way: the list counts what the tile counts."""
+
+import datetime as dt
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.http import QueryDict
+
+from dashboard import league
+from dashboard.decisions import ExplorerFilterSet, scoped_decisions
+from dashboard.drilldown import tile_links
+from dashboard.kpis.snapshot import departments_in_scope
+from dashboard.kpis.tiles import kpis
+from governance.models import Verdict
+from tests.factories import DecisionFactory
+from tests.support.clock import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def listed(user, url: str) -> int:
+    """How many decisions the explorer lists at this address."""
+    query = QueryDict(urlsplit(url).query)
+    filterset = ExplorerFilterSet(query, queryset=scoped_decisions(user), user=user)
+    assert filterset.is_valid(), filterset.errors
+    return filterset.qs.count()
+
+
+@pytest.fixture
+def mixed_day(finance_agent, support_agent):
+    """A day of every verdict in two departments, and decisions just outside the day that must not be counted."""
+    for agent in (finance_agent, support_agent):
+        for verdict in (Verdict.ALLOW, Verdict.ALLOW, Verdict.FLAG, Verdict.DENY, Verdict.REQUIRE_APPROVAL):
+            DecisionFactory(agent=agent, verdict=verdict, created_at=NOW)
+    DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=NOW - dt.timedelta(hours=25))
+    DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=NOW + dt.timedelta(hours=2))
+
+
+@pytest.mark.parametrize("username", ["alice", "bob"])
+def test_the_decision_tiles_link_to_lists_counting_what_the_tile_counts(request, mixed_day, day, username):
+    # Given the executive (whole organisation) or Finance's supervisor
+    user = request.getfixturevalue(username)
+    tiles = {tile.key: tile for tile in kpis(user, day)}
+
+    # When the tiles' links are followed into the explorer
+    links = tile_links(day, departments_in_scope(user, None), "period=24h")
+
+    # Then each list holds the decisions the tile counts
+    decisions = int(tiles["decisions"].value)
+    assert listed(user, links["decisions"]) == decisions == (10 if username == "alice" else 5)
+    assert listed(user, links["violation_rate"]) == round(tiles["violation_rate"].value * decisions / 100)
+    assert listed(user, links["escalation_rate"]) == round(tiles["escalation_rate"].value * decisions / 100)
+    assert listed(user, links["automation_rate"]) == round(tiles["automation_rate"].value * decisions / 100)
+    assert tiles["violation_rate"].note == f"{listed(user, links['violation_rate'])} denied or flagged"
+
+
+def test_the_money_tiles_link_to_the_agents_league_whose_totals_match(mixed_day, finance_agent, alice, day):
+    # Given a large allowed payment in Finance
+    DecisionFactory(agent=finance_agent, verdict=Verdict.ALLOW, created_at=NOW, amount=Decimal("5000"))
+    tiles = {tile.key: tile for tile in kpis(alice, day)}
+
+    # When the spend tile's link is read
+    link = tile_links(day, None, "period=24h")["spend"]
+
+    # Then it is the league, sorted by spend, and the league's rows add up to the tile
+    assert link == "/agents/?period=24h&sort=-spend"
+    rows = league.league(alice, day, None, "-spend")
+    assert sum(row.figures.spend for row in rows) == pytest.approx(tiles["spend"].value)
+    assert rows[0].agent.pk == finance_agent.pk
