@@ -3,13 +3,13 @@ Celery worker SIGKILLed, PostgreSQL restarted; then the invariants.
 
 Run from the repository root: `.venv/bin/python bench/faults.py` (about 3 minutes with the defaults). It brings
 up a private stack (its own PostgreSQL cluster and redis-server on loopback ports in STACK_PORTS, 18200-18299 by
-default; Regent's Procfile processes: uvicorn with --workers, Celery worker, beat, the audit sequencer), seeds
-AGENTS agents with keys and SOCKETS dashboard sessions, and runs them for PHASE seconds before the first fault
-and after each. Per fault: how long until the store or process was back, the time to recover (the first 2xx to
-a request sent once it was back, from the fault), and every other answer in its window by status. Afterwards
-it checks that every acknowledged decision (a 2xx with its id) is stored with exactly one audit event, the
-chain verifies, and every socket received each event its viewer may see exactly once (resuming by
-last_event_id after each disconnect). Exit status 1 if an invariant breaks. Everything is removed at the end,
+default; Regent's Procfile processes: granian web workers, the uvicorn stream, Celery worker, beat, the audit
+sequencer), seeds AGENTS agents with keys and SOCKETS dashboard sessions, and runs them for PHASE seconds before
+the first fault and after each. Per fault: how long until the store or process was back, the time to recover
+(the first 2xx to a request sent once it was back, from the fault), and every other answer in its window by
+status. Afterwards it checks that every acknowledged decision (a 2xx with its id) is stored with exactly one
+audit event, the chain verifies, and every socket received each event its viewer may see exactly once (resuming
+by last_event_id after each disconnect). Exit status 1 if an invariant breaks. Everything is removed at the end,
 Ctrl-C included (--keep keeps the logs).
 """
 
@@ -34,7 +34,7 @@ def main() -> int:
     )
     parser.add_argument("--down", type=float, default=2.0, help="seconds a restarted store stays down")
     parser.add_argument("--think", type=float, default=2.0, help="an agent's mean pause between actions, seconds")
-    parser.add_argument("--web", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--web", type=int, default=2, help="web worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs")
     args = parser.parse_args()
     print(f"faults: {args.agents} agents, {args.sockets} sockets, {args.phase:g} s per phase; {uptime()}", flush=True)

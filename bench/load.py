@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think", type=float, default=2.0, help="an agent's mean pause between actions, seconds")
-    parser.add_argument("--web", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--web", type=int, default=2, help="web worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs")
     args = parser.parse_args()
     print(f"load: {args.agents} agents, {args.sockets} sockets, {args.seconds:g} s; {uptime()}", flush=True)

@@ -241,7 +241,8 @@ def _seed_history(rng: random.Random, days: int, peak_rate: float, people: dict[
             for d in decisions
         ]
     )
-    _size_budgets(now, days)
+    if decisions:  # with no history there is nothing to size them from: the seeded budgets stand
+        _size_budgets(now, days)
     _book_month_spend(now)
     return len(decisions)
 

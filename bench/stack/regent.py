@@ -48,12 +48,13 @@ def children(pid: int) -> list[int]:
 
 
 class RegentStack:
-    """The Procfile's processes (web with WEB_CONCURRENCY uvicorn workers, worker, beat, sequencer)."""
+    """The Procfile's processes (web with WEB_CONCURRENCY workers, stream, worker, beat, sequencer)."""
 
     def __init__(self, root: Path, database_url: str, redis_url: str, web_processes: int = 2, **settings: str):
         self.root = root
-        self.port = free_port()
+        self.port, self.stream_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.stream_url = f"http://127.0.0.1:{self.stream_port}"  # the Procfile's stream process: /ws/
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "DB_CONN_MAX_AGE", "DJANGO_SETTINGS_MODULE")},
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
@@ -69,6 +70,7 @@ class RegentStack:
             "SECURE_HSTS_SECONDS": "0",
             "AUDIT_SEQUENCING": "queued",
             "WEB_PORT": str(self.port),
+            "STREAM_PORT": str(self.stream_port),
             "WEB_CONCURRENCY": str(web_processes),
             "BEAT_SCHEDULE_FILE": str(root / "beat-schedule"),
             "LOG_LEVEL": "WARNING",
@@ -125,7 +127,7 @@ class RegentStack:
             return False
 
     def web_workers(self) -> list[int]:
-        """The uvicorn worker processes serving requests (children of the web supervisor but its resource tracker)."""
+        """The web worker processes serving requests (children of the web supervisor but a resource tracker)."""
         return [pid for pid in children(self.processes["web"].pid) if b"resource_tracker" not in cmdline(pid)]
 
     def worker_pool(self) -> list[int]:

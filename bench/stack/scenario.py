@@ -72,7 +72,7 @@ def restart_redis(stack: Stack, down: float) -> None:
 
 
 def kill_web_process(stack: Stack, down: float) -> None:
-    """SIGKILL one uvicorn worker; its supervisor starts another, the other worker serves meanwhile."""
+    """SIGKILL one web worker; its supervisor starts another, the other worker serves meanwhile."""
     os.kill(random.choice(stack.regent.web_workers()), signal.SIGKILL)
 
 
@@ -130,7 +130,7 @@ async def run(
 ) -> Outcome:
     """Load for `phase` seconds, then each fault in turn with `phase` seconds of load once the store or process is
     back; then drain and check."""
-    load = Load(stack.regent.url, seeded, agents, sockets, think)
+    load = Load(stack.regent.url, seeded, agents, sockets, think, stream_url=stack.regent.stream_url)
     await load.connect_watchers()
     load.start_agents()
     started = time.monotonic()

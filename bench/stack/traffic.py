@@ -221,14 +221,17 @@ class Watcher:
 class Load:
     """N agents and M watchers against one stack, started and stopped together."""
 
-    def __init__(self, url: str, seeded: dict, agents: int, watchers: int, think: float, seed: int = 18):
+    def __init__(
+        self, url: str, seeded: dict, agents: int, watchers: int, think: float, seed: int = 18, stream_url: str = ""
+    ):
         rng = random.Random(seed)
         self.record = Record()
         self.agents = [
             Agent(url, spec, seeded["workflow"], think, self.record, random.Random(rng.random()))
             for spec in seeded["agents"][:agents]
         ]
-        self.watchers = [Watcher(url, s["user"], s["session"]) for s in seeded["sessions"][:watchers]]
+        sockets_at = stream_url or url  # the stream's own processes when the deployment has them (STREAM_PORT)
+        self.watchers = [Watcher(sockets_at, s["user"], s["session"]) for s in seeded["sessions"][:watchers]]
         self.agents_stop, self.watchers_stop = asyncio.Event(), asyncio.Event()
         self.agent_tasks: list[asyncio.Task] = []
         self.watcher_tasks: list[asyncio.Task] = []
