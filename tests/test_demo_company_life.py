@@ -30,6 +30,17 @@ def expected_between(start: dt.datetime, end: dt.datetime, peak: float = PEAK) -
     )
 
 
+def mid_size_payment(resource: str) -> Decision:
+    """A Finance payment the demo's policies hold for the department's supervisor."""
+    agent = Agent.objects.filter(
+        department__slug="finance", capabilities__code="payment.execute", risk_tier__lt=4
+    ).first()
+    request = ActionRequest(
+        action="payment.execute", resource=resource, amount=Decimal("5000"), currency=settings.ORG_CURRENCY
+    )
+    return evaluate_action(agent, request)
+
+
 @pytest.fixture
 def company(db) -> dt.datetime:
     seed_company(history_days=2, peak_rate=PEAK)
@@ -83,13 +94,7 @@ def test_amounts_are_in_the_organisation_currency(company) -> None:
 
 def test_the_simulated_supervisor_answers_a_waiting_request_through_the_real_decision(company, monkeypatch) -> None:
     monkeypatch.setattr(approvers, "UNANSWERED", 0.0)
-    agent = Agent.objects.filter(
-        department__slug="finance", capabilities__code="payment.execute", risk_tier__lt=4
-    ).first()
-    request = ActionRequest(
-        action="payment.execute", resource="payment/1", amount=Decimal("5000"), currency=settings.ORG_CURRENCY
-    )
-    decision = evaluate_action(agent, request)
+    decision = mid_size_payment("payment/1")
     assert decision.verdict == Verdict.REQUIRE_APPROVAL
     approval = Approval.objects.get(decision=decision)
     Approval.objects.filter(pk=approval.pk).update(requested_at=timezone.now() - dt.timedelta(hours=2))
@@ -106,13 +111,7 @@ def test_the_simulated_supervisor_answers_a_waiting_request_through_the_real_dec
 
 def test_a_request_that_has_not_waited_its_approver_usual_time_stays_waiting(company, monkeypatch) -> None:
     monkeypatch.setattr(approvers, "TYPICAL_MINUTES", 600.0)
-    agent = Agent.objects.filter(
-        department__slug="finance", capabilities__code="payment.execute", risk_tier__lt=4
-    ).first()
-    request = ActionRequest(
-        action="payment.execute", resource="payment/2", amount=Decimal("5000"), currency=settings.ORG_CURRENCY
-    )
-    decision = evaluate_action(agent, request)
+    decision = mid_size_payment("payment/2")
 
     Approvers(random.Random(2)).work()
 
