@@ -40,7 +40,7 @@ def test_the_explorers_filters_return_what_the_database_holds(
             agent=(finance_agent, support_agent)[i % 2], verdict=verdict, risk_score=10 + 3 * i, resource=f"invoice/{i}"
         )
     log_in(page, "alice")
-    page.get_by_role("link", name="Decisions").click()
+    page.get_by_role("link", name="Decisions", exact=True).click()
     expect(page.get_by_test_id("decision-rows").locator("tr")).to_have_count(24)
 
     page.get_by_label("Deny").check()
