@@ -9,6 +9,7 @@ from django.db import connection
 
 from audit import chain, checkpoints, verification
 from audit.models import AuditChainHead, VerificationRun
+from tests.support.audit import wait_until_sequenced
 
 Mode, Status = VerificationRun.Mode, VerificationRun.Status
 
@@ -140,6 +141,7 @@ def test_progress_is_readable_from_another_connection_while_the_snapshot_is_open
     # Given a chain of six events and progress reported after every event
     for amount in range(1, 7):
         decide(finance_agent, amount=amount)
+    wait_until_sequenced()
     monkeypatch.setattr(chain, "PROGRESS_EVERY", 1)
     run = VerificationRun.objects.create(mode=Mode.FULL)
     seen: list[tuple[str, int]] = []

@@ -89,7 +89,7 @@ def test_a_decision_created_through_the_api_appears_on_the_overview_without_a_re
         decision_id = json.load(response)["decision_id"]
 
     newest = page.get_by_test_id("recent-decisions").locator("tr").first
-    expect(newest).to_contain_text("75.00 EUR", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    expect(newest).to_contain_text("€75.00", timeout=LIVE_UPDATE_TIMEOUT_MS)
     expect(page.get_by_test_id("tile-decisions")).to_have_text("2", timeout=LIVE_UPDATE_TIMEOUT_MS)
     assert page.evaluate("window.loadedOnce") is True
     assert Decision.objects.filter(pk=decision_id).exists()

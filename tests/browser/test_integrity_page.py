@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from audit import checkpoints, verification
 from audit.models import AuditEvent, VerificationRun
+from tests.support.audit import wait_until_sequenced
 from tests.support.browser import LIVE_UPDATE_TIMEOUT_MS, SLOW_MS, decide, log_in
 
 pytestmark = pytest.mark.browser
@@ -46,6 +47,7 @@ def test_an_auditor_watches_a_verification_progress_then_its_result(
     # Given a chain of decisions, a signed checkpoint, and a full verification a worker is part-way through
     for amount in ("10", "20", "30", "40"):
         decide(finance_agent, amount)
+    wait_until_sequenced()
     checkpoints.take()
     total = AuditEvent.objects.count()
     run = VerificationRun.objects.create(mode=VerificationRun.Mode.FULL, started_by=dave)
@@ -106,6 +108,7 @@ def test_a_supervisor_sees_the_result_and_their_departments_without_the_organisa
     # Given decisions in Finance and Support, verified in full
     decide(finance_agent, "10")
     decide(support_agent, "20")
+    wait_until_sequenced()
     verification.verify_now(VerificationRun.Mode.FULL)
     finance_events = AuditEvent.objects.filter(department=finance_agent.department).count()
     page.set_viewport_size(SIZES[size])
