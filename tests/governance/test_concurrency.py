@@ -64,16 +64,21 @@ def budget_agent(finance) -> Agent:
     return AgentFactory(slug="budget-bot", department=finance, monthly_budget=1000)
 
 
-def test_fifty_concurrent_requests_spend_the_budget_exactly(decide, budget_agent):
+# As many requests at once as the pool has connections (20, each held for a decision's transaction): more would
+# wait past DB_POOL_TIMEOUT behind one agent's row lock and be answered 503, which tests/test_overload.py covers.
+AT_ONCE = 20
+
+
+def test_concurrent_requests_spend_the_budget_exactly(decide, budget_agent):
     # Given an agent with 1000 to spend
 
-    # When 50 requests for 100 each arrive at once
-    decisions = run_together(50, lambda _: decide(budget_agent, amount=100))
+    # When 20 requests for 100 each arrive at once
+    decisions = run_together(AT_ONCE, lambda _: decide(budget_agent, amount=100))
 
-    # Then exactly 10 are allowed, the other 40 are denied for the agent's budget, and 1000 is spent
+    # Then exactly 10 are allowed, the other 10 are denied for the agent's budget, and 1000 is spent
     allowed = [d for d in decisions if d.verdict == Verdict.ALLOW]
     denied = [d for d in decisions if d.verdict == Verdict.DENY]
-    assert (len(allowed), len(denied)) == (10, 40)
+    assert (len(allowed), len(denied)) == (10, AT_ONCE - 10)
     assert all(d.explanation.startswith("Agent budget-bot has not enough budget left") for d in denied)
     budget_agent.refresh_from_db()
     budget_agent.department.refresh_from_db()
@@ -82,8 +87,8 @@ def test_fifty_concurrent_requests_spend_the_budget_exactly(decide, budget_agent
 
 
 def test_concurrent_requests_of_random_amounts_never_overspend(decide, budget_agent):
-    # Given an agent with 1000 to spend, and 50 requests of random amounts
-    amounts = [Decimal(random.randint(1, 300)) for _ in range(50)]
+    # Given an agent with 1000 to spend, and requests of random amounts
+    amounts = [Decimal(random.randint(1, 300)) for _ in range(AT_ONCE)]
 
     # When they arrive at once
     run_together(len(amounts), lambda index: decide(budget_agent, amount=amounts[index]))
