@@ -27,6 +27,7 @@ def test_the_chain_verifies_while_twenty_threads_write(decide, finance_agent):
         try:
             while not stop.is_set():
                 decide(finance_agent, action="report.read")
+                connection.close()  # back to the pool, as at the end of a request: the check and the sequencer share it
         except BaseException as exc:
             errors.append(exc)
         finally:
