@@ -37,6 +37,7 @@ def write_decisions(decide, agent, count: int, errors: list) -> None:
     try:
         for n in range(count):
             decide(agent, action="report.read")
+            connection.close()  # back to the pool, as at the end of a request: the sequencer needs one too
             if n % 5 == 4:
                 try:
                     with transaction.atomic():
