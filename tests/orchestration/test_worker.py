@@ -30,6 +30,7 @@ from governance.models import Decision, Outcome
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, ModelProvider, Status
 from tests.factories import ModelProviderFactory
+from tests.support.audit import wait_until_sequenced
 from tests.support.endpoints import Endpoint, Received
 from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
 from tests.support.workflows import INVOICE, INVOICE_CAPABILITIES, steps_of
@@ -221,6 +222,7 @@ def test_a_run_survives_its_worker_being_killed_mid_step_with_each_step_done_onc
         return run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL)
 
     wait_until(finished, "the run finished")
+    wait_until_sequenced()  # the worker's last events reach the chain through the sequencer
     steps = steps_of(run)
     assert run.status == WorkflowRun.Status.SUCCEEDED, {key: (step.status, step.error) for key, step in steps.items()}
     assert {key: step.status for key, step in steps.items()} == dict.fromkeys(steps, StepRun.Status.SUCCEEDED)
