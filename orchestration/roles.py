@@ -87,20 +87,32 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def ensure_roles(**_signal_kwargs) -> None:
-    """Create the role groups and set their permissions to exactly ROLE_PERMISSIONS."""
+def ensure_roles(sender=None, **_signal_kwargs) -> None:
+    """Create the role groups and set their permissions to exactly ROLE_PERMISSIONS.
+
+    post_migrate is sent once per app (and after every flush, so before each transactional test): only the last
+    app's signal acts, when every app's permissions exist; the others would repeat the same work.
+    """
+    if sender is not None and sender is not _last_app_with_models():
+        return
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = Q(pk__in=[])
         for dotted in codenames:
             app_label, codename = dotted.split(".")
             wanted |= Q(content_type__app_label=app_label, codename=codename)
-        permissions = list(Permission.objects.filter(wanted))
+        permissions = list(Permission.objects.filter(wanted).select_related("content_type"))
         missing = set(codenames) - {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
         if missing:
             # Permissions appear after their app's migrations; the last post_migrate call completes the set.
             continue
         group.permissions.set(permissions)
+
+
+def _last_app_with_models():
+    from django.apps import apps
+
+    return [config for config in apps.get_app_configs() if config.models_module is not None][-1]
 
 
 def roles_of(user) -> set[str]:
