@@ -113,7 +113,8 @@ def stack(transactional_db, tmp_path):
             process.wait(5)
 
 
-def test_the_procfile_stack_serves_with_two_web_processes_a_stream_a_worker_and_beat(stack):
+def test_the_procfile_stack_serves_with_two_web_processes_a_stream_a_worker_and_beat(queued, stack):
+    # `queued` without a sequencer thread of the test's own: the Procfile's sequencer must win the election
     port, stream_port, log = stack
 
     # When the stack has started, Regent answers ready (database, channel layer and broker reachable)
