@@ -21,12 +21,8 @@ from bench.stack import report, scenario
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", type=int, default=2000)
-    parser.add_argument("--sockets", type=int, default=200)
+    scenario.add_load_arguments(parser)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--think", type=float, default=2.0, help="an agent's mean pause between actions, seconds")
-    parser.add_argument("--web", type=int, default=2, help="web worker processes")
-    parser.add_argument("--keep", action="store_true", help="keep the stack's logs")
     args = parser.parse_args()
     print(f"load: {args.agents} agents, {args.sockets} sockets, {args.seconds:g} s; {uptime()}", flush=True)
     with scenario.private_stack(args.web, keep=args.keep) as stack:

@@ -1,5 +1,6 @@
 """A private stack brought up, loaded, hurt in turn by each fault, drained and checked; cleaned up always."""
 
+import argparse
 import asyncio
 import os
 import random
@@ -27,6 +28,15 @@ class Stack:
     redis: PrivateRedis
     regent: RegentStack
     root: Path
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options load.py and faults.py share: how many agents and sockets, their pace, the web workers."""
+    parser.add_argument("--agents", type=int, default=2000)
+    parser.add_argument("--sockets", type=int, default=200)
+    parser.add_argument("--think", type=float, default=2.0, help="an agent's mean pause between actions, seconds")
+    parser.add_argument("--web", type=int, default=2, help="web worker processes")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's logs")
 
 
 @contextmanager
