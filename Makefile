@@ -12,6 +12,11 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/regent
 REDIS_URL ?= redis://127.0.0.1:6379/0
 # Options for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core (at most 6, the Redis databases tests/support/parallel.py hands out); each has
+# its own test database and Redis database. A file's tests stay together on one worker (module fixtures run once).
+# `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= auto
+PARALLEL = -n $(TEST_WORKERS) --maxprocesses=6 --dist loadfile
 
 .PHONY: venv demo up test test-fast lint lock bench
 
@@ -54,13 +59,13 @@ up: venv
 # test whose writes commit (tests/fixtures/audit.py).
 test: venv
 	.ci/services
-	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PARALLEL) $(PYTEST_ARGS)
 
 # The inner loop: no Chromium and no uvicorn or Celery processes (markers browser and processes), and the
 # test database kept from the last run (--reuse-db; migrations still apply). PostgreSQL and Redis must be
 # up: `.ci/services`, not run here because it would install Chromium, which these tests never start.
 test-fast: venv
-	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest --reuse-db -m "not browser and not processes" $(PYTEST_ARGS)
+	DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(VENV)/bin/pytest $(PARALLEL) --reuse-db -m "not browser and not processes" $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

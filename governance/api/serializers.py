@@ -12,6 +12,7 @@ from governance.ingest import MAX_ITEMS
 from governance.models import Approval, Decision, Mode, Outcome, Override, Policy, PolicyVersion, ReplayRun
 from governance.overrides import MAX_REASON
 from orchestration.models import Agent, Capability, Department, capability_code
+from restapi.fields import SlugRelatedField
 
 MAX_CONTEXT_BYTES = 16_384
 
@@ -234,9 +235,7 @@ class RejectionSerializer(serializers.Serializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    capabilities = serializers.SlugRelatedField(
-        slug_field="code", many=True, required=False, queryset=Capability.objects.all()
-    )
+    capabilities = SlugRelatedField(slug_field="code", many=True, required=False, queryset=Capability.objects.all())
     departments = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Department.objects.all())
     agents = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Agent.objects.all())
 

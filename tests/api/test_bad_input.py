@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from governance.models import Decision
+from governance.models import Decision, Policy
 from restapi.parsers import MAX_DEPTH, NOT_FINITE, TOO_DEEP
 from tests.support.api import agent_client, token_client
 from workflows.models import WorkflowRun
@@ -259,3 +259,22 @@ def test_an_ingested_item_whose_type_is_not_text_is_an_invalid_item(finance_agen
     assert response.json()["results"] == [
         {"index": 0, "status": "invalid", "id": None, "errors": {"type": ['Use "decision" or "outcome".']}}
     ]
+
+
+def test_a_nul_character_in_a_capability_is_a_field_error_and_writes_no_policy(carol):
+    # Given a Policy Admin; PostgreSQL cannot even compare text that holds a NUL character
+    body = {
+        "name": "Cap",
+        "effect": "deny",
+        "actions": "invoice.*",
+        "rationale": "Why",
+        "capabilities": ["pay\u0000ments"],
+    }
+
+    # When one is sent as a capability of a new policy
+    response = token_client(carol).post("/api/v1/policies", body, format="json")
+
+    # Then it is a 400 naming the field, not a 500, and no policy is written
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"capabilities": ["Null characters are not allowed."]}
+    assert not Policy.objects.exists()

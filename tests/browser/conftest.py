@@ -3,8 +3,12 @@
 Playwright's sync API keeps an asyncio event loop running in the test's thread for as long as the browser
 is open. Django's ORM sees that running loop and refuses to work (SynchronousOnlyOperation), although
 nothing here is concurrent: the test and Playwright's loop take turns in one thread. Allowing "async
-unsafe" calls lifts only that check. It is set at import, for the whole pytest process, because the
-session's browser stays open while later tests, in any module, use the ORM.
+unsafe" calls lifts only that check. It is set at import, for the whole pytest process.
+
+The browser is a module's, not the session's: closing it ends Playwright's loop, so the tests that come after
+a browser module (in the same pytest-xdist worker) see no running loop, and Django's test client can still pass
+through an async-only middleware (ServeStatic) with AsyncToSync. Within a module, tests/conftest.py runs the
+browser tests after the others.
 """
 
 import os
@@ -30,7 +34,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run .ci/services, which installs Debian's chromium")

@@ -183,6 +183,9 @@ def test_of_two_sequencer_processes_one_is_elected_and_the_chain_is_the_same(
 
     # Then one of them holds the election lock, and each decision was chained once
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7204122 AND granted")
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7204122 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         assert cursor.fetchone()[0] == 1
     assert_one_chain_with_one_event_per_decision()

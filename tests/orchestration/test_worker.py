@@ -32,6 +32,7 @@ from orchestration.models import Agent, ModelProvider, Status
 from tests.factories import ModelProviderFactory
 from tests.support.audit import wait_until_sequenced
 from tests.support.endpoints import Endpoint, Received
+from tests.support.parallel import broker_url
 from tests.support.servers import INHERITED_SETTINGS, PROJECT_ROOT, reachable
 from tests.support.workflows import INVOICE, INVOICE_CAPABILITIES, steps_of
 from workflows import runtime
@@ -45,7 +46,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-BROKER_URL = "redis://127.0.0.1:6379/7"  # a database of its own, flushed before and after
+BROKER_URL = broker_url()  # a database of its own (of this xdist worker's), flushed before and after
 VISIBILITY_TIMEOUT_SECONDS = 5  # an unacknowledged task goes back to the queue this long after delivery
 SLOW_CALL_SECONDS = 3
 WORKER_APPLICATION_NAME = "regent-test-worker"  # how the workers' database connections name themselves

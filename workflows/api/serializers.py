@@ -4,13 +4,14 @@ from rest_framework import serializers
 from governance.api.serializers import EvaluateRequestSerializer, amount_field, currency_field, storable_json
 from governance.filtersets import MAX_ID
 from orchestration.models import Capability, capability_code
+from restapi.fields import SlugRelatedField
 from workflows.models import StepRun, StepTemplate, Strategy, WorkflowRun, WorkflowTemplate
 
 
 class DelegateSerializer(EvaluateRequestSerializer):
     """A sub-task: the capability it needs and the action, as an evaluate request."""
 
-    capability = serializers.SlugRelatedField(slug_field="code", queryset=Capability.objects.all())
+    capability = SlugRelatedField(slug_field="code", queryset=Capability.objects.all())
 
 
 class StartRunSerializer(serializers.Serializer):
