@@ -3,11 +3,16 @@
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 
 from governance.models import Decision, Effect, Policy, Verdict
 from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
 
+PASSWORD = "correct horse battery staple"
+# Hashed once per test process, with the production hasher: PBKDF2 takes 0.4 s a password here, and most tests
+# create several people. Every factory-made person has this password (and this salt).
+PASSWORD_HASH = make_password(PASSWORD)
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -18,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     is_staff = True
-    password = factory.django.Password("correct horse battery staple")
+    password = PASSWORD_HASH
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):

@@ -6,8 +6,8 @@ from decimal import Decimal
 from playwright.sync_api import Page, expect
 
 from governance.evaluation import ActionRequest, evaluate_action
+from tests.factories import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 LIVE_UPDATE_TIMEOUT_MS = 10_000
 # plotly.min.js is 4.8 MB of JavaScript to parse: on a busy two-core machine a page can take seconds to load.
 SLOW_MS = 30_000
