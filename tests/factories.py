@@ -14,6 +14,7 @@ PASSWORD = "correct horse battery staple"
 # create several people. Every factory-made person has this password (and this salt).
 PASSWORD_HASH = make_password(PASSWORD)
 
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

@@ -1,5 +1,5 @@
 """The API's documentation pages render in a real browser from Regent's own files: nothing from a CDN,
-which their Content-Security-Policy enforces (integrations/api/docs.py)."""
+which the Content-Security-Policy enforces (config/csp.py, integrations/api/docs.py)."""
 
 from pathlib import Path
 from urllib.parse import urlsplit

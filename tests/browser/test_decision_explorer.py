@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from dashboard.decisions import PAGE_SIZE
 from governance.models import Decision, Effect, Override, Verdict
 from tests.factories import DecisionFactory
+from tests.support.audit import wait_until_sequenced
 from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
@@ -103,6 +104,9 @@ def test_a_row_opens_its_decision_and_a_supervisor_overrides_the_denial(
     page.get_by_role("button", name="Override").click()
 
     expect(page.get_by_test_id("override")).to_contain_text("Refund agreed with the customer by phone.")
+    # The trail lists chained entries: the override's is there once the sequencer has linked it (well under 1 s)
+    wait_until_sequenced()
+    page.reload()
     expect(page.get_by_test_id("trail")).to_contain_text("Decision overridden")
     assert Override.objects.get(decision=denied).by == bob
     page.screenshot(path=screenshots / "decision.png", full_page=True)
