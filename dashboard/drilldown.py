@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from dashboard.glossary import VIOLATION_VERDICTS
+from dashboard.inbox import ANY_APPROVER
 from dashboard.periods import Period
 from governance.models import Verdict
 
@@ -38,6 +39,14 @@ def decisions_url(period: Period, departments: Iterable[int] | None, verdicts: I
 
 def league_url(filter_query: str, sort: str) -> str:
     return f"{reverse('dashboard:agents')}?{filter_query}&sort={sort}"
+
+
+def inbox_url(departments: Iterable[int] | None, role: str = ANY_APPROVER) -> str:
+    """The inbox listing the waiting requests for `role` (any approver by default), in the one department the
+    overview is filtered to if it is (the inbox filters by one department at most)."""
+    departments = list(departments or [])
+    pairs = [("role", role), *([("department", departments[0])] if len(departments) == 1 else [])]
+    return f"{reverse('dashboard:approvals')}?{urlencode(pairs)}"
 
 
 def tile_links(period: Period, departments: Iterable[int] | None, filter_query: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from audit.chain import last_event_id
 from dashboard import glossary
 from dashboard.charts import decisions_chart, rates_chart
-from dashboard.drilldown import tile_links
+from dashboard.drilldown import inbox_url, tile_links
 from dashboard.headline import headline, wait_words
 from dashboard.kpis.approvals import approval_backlog
 from dashboard.kpis.risk import department_risk, risky_agents
@@ -34,6 +34,8 @@ def overview(request: HttpRequest, filters: FilterForm) -> HttpResponse:
         "headline": headline(tiles, department_risk(user, period, departments), backlog, period, now),
         "tiles": [(tile, links.get(tile.key)) for tile in tiles],
         "backlog": backlog,
+        "backlog_all_url": inbox_url(departments),
+        "backlog_rows": [(role, count, inbox_url(departments, role)) for role, count in backlog.by_role.items()],
         "oldest_wait": wait_words(backlog.oldest_wait(now)),
         "charts": [(draw(series, period), links["decisions"]) for draw in (rates_chart, decisions_chart)],
         "org_currency_name": get_currency_name(settings.ORG_CURRENCY, locale=settings.ORG_LOCALE),

@@ -59,7 +59,7 @@ def test_a_supervisor_approves_in_the_inbox_and_the_workflow_moves_on(
     log_in(page, "bob")
     page.get_by_role("link", name="Approvals inbox").click()
     request = page.get_by_test_id(f"approval-{approval.pk}")
-    expect(request).to_contain_text("payment.send")
+    expect(request).to_contain_text("Payment: send")  # the action in words
     expect(request).to_contain_text("Payments need a supervisor")
     expect(request).to_contain_text("€1,200.00")
     page.screenshot(path=screenshots / "approvals-inbox.png", full_page=True)

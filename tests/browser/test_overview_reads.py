@@ -4,6 +4,7 @@ them, the organisation's approvals backlog, live updates in business words, and 
 """
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,29 @@ def test_a_new_decision_arrives_live_in_business_words(
     expect(page.get_by_test_id("tile-decisions")).to_have_text("10", timeout=LIVE_UPDATE_TIMEOUT_MS * 3)
     expect(page.get_by_test_id("headline")).to_be_visible()
     no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize(("width", "height"), WIDTHS)
+def test_an_executive_follows_the_backlog_to_every_waiting_request_though_none_is_addressed_to_them(
+    page: Page, asgi_server, alice: User, busy_day, width: int, height: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    page.set_default_timeout(SLOW_MS)
+    log_in(page, "alice")
+    expect(page.get_by_test_id("backlog-waiting")).to_have_text("1")
+
+    # The count of requests waiting for a supervisor opens the inbox listing exactly those
+    page.get_by_test_id("backlog-role-link").first.click()
+    expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting, 1–1 shown.")
+    expect(page.get_by_test_id("inbox")).to_contain_text("Invoice Bot")
+    no_sideways_scroll(page)
+
+    # and "all of them" opens the inbox for any approver, with the overview's count
+    page.go_back()
+    page.get_by_test_id("backlog-all-link").click()
+    expect(page).to_have_url(re.compile(r"/approvals/\?role=any$"))
+    expect(page.get_by_test_id("waiting-count")).to_have_text("1 waiting, 1–1 shown.")
+    shoot(page, "inbox-from-backlog", width)
 
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS)

@@ -63,7 +63,7 @@ def test_each_request_shows_what_was_asked_and_which_policy_asked_for_a_person(c
 
     for text in (
         "Invoice Bot",
-        "invoice.approve",
+        "Invoice: approve",  # the action in words, not its code
         format_money(Decimal("1250.50"), "EUR"),
         f"risk {decision.risk_score}",
         "invoice/INV-7",

@@ -7,12 +7,14 @@ from urllib.parse import urlsplit
 import pytest
 from django.http import QueryDict
 
-from dashboard import league
+from dashboard import inbox, league
 from dashboard.decisions import ExplorerFilterSet, scoped_decisions
-from dashboard.drilldown import tile_links
+from dashboard.drilldown import inbox_url, tile_links
+from dashboard.inbox import InboxFilterForm
+from dashboard.kpis.approvals import approval_backlog
 from dashboard.kpis.snapshot import departments_in_scope
 from dashboard.kpis.tiles import kpis
-from governance.models import Verdict
+from governance.models import Approval, Verdict
 from tests.factories import DecisionFactory
 from tests.support.clock import NOW
 
@@ -68,3 +70,29 @@ def test_the_money_tiles_link_to_the_agents_league_whose_totals_match(mixed_day,
     rows = league.league(alice, day, None, "-spend")
     assert sum(row.figures.spend for row in rows) == pytest.approx(tiles["spend"].value)
     assert rows[0].agent.pk == finance_agent.pk
+
+
+def waiting_in_inbox(user, url: str) -> int:
+    """How many requests the inbox lists at this address."""
+    form = InboxFilterForm(QueryDict(urlsplit(url).query), user=user)
+    assert form.is_valid(), form.errors
+    return inbox.filtered(user, form.cleaned_data).count()
+
+
+@pytest.mark.parametrize("one_department", [False, True])
+def test_the_backlog_links_to_inbox_lists_counting_what_it_counts(alice, finance_agent, support_agent, one_department):
+    # Given requests waiting in two departments, for supervisors and for executives
+    for agent, role in [(finance_agent, "Supervisor"), (finance_agent, "Executive"), (support_agent, "Supervisor")]:
+        held = DecisionFactory(agent=agent, verdict=Verdict.REQUIRE_APPROVAL, created_at=NOW)
+        Approval.objects.create(
+            decision=held, department=agent.department, approver_role=role, deadline=NOW + dt.timedelta(hours=4)
+        )
+    departments = [finance_agent.department_id] if one_department else None
+
+    # When the executive's overview (whole organisation, or filtered to Finance) links its backlog to the inbox
+    backlog = approval_backlog(alice, departments)
+
+    # Then each link lists what its figure counts
+    assert waiting_in_inbox(alice, inbox_url(departments)) == backlog.waiting == (2 if one_department else 3)
+    for role, count in backlog.by_role.items():
+        assert waiting_in_inbox(alice, inbox_url(departments, role)) == count
