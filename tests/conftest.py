@@ -38,9 +38,9 @@ def pytest_xdist_newgateway(gateway) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that drive Chromium run after all the others, in their order.
 
-    Playwright's sync API marks its asyncio loop as running in the test's thread from the first browser call
-    until the session's browser closes. A later test that goes through an async-only middleware (ServeStatic)
-    with Django's test client then fails in AsyncToSync, and asyncio.run() refuses to start.
+    Playwright's sync API marks its asyncio loop as running in the test's thread while a browser is open (a
+    module's: tests/browser/conftest.py). A test run meanwhile that goes through an async-only middleware
+    (ServeStatic) with Django's test client fails in AsyncToSync, and asyncio.run() refuses to start.
     """
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
 
