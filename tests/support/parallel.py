@@ -37,7 +37,11 @@ def worker_redis_url(url: str, worker: str) -> str:
     return url if number is None or not url else with_database(url, FIRST_WORKER_DB + number)
 
 
-def broker_url(base: str = "redis://127.0.0.1:6379/0") -> str:
-    """The Redis database the worker-process tests flush and use as their broker: this xdist worker's own."""
+def broker_url(base: str = "") -> str:
+    """The Redis database the worker-process tests flush and use as their broker: this xdist worker's own.
+
+    On the server REDIS_URL names, so that two checkouts testing at once on their own Redis servers never meet.
+    """
+    base = base or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     number = worker_number()
     return with_database(base, SERIAL_BROKER_DB if number is None else FIRST_WORKER_BROKER_DB + number)
