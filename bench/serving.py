@@ -1,8 +1,9 @@
 """Serving benchmark: the stack floor served each way worth considering, and Regent's evaluate, in one run.
 
 Run from the repository root: `.venv/bin/python bench/serving.py` (SERVING_SECONDS per cell, SERVING_ROUNDS,
-SERVING_CLIENTS). It creates the PostgreSQL database regent_bench_serving (Regent migrated, 50 agents with keys,
-20 policies, and a table `bench_floor`) and runs the audit sequencer (AUDIT_SEQUENCING=queued, as in production).
+SERVING_CLIENTS, SERVING_ONLY). It creates the PostgreSQL database regent_bench_serving (Regent migrated, 50
+agents with keys, 20 policies, and a table `bench_floor`) and runs the audit sequencer (AUDIT_SEQUENCING=queued, as
+in production).
 Each server gets the same budget of two processes and is up alone (PostgreSQL's 100 connections are shared), in
 an order reversed every round: the machine's noise falls on all of them. Per server, per number of clients (1,
 10, 50), each case runs a few seconds, each client a closed loop on one keep-alive connection that waits the
@@ -32,6 +33,8 @@ DATABASE = "regent_bench_serving"
 SECONDS = float(os.environ.get("SERVING_SECONDS", "5"))
 ROUNDS = int(os.environ.get("SERVING_ROUNDS", "2"))
 CLIENT_LEVELS = tuple(int(n) for n in os.environ.get("SERVING_CLIENTS", "1,10,50").split(","))
+# Only the cases whose name contains one of these comma-separated words (and the raw baseline), e.g. "granian".
+ONLY = [word for word in os.environ.get("SERVING_ONLY", "").split(",") if word]
 WORKERS = 2  # the machine has two cores; every server gets two processes
 THREADS = 8  # threaded WSGI servers: threads per process (Regent admits at most 8 requests per process)
 AGENTS = 50
@@ -126,6 +129,7 @@ CASES = [
         False,
     ),
 ]
+CASES = [case for n, case in enumerate(CASES) if n == 0 or not ONLY or any(word in case.name for word in ONLY)]
 
 
 @dataclass
@@ -304,7 +308,8 @@ def report(results: dict[tuple[str, int], list[Cell]]) -> None:
     print(f"{'case':<48}{'clients':>8}{'req/s':>8}{'p50':>8}{'p99':>8}{'÷ raw':>7}{'÷ best floor':>13}  errors")
     for clients in CLIENT_LEVELS:
         rate = {case.name: statistics.median(c.rate for c in results[case.name, clients]) for case in CASES}
-        best = max((case for case in CASES if case.floor and case.server), key=lambda case: rate[case.name])
+        floors = [case for case in CASES if case.floor and case.server] or CASES[:1]
+        best = max(floors, key=lambda case: rate[case.name])
         for case in CASES:
             cells = results[case.name, clients]
             latencies = [s for c in cells for s in c.latencies]
