@@ -65,6 +65,7 @@ from tests.support.servers import answers, free_port  # noqa: E402
 FLOOR_ASGI, FLOOR_WSGI = "bench.stack_floor:asgi_application", "bench.stack_floor:wsgi_application"
 FLOOR_THREADED = "bench.stack_floor:threaded_application"
 REGENT_ASGI, REGENT_WSGI = "config.asgi:application", "config.wsgi:application"
+IN_PROCESS = "regent in process"  # not a server: bench/evaluate_in_process.py in WORKERS processes
 PY = [sys.executable, "-m"]
 UVICORN = [*PY, "uvicorn", "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", "--host"]
 GUNICORN = [*PY, "gunicorn", "--workers", str(WORKERS), "--log-level", "warning", "--backlog", "2048"]
@@ -122,6 +123,7 @@ CASES = [
     Case("floor: granian, async view, async pool", "floor granian asgi", "/insert-async"),
     Case(f"floor: granian ({THREADS} threads), WSGI", "floor granian wsgi"),
     Case("Regent evaluate: uvicorn, ASGI (before)", "regent uvicorn", "/api/v1/decisions/evaluate", False),
+    Case("Regent's own work, no HTTP (floor under evaluate)", IN_PROCESS, "", False),
     Case(
         "Regent evaluate: granian, WSGI (the Procfile's web)",
         "regent granian wsgi",
@@ -275,7 +277,34 @@ async def raw_client(deadline: float, cell: Cell) -> None:
             i += 1
 
 
+async def in_process(keys: list[str], clients: int) -> Cell:
+    """Regent's own work with no HTTP: `clients` threads shared by WORKERS processes, at most THREADS each."""
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "bench" / "evaluate_in_process.py"),
+            str(SECONDS),
+            str(min(THREADS, len(range(n, clients, WORKERS)))),  # a server admits THREADS requests at a time
+            *keys[n::WORKERS],
+            cwd=ROOT,
+            env=server_environment(),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for n in range(min(WORKERS, clients))
+    ]
+    cell = Cell(seconds=SECONDS)
+    for process in processes:
+        output, _ = await process.communicate()
+        result = json.loads(output.splitlines()[-1])
+        cell.answers += result["answers"]
+        cell.latencies.extend(result["latencies"])
+    cell.statuses[200] = cell.answers
+    return cell
+
+
 async def measure(case: Case, port: int | None, keys: list[str], clients: int) -> Cell:
+    if case.server == IN_PROCESS:
+        return await in_process(keys, clients)
     cell = Cell()
     deadline = time.perf_counter() + SECONDS
     if case.server is None:
@@ -356,7 +385,7 @@ def main() -> None:
 
 @contextmanager
 def serving(server: str | None, log) -> Iterator[int | None]:
-    if server is None:
+    if server in (None, IN_PROCESS):
         yield None
         return
     port = free_port()
