@@ -185,6 +185,10 @@ if AUDIT_SEQUENCING == "queued" and DATABASES["default"]["ENGINE"] != "django.db
 # Readiness (/readyz) fails when the oldest queued audit event has waited longer than this: the sequencer is down or
 # behind, and decisions are being made that auditors, the live stream and webhooks cannot see yet.
 AUDIT_QUEUE_MAX_AGE_SECONDS = env_float("AUDIT_QUEUE_MAX_AGE_SECONDS", 5.0)
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, the endpoint does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`).")
 if AUDIT_QUEUE_MAX_AGE_SECONDS <= 0:
     raise ImproperlyConfigured(f"AUDIT_QUEUE_MAX_AGE_SECONDS={AUDIT_QUEUE_MAX_AGE_SECONDS} must be more than 0.")
 
