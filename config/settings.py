@@ -293,12 +293,13 @@ PROVIDER_CONCENTRATION_WARNING = env_int("PROVIDER_CONCENTRATION_WARNING", 60)
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
 # Where signed checkpoints of the audit chain are copied, outside the database (audit.witnesses): a comma-separated
-# list of file:///absolute/dir and https://host/path (a signed webhook). Beat signs one every AUDIT_CHECKPOINT_SECONDS.
+# list of file:///absolute/dir, s3://bucket/prefix (S3-compatible, AWS_* settings) and https://host/path (a signed
+# webhook). Beat signs one every AUDIT_CHECKPOINT_SECONDS.
 AUDIT_WITNESSES = env_list("AUDIT_WITNESSES", "")
 for _witness in AUDIT_WITNESSES:
-    if not _witness.startswith(("file:///", "http://", "https://")):
+    if not _witness.startswith(("file:///", "s3://", "http://", "https://")):
         raise ImproperlyConfigured(
-            f"AUDIT_WITNESSES entry {_witness!r} is not file:///absolute/dir or https://host/path."
+            f"AUDIT_WITNESSES entry {_witness!r} is not file:///absolute/dir, s3://bucket/prefix or https://host/path."
         )
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)
 if AUDIT_CHECKPOINT_SECONDS < 1:
