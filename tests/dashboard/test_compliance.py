@@ -35,6 +35,7 @@ pytestmark = pytest.mark.django_db
 
 FRAMEWORKS = ("eu-ai-act", "nist-ai-rmf", "iso-42001")
 HEADER_ROWS = 8  # the heading block, an empty row and the column headings come before the controls
+PAGE_QUERIES = 30  # the session, the person and their roles, the filter's departments, then the page's queries
 
 
 def now_decide(decide, agent, **fields):
@@ -244,6 +245,33 @@ def test_a_supervisors_export_holds_their_departments_evidence_only(
     assert support_agent.name not in text
     assert rows["Art. 26(2)"][6].startswith("Not in your scope")
     assert rows["Art. 26(2)"][7] == ""
+
+
+def test_an_executive_reads_decisions_evidence_but_not_the_audit_logs_own_records(client, decide, finance_agent, alice):
+    # Given a decision in the audit log
+    now_decide(decide, finance_agent)
+
+    # When the Executive, who does not read the audit log, exports the ISO/IEC 42001 controls
+    rows = export_rows(client, alice, "iso-42001")
+
+    # Then the work done is counted (A.10.3: providers) and the audit log's own records say who reads them
+    assert rows["A.10.3"][6] == "Evidence: 1 record"
+    assert rows["A.6.2.8"][6] == (
+        "Not in your scope. Auditors and Supervisors (people who read the audit log) read these records."
+    )
+
+
+def test_the_page_reads_a_bounded_number_of_queries_however_many_records(
+    client, decide, finance_agent, dave, django_assert_max_num_queries
+):
+    # Given twenty decisions in the period
+    for _ in range(20):
+        now_decide(decide, finance_agent)
+    client.force_login(dave)
+
+    # When the auditor opens the EU AI Act's page, then each query runs once, whatever the records
+    with django_assert_max_num_queries(PAGE_QUERIES):
+        assert client.get("/compliance/eu-ai-act/").status_code == 200
 
 
 def test_a_supervisors_export_names_their_scope(client, bob, finance_agent):
