@@ -17,16 +17,17 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from audit.models import AuditEvent, Checkpoint, VerificationRun
-from dashboard.board import CRITICAL_RISK, VERDICT_WORDS, incidents
+from dashboard.board import CRITICAL_RISK, VERDICT_WORDS
 from dashboard.kpis.concentration import provider_concentration
 from dashboard.kpis.risk import policy_hits
 from dashboard.kpis.snapshot import _decision_sums, departments_in_scope, snapshot
 from dashboard.periods import Period
-from governance.models import Decision, Outcome, Override, PolicyVersion, Verdict
+from governance.models import Decision, Override, PolicyVersion, Verdict
 from orchestration.models import Agent
 from orchestration.roles import sees_whole_organisation
 
 INTERVENTIONS = (Verdict.DENY, Verdict.REQUIRE_APPROVAL)
+ROLLUP_MEASURES = ("decisions", "risk_critical", "outcomes")
 STATUS_CHANGE_KINDS = ("agent.status_changed", "department.status_changed")
 REGISTRY_KINDS = tuple(
     f"{model}.{change}" for model in ("modelprovider", "capability") for change in ("created", "changed", "deleted")
@@ -47,6 +48,18 @@ class Scope:
     def department_ids(self) -> list[int] | None:
         """The departments to read: None means the whole organisation (no filter needed)."""
         return departments_in_scope(self.viewer, self.departments)
+
+    @cached_property
+    def by_verdict(self) -> dict[str, dict[str, int]]:
+        """The rollups' decision counts per verdict, read once for every query that counts decisions."""
+        with snapshot():
+            sums = _decision_sums(self.period, self.department_ids, ("verdict",), ROLLUP_MEASURES)
+        return {verdict: values for (verdict,), values in sums.items()}
+
+    def decisions(self, measure: str = "decisions", verdicts: tuple[str, ...] | None = None) -> int:
+        return sum(
+            values[measure] for verdict, values in self.by_verdict.items() if verdicts is None or verdict in verdicts
+        )
 
 
 @dataclass(frozen=True)
@@ -121,12 +134,6 @@ def _newest_decision(scope: Scope, condition: Q | None = None) -> Record | None:
     return _decision_record(rows.select_related("agent").order_by("-created_at", "-id").first())
 
 
-def _decision_counts(scope: Scope, measure: str = "decisions") -> dict[str, int]:
-    with snapshot():
-        sums = _decision_sums(scope.period, scope.department_ids, ("verdict",), (measure,))
-    return {verdict: values[measure] for (verdict,), values in sums.items()}
-
-
 def _events(scope: Scope, *kinds: str) -> QuerySet[AuditEvent]:
     return _in_departments(_in_period(AuditEvent.objects.filter(kind__in=kinds), "occurred_at", scope.period), scope)
 
@@ -144,27 +151,29 @@ def _who(event: AuditEvent) -> str:
 
 @query("decisions_recorded")
 def decisions_recorded(scope: Scope) -> Evidence:
-    count = sum(_decision_counts(scope).values())
+    count = scope.decisions()
     return Evidence(count, _newest_decision(scope) if count else None)
 
 
 @query("policy_interventions")
 def policy_interventions(scope: Scope) -> Evidence:
-    counts = _decision_counts(scope)
-    count = sum(counts.get(verdict, 0) for verdict in INTERVENTIONS)
+    count = scope.decisions(verdicts=INTERVENTIONS)
     return Evidence(count, _newest_decision(scope, Q(verdict__in=INTERVENTIONS)) if count else None)
 
 
 @query("critical_risk_decisions")
 def critical_risk_decisions(scope: Scope) -> Evidence:
-    count = sum(_decision_counts(scope, "risk_critical").values())
+    count = scope.decisions("risk_critical")
     return Evidence(count, _newest_decision(scope, Q(risk_score__gte=CRITICAL_RISK)) if count else None)
 
 
 @query("incidents")
 def incident_decisions(scope: Scope) -> Evidence:
-    found = incidents(scope.period, scope.department_ids, limit=1)
-    return Evidence(found.total, _decision_record(found.shown[0]) if found.shown else None)
+    """Denied or critical-risk decisions, as the board report counts incidents (dashboard.board.incidents)."""
+    others = tuple(verdict for verdict in scope.by_verdict if verdict != Verdict.DENY)
+    count = scope.decisions(verdicts=(Verdict.DENY,)) + scope.decisions("risk_critical", others)
+    condition = Q(verdict=Verdict.DENY) | Q(risk_score__gte=CRITICAL_RISK)
+    return Evidence(count, _newest_decision(scope, condition) if count else None)
 
 
 @query("shadow_hits")
@@ -240,18 +249,21 @@ def status_changes(scope: Scope) -> Evidence:
 
 @query("outcomes_reported")
 def outcomes_reported(scope: Scope) -> Evidence:
-    """Outcomes of the period's decisions (whenever reported), as the rollups count them."""
-    count = sum(_decision_counts(scope, "outcomes").values())
+    """Outcomes of the period's decisions (whenever reported), as the rollups count them; the newest is the
+    newest decision with an outcome, an index walk back in time."""
+    count = scope.decisions("outcomes")
     if not count:
         return Evidence(0)
-    rows = _in_period(Outcome.objects.all(), "decision__created_at", scope.period)
-    rows = _in_departments(rows, scope, "decision__department_id").select_related("decision__agent")
-    newest = rows.order_by("-decision__created_at", "-decision_id").first()
-    if newest is None:
+    rows = _in_departments(
+        _in_period(Decision.objects.filter(outcome__isnull=False), "created_at", scope.period), scope
+    )
+    decision = rows.select_related("agent", "outcome").order_by("-created_at", "-id").first()
+    if decision is None:
         return Evidence(count)
-    result = newest.get_result_display().lower()
-    label = f"{newest.decision.agent.name}: {result}, reported by {newest.reported_by or 'a system'}"
-    return Evidence(count, Record(label, newest.reported_at, reverse("dashboard:decision", args=[newest.decision_id])))
+    outcome = decision.outcome
+    result = outcome.get_result_display().lower()
+    label = f"{decision.agent.name}: {result}, reported by {outcome.reported_by or 'a system'}"
+    return Evidence(count, Record(label, outcome.reported_at, reverse("dashboard:decision", args=[decision.pk])))
 
 
 @query("audit_events", needs=AUDIT_LOG)
