@@ -136,11 +136,14 @@ def csv_text(report: FrameworkReport, base_url: str = "") -> str:
 def write_bundle(report: FrameworkReport, target, base_url: str = "") -> None:
     """Write the ZIP to a binary file object: the two renderings, the evidence pack, then the signed manifest."""
     digests: dict[str, str] = {}
+    written = timezone.now().astimezone(dt.UTC).timetuple()[:6]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
 
         def add(name: str, chunks) -> None:
             digest = hashlib.sha256()
-            with bundle.open(name, "w") as member:
+            entry = zipfile.ZipInfo(name, date_time=written)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with bundle.open(entry, "w") as member:
                 for chunk in chunks:
                     data = chunk.encode()
                     digest.update(data)
@@ -159,7 +162,8 @@ def write_bundle(report: FrameworkReport, target, base_url: str = "") -> None:
         }
         signature = signing_key().sign(signed_manifest_body(manifest))
         manifest["signature"] = base64.b64encode(signature).decode()
-        bundle.writestr(MANIFEST, canonical(manifest) + "\n")
+        entry = zipfile.ZipInfo(MANIFEST, date_time=written)
+        bundle.writestr(entry, canonical(manifest) + "\n", compress_type=zipfile.ZIP_DEFLATED)
 
 
 def bundle_file(report: FrameworkReport, base_url: str = ""):

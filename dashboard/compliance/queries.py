@@ -2,8 +2,9 @@
 what the viewer may see, and answers how many there are and which is the newest.
 
 A query is a plain function registered under its name; the library (library.toml) names it, and loading the
-library refuses a name that is not here. Counts of decisions come from the rollups (exact, never a scan); the
-newest decision is an index walk on time; the rest read the audit log by its (kind, occurred_at) index or small
+library refuses a name that is not here. Counts of decisions, of their outcomes and of the approvals people gave
+come from the rollups (exact, never a scan), read once per page; the newest decision is an index walk on time; the
+rest read the audit log by its (kind, occurred_at) index or small
 tables. A query marked `organisation_wide` reads records that belong to no department: only people who see the
 whole organisation get them. `needs` names a permission the viewer must also hold (the audit log's, for example).
 """
@@ -27,7 +28,7 @@ from orchestration.models import Agent
 from orchestration.roles import sees_whole_organisation
 
 INTERVENTIONS = (Verdict.DENY, Verdict.REQUIRE_APPROVAL)
-ROLLUP_MEASURES = ("decisions", "risk_critical", "outcomes")
+ROLLUP_MEASURES = ("decisions", "risk_critical", "outcomes", "approvals_approved", "approvals_rejected")
 STATUS_CHANGE_KINDS = ("agent.status_changed", "department.status_changed")
 REGISTRY_KINDS = tuple(
     f"{model}.{change}" for model in ("modelprovider", "capability") for change in ("created", "changed", "deleted")
@@ -213,15 +214,22 @@ def policy_changes(scope: Scope) -> Evidence:
 
 @query("approvals_decided")
 def approvals_decided(scope: Scope) -> Evidence:
-    """Requests a person answered: the `approval.resolved` events with a person as their actor."""
-    events = _events(scope, "approval.resolved").filter(actor__isnull=False)
-    newest = events.order_by("-occurred_at", "-seq").first()
-    if newest is None:
+    """Requests a person approved or rejected, of the period's decisions (the rollups count them once decided;
+    expired ones are not a person's); the newest is the newest such decision, an index walk back in time."""
+    count = scope.decisions("approvals_approved") + scope.decisions("approvals_rejected")
+    if not count:
         return Evidence(0)
-    after = newest.after or {}
-    label = f"Request {after.get('approval_id', newest.subject_id)} {after.get('status', 'decided')} by {_who(newest)}"
-    url = reverse("dashboard:decision", args=[after["decision_id"]]) if after.get("decision_id") else ""
-    return Evidence(events.count(), Record(label, newest.occurred_at, url))
+    decided = Decision.objects.filter(approval__decided_by__isnull=False)
+    rows = _in_departments(_in_period(decided, "created_at", scope.period), scope)
+    decision = rows.select_related("agent", "approval__decided_by").order_by("-created_at", "-id").first()
+    if decision is None:
+        return Evidence(count)
+    approval = decision.approval
+    label = (
+        f"{decision.agent.name}: {decision.action}, {approval.get_status_display().lower()} "
+        f"by {approval.decided_by.get_username()}"
+    )
+    return Evidence(count, Record(label, approval.decided_at, reverse("dashboard:decision", args=[decision.pk])))
 
 
 @query("overrides")

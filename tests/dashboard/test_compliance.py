@@ -5,6 +5,7 @@ dave (Auditor) sees everything; alice (Executive) sees the page and the CSV; bob
 evidence only; carol (Policy Admin) and erin (no role) are refused.
 """
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -12,12 +13,15 @@ import zipfile
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from audit import checkpoints
 from audit.evidence import public_key_b64
 from audit.models import VerificationRun
+from dashboard.compliance import bundle_check
 from dashboard.compliance.bundle_check import BundleError, verify_bundle
 from dashboard.compliance.library import LIBRARY_PATH, library, parse
 from dashboard.compliance.queries import QUERIES
@@ -398,6 +402,28 @@ def test_an_altered_zip_is_named(client, decide, finance_agent, dave):
     # When it is checked, then the edited file is named
     with pytest.raises(BundleError, match=r"controls\.csv does not match"):
         verify_bundle(io.BytesIO(altered.getvalue()), public_key_b64())
+
+
+def test_the_offline_check_says_valid_or_names_what_does_not_hold(
+    client, decide, finance_agent, dave, tmp_path, capsys
+):
+    # Given the auditor's ZIP saved to a file, and a copy signed by another key
+    now_decide(decide, finance_agent)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(_bundle(client, dave))
+    stranger = base64.b64encode(
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+
+    # When it is checked offline against the organisation's key, then against a stranger's
+    valid = bundle_check.main([str(path), "--public-key", public_key_b64()])
+    invalid = bundle_check.main([str(path), "--public-key", stranger])
+
+    # Then the first says VALID with the events of the pack, the second that the signature does not verify
+    output = capsys.readouterr()
+    assert (valid, invalid) == (0, 1)
+    assert output.out.startswith("VALID: iso-42001 controls for ")
+    assert "INVALID: the manifest's signature does not verify with this public key" in output.err
 
 
 def test_the_api_answers_a_frameworks_controls_with_their_evidence(client, decide, finance_agent, dave):
