@@ -95,7 +95,19 @@ class ControlsView(APIView):
 
     permission_classes = [holds("dashboard.view_controls")]
 
-    @extend_schema(parameters=FILTERS, responses=ControlsSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "framework",
+                str,
+                OpenApiParameter.PATH,
+                enum=[f.slug for f in library().frameworks],
+                description="The framework, as the control library names it.",
+            ),
+            *FILTERS,
+        ],
+        responses=ControlsSerializer,
+    )
     def get(self, request: Request, framework: str) -> Response:
         found = library().framework(framework)
         if found is None:
