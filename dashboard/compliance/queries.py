@@ -276,6 +276,9 @@ def outcomes_reported(scope: Scope) -> Evidence:
 
 @query("audit_events", needs=AUDIT_LOG)
 def audit_events(scope: Scope) -> Evidence:
+    """Counted one by one over the occurred_at index: exact, where the chain's own order is not (an event can be
+    chained long after its time, as bulk ingest does), and no index leads with the department (each index would
+    cost every decision written)."""
     events = _in_departments(_in_period(AuditEvent.objects.all(), "occurred_at", scope.period), scope)
     newest = events.order_by("-occurred_at", "-seq").first()
     if newest is None:

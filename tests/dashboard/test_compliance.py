@@ -20,11 +20,12 @@ from django.utils import timezone
 
 from audit import checkpoints
 from audit.evidence import public_key_b64
-from audit.models import VerificationRun
+from audit.models import AuditEvent, VerificationRun
 from dashboard.compliance import bundle_check
 from dashboard.compliance.bundle_check import BundleError, verify_bundle
 from dashboard.compliance.library import LIBRARY_PATH, library, parse
 from dashboard.compliance.queries import QUERIES
+from dashboard.periods import period_for
 from governance.approvals import decide_approval
 from governance.models import Effect, Mode, Verdict
 from governance.outcomes import report_outcome
@@ -467,6 +468,26 @@ def test_the_api_answers_an_unknown_framework_with_404_and_a_bad_period_with_400
     response = client.get("/api/v1/controls/eu-ai-act?period=forever")
     assert response.status_code == 400
     assert "period" in response.content.decode()
+
+
+def test_the_audit_logs_events_of_the_period_are_counted_exactly(client, decide, finance_agent, support_agent, dave):
+    # Given an event chained now but dated ten days ago, then decisions in two departments in the last hours
+    decide(finance_agent, now=timezone.now() - dt.timedelta(days=10))
+    now_decide(decide, finance_agent)
+    now_decide(decide, support_agent)
+    now_decide(decide, finance_agent)
+    period = period_for("24h", timezone.now())
+    in_period = AuditEvent.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
+
+    # When the auditor exports the EU AI Act's controls, for everyone and for Finance
+    everyone = export_rows(client, dave, "eu-ai-act")["Art. 12(1)"]
+    finance = export_rows(client, dave, "eu-ai-act", f"period=24h&department={finance_agent.department_id}")[
+        "Art. 12(1)"
+    ]
+
+    # Then Art. 12(1) counts exactly the period's events (not the one dated earlier), and Finance's
+    assert int(everyone[7]) == in_period.count()
+    assert int(finance[7]) == in_period.filter(department=finance_agent.department).count() == 2
 
 
 def test_evidence_outside_the_period_is_not_counted(client, decide, finance_agent, dave):
