@@ -8,6 +8,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django.templatetags.static import static as static_url
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -186,3 +188,26 @@ def test_the_pdf_fetches_only_its_own_static_files():
     for url in ("https://fonts.example.com/font.css", f"{PDF_ORIGIN}/admin/", f"{PDF_ORIGIN}/static/../settings.py"):
         with pytest.raises(NotAStaticFile):
             static_file(url)
+
+
+def test_with_collected_hashed_static_files_the_pdf_keeps_its_stylesheet(
+    client, alice, finance_agent, settings, tmp_path
+):
+    # Given production's static files: collected, under hashed names (the page links css/board.<hash>.css)
+    settings.STATIC_ROOT = str(tmp_path / "collected")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=NOW)
+    client.force_login(alice)
+
+    # When the board pack's PDF is made
+    response = client.get(reverse("dashboard:board-pdf"), WEEK)
+
+    # Then its print stylesheet was read: every page is numbered
+    pages = pdf_text(response.content)
+    assert "board." in static_url("css/board.css") and static_url("css/board.css") != "/static/css/board.css"
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
