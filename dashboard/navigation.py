@@ -18,21 +18,22 @@ class NavItem:
         return reverse(self.url_name)
 
 
+# Short labels: an executive's whole menu fits on one line at 1440 px; each page's heading says it in full.
 NAV_ITEMS = [
     NavItem("Overview", "dashboard:overview"),
     NavItem("Risk", "dashboard:risk", "governance.view_decision"),
-    NavItem("Strategy & value", "dashboard:strategy", "governance.view_decision"),
+    NavItem("Strategy", "dashboard:strategy", "governance.view_decision"),
     NavItem("Board report", "dashboard:board", "governance.view_decision"),
     NavItem("Agents", "dashboard:agents", "orchestration.view_agent"),
     NavItem("Interactions", "dashboard:interactions", "orchestration.view_agent"),
     NavItem("Decisions", "dashboard:decisions", "governance.view_decision"),
     NavItem("Departments", "dashboard:departments", "orchestration.view_department"),
-    NavItem("Approvals inbox", "dashboard:approvals", "governance.view_approval"),
+    NavItem("Approvals", "dashboard:approvals", "governance.view_approval"),
     NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
     NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
     NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
-    NavItem("Controls & evidence", "dashboard:controls-index", "dashboard.view_controls"),
+    NavItem("Controls", "dashboard:controls-index", "dashboard.view_controls"),
 ]
 
 

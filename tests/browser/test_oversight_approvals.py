@@ -57,7 +57,7 @@ def test_a_supervisor_approves_in_the_inbox_and_the_workflow_moves_on(
 ) -> None:
     approval = steps_of(parked_run)["pay"].decision.approval
     log_in(page, "bob")
-    page.get_by_role("link", name="Approvals inbox").click()
+    page.get_by_role("link", name="Approvals", exact=True).click()
     request = page.get_by_test_id(f"approval-{approval.pk}")
     expect(request).to_contain_text("Payment: send")  # the action in words
     expect(request).to_contain_text("Payments need a supervisor")

@@ -93,3 +93,6 @@ def test_the_menu_is_inline_on_a_desktop(page: Page, asgi_server, alice: User) -
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(page.get_by_role("link", name="Risk")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+    # An executive's whole menu reads on one line
+    tops = page.locator(".topbar .nav a").evaluate_all("links => links.map(a => a.getBoundingClientRect().top)")
+    assert len(tops) >= 10 and max(tops) - min(tops) < 5, tops
