@@ -12,6 +12,7 @@ from audit import chain
 from governance import budgets
 from governance.models import Approval, Decision
 from governance.models.policy import ApproverRole
+from orchestration import kill_switch
 from orchestration.roles import Role, roles_of
 from orchestration.scoping import scope_to_departments, visible_departments
 from restapi.domain_errors import DomainError, NotAllowed
@@ -90,10 +91,15 @@ def may_decide(user, approval: Approval) -> bool:
 def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -> Approval:
     """Approve or reject a pending request. Approving reserves its spend, as an allow would have.
 
-    A rejection needs a reason (`comment`)."""
+    A rejection needs a reason (`comment`). A kill of the agent or its department waits for the ruling, or the
+    ruling for the kill (which withdraws the request): the kill switch is held off before the request is locked,
+    in the lock order of orchestration.kill_switch."""
     problem = reason_problem(approve=approve, comment=comment)
     if problem:
         raise ReasonRequired(problem)
+    agent = Approval.objects.filter(pk=approval_id).values_list("decision__agent_id", "decision__agent__department_id")
+    for agent_id, department_id in agent:
+        kill_switch.hold_off_kills(agent_id, department_id)
     approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
     if not may_decide(by, approval):
         raise NotYourDecision("You may not decide this request.")

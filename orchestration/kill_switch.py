@@ -1,4 +1,23 @@
-"""The kill switch and its milder forms: pause, resume and kill an agent or a whole department."""
+"""The kill switch and its milder forms: pause, resume and kill an agent or a whole department.
+
+One lock order, which every transaction that changes an agent's work follows, so that a kill and the work it
+stops can wait for each other but never in a cycle (PostgreSQL would break the cycle by failing one of them:
+a kill or a result lost to a person who asked for neither):
+
+1. the kill-switch locks of the agent and its department (`_LOCK_CLASSES`, advisory): exclusive for a status
+   change, shared (`hold_off_kills`) for everything done for an agent: a decision (governance.evaluation), a
+   workflow step's routing and its result (workflows.runtime), a person's ruling on a request
+   (governance.approvals.decide_approval). Taken first, before any row, so a kill and a step of the same
+   agent or department take turns as a whole;
+2. a workflow run's progress lock (workflows.step_reads.serialize_progress), for a step's result;
+3. rows: workflow steps, then approvals, then the agent's and department's rows (status, spend);
+4. the audit chain head, last (inline sequencing): service functions append their events at the end of the
+   transaction (`audit.chain.batch`).
+
+Routing takes 1 for the agent it chose before locking the step it routes, so it reads the step without a lock
+first and checks it is unchanged once locked. Proven with real threads on PostgreSQL in
+tests/orchestration/test_kill_races.py and test_kill_lock_order.py.
+"""
 
 import datetime as dt
 from dataclasses import dataclass

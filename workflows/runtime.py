@@ -20,6 +20,7 @@ from governance.approvals import withdraw_pending
 from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Approval, Verdict
 from governance.outcomes import report_outcome
+from orchestration import kill_switch
 from orchestration.models import Agent
 from restapi.domain_errors import DomainError
 from workflows import providers, routing, step_reads
@@ -124,15 +125,24 @@ def run_step(step_id: int, *, task_id: str = "") -> None:
 def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     """Route a pending step and ask governance; the step when it was pending, else None.
 
-    Its events (the decision's and the step's) join the chain together at the end of the transaction.
+    The step is read and routed first, then the kill switch of the agent chosen is held off, and only then is
+    the step locked (the lock order in orchestration.kill_switch: a kill locks the steps it stops, so a step
+    locked before waiting for a kill would wait in a cycle); a step that changed meanwhile (another task routed
+    it, a kill or a cancel stopped it) is left as it is. Its events (the decision's and the step's) join the
+    chain together at the end of the transaction.
     """
-    step = step_reads.lock_for_routing(step_id)
+    step = step_reads.for_routing(step_id)
     if step is None or step.status != StepRun.Status.PENDING or not _dependencies_met(step):
         return None  # a pending step sent early (the watchdog) is queued again when what it waits for succeeds
-    if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
+    running = step.run.status in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL)
+    ranked = routing.route(step.template.capability_id, exclude=step.tried_agents) if running else []
+    if ranked:
+        kill_switch.hold_off_kills(ranked[0].agent_id, ranked[0].department_id)
+    if not _locked_unchanged(step):
+        return None
+    if not running:
         _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
         return step
-    ranked = routing.route(step.template.capability_id, exclude=step.tried_agents)
     if not ranked:
         _fail(step, f"no active agent holds {step.template.capability.code}")
         return step
@@ -140,7 +150,9 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     step.routing = [c.as_dict() for c in ranked]
     step.tried_agents = [*step.tried_agents, chosen.agent_id]
     step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
-    step.decision = evaluate_action(Agent(pk=chosen.agent_id, department_id=chosen.department_id), _request_for(step))
+    step.decision = evaluate_action(
+        Agent(pk=chosen.agent_id, department_id=chosen.department_id), _request_for(step), kills_held_off=True
+    )
     step.agent = step.decision.agent  # as governance read it: department and provider attached
     # Routed and governed in one transaction: one write and one event say where the step went, and why.
     routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
@@ -156,6 +168,17 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
         step.task_id = task_id
         _start(step, just_routed=True, **routed)
     return step
+
+
+def _locked_unchanged(step: StepRun) -> bool:
+    """Lock the step read unlocked as `step`; whether it is still in the state it was read in."""
+    state = step_reads.lock_state(step.pk)
+    return state is not None and (state.status, state.agent_id, state.attempts, state.decision_id) == (
+        step.status,
+        step.agent_id,
+        step.attempts,
+        step.decision_id,
+    )
 
 
 def _dependencies_met(step: StepRun) -> bool:
@@ -229,7 +252,8 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
     `step` is the step as the task holds it: its run, template, agent and decision cannot have changed
     while it still runs the same call, so only its state is read again.
     """
-    step_reads.serialize_progress(step.run_id)  # before the step's own lock, so the order is always run, step
+    kill_switch.hold_off_kills(step.agent_id, step.agent.department_id)  # the lock order in kill_switch: first
+    step_reads.serialize_progress(step.run_id)  # then the run, then the step's own lock
     if not _still_running(step, order_key):
         return
     report_outcome(
@@ -252,7 +276,12 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
 @transaction.atomic
 @chain.batch()
 def _after_failure(step: StepRun, order_key: str, error: str) -> None:
-    """Retry the same agent, then re-route to the next best, within limits; then fail."""
+    """Retry the same agent, then re-route to the next best, within limits; then fail.
+
+    A failure gives the spend back to the agent's and department's rows after locking the step, which a kill
+    of the agent locks the other way round: the kill switch is held off first (the lock order in kill_switch).
+    """
+    kill_switch.hold_off_kills(step.agent_id, step.agent.department_id)
     if not _still_running(step, order_key):
         return
     step.attempts += 1

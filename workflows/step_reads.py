@@ -17,9 +17,9 @@ from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplat
 from workflows.models.runs import step_keys
 
 
-def lock_for_routing(step_id: int) -> StepRun | None:
-    """The step, row-locked until commit (not its run or template, which other steps share), with its
-    template, capability, run and workflow attached."""
+def for_routing(step_id: int) -> StepRun | None:
+    """The step, with its template, capability, run and workflow attached; not locked (routing chooses an
+    agent before it locks the step: workflows.runtime._route_and_govern)."""
     sql, models = _for_routing(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [step_id])
@@ -114,7 +114,7 @@ def _for_routing(vendor: str) -> tuple[str, tuple]:
         f"JOIN {_table(Capability)} c ON c.{pk} = t.{_column(StepTemplate, 'capability')} "
         f"JOIN {_table(WorkflowRun)} r ON r.{pk} = s.{_column(StepRun, 'run')} "
         f"JOIN {_table(WorkflowTemplate)} w ON w.{pk} = r.{_column(WorkflowRun, 'workflow')} "
-        f"WHERE s.{pk} = %s{_lock('s')}"
+        f"WHERE s.{pk} = %s"
     )
     return sql, models
 
