@@ -19,6 +19,9 @@ from restapi.domain_errors import DomainError, NotAllowed
 
 # Sent inside the deciding transaction, so a workflow parked on the request moves with it.
 approval_decided = Signal()
+# Sent before a person's ruling locks the request (`decision_id`), so that what the ruling will lock next (a
+# parked workflow step's run) is locked first, in the lock order of orchestration.kill_switch.
+approval_deciding = Signal()
 
 
 class ApprovalError(DomainError):
@@ -97,9 +100,12 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
     problem = reason_problem(approve=approve, comment=comment)
     if problem:
         raise ReasonRequired(problem)
-    agent = Approval.objects.filter(pk=approval_id).values_list("decision__agent_id", "decision__agent__department_id")
-    for agent_id, department_id in agent:
+    asked = Approval.objects.filter(pk=approval_id).values_list(
+        "decision_id", "decision__agent_id", "decision__agent__department_id"
+    )
+    for decision_id, agent_id, department_id in asked:
         kill_switch.hold_off_kills(agent_id, department_id)
+        approval_deciding.send(sender=Approval, decision_id=decision_id)
     approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
     if not may_decide(by, approval):
         raise NotYourDecision("You may not decide this request.")

@@ -9,14 +9,21 @@ a kill or a result lost to a person who asked for neither):
    workflow step's routing and its result (workflows.runtime), a person's ruling on a request
    (governance.approvals.decide_approval). Taken first, before any row, so a kill and a step of the same
    agent or department take turns as a whole;
-2. a workflow run's progress lock (workflows.step_reads.serialize_progress), for a step's result;
-3. rows: workflow steps, then approvals, then the agent's and department's rows (status, spend);
+2. the progress locks of the workflow runs whose steps it locks (workflows.step_reads.serialize_progress,
+   advisory, in run order): failing a step stops its run's other steps, whichever agent holds them, so a kill,
+   a cancel, and a step of another agent routed, failed or ruled on at the same moment take turns per run. A
+   ruling takes it through `governance.approvals.approval_deciding`, before it locks the request;
+3. rows: workflow steps, then approvals, then the agent's and department's rows (status, spend). A status
+   change writes its own agent's or department's row right after its exclusive lock: nothing else writes that
+   row without holding 1;
 4. the audit chain head, last (inline sequencing): service functions append their events at the end of the
    transaction (`audit.chain.batch`).
 
 Routing takes 1 for the agent it chose before locking the step it routes, so it reads the step without a lock
 first and checks it is unchanged once locked. Proven with real threads on PostgreSQL in
-tests/orchestration/test_kill_races.py and test_kill_lock_order.py.
+tests/orchestration/test_kill_races.py and test_kill_lock_order.py. Not covered: an approval expiring at the
+top of its escalation (governance.approvals.escalate_overdue claims a batch of requests first, then resumes
+their steps) at the moment a kill stops the same run.
 """
 
 import datetime as dt

@@ -138,6 +138,7 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     ranked = routing.route(step.template.capability_id, exclude=step.tried_agents) if running else []
     if ranked:
         kill_switch.hold_off_kills(ranked[0].agent_id, ranked[0].department_id)
+    step_reads.serialize_progress(step.run_id)
     if not _locked_unchanged(step):
         return None
     if not running:
@@ -282,6 +283,7 @@ def _after_failure(step: StepRun, order_key: str, error: str) -> None:
     of the agent locks the other way round: the kill switch is held off first (the lock order in kill_switch).
     """
     kill_switch.hold_off_kills(step.agent_id, step.agent.department_id)
+    step_reads.serialize_progress(step.run_id)
     if not _still_running(step, order_key):
         return
     step.attempts += 1
@@ -332,6 +334,8 @@ def resume_parked_step(sender, approval, approved: bool, **_kwargs) -> None:
 @chain.batch()
 def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = False) -> None:
     """A person decided, or nobody did in time: the parked step runs, or fails saying which."""
+    parked = StepRun.objects.filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
+    step_reads.serialize_progress(*parked.values_list("run_id", flat=True))  # the lock order in kill_switch
     step = (
         StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
@@ -347,6 +351,13 @@ def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = F
         _fail(step, "the request expired without a decision" if expired else "a person rejected the request")
 
 
+def hold_run_of_parked_step(sender, decision_id: int, **_kwargs) -> None:
+    """A person is about to rule on a request: if a parked step waits for it, hold its run first, before the
+    request is locked (the lock order in orchestration.kill_switch; resuming the step then locks it)."""
+    parked = StepRun.objects.filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
+    step_reads.serialize_progress(*parked.values_list("run_id", flat=True))
+
+
 def stop_work_of_killed_agents(sender, agent_ids: list[int], reason: str, **_kwargs) -> None:
     """The registry's kill switch, heard inside the kill's own transaction."""
     stop_agent_work(agent_ids, reason)
@@ -356,7 +367,13 @@ def stop_work_of_killed_agents(sender, agent_ids: list[int], reason: str, **_kwa
 @chain.batch()
 def stop_agent_work(agent_ids: list[int], reason: str) -> int:
     """Kill switch: the agents' unfinished steps fail (their runs with them). A step already calling
-    its provider is failed too, so whatever that call returns is discarded. Returns how many."""
+    its provider is failed too, so whatever that call returns is discarded. Returns how many.
+
+    The caller holds the agents' kill switch (no step can be routed to them meanwhile); their runs are locked
+    before their steps, in the lock order of orchestration.kill_switch, since failing a step stops its run's
+    other steps, whichever agent holds them."""
+    unfinished = StepRun.objects.filter(agent_id__in=agent_ids).exclude(status__in=StepRun.FINISHED)
+    step_reads.serialize_progress(*unfinished.values_list("run_id", flat=True))
     steps = (
         StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
@@ -388,6 +405,7 @@ def _revoke(task_ids: list[str]) -> None:
 def cancel_workflow(run: WorkflowRun, *, by: str) -> WorkflowRun:
     """Stop a run: its unfinished steps are cancelled (a pending approval is withdrawn), and a result
     arriving later for a step that was calling its provider is discarded."""
+    step_reads.serialize_progress(run.pk)  # before its steps and their requests: the lock order in kill_switch
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
         raise WorkflowError(f"The run is {run.status}: only a running run can be cancelled.")

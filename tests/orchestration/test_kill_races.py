@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from audit import chain
 from governance.approvals import ApprovalError, decide_approval
-from governance.models import Effect, Outcome, Verdict
+from governance.models import Effect, Outcome, Policy, Verdict
 from orchestration.kill_switch import _LOCK_CLASSES, change_agent_status, change_department_status
 from orchestration.models import Agent, Department, Status
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
@@ -257,3 +257,67 @@ def test_a_department_kill_and_a_step_being_routed_into_it_both_commit(inline, h
 def advisory_lock(model, pk: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASSES[model], pk])
+
+
+@pytest.fixture
+def two_agents_one_run(hire, finance, make_policy, monkeypatch) -> Callable[..., tuple[StepRun, StepRun]]:
+    """Runs of two parallel steps, each on an agent of its own: the reader's running, the checker's governed by
+    the effect given (started when it is first asked for)."""
+    monkeypatch.setattr(runtime, "_enqueue", lambda step_ids, countdown=0: None)
+    first, second = CapabilityFactory(code="invoice.read"), CapabilityFactory(code="invoice.check")
+    reader, checker = hire("reader", department=finance), hire("checker", department=finance)
+    reader.capabilities.add(first)
+    checker.capabilities.add(second)
+    workflow = WorkflowTemplateFactory(slug="read-and-check")
+    StepTemplateFactory(workflow=workflow, key="read", capability=first, position=1)
+    StepTemplateFactory(workflow=workflow, key="check", capability=second, position=2)
+
+    def make(effect: str) -> tuple[StepRun, StepRun]:
+        if not Policy.objects.exists():
+            make_policy(
+                name="Checks", effect=effect, actions="invoice.check", rationale="Checked.", approver_role="Supervisor"
+            )
+        reader.status = checker.status = Status.ACTIVE
+        Agent.objects.filter(pk__in=[reader.pk, checker.pk]).update(status=Status.ACTIVE)
+        run = runtime.start_workflow(workflow, {}, started_by="user:alice")
+        reading, checking = run.steps.order_by("template__position")
+        reading = runtime._route_and_govern(reading.pk)
+        assert reading.status == StepRun.Status.RUNNING
+        return reading, checking
+
+    return make
+
+
+def test_a_kill_and_a_ruling_on_another_agents_step_of_the_same_run_both_commit(inline, two_agents_one_run, alice, bob):
+    for round_ in range(ROUNDS):
+        # Given a run whose reader is running and whose checker waits for bob's approval
+        reading, checking = two_agents_one_run(Effect.REQUIRE_APPROVAL)
+        checking = runtime._route_and_govern(checking.pk)
+        assert checking.status == StepRun.Status.AWAITING_APPROVAL
+
+        # When bob approves the check while alice kills the reader (which stops the run, the check with it)
+        errors = at_once(
+            partial(decide_approval, checking.decision.approval.pk, approve=True, by=bob, comment="fine"),
+            partial(change_agent_status, reading.agent, Status.KILLED, by=alice),
+        )
+
+        # Then both commit, in one order or the other
+        refused = [e for e in errors if isinstance(e, ApprovalError) and "withdrawn" in str(e)]
+        assert errors == refused, f"round {round_}: {errors!r}"
+        assert WorkflowRun.objects.get(pk=reading.run_id).status == WorkflowRun.Status.FAILED
+
+
+def test_a_kill_and_a_denial_of_another_agents_step_of_the_same_run_both_commit(inline, two_agents_one_run, alice):
+    for round_ in range(ROUNDS):
+        # Given a run whose reader is running and whose checker is about to be routed, and denied
+        reading, checking = two_agents_one_run(Effect.DENY)
+
+        # When the check is routed and denied (which fails the run) while alice kills the reader
+        errors = at_once(
+            partial(runtime._route_and_govern, checking.pk),
+            partial(change_agent_status, reading.agent, Status.KILLED, by=alice),
+        )
+
+        # Then both commit, in one order or the other
+        assert errors == [], f"round {round_}: {errors!r}"
+        assert WorkflowRun.objects.get(pk=reading.run_id).status == WorkflowRun.Status.FAILED
