@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import SLOW_MS, log_in
 from tests.support.servers import StartServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
@@ -36,7 +36,7 @@ def test_the_overview_says_reconnecting_and_backs_off_while_the_stream_has_no_da
 
     # When alice opens the overview, and stays on it
     log_in(page, "alice")
-    expect(page.get_by_test_id("live-status")).to_have_text("reconnecting…")
+    expect(page.get_by_test_id("live-status")).to_have_text("reconnecting…", timeout=SLOW_MS)
     first = attempts[0]
     page.wait_for_timeout(max(0.0, first + WATCH_SECONDS - time.monotonic()) * 1000)  # events arrive meanwhile
 
