@@ -7,8 +7,8 @@ a kill or a result lost to a person who asked for neither):
 1. the kill-switch locks of the agent and its department (`_LOCK_CLASSES`, advisory): exclusive for a status
    change, shared (`hold_off_kills`) for everything done for an agent: a decision (governance.evaluation), a
    workflow step's routing and its result (workflows.runtime), a person's ruling on a request
-   (governance.approvals.decide_approval). Taken first, before any row, so a kill and a step of the same
-   agent or department take turns as a whole;
+   (governance.approvals.decide_approval) or its expiry (escalate_overdue). Taken first, before any row, so
+   a kill and a step of the same agent or department take turns as a whole;
 2. the progress locks of the workflow runs whose steps it locks (workflows.step_reads.serialize_progress,
    advisory, in run order): failing a step stops its run's other steps, whichever agent holds them, so a kill,
    a cancel, and a step of another agent routed, failed or ruled on at the same moment take turns per run. A
@@ -21,9 +21,7 @@ a kill or a result lost to a person who asked for neither):
 
 Routing takes 1 for the agent it chose before locking the step it routes, so it reads the step without a lock
 first and checks it is unchanged once locked. Proven with real threads on PostgreSQL in
-tests/orchestration/test_kill_races.py and test_kill_lock_order.py. Not covered: an approval expiring at the
-top of its escalation (governance.approvals.escalate_overdue claims a batch of requests first, then resumes
-their steps) at the moment a kill stops the same run.
+tests/orchestration/test_kill_races.py and test_kill_lock_order.py.
 """
 
 import datetime as dt

@@ -8,6 +8,7 @@ holds a row (or lock) that the step path needs next, until the kill is waiting t
 follow is in orchestration.kill_switch's docstring.
 """
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from functools import partial
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from audit import chain
-from governance.approvals import ApprovalError, decide_approval
-from governance.models import Effect, Outcome, Policy, Verdict
+from governance.approvals import ApprovalError, decide_approval, escalate_overdue
+from governance.models import Approval, Effect, Outcome, Policy, Verdict
+from governance.models.policy import ApproverRole
 from orchestration.kill_switch import _LOCK_CLASSES, change_agent_status, change_department_status
 from orchestration.models import Agent, Department, Status
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
@@ -317,6 +320,23 @@ def test_a_kill_and_a_denial_of_another_agents_step_of_the_same_run_both_commit(
             partial(runtime._route_and_govern, checking.pk),
             partial(change_agent_status, reading.agent, Status.KILLED, by=alice),
         )
+
+        # Then both commit, in one order or the other
+        assert errors == [], f"round {round_}: {errors!r}"
+        assert WorkflowRun.objects.get(pk=reading.run_id).status == WorkflowRun.Status.FAILED
+
+
+def test_a_kill_and_the_expiry_of_another_agents_request_in_the_same_run_both_commit(inline, two_agents_one_run, alice):
+    for round_ in range(ROUNDS):
+        # Given a run whose reader is running and whose checker's request is past its last deadline
+        reading, checking = two_agents_one_run(Effect.REQUIRE_APPROVAL)
+        checking = runtime._route_and_govern(checking.pk)
+        Approval.objects.filter(pk=checking.decision.approval.pk).update(
+            approver_role=ApproverRole.EXECUTIVE, deadline=timezone.now() - dt.timedelta(minutes=1)
+        )
+
+        # When the deadline job expires it (which fails the run) while alice kills the reader
+        errors = at_once(escalate_overdue, partial(change_agent_status, reading.agent, Status.KILLED, by=alice))
 
         # Then both commit, in one order or the other
         assert errors == [], f"round {round_}: {errors!r}"
