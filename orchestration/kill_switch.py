@@ -6,7 +6,7 @@ a kill or a result lost to a person who asked for neither):
 
 1. the kill-switch locks of the agent and its department (`_LOCK_CLASSES`, advisory): exclusive for a status
    change, shared (`hold_off_kills`) for everything done for an agent: a decision (governance.evaluation), a
-   workflow step's routing and its result (workflows.runtime), a person's ruling on a request
+   workflow step's routing, its result and a delegation from it (workflows.runtime), a person's ruling on a request
    (governance.approvals.decide_approval) or its expiry (escalate_overdue). Taken first, before any row, so
    a kill and a step of the same agent or department take turns as a whole;
 2. the progress locks of the workflow runs whose steps it locks (workflows.step_reads.serialize_progress,

@@ -441,8 +441,12 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
     """The agent working a step hands a sub-task to another agent, as a child run linked to the step.
 
     The delegating agent is asked about the action first, so a denied action cannot be laundered
-    through another agent; the child step then asks again for the agent it is routed to.
+    through another agent; the child step then asks again for the agent it is routed to. The kill switch of
+    the delegating agent and the step's run are held before the step is locked (the lock order in
+    orchestration.kill_switch): a kill of that agent locks its steps.
     """
+    kill_switch.hold_off_kills(by_agent.pk, by_agent.department_id)
+    step_reads.serialize_progress(step.run_id)
     step = StepRun.objects.select_for_update().select_related("run__workflow").get(pk=step.pk)
     if step.agent_id != by_agent.pk or step.status != StepRun.Status.RUNNING:
         raise WorkflowError("Only the agent running a step may delegate from it, while it runs.")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from audit import chain
 from governance.approvals import ApprovalError, decide_approval, escalate_overdue
+from governance.evaluation import ActionRequest
 from governance.models import Approval, Effect, Outcome, Policy, Verdict
 from governance.models.policy import ApproverRole
 from orchestration.kill_switch import _LOCK_CLASSES, change_agent_status, change_department_status
@@ -341,3 +342,21 @@ def test_a_kill_and_the_expiry_of_another_agents_request_in_the_same_run_both_co
         # Then both commit, in one order or the other
         assert errors == [], f"round {round_}: {errors!r}"
         assert WorkflowRun.objects.get(pk=reading.run_id).status == WorkflowRun.Status.FAILED
+
+
+def test_a_kill_and_a_delegation_by_the_same_agent_both_commit(inline, paying_step, alice):
+    helping = CapabilityFactory(code="invoice.read")
+    for round_ in range(ROUNDS):
+        # Given a step running on its agent
+        step = paying_step()
+
+        # When the agent hands a sub-task on while alice kills it
+        errors = at_once(
+            partial(runtime.delegate, step, step.agent, helping, ActionRequest(action="invoice.read")),
+            partial(change_agent_status, step.agent, Status.KILLED, by=alice),
+        )
+
+        # Then both commit, in one order or the other: a kill first refuses the delegation, saying why
+        refused = [e for e in errors if isinstance(e, runtime.WorkflowError)]
+        assert errors == refused, f"round {round_}: {errors!r}"
+        assert_stopped(step)
