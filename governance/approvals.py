@@ -12,12 +12,16 @@ from audit import chain
 from governance import budgets
 from governance.models import Approval, Decision
 from governance.models.policy import ApproverRole
+from orchestration import kill_switch
 from orchestration.roles import Role, roles_of
 from orchestration.scoping import scope_to_departments, visible_departments
 from restapi.domain_errors import DomainError, NotAllowed
 
 # Sent inside the deciding transaction, so a workflow parked on the request moves with it.
 approval_decided = Signal()
+# Sent before a person's ruling locks the request (`decision_id`), so that what the ruling will lock next (a
+# parked workflow step's run) is locked first, in the lock order of orchestration.kill_switch.
+approval_deciding = Signal()
 
 
 class ApprovalError(DomainError):
@@ -90,10 +94,18 @@ def may_decide(user, approval: Approval) -> bool:
 def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -> Approval:
     """Approve or reject a pending request. Approving reserves its spend, as an allow would have.
 
-    A rejection needs a reason (`comment`)."""
+    A rejection needs a reason (`comment`). A kill of the agent or its department waits for the ruling, or the
+    ruling for the kill (which withdraws the request): the kill switch is held off before the request is locked,
+    in the lock order of orchestration.kill_switch."""
     problem = reason_problem(approve=approve, comment=comment)
     if problem:
         raise ReasonRequired(problem)
+    asked = Approval.objects.filter(pk=approval_id).values_list(
+        "decision_id", "decision__agent_id", "decision__agent__department_id"
+    )
+    for decision_id, agent_id, department_id in asked:
+        kill_switch.hold_off_kills(agent_id, department_id)
+        approval_deciding.send(sender=Approval, decision_id=decision_id)
     approval = Approval.objects.select_for_update().select_related("decision__agent__department").get(pk=approval_id)
     if not may_decide(by, approval):
         raise NotYourDecision("You may not decide this request.")
@@ -175,52 +187,68 @@ ESCALATES_TO = {ApproverRole.SUPERVISOR: ApproverRole.EXECUTIVE}
 def escalate_overdue(now=None, limit: int = 500) -> int:
     """Move approvals past their deadline one level up; at the top they expire. Return how many moved.
 
-    Safe to run from several beat ticks or workers at once: rows are claimed with SKIP LOCKED and
-    re-checked, so none is escalated twice.
+    Each request moves in a transaction of its own, which takes its locks in the order of
+    orchestration.kill_switch, as a person's ruling does (an expiry resumes, that is fails, a parked workflow
+    step, whose run a kill may be stopping at the same moment). Safe to run from several beat ticks or
+    workers at once: each request is claimed with SKIP LOCKED and re-checked, so none is escalated twice.
     """
     now = now or timezone.now()
-    moved = 0
-    with transaction.atomic():
-        overdue = (
-            Approval.objects.select_for_update(skip_locked=True)
-            .filter(status=Approval.Status.PENDING, deadline__lt=now)
-            .select_related("decision")
-            .order_by("deadline")[:limit]
-        )
-        for approval in overdue:
-            before = {"approver_role": approval.approver_role, "deadline": approval.deadline}
-            window = approval.deadline - approval.requested_at
-            next_role = ESCALATES_TO.get(approval.approver_role)
-            if next_role:
-                approval.approver_role = next_role
-                approval.escalation_level += 1
-                approval.deadline = now + window
-                kind = "approval.escalated"
-            else:
-                approval.status, approval.decided_at = Approval.Status.EXPIRED, now
-                kind = "approval.resolved"
-                approval_decided.send(sender=Approval, approval=approval, approved=False)
-            approval.save(update_fields=["approver_role", "escalation_level", "deadline", "status", "decided_at"])
-            chain.record(
-                kind,
-                subject_type="approval",
-                subject_id=approval.pk,
-                actor_label="system:deadline",
-                department_id=approval.department_id,
-                before=before,
-                after={
-                    "approval_id": approval.pk,
-                    "decision_id": approval.decision_id,
-                    "agent_id": approval.decision.agent_id,
-                    "status": approval.status,
-                    "approver_role": approval.approver_role,
-                    "escalation_level": approval.escalation_level,
-                    "deadline": approval.deadline,
-                },
-                at=now,
-            )
-            moved += 1
-    return moved
+    overdue = (
+        Approval.objects.filter(status=Approval.Status.PENDING, deadline__lt=now)
+        .order_by("deadline")
+        .values_list("pk", "decision_id", "decision__agent_id", "decision__agent__department_id")[:limit]
+    )
+    return sum(
+        _escalate(approval_id, decision_id, agent_id, department_id, now)
+        for approval_id, decision_id, agent_id, department_id in overdue
+    )
+
+
+@transaction.atomic
+def _escalate(approval_id: int, decision_id: int, agent_id: int, department_id: int, now) -> bool:
+    """One overdue request one level up, or expired at the top; whether it moved."""
+    kill_switch.hold_off_kills(agent_id, department_id)
+    approval_deciding.send(sender=Approval, decision_id=decision_id)
+    approval = (
+        Approval.objects.select_for_update(skip_locked=True)
+        .filter(pk=approval_id, status=Approval.Status.PENDING, deadline__lt=now)
+        .select_related("decision")
+        .first()
+    )
+    if approval is None:  # another tick has it, or it was decided or withdrawn meanwhile
+        return False
+    before = {"approver_role": approval.approver_role, "deadline": approval.deadline}
+    window = approval.deadline - approval.requested_at
+    next_role = ESCALATES_TO.get(approval.approver_role)
+    if next_role:
+        approval.approver_role = next_role
+        approval.escalation_level += 1
+        approval.deadline = now + window
+        kind = "approval.escalated"
+    else:
+        approval.status, approval.decided_at = Approval.Status.EXPIRED, now
+        kind = "approval.resolved"
+        approval_decided.send(sender=Approval, approval=approval, approved=False)
+    approval.save(update_fields=["approver_role", "escalation_level", "deadline", "status", "decided_at"])
+    chain.record(
+        kind,
+        subject_type="approval",
+        subject_id=approval.pk,
+        actor_label="system:deadline",
+        department_id=approval.department_id,
+        before=before,
+        after={
+            "approval_id": approval.pk,
+            "decision_id": approval.decision_id,
+            "agent_id": approval.decision.agent_id,
+            "status": approval.status,
+            "approver_role": approval.approver_role,
+            "escalation_level": approval.escalation_level,
+            "deadline": approval.deadline,
+        },
+        at=now,
+    )
+    return True
 
 
 def withdraw_pending(decision_id: int, reason: str) -> None:

@@ -101,7 +101,9 @@ def _status_denial(agent: Agent) -> str | None:
     return None
 
 
-def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | None = None) -> Decision:
+def evaluate_action(
+    agent: Agent, request: ActionRequest, *, now: dt.datetime | None = None, kills_held_off: bool = False
+) -> Decision:
     """Decide one proposed action, reserve its spend, record the decision, and return it.
 
     Everything happens in one transaction. A kill of the agent or its department waits for it, and it
@@ -109,14 +111,17 @@ def evaluate_action(agent: Agent, request: ActionRequest, *, now: dt.datetime | 
     status that holds at commit. When a condition reads spend or counts, or the action spends money,
     the agent's row is locked too, so its concurrent requests see each other's effects.
     Called inside a caller's transaction (a workflow step), it joins it without a savepoint: an error
-    here rolls back the caller's work too, which is what a step that could not be governed needs.
+    here rolls back the caller's work too, which is what a step that could not be governed needs. A caller
+    that holds kills of this agent and department off already (workflow routing, which must before it locks
+    its step) says so with `kills_held_off`, saving the statement.
     """
     started = time.perf_counter_ns()
     now = now or timezone.now()
     amount = request.amount or Decimal("0")
     facts = engine_request(request)
     with transaction.atomic(savepoint=False):
-        kill_switch.hold_off_kills(agent.pk, agent.department_id)
+        if not kills_held_off:
+            kill_switch.hold_off_kills(agent.pk, agent.department_id)
         actor = load_actor(agent.pk, spends=amount > 0)
         if actor.agent.department_id != agent.department_id:  # moved since the caller read it: rare
             kill_switch.hold_off_kills(agent.pk, actor.agent.department_id)

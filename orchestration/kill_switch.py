@@ -1,4 +1,28 @@
-"""The kill switch and its milder forms: pause, resume and kill an agent or a whole department."""
+"""The kill switch and its milder forms: pause, resume and kill an agent or a whole department.
+
+One lock order, which every transaction that changes an agent's work follows, so that a kill and the work it
+stops can wait for each other but never in a cycle (PostgreSQL would break the cycle by failing one of them:
+a kill or a result lost to a person who asked for neither):
+
+1. the kill-switch locks of the agent and its department (`_LOCK_CLASSES`, advisory): exclusive for a status
+   change, shared (`hold_off_kills`) for everything done for an agent: a decision (governance.evaluation), a
+   workflow step's routing, its result and a delegation from it (workflows.runtime), a person's ruling on a request
+   (governance.approvals.decide_approval) or its expiry (escalate_overdue). Taken first, before any row, so
+   a kill and a step of the same agent or department take turns as a whole;
+2. the progress locks of the workflow runs whose steps it locks (workflows.step_reads.serialize_progress,
+   advisory, in run order): failing a step stops its run's other steps, whichever agent holds them, so a kill,
+   a cancel, and a step of another agent routed, failed or ruled on at the same moment take turns per run. A
+   ruling takes it through `governance.approvals.approval_deciding`, before it locks the request;
+3. rows: workflow steps, then approvals, then the agent's and department's rows (status, spend). A status
+   change writes its own agent's or department's row right after its exclusive lock: nothing else writes that
+   row without holding 1;
+4. the audit chain head, last (inline sequencing): service functions append their events at the end of the
+   transaction (`audit.chain.batch`).
+
+Routing takes 1 for the agent it chose before locking the step it routes, so it reads the step without a lock
+first and checks it is unchanged once locked. Proven with real threads on PostgreSQL in
+tests/orchestration/test_kill_races.py and test_kill_lock_order.py.
+"""
 
 import datetime as dt
 from dataclasses import dataclass

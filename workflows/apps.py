@@ -6,11 +6,12 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
 
     def ready(self) -> None:
-        from governance.approvals import approval_decided
+        from governance.approvals import approval_decided, approval_deciding
         from orchestration.signals import agents_stopped, registry_changed
         from workflows.routing import forget_rankings
-        from workflows.runtime import resume_parked_step, stop_work_of_killed_agents
+        from workflows.runtime import hold_run_of_parked_step, resume_parked_step, stop_work_of_killed_agents
 
+        approval_deciding.connect(hold_run_of_parked_step, dispatch_uid="regent.hold_run_of_parked_step")
         approval_decided.connect(resume_parked_step, dispatch_uid="regent.resume_parked_step")
         agents_stopped.connect(stop_work_of_killed_agents, dispatch_uid="regent.stop_agent_work")
         registry_changed.connect(forget_rankings, dispatch_uid="regent.forget_rankings")

@@ -20,6 +20,7 @@ from governance.approvals import withdraw_pending
 from governance.evaluation import ActionRequest, evaluate_action
 from governance.models import Approval, Verdict
 from governance.outcomes import report_outcome
+from orchestration import kill_switch
 from orchestration.models import Agent
 from restapi.domain_errors import DomainError
 from workflows import providers, routing, step_reads
@@ -124,15 +125,25 @@ def run_step(step_id: int, *, task_id: str = "") -> None:
 def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     """Route a pending step and ask governance; the step when it was pending, else None.
 
-    Its events (the decision's and the step's) join the chain together at the end of the transaction.
+    The step is read and routed first, then the kill switch of the agent chosen is held off, and only then is
+    the step locked (the lock order in orchestration.kill_switch: a kill locks the steps it stops, so a step
+    locked before waiting for a kill would wait in a cycle); a step that changed meanwhile (another task routed
+    it, a kill or a cancel stopped it) is left as it is. Its events (the decision's and the step's) join the
+    chain together at the end of the transaction.
     """
-    step = step_reads.lock_for_routing(step_id)
+    step = step_reads.for_routing(step_id)
     if step is None or step.status != StepRun.Status.PENDING or not _dependencies_met(step):
         return None  # a pending step sent early (the watchdog) is queued again when what it waits for succeeds
-    if step.run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
+    running = step.run.status in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL)
+    ranked = routing.route(step.template.capability_id, exclude=step.tried_agents) if running else []
+    if ranked:
+        kill_switch.hold_off_kills(ranked[0].agent_id, ranked[0].department_id)
+    step_reads.serialize_progress(step.run_id)
+    if not _locked_unchanged(step):
+        return None
+    if not running:
         _finish(step, StepRun.Status.CANCELLED, error=f"the run is {step.run.status}")
         return step
-    ranked = routing.route(step.template.capability_id, exclude=step.tried_agents)
     if not ranked:
         _fail(step, f"no active agent holds {step.template.capability.code}")
         return step
@@ -140,7 +151,9 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
     step.routing = [c.as_dict() for c in ranked]
     step.tried_agents = [*step.tried_agents, chosen.agent_id]
     step.status, step.routed_at = StepRun.Status.ROUTED, timezone.now()
-    step.decision = evaluate_action(Agent(pk=chosen.agent_id, department_id=chosen.department_id), _request_for(step))
+    step.decision = evaluate_action(
+        Agent(pk=chosen.agent_id, department_id=chosen.department_id), _request_for(step), kills_held_off=True
+    )
     step.agent = step.decision.agent  # as governance read it: department and provider attached
     # Routed and governed in one transaction: one write and one event say where the step went, and why.
     routed = {"chosen_score": round(chosen.total, 4), "candidates": len(ranked)}
@@ -156,6 +169,17 @@ def _route_and_govern(step_id: int, task_id: str = "") -> StepRun | None:
         step.task_id = task_id
         _start(step, just_routed=True, **routed)
     return step
+
+
+def _locked_unchanged(step: StepRun) -> bool:
+    """Lock the step read unlocked as `step`; whether it is still in the state it was read in."""
+    state = step_reads.lock_state(step.pk)
+    return state is not None and (state.status, state.agent_id, state.attempts, state.decision_id) == (
+        step.status,
+        step.agent_id,
+        step.attempts,
+        step.decision_id,
+    )
 
 
 def _dependencies_met(step: StepRun) -> bool:
@@ -229,7 +253,8 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
     `step` is the step as the task holds it: its run, template, agent and decision cannot have changed
     while it still runs the same call, so only its state is read again.
     """
-    step_reads.serialize_progress(step.run_id)  # before the step's own lock, so the order is always run, step
+    kill_switch.hold_off_kills(step.agent_id, step.agent.department_id)  # the lock order in kill_switch: first
+    step_reads.serialize_progress(step.run_id)  # then the run, then the step's own lock
     if not _still_running(step, order_key):
         return
     report_outcome(
@@ -252,7 +277,13 @@ def _after_success(step: StepRun, order_key: str, result: providers.WorkResult) 
 @transaction.atomic
 @chain.batch()
 def _after_failure(step: StepRun, order_key: str, error: str) -> None:
-    """Retry the same agent, then re-route to the next best, within limits; then fail."""
+    """Retry the same agent, then re-route to the next best, within limits; then fail.
+
+    A failure gives the spend back to the agent's and department's rows after locking the step, which a kill
+    of the agent locks the other way round: the kill switch is held off first (the lock order in kill_switch).
+    """
+    kill_switch.hold_off_kills(step.agent_id, step.agent.department_id)
+    step_reads.serialize_progress(step.run_id)
     if not _still_running(step, order_key):
         return
     step.attempts += 1
@@ -303,6 +334,8 @@ def resume_parked_step(sender, approval, approved: bool, **_kwargs) -> None:
 @chain.batch()
 def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = False) -> None:
     """A person decided, or nobody did in time: the parked step runs, or fails saying which."""
+    parked = StepRun.objects.filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
+    step_reads.serialize_progress(*parked.values_list("run_id", flat=True))  # the lock order in kill_switch
     step = (
         StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
@@ -318,6 +351,13 @@ def resume_after_approval(decision_id: int, approved: bool, *, expired: bool = F
         _fail(step, "the request expired without a decision" if expired else "a person rejected the request")
 
 
+def hold_run_of_parked_step(sender, decision_id: int, **_kwargs) -> None:
+    """A person is about to rule on a request: if a parked step waits for it, hold its run first, before the
+    request is locked (the lock order in orchestration.kill_switch; resuming the step then locks it)."""
+    parked = StepRun.objects.filter(decision_id=decision_id, status=StepRun.Status.AWAITING_APPROVAL)
+    step_reads.serialize_progress(*parked.values_list("run_id", flat=True))
+
+
 def stop_work_of_killed_agents(sender, agent_ids: list[int], reason: str, **_kwargs) -> None:
     """The registry's kill switch, heard inside the kill's own transaction."""
     stop_agent_work(agent_ids, reason)
@@ -327,7 +367,13 @@ def stop_work_of_killed_agents(sender, agent_ids: list[int], reason: str, **_kwa
 @chain.batch()
 def stop_agent_work(agent_ids: list[int], reason: str) -> int:
     """Kill switch: the agents' unfinished steps fail (their runs with them). A step already calling
-    its provider is failed too, so whatever that call returns is discarded. Returns how many."""
+    its provider is failed too, so whatever that call returns is discarded. Returns how many.
+
+    The caller holds the agents' kill switch (no step can be routed to them meanwhile); their runs are locked
+    before their steps, in the lock order of orchestration.kill_switch, since failing a step stops its run's
+    other steps, whichever agent holds them."""
+    unfinished = StepRun.objects.filter(agent_id__in=agent_ids).exclude(status__in=StepRun.FINISHED)
+    step_reads.serialize_progress(*unfinished.values_list("run_id", flat=True))
     steps = (
         StepRun.objects.select_for_update(of=("self",))  # the agent is a nullable join, which PostgreSQL cannot lock
         .select_related("agent", "template", "run__workflow")
@@ -359,6 +405,7 @@ def _revoke(task_ids: list[str]) -> None:
 def cancel_workflow(run: WorkflowRun, *, by: str) -> WorkflowRun:
     """Stop a run: its unfinished steps are cancelled (a pending approval is withdrawn), and a result
     arriving later for a step that was calling its provider is discarded."""
+    step_reads.serialize_progress(run.pk)  # before its steps and their requests: the lock order in kill_switch
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status not in (WorkflowRun.Status.RUNNING, WorkflowRun.Status.AWAITING_APPROVAL):
         raise WorkflowError(f"The run is {run.status}: only a running run can be cancelled.")
@@ -394,8 +441,12 @@ def delegate(step: StepRun, by_agent: Agent, capability, request: ActionRequest)
     """The agent working a step hands a sub-task to another agent, as a child run linked to the step.
 
     The delegating agent is asked about the action first, so a denied action cannot be laundered
-    through another agent; the child step then asks again for the agent it is routed to.
+    through another agent; the child step then asks again for the agent it is routed to. The kill switch of
+    the delegating agent and the step's run are held before the step is locked (the lock order in
+    orchestration.kill_switch): a kill of that agent locks its steps.
     """
+    kill_switch.hold_off_kills(by_agent.pk, by_agent.department_id)
+    step_reads.serialize_progress(step.run_id)
     step = StepRun.objects.select_for_update().select_related("run__workflow").get(pk=step.pk)
     if step.agent_id != by_agent.pk or step.status != StepRun.Status.RUNNING:
         raise WorkflowError("Only the agent running a step may delegate from it, while it runs.")

@@ -17,9 +17,9 @@ from workflows.models import StepRun, StepTemplate, WorkflowRun, WorkflowTemplat
 from workflows.models.runs import step_keys
 
 
-def lock_for_routing(step_id: int) -> StepRun | None:
-    """The step, row-locked until commit (not its run or template, which other steps share), with its
-    template, capability, run and workflow attached."""
+def for_routing(step_id: int) -> StepRun | None:
+    """The step, with its template, capability, run and workflow attached; not locked (routing chooses an
+    agent before it locks the step: workflows.runtime._route_and_govern)."""
     sql, models = _for_routing(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [step_id])
@@ -71,17 +71,25 @@ def of_run(run_id: int) -> list[RunStep]:
 RUN_LOCK_CLASS = 7_204_118  # pg advisory locks (class, run): one progress check per run at a time
 
 
-def serialize_progress(run_id: int) -> None:
-    """Until commit, make other transactions that record a step of this run wait here.
+def serialize_progress(*run_ids: int) -> None:
+    """Until commit, make other transactions that lock a step of these runs wait here (in run order).
 
     Two parallel steps finishing at once would each read the other as still running, and neither would
-    start the step that waits for both. An advisory lock, not the run's row: cancel and the kill switch
-    lock steps and runs in their own orders, and this lock takes part in no such cycle. SQLite runs one
-    writer at a time, which serialises them already.
+    start the step that waits for both; and a transaction that stops a run (a failed step, a kill, a cancel)
+    locks its other steps and their requests, which a step of another agent being routed, failed or approved
+    at the same moment locks the other way round. So every transaction that locks a step takes its run's
+    lock first, after the kill switch's (the lock order in orchestration.kill_switch). An advisory lock, not
+    the run's row, which is written in no fixed place. SQLite runs one writer at a time, which serialises
+    them already.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RUN_LOCK_CLASS, run_id % 2_147_483_647])
+    if connection.vendor != "postgresql" or not run_ids:
+        return
+    keys = sorted({run_id % 2_147_483_647 for run_id in run_ids})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("pg_advisory_xact_lock(%s, %s)" for _ in keys),
+            [value for key in keys for value in (RUN_LOCK_CLASS, key)],
+        )
 
 
 def _lock(alias: str) -> str:
@@ -114,7 +122,7 @@ def _for_routing(vendor: str) -> tuple[str, tuple]:
         f"JOIN {_table(Capability)} c ON c.{pk} = t.{_column(StepTemplate, 'capability')} "
         f"JOIN {_table(WorkflowRun)} r ON r.{pk} = s.{_column(StepRun, 'run')} "
         f"JOIN {_table(WorkflowTemplate)} w ON w.{pk} = r.{_column(WorkflowRun, 'workflow')} "
-        f"WHERE s.{pk} = %s{_lock('s')}"
+        f"WHERE s.{pk} = %s"
     )
     return sql, models
 

@@ -2,6 +2,11 @@
 
 Channels' AuthMiddlewareStack also wraps `send` to save the session after every frame, which costs
 about 3 µs a frame for a stream that never writes the session; this reads the user once instead.
+
+When the session cannot be read because a store cannot serve (the database is down, or no pooled connection
+came free: `restapi.errors.unavailable_for`), the user is left unknown and the reason put in the scope under
+`unavailable`: the consumer then refuses the socket with "try again later" instead of the server answering
+the handshake with a 500.
 """
 
 from http.cookies import SimpleCookie
@@ -13,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
 from django.db import close_old_connections
+
+from restapi.errors import unavailable_for
 
 
 def user_for_session(session_key: str | None):
@@ -33,5 +40,10 @@ class SessionUserMiddleware:
     async def __call__(self, scope, receive, send):
         cookie = dict(scope.get("headers", [])).get(b"cookie", b"").decode("latin-1")
         morsel = SimpleCookie(cookie).get(settings.SESSION_COOKIE_NAME)
-        user = await sync_to_async(user_for_session, thread_sensitive=False)(morsel.value if morsel else None)
+        try:
+            user = await sync_to_async(user_for_session, thread_sensitive=False)(morsel.value if morsel else None)
+        except Exception as exc:
+            if unavailable_for(exc) is None:
+                raise
+            return await self.app({**scope, "user": AnonymousUser(), "unavailable": exc}, receive, send)
         return await self.app({**scope, "user": user}, receive, send)

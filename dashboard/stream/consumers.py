@@ -5,12 +5,15 @@ Query parameters: `last_event_id=N` to resume after event N; `token=rgt_…` for
 `{"type": "hello", "last_event_id": N}` first; `{"type": "events", "events": [...]}` (oldest first);
 `{"type": "resync", "last_event_id": N, "reason": …}` when the client must reload its state;
 `{"type": "filtered", ...}` or `{"type": "error", "message": …}` in answer to a filter.
+Refusals are closes with a code: 4401 (authenticate), 4403 (not allowed), and 1013 "try again later" when
+the database cannot serve the handshake (reconnect with backoff); 4008 ends a client too slow to keep up.
 A client narrows the stream with `{"type": "filter", "departments": [ids], "agents": [ids],
 "verdicts": [...], "min_risk": 0-100}`.
 """
 
 import asyncio
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import sync_to_async
@@ -22,14 +25,19 @@ from audit.events import STREAMED_KINDS as STREAMED
 from dashboard.stream.hub import Subscriber, encode, get_hub, read_events
 from dashboard.stream.scope import FilterError, StreamScope, scope_for_agent, scope_for_user
 from orchestration.keys import authenticate_agent_key
+from restapi.errors import unavailable_for
+
+logger = logging.getLogger(__name__)
 
 RESUME_LIMIT = 10_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4008
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registered "Try Again Later"
 REFUSALS = {
     CLOSE_UNAUTHENTICATED: "authenticate with a session or an agent key",
     CLOSE_FORBIDDEN: "not allowed to watch this stream",
+    CLOSE_TRY_AGAIN_LATER: "Regent cannot reach its database now; try again shortly",
 }
 
 
@@ -38,8 +46,24 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "__no_channel_layer__"
 
     async def connect(self) -> None:
+        """Open the stream, or refuse it with a close code; a store that cannot serve is "try again later"."""
+        self.accepted = False
+        try:
+            await self._open()
+        except Exception as exc:
+            if unavailable_for(exc) is None:
+                raise
+            logger.warning("live stream refused, try again later: %s: %s", type(exc).__name__, exc)
+            if not self.accepted:
+                await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN_LATER, reason=REFUSALS[CLOSE_TRY_AGAIN_LATER])
+
+    async def _open(self) -> None:
+        if "unavailable" in self.scope:  # the session could not be read (dashboard.stream.auth)
+            raise self.scope["unavailable"]
         scope, code = await self._authorise()
         await self.accept()  # accepted first so that a refusal carries its close code and reason
+        self.accepted = True
         if scope is None:
             await self.close(code=code, reason=REFUSALS[code])
             return
@@ -56,6 +80,7 @@ class DecisionStreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "subscriber"):
             self.hub.unregister(self.subscriber)
+        if hasattr(self, "pump"):
             self.pump.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -20,6 +20,7 @@ from audit import events
 from audit.chain import last_event_id
 from audit.models import AuditEvent
 from dashboard.stream.scope import StreamScope
+from restapi.errors import unavailable_for
 from telemetry.instruments import forget_dead_processes, stream_clients, stream_dropped
 
 logger = logging.getLogger(__name__)
@@ -167,8 +168,11 @@ class Hub:
                 self.accept(batch)
                 if len(batch) < READ_BATCH:
                     break
-        except Exception:
-            logger.exception("reading live events back from the audit table failed")
+        except Exception as exc:
+            if unavailable_for(exc) is None:
+                logger.exception("reading live events back from the audit table failed")
+            else:  # the database is down: one line a poll, not a traceback
+                logger.warning("reading live events back failed, retrying: %s: %s", type(exc).__name__, exc)
         finally:
             self._tasks = [t for t in self._tasks if not t.done()]
 
@@ -190,8 +194,14 @@ class Hub:
                         self._notified(notification.payload)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("live event subscription lost; reconnecting in %.1fs", backoff, exc_info=True)
+            except Exception as exc:
+                logger.warning(
+                    "live event subscription lost; reconnecting in %.1fs: %s: %s",
+                    backoff,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=unavailable_for(exc) is None,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
 

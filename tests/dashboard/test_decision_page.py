@@ -7,6 +7,7 @@ from django.urls import reverse
 from audit import chain
 from audit.chain import verify_links
 from audit.models import AuditEvent
+from governance import overrides
 from governance.approvals import decide_approval
 from governance.models import Effect, Override
 from governance.outcomes import report_outcome
@@ -86,6 +87,38 @@ def test_a_decision_whose_event_is_queued_for_the_chain_says_so_until_it_is_chai
     entry = AuditEvent.objects.get(kind="decision.created", subject_id=str(decision.pk))
     assert 'data-testid="queued-entry"' not in html
     assert f'data-testid="link-{entry.seq}"><span class="verdict-allow">verifies' in html
+
+
+def test_an_override_waiting_to_be_chained_is_listed_after_the_chained_entries_with_its_details(
+    client, bob, queued, make_policy, decide, finance_agent
+):
+    # Given a denied decision whose creation is chained, then overridden by bob, the override not chained yet
+    make_policy(name="No refunds", effect=Effect.DENY, actions="refund.issue", rationale="Refunds go by hand.")
+    denied = decide(finance_agent, "refund.issue")
+    chain.integrate_all()
+    overrides.override_decision(denied.pk, by=bob, reason="Agreed by phone.")
+    client.force_login(bob)
+
+    # When he opens the decision's page
+    html = client.get(page_of(denied)).content.decode()
+
+    # Then the chained creation comes first, then the override, waiting to be chained, with its reason
+    created = AuditEvent.objects.get(kind="decision.created", subject_id=str(denied.pk))
+    chained_at = html.index(f'data-testid="link-{created.seq}"')
+    waiting_at = html.index('data-testid="queued-entry"')
+    assert chained_at < waiting_at
+    waiting_row = html[waiting_at : html.index("</tr>", waiting_at)]
+    assert "Decision overridden" in waiting_row and "“Agreed by phone.”" in waiting_row
+    assert "Waiting to be chained" in waiting_row
+    assert 'data-waiting="1"' in html  # what static/js/trail.js watches to re-read the page until it is chained
+
+
+def test_a_trail_with_nothing_waiting_asks_for_no_updates(client, alice, denied):
+    client.force_login(alice)
+
+    html = client.get(page_of(denied)).content.decode()
+
+    assert 'id="audit-trail"' in html and "data-waiting" not in html
 
 
 def test_a_link_whose_content_no_longer_matches_its_hash_is_reported(denied):
