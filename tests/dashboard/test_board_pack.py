@@ -64,8 +64,10 @@ def test_the_pdf_is_numbered_page_by_page_and_lists_the_periods_incidents(client
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
     text = "\n".join(pages)
-    assert "wire.in-period" in text and "wire.critical" in text
-    assert "wire.week-before" not in text
+    assert letters("Wire: in-period") in letters(text)  # actions in words, as the glossary says them
+    assert letters("Wire: critical") in letters(text)
+    assert letters("Wire: week-before") not in letters(text)
+    assert "wire.in-period" not in text
     assert "2 decisions denied by policy or scored critical risk" in text
 
 
@@ -165,7 +167,7 @@ def test_the_summary_names_a_department_above_its_appetite(alice, finance, finan
 
 
 def test_the_csv_opens_as_utf8_with_units_in_its_headers_and_rounded_values(client, alice, finance_agent):
-    decision = DecisionFactory(agent=finance_agent, amount=Decimal("10.333"), created_at=NOW)
+    decision = DecisionFactory(agent=finance_agent, amount=Decimal("10.333"), currency="USD", created_at=NOW)
     approval_for(decision, NOW - dt.timedelta(seconds=1234), Approval.Status.APPROVED, NOW)
     client.force_login(alice)
 
