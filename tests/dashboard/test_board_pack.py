@@ -14,6 +14,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from dashboard.board import board_report, incidents, outstanding_approvals
+from dashboard.board_charts import column_chart
 from dashboard.board_pdf import PDF_ORIGIN, NotAStaticFile, static_file
 from dashboard.board_summary import executive_summary
 from dashboard.periods import period_for
@@ -213,3 +214,11 @@ def test_with_collected_hashed_static_files_the_pdf_keeps_its_stylesheet(
     assert "board." in static_url("css/board.css") and static_url("css/board.css") != "/static/css/board.css"
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
+
+
+def test_a_charts_axis_says_its_middle_value_as_it_is():
+    # Given a day of 4 decisions: the axis tops out at 5
+    svg = column_chart("Decisions per day", ["01 Dec", "02 Dec"], [0, 4], "decisions")
+
+    # Then its middle line reads 2.5, not a rounded 2
+    assert ">2.5</text>" in svg and ">5</text>" in svg
