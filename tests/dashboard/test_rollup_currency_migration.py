@@ -18,8 +18,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-BEFORE = [("dashboard", "0002_csat_and_policy_hits_per_agent")]
-UPGRADE = [("dashboard", "0003_rollup_currency")]
+BEFORE = [("dashboard", "0003_control_library_permission")]
+UPGRADE = [("dashboard", "0004_rollup_currency")]
 
 
 def migrate(targets):

@@ -150,7 +150,7 @@ def drop_sqlite_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0002_csat_and_policy_hits_per_agent'),
+        ('dashboard', '0003_control_library_permission'),
         ('governance', '0013_approval_pending_indexes'),
         ('orchestration', '0005_workflow_models_move_to_workflows'),
     ]
