@@ -6,30 +6,53 @@ still waiting when the period ended. The page and the PDF render the same templa
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from dashboard.glossary import TERMS, Term, action_label, actor_label, verdict_label
 from dashboard.kpis.concentration import ProviderShare, provider_concentration
 from dashboard.kpis.risk import AgentRisk, DepartmentRisk, PolicyHits, department_risk, policy_hits, risky_agents
 from dashboard.kpis.snapshot import _decision_sums, departments_in_scope, snapshot
 from dashboard.kpis.tiles import Tile, budget_for, kpis
 from dashboard.kpis.trend import Trend, trend
 from dashboard.kpis.value import CostValue, cost_and_value
-from dashboard.money import format_money
+from dashboard.money import format_money, in_other_currencies
 from dashboard.periods import Period
 from governance.engine import PAST_TENSE
 from governance.models import Approval, Decision, Verdict
-from orchestration.models import Agent, Department
+from orchestration.models import Agent, Department, Status
 
 INCIDENT_LIMIT = 25
 APPROVAL_LIMIT = 20
 CRITICAL_RISK = 75  # the rollups' risk_critical band: 75–100
 STATUS_CHANGE_KINDS = ("agent.status_changed", "department.status_changed")
 VERDICT_WORDS = {str(effect): words for effect, words in PAST_TENSE.items()}
+STATUS_WORDS = {Status.ACTIVE: "resumed", Status.PAUSED: "paused", Status.KILLED: "stopped with the kill switch"}
 NOT_PERIOD_FIGURES = ("active_agents", "open_approvals")  # "now" figures; the pack reports the period's end
+DEFINED_TERMS = (  # the glossary's terms the pack uses, defined at its end in the glossary's own words
+    "decisions",
+    "automation_rate",
+    "escalation_rate",
+    "violation",
+    "violation_rate",
+    "override_rate",
+    "rejection_rate",
+    "median_approval_seconds",
+    "spend",
+    "budget",
+    "cost",
+    "value",
+    "risk_score",
+    "risk_appetite",
+    "incident",
+    "shadow_policy",
+    "approvals_outstanding",
+    "vendor_concentration",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,11 @@ class Figure:
     change: str
     trend: str
     note: str
+    other_currencies: dict[str, Decimal] = field(default_factory=dict)  # money: beside the figure, never in it
+
+    @property
+    def also(self) -> str:
+        return in_other_currencies(self.other_currencies)
 
 
 @dataclass(frozen=True)
@@ -59,15 +87,24 @@ class Incidents:
 
     @property
     def rows(self) -> list[dict]:
-        return [{"decision": d, "verdict": VERDICT_WORDS.get(d.verdict, d.verdict), "why": _why(d)} for d in self.shown]
+        """Each incident in words: the action as the business names it, what the policies did, and why it is listed."""
+        return [
+            {
+                "decision": d,
+                "action": action_label(d.action),
+                "verdict": VERDICT_WORDS.get(d.verdict) or verdict_label(d.verdict),
+                "why": _why(d),
+            }
+            for d in self.shown
+        ]
 
 
 def _why(decision: Decision) -> str:
     reasons = [
-        *(["denied"] if decision.verdict == Verdict.DENY else []),
-        *(["critical"] if decision.risk_score >= CRITICAL_RISK else []),
+        *(["denied by policy"] if decision.verdict == Verdict.DENY else []),
+        *([f"critical risk ({CRITICAL_RISK} or more)"] if decision.risk_score >= CRITICAL_RISK else []),
     ]
-    return ", ".join(reasons)
+    return " and ".join(reasons).capitalize()
 
 
 @dataclass(frozen=True)
@@ -104,6 +141,15 @@ class BoardReport:
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
+
+    @property
+    def definitions(self) -> list[Term]:
+        return [TERMS[key] for key in DEFINED_TERMS]
+
+    @property
+    def spend_currencies(self) -> list[str]:
+        """The currencies other than the organisation's that some department spent in: a CSV column each."""
+        return sorted({code for row in self.value for code in row.spend_other_currencies})
 
 
 def board_report(viewer, period: Period, departments: list[int] | None = None) -> BoardReport:
@@ -153,6 +199,7 @@ def _figure(tile: Tile) -> Figure:
         change,
         tile.trend,
         tile.note if tile.unit != "money" else "",
+        tile.other_currencies,
     )
 
 
@@ -188,9 +235,13 @@ def outstanding_approvals(period: Period, scope: list[int] | None, limit: int = 
 
 def _status_changes(period: Period, scope: list[int] | None) -> list[StatusChange]:
     """Every pause, resume or kill of an agent or department in the period, from the audit log."""
-    events = AuditEvent.objects.filter(
-        kind__in=STATUS_CHANGE_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
-    ).order_by("-occurred_at")
+    events = (
+        AuditEvent.objects.filter(
+            kind__in=STATUS_CHANGE_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
+        )
+        .select_related("actor")
+        .order_by("-occurred_at")
+    )
     if scope is not None:
         events = events.filter(department_id__in=scope)
     events = list(events[:INCIDENT_LIMIT])
@@ -200,11 +251,20 @@ def _status_changes(period: Period, scope: list[int] | None) -> list[StatusChang
     }
     changes = []
     for event in events:
-        status = (event.after or {}).get("status", "changed")
+        after = event.after or {}
+        done = STATUS_WORDS.get(after.get("status"), "changed status")
         name = names.get(event.subject_type, {}).get(event.subject_id, event.subject_id)
-        what = f"{event.subject_type.capitalize()} {name} set to {status} by {event.actor_label}"
-        changes.append(StatusChange(event.occurred_at, what))
+        what = f"{name} ({event.subject_type}) {done} by {_who(event)}"
+        reason = after.get("reason", "")
+        changes.append(StatusChange(event.occurred_at, what + (f": “{reason}”" if reason else "")))
     return changes
+
+
+def _who(event: AuditEvent) -> str:
+    """The person by name (read with the event), else the actor in words: an agent, or Regent itself."""
+    if event.actor is not None:
+        return event.actor.get_full_name() or event.actor.get_username()
+    return actor_label(event.actor_label)
 
 
 def _names(model, events: list[AuditEvent], subject_type: str) -> dict[str, str]:

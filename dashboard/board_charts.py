@@ -183,7 +183,8 @@ def _axis_lines(left: int, top: int, bottom: int, top_value: float, unit: str) -
     for fraction in (0, 0.5, 1):
         y = bottom - (bottom - top) * fraction
         value = top_value * fraction
-        label = f"{value:,.0f}{unit}" if unit == "%" else f"{value:,.0f}"
+        number = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"  # half of 5 is 2.5, not "2"
+        label = f"{number}{unit}" if unit == "%" else number
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - 12}" y2="{y:.1f}" stroke="#d9dee8"/>')
         parts.append(_text(left - 6, y + 4, label, "end"))
     return "".join(parts)

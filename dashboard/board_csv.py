@@ -9,6 +9,7 @@ import io
 from django.conf import settings
 
 from dashboard.board import BoardReport
+from dashboard.glossary import action_label, role_label
 
 BOM = "\ufeff"
 UNITS = {"money": None, "percent": "%", "seconds": "minutes", "count": "count"}
@@ -20,13 +21,22 @@ def csv_report(report: BoardReport) -> str:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out)
-    writer.writerow(["Regent board report", report.period.label, report.scope_label, f"Amounts in {currency}"])
+    writer.writerow(
+        [
+            "Regent board report",
+            report.period.label,
+            report.scope_label,
+            f"Amounts in {currency} unless a header names another currency",
+        ]
+    )
     writer.writerow([])
     writer.writerow(["Figure", "This period", "Period before", "Change"])
     for figure in report.figures:
         unit = UNITS[figure.unit]
         label = f"{figure.label} ({unit or currency})"
         writer.writerow([label, _rounded(figure.value, unit), _rounded(figure.previous, unit), figure.change])
+        for code, amount in sorted(figure.other_currencies.items()):  # beside the figure, never added into it
+            writer.writerow([f"{figure.label} in other currencies ({code})", _money(amount), "", ""])
     writer.writerow([f"Budget for the period ({currency})", _money(report.budget), "", ""])
     writer.writerow([])
     bucket = "Hour" if report.period.grain == "hour" else "Day"
@@ -51,11 +61,20 @@ def csv_report(report: BoardReport) -> str:
     writer.writerow([])
     _approvals(writer, report)
     writer.writerow([])
+    others = report.spend_currencies  # a column per currency: amounts in different currencies are never added
     writer.writerow(
-        ["Department", "Decisions (count)", f"Spend ({currency})", f"Cost ({currency})", f"Value ({currency})"]
+        [
+            "Department",
+            "Decisions (count)",
+            f"Spend ({currency})",
+            *(f"Spend ({code})" for code in others),
+            f"Cost ({currency})",
+            f"Value ({currency})",
+        ]
     )
     for row in report.value:
-        writer.writerow([row.name, row.decisions, _money(row.spend), _money(row.cost), _money(row.value)])
+        elsewhere = [_money(row.spend_other_currencies.get(code, 0)) for code in others]
+        writer.writerow([row.name, row.decisions, _money(row.spend), *elsewhere, _money(row.cost), _money(row.value)])
     writer.writerow([])
     writer.writerow(["Model provider", "Decisions (count)", "Share (%)", "Above concentration warning"])
     for p in report.providers:
@@ -67,7 +86,17 @@ def _incidents(writer, report: BoardReport) -> None:
     incidents = report.incidents
     writer.writerow(["Incidents in the period (count)", incidents.total, "listed", len(incidents.shown)])
     writer.writerow(
-        ["When (UTC)", "Agent", "Department", "Action", "Amount", "Currency", "Outcome", "Risk (0–100)", "Why listed"]
+        [
+            "When (UTC)",
+            "Agent",
+            "Department",
+            "Action",
+            "Amount",
+            "Currency",
+            "Policy decision",
+            "Risk score (0–100)",
+            "Why listed",
+        ]
     )
     for row in incidents.rows:
         d = row["decision"]
@@ -77,7 +106,7 @@ def _incidents(writer, report: BoardReport) -> None:
                 f"{d.created_at.astimezone(dt.UTC):%Y-%m-%d %H:%M}",
                 d.agent.name,
                 d.department.name,
-                d.action,
+                row["action"],
                 amount,
                 d.currency,
                 row["verdict"],
@@ -101,6 +130,7 @@ def _approvals(writer, report: BoardReport) -> None:
             "Action",
             "Amount",
             "Currency",
+            "Who must decide",
         ]
     )
     for a in outstanding.shown:
@@ -112,9 +142,10 @@ def _approvals(writer, report: BoardReport) -> None:
                 _one_decimal(waited),
                 a.department.name,
                 a.decision.agent.name,
-                a.decision.action,
+                action_label(a.decision.action),
                 amount,
                 a.decision.currency,
+                role_label(a.approver_role),
             ]
         )
 

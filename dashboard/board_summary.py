@@ -5,7 +5,7 @@ disagree with them.
 """
 
 from dashboard.board import BoardReport, Figure
-from dashboard.money import format_money
+from dashboard.money import amounts_in_words, format_money
 
 
 def executive_summary(report: BoardReport) -> list[str]:
@@ -63,6 +63,9 @@ def _money(report: BoardReport) -> str:
     if report.budget:
         used = 100 * (spend.value or 0) / report.budget
         sentence += f", {used:.0f}% of the {format_money(report.budget, whole=True)} budget for the period"
+    if elsewhere := amounts_in_words(spend.other_currencies):
+        sentence += f"; actions in other currencies also committed {elsewhere}, kept apart"
+        sentence += " and not counted against the budget" if report.budget else ""
     sentence += f". Reported outcomes delivered {value.display} of value"
     best = next((row for row in report.value if row.value > 0), None)
     if best is not None:

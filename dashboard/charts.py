@@ -259,7 +259,7 @@ def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
             [
                 r.name,
                 f"{r.decisions:,}",
-                format_money(r.spend, whole=True),
+                format_money(r.spend, whole=True) + (f" ({r.spend_also})" if r.spend_also else ""),
                 format_money(r.cost, whole=True),
                 format_money(r.value, whole=True),
             ]
@@ -406,7 +406,8 @@ def agent_decisions_chart(trend: AgentTrend, period: Period) -> Chart:
     )
 
 
-def agent_money_chart(trend: AgentTrend, period: Period) -> Chart:
+def agent_money_chart(trend: AgentTrend, period: Period, spend_also: str = "") -> Chart:
+    """Spend and value in the organisation's currency; `spend_also` names what other currencies add (not drawn)."""
     labels = [b.strftime(_bucket_label(period)) for b in trend.buckets]
     series = {"Spend": trend.spend, "Value": trend.value}
     traces = [
@@ -428,7 +429,8 @@ def agent_money_chart(trend: AgentTrend, period: Period) -> Chart:
     return Chart(
         "agent-money",
         "Spend and value",
-        f"What the agent spent and the value its outcomes reported, per {period.grain}",
+        f"What the agent spent and the value its outcomes reported, per {period.grain}, in {settings.ORG_CURRENCY}"
+        + (f"; spend in other currencies is not drawn ({spend_also})" if spend_also else ""),
         _figure(traces, layout),
         ["Bucket", unit_label("Spend"), unit_label("Value")],
         [

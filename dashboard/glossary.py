@@ -54,7 +54,8 @@ TERMS: dict[str, Term] = {
     "spend": Term(
         "Spend",
         "Money the agents' actions committed: the amounts of allowed, flagged and approved actions, less those that "
-        "failed. Measured against the departments' budgets.",
+        "failed, in the organisation's currency and measured against the departments' budgets. Amounts in other "
+        "currencies are shown beside it as their own totals, never converted or added in.",
     ),
     "cost": Term(
         "Cost",
@@ -62,12 +63,30 @@ TERMS: dict[str, Term] = {
         "money the action itself moved: that is spend.",
     ),
     "value": Term("Value delivered", "Business value the agents' outcomes reported, in money."),
-    "budget": Term("Budget", "The departments' monthly budgets, pro rata for the length of the period."),
+    "budget": Term(
+        "Budget",
+        "The departments' monthly budgets, in the organisation's currency, pro rata for the length of the period.",
+    ),
     "active_agents": Term("Active agents", "Agents allowed to act now: not paused and not stopped."),
     "open_approvals": Term(
         "Open approvals",
         "Requests waiting for a person to approve or reject now, across everyone who decides them, whatever the "
         "period. Your own inbox lists only those addressed to you.",
+    ),
+    "approvals_outstanding": Term(
+        "Approvals outstanding", "Requests a person had not yet approved or rejected when the period ended."
+    ),
+    "incident": Term(
+        "Incident", "A decision a policy denied, or one that scored critical risk (75 or more) whatever its verdict."
+    ),
+    "shadow_policy": Term(
+        "Trial (shadow) policy",
+        "A policy being tried out: it records what it would have decided, without changing any verdict.",
+    ),
+    "vendor_concentration": Term(
+        "Vendor concentration",
+        "Each model provider's share of the period's decisions; above the warning threshold, depending on one "
+        "provider is a lock-in risk.",
     ),
     "risk_score": Term("Risk score", "0 (none) to 100 (critical), given to each decision by the policies it met."),
     "risk_appetite": Term(

@@ -12,7 +12,7 @@ from dashboard.glossary import role_label
 from dashboard.kpis.approvals import Backlog
 from dashboard.kpis.risk import DepartmentRisk
 from dashboard.kpis.tiles import Tile
-from dashboard.money import format_money
+from dashboard.money import amounts_in_words, format_money
 from dashboard.periods import Period
 
 PERIOD_WORDS = {
@@ -66,13 +66,20 @@ def _activity(decisions: Tile, period: Period) -> Sentence:
 
 
 def _spend(spend: Tile) -> Sentence:
+    """Spend in the organisation's currency against the budget (also in it); other currencies said beside it."""
     amount, share = format_money(spend.value or 0, whole=True), spend.budget_share
+    also = ""
+    if elsewhere := amounts_in_words(spend.other_currencies):
+        also = (
+            f" Actions in other currencies also committed {elsewhere}, kept apart and not counted against the budget."
+        )
     if share is None:
-        return Sentence("spend", f"Agents' actions committed {amount} of spend; no budget is set for it.")
+        return Sentence("spend", f"Agents' actions committed {amount} of spend; no budget is set for it.{also}")
     budget = format_money(spend.budget, whole=True)
     if share > 100:
-        return Sentence("spend", f"Spend is over budget: {amount} against {budget}, {share:.0f}% of it.", "bad")
-    return Sentence("spend", f"Agents' actions committed {amount} of spend, {share:.0f}% of the {budget} budget.")
+        text = f"Spend is over budget: {amount} against {budget}, {share:.0f}% of it.{also}"
+        return Sentence("spend", text, "bad")
+    return Sentence("spend", f"Agents' actions committed {amount} of spend, {share:.0f}% of the {budget} budget.{also}")
 
 
 def _violations(rate: Tile) -> Sentence:

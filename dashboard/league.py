@@ -8,7 +8,7 @@ viewer sees only the work done in departments they may see.
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django import forms
@@ -17,6 +17,7 @@ from django.db.models import F, Q, QuerySet
 from dashboard.kpis.snapshot import as_utc, departments_in_scope, merge, rate, snapshot
 from dashboard.kpis.violations import VIOLATION_VERDICTS
 from dashboard.models import DecisionRollup, RollupChange
+from dashboard.money import Amounts, in_other_currencies
 from dashboard.periods import FilterForm, Period
 from governance.models import Decision, Verdict
 from orchestration.models import Agent, Status
@@ -49,16 +50,24 @@ def _sources(period: Period, agent_id: int | None = None) -> tuple[QuerySet, Que
 
 @dataclass(frozen=True)
 class Figures:
-    """What an agent did in a period; rates and averages are None when there is nothing to divide by."""
+    """What an agent did in a period; rates and averages are None when there is nothing to divide by.
+
+    `spend` is in the organisation's currency; spend in other currencies is beside it, never added in.
+    """
 
     decisions: int = 0
     violations: int = 0
     spend: Decimal = Decimal("0")
+    spend_other_currencies: dict[str, Decimal] = field(default_factory=dict)
     value: Decimal = Decimal("0")
     csat_total: int = 0
     csat_count: int = 0
     risk_total: int = 0
     high_risk: int = 0
+
+    @property
+    def spend_also(self) -> str:
+        return in_other_currencies(self.spend_other_currencies)
 
     @property
     def csat(self) -> float | None:
@@ -77,18 +86,22 @@ class Figures:
         return rate(self.high_risk, self.decisions)
 
 
-def _figures(rows: Iterable[tuple[str, dict]]) -> Figures:
-    """Add up (verdict, sums) rows into one agent's figures."""
+def _figures(rows: Iterable[tuple[str, str, dict]]) -> Figures:
+    """Add up (verdict, currency, sums) rows into one agent's figures."""
     totals: dict[str, Decimal | int] = defaultdict(int)
-    for verdict, sums in rows:
+    spend = []
+    for verdict, currency, sums in rows:
         for name, amount in sums.items():
             totals[name] += amount
+        spend.append((currency, sums["spend"]))
         if verdict in VIOLATION_VERDICTS:
             totals["violations"] += sums["decisions"]
+    amounts = Amounts.of(spend)
     return Figures(
         decisions=totals["decisions"],
         violations=totals["violations"],
-        spend=Decimal(totals["spend"]),
+        spend=amounts.main,
+        spend_other_currencies=amounts.other_currencies,
         value=Decimal(totals["value"]),
         csat_total=totals["csat_total"],
         csat_count=totals["csat_count"],
@@ -155,15 +168,15 @@ def league(
     """Every agent the viewer may see in the departments asked for, with its figures for the period."""
     scope = departments_in_scope(viewer, departments)
     with snapshot():
-        sums = merge(_sources(period), scope, ("agent_id", "verdict"), LEAGUE_MEASURES)
+        sums = merge(_sources(period), scope, ("agent_id", "verdict", "currency"), LEAGUE_MEASURES)
         agents = visible_agents(viewer).select_related("department")
         if scope is not None:
             # An agent that moved keeps its work in its old department: it is listed wherever it worked.
             agents = agents.filter(Q(department_id__in=scope) | Q(pk__in={k[0] for k in sums}))
         listed = list(agents)
-    per_agent: dict[int, list[tuple[str, dict]]] = defaultdict(list)
-    for (agent_id, verdict), values in sums.items():
-        per_agent[agent_id].append((verdict, values))
+    per_agent: dict[int, list[tuple[str, str, dict]]] = defaultdict(list)
+    for (agent_id, verdict, currency), values in sums.items():
+        per_agent[agent_id].append((verdict, currency, values))
     rows = [LeagueRow(agent, _figures(per_agent.get(agent.pk, []))) for agent in listed]
     return sort_rows(rows, sort)
 
@@ -173,7 +186,7 @@ def league(
 
 @dataclass(frozen=True)
 class AgentTrend:
-    """Per bucket of the period: decisions by verdict, spend, value and risk."""
+    """Per bucket of the period: decisions by verdict, spend (the organisation's currency), value and risk."""
 
     buckets: list[dt.datetime]
     by_verdict: dict[str, list[int]]
@@ -187,15 +200,15 @@ def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentT
     """The agent's figures for the whole period, and per hour or day of it."""
     scope = departments_in_scope(viewer)
     with snapshot():
-        sums = merge(_sources(period, agent.pk), scope, ("start", "verdict"), LEAGUE_MEASURES)
-    per_bucket: dict[dt.datetime, list[tuple[str, dict]]] = defaultdict(list)
-    for (start, verdict), values in sums.items():
-        per_bucket[as_utc(start)].append((verdict, values))
+        sums = merge(_sources(period, agent.pk), scope, ("start", "verdict", "currency"), LEAGUE_MEASURES)
+    per_bucket: dict[dt.datetime, list[tuple[str, str, dict]]] = defaultdict(list)
+    for (start, verdict, currency), values in sums.items():
+        per_bucket[as_utc(start)].append((verdict, currency, values))
     buckets = period.buckets()
     figures = [_figures(per_bucket.get(b, [])) for b in buckets]
     counts = {v: [0] * len(buckets) for v in Verdict.values}
     for i, bucket in enumerate(buckets):
-        for verdict, values in per_bucket.get(bucket, []):
+        for verdict, _, values in per_bucket.get(bucket, []):
             counts[verdict][i] += values["decisions"]
     trend = AgentTrend(
         buckets=buckets,
@@ -205,7 +218,7 @@ def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentT
         average_risk=[f.average_risk for f in figures],
         high_risk_rate=[f.high_risk_rate for f in figures],
     )
-    return _figures((v, s) for rows in per_bucket.values() for v, s in rows), trend
+    return _figures(row for rows in per_bucket.values() for row in rows), trend
 
 
 def recent_decisions(viewer, agent: Agent, limit: int = RECENT_DECISIONS) -> list[Decision]:

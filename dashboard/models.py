@@ -41,7 +41,8 @@ COUNT_MEASURES = (
 )
 MONEY_MEASURES = ("spend", "cost", "value")
 MEASURES = COUNT_MEASURES + MONEY_MEASURES
-DIMENSIONS = ("department_id", "agent_id", "provider_id", "verdict")
+# `currency` is the currency of the decision's amount ('' without one): spend is summed per currency, never across.
+DIMENSIONS = ("department_id", "agent_id", "provider_id", "verdict", "currency")
 
 
 def _count() -> models.BigIntegerField:
@@ -87,6 +88,10 @@ class Measures(models.Model):
         abstract = True
 
 
+def _currency() -> models.CharField:
+    return models.CharField(max_length=3, blank=True, default="", db_default="")
+
+
 def _reference(model: str) -> models.ForeignKey:
     # No constraint: rollups are derived data and must never block (or be blocked by) the registry.
     return models.ForeignKey(model, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
@@ -101,6 +106,7 @@ class RollupChange(Measures):
     agent = _reference("orchestration.Agent")
     provider = _reference("orchestration.ModelProvider")
     verdict = models.CharField(max_length=20)
+    currency = _currency()
     policy = models.ForeignKey(
         "governance.Policy", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
@@ -112,9 +118,11 @@ class RollupChange(Measures):
 
 
 class DecisionRollup(Measures):
-    """Decisions and what followed them, per hour or day of the decision, department, agent, provider, verdict.
+    """Decisions and what followed them, per hour or day of the decision, department, agent, provider, verdict and
+    currency of the amount.
 
-    Outcomes and approvals land in their decision's bucket, however late they arrive.
+    Outcomes and approvals land in their decision's bucket, however late they arrive. `spend` is in the bucket's
+    currency (the organisation's when blank); cost and value, reported with outcomes, are in the organisation's.
     """
 
     grain = models.CharField(max_length=4, choices=GRAINS)
@@ -123,11 +131,13 @@ class DecisionRollup(Measures):
     agent = _reference("orchestration.Agent")
     provider = _reference("orchestration.ModelProvider")
     verdict = models.CharField(max_length=20)
+    currency = _currency()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "start", "department", "agent", "provider", "verdict"], name="decision_rollup_key"
+                fields=["grain", "start", "department", "agent", "provider", "verdict", "currency"],
+                name="decision_rollup_key",
             )
         ]
         indexes = [

@@ -5,6 +5,8 @@ in the currency the agent gave. Every figure on a page, in the board pack or in 
 and amounts in different currencies are never added together.
 """
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from babel.numbers import format_compact_currency, format_currency, get_currency_symbol
@@ -43,3 +45,49 @@ def currency_symbol(currency: str = "") -> str:
 def unit_label(label: str, currency: str = "") -> str:
     """A heading with its currency, for CSV headers and chart axes: "Spend (USD)"."""
     return f"{label} ({currency or settings.ORG_CURRENCY})"
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """Money in several currencies, kept apart: the organisation's total, and each other currency beside it.
+
+    Rollups sum spend per currency (a decision's amount is in the currency the agent gave); an amount with no
+    currency is taken to be in the organisation's. `main` is the one figure budgets and comparisons use.
+    """
+
+    main: Decimal = Decimal("0")
+    others: tuple[tuple[str, Decimal], ...] = field(default=())  # (ISO code, total), by code, none zero
+
+    @classmethod
+    def of(cls, sums: Iterable[tuple[str, Decimal | int]]) -> "Amounts":
+        """From (currency, amount) pairs, as grouped rollup sums give them; repeated currencies are added."""
+        org = settings.ORG_CURRENCY
+        totals: dict[str, Decimal] = {}
+        for currency, amount in sums:
+            code = currency or org
+            totals[code] = totals.get(code, Decimal("0")) + Decimal(str(amount or 0))
+        main = totals.pop(org, Decimal("0"))
+        return cls(main, tuple((code, total) for code, total in sorted(totals.items()) if total))
+
+    @property
+    def other_currencies(self) -> dict[str, Decimal]:
+        return dict(self.others)
+
+    def text(self, *, whole: bool = True) -> str:
+        """ "$720 · plus €360.00 in EUR": the organisation's total first, other currencies beside it, never added."""
+        others = in_other_currencies(self.other_currencies)
+        return format_money(self.main, whole=whole) + (f" · {others}" if others else "")
+
+
+def in_other_currencies(amounts: Mapping[str, Decimal]) -> str:
+    """ "plus €360.00 in EUR and £12.50 in GBP", or "" when there is nothing in another currency."""
+    listed = amounts_in_words(amounts)
+    return f"plus {listed}" if listed else ""
+
+
+def amounts_in_words(amounts: Mapping[str, Decimal]) -> str:
+    """ "€360.00 in EUR and £12.50 in GBP": each currency's amount, by currency code, zeros left out."""
+    parts = [f"{format_money(total, code)} in {code}" for code, total in sorted(amounts.items()) if total]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -41,6 +41,7 @@ def overview_numbers(user, period: Period, departments: Iterable[int] | None = N
                 "display": tile.display,
                 "change": tile.change_display,
                 "note": tile.note,
+                "also": tile.also,  # money tiles: amounts in other currencies, never added into "display"
                 "trend": tile.trend,
                 "value": tile.value,
             }

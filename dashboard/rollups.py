@@ -134,6 +134,7 @@ def _select(measures: dict[str, str], source: str, where: str, policy: tuple[str
         "d.agent_id",
         "a.provider_id",
         "d.verdict",
+        "CASE WHEN d.amount IS NULL THEN '' ELSE d.currency END",
         policy_id,
         policy_mode,
         hits,

@@ -18,6 +18,11 @@ class TileSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=["count", "percent", "money", "seconds"])
     higher_is_better = serializers.BooleanField(allow_null=True)
     note = serializers.CharField(allow_blank=True)
+    other_currencies = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=2),
+        help_text="Money tiles: totals in currencies other than the organisation's (ISO code → amount), never "
+        "added into `value`, which is in the organisation's currency.",
+    )
 
 
 class TrendSerializer(serializers.Serializer):
@@ -31,6 +36,7 @@ class KpiSerializer(serializers.Serializer):
     departments = serializers.ListField(
         child=serializers.IntegerField(), allow_null=True, help_text="null: every department the caller may see."
     )
+    currency = serializers.CharField(help_text="The organisation's currency (ISO 4217): money figures are in it.")
     tiles = TileSerializer(many=True)
     trend = TrendSerializer()
 
@@ -48,7 +54,14 @@ class LeagueRowSerializer(serializers.Serializer):
     decisions = serializers.IntegerField(source="figures.decisions")
     violations = serializers.IntegerField(source="figures.violations")
     violation_rate = serializers.FloatField(source="figures.violation_rate", allow_null=True)
-    spend = serializers.DecimalField(source="figures.spend", max_digits=18, decimal_places=2)
+    spend = serializers.DecimalField(
+        source="figures.spend", max_digits=18, decimal_places=2, help_text="In the organisation's currency."
+    )
+    spend_other_currencies = serializers.DictField(
+        source="figures.spend_other_currencies",
+        child=serializers.DecimalField(max_digits=18, decimal_places=2),
+        help_text="Spend in other currencies (ISO code → amount), never added into `spend`.",
+    )
     value = serializers.DecimalField(source="figures.value", max_digits=18, decimal_places=2)
     csat = serializers.FloatField(source="figures.csat", allow_null=True)
     average_risk = serializers.FloatField(source="figures.average_risk", allow_null=True)
@@ -58,6 +71,7 @@ class LeagueRowSerializer(serializers.Serializer):
 class LeagueSerializer(serializers.Serializer):
     period = PeriodSerializer()
     sort = serializers.CharField()
+    currency = serializers.CharField(help_text="The organisation's currency (ISO 4217): money figures are in it.")
     violation_definition = serializers.CharField()
     high_risk_definition = serializers.CharField()
     rows = LeagueRowSerializer(many=True)

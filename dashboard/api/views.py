@@ -1,5 +1,6 @@
 """The dashboards' numbers over HTTP: the same functions, filters and scope as the pages."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
@@ -47,6 +48,7 @@ class KpiView(APIView):
         body = {
             "period": {**vars(period), "label": period.label},
             "departments": departments,
+            "currency": settings.ORG_CURRENCY,
             "tiles": [{**vars(tile), "change": tile.change} for tile in kpis(request.user, period, departments)],
             "trend": vars(series),
         }
@@ -68,6 +70,7 @@ class LeagueView(APIView):
         body = {
             "period": {**vars(period), "label": period.label},
             "sort": sort,
+            "currency": settings.ORG_CURRENCY,
             "violation_definition": VIOLATION_DEFINITION,
             "high_risk_definition": league.HIGH_RISK_DEFINITION,
             "rows": league.league(request.user, period, form.department_ids(), sort),

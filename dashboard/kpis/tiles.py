@@ -4,7 +4,7 @@ The board report, the REST API and the overview's live refresh show the same til
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -12,7 +12,7 @@ from django.db.models import Sum
 from dashboard.glossary import TERMS
 from dashboard.kpis.snapshot import _decision_sums, _total, departments_in_scope, rate, snapshot
 from dashboard.kpis.violations import VIOLATION_VERDICTS
-from dashboard.money import format_money, format_money_short
+from dashboard.money import Amounts, format_money, format_money_short, in_other_currencies
 from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
 from governance.models import Approval, Override
@@ -31,6 +31,8 @@ class Tile:
     higher_is_better: bool | None = None
     note: str = ""
     budget: float | None = None  # spend only: the period's budget it is measured against
+    # Money tiles: amounts in currencies other than the organisation's, beside `value` and never added into it.
+    other_currencies: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def budget_share(self) -> float | None:
@@ -54,6 +56,11 @@ class Tile:
     @property
     def display(self) -> str:
         return format_value(self.value, self.unit)
+
+    @property
+    def also(self) -> str:
+        """ "plus €360.00 in EUR": what the tile's figure leaves out because it is in another currency."""
+        return in_other_currencies(self.other_currencies)
 
     @property
     def change_display(self) -> str:
@@ -96,12 +103,13 @@ TILE_MEASURES = (
 )
 
 
-def _figures(period: Period, scope: list[int] | None) -> dict[str, float | None]:
-    by_verdict = _decision_sums(period, scope, ("verdict",), TILE_MEASURES)
+def _figures(period: Period, scope: list[int] | None) -> dict:
+    by_verdict = _decision_sums(period, scope, ("verdict", "currency"), TILE_MEASURES)
     decisions = _total(by_verdict, "decisions")
+    spend = Amounts.of((currency, sums["spend"]) for (_, currency), sums in by_verdict.items())
 
     def verdict(name: str) -> int:
-        return by_verdict.get((name,), {}).get("decisions", 0)
+        return sum(sums["decisions"] for (code, _), sums in by_verdict.items() if code == name)
 
     approved, rejected = _total(by_verdict, "approvals_approved"), _total(by_verdict, "approvals_rejected")
     waits = {name: _total(by_verdict, name) for name, _, _ in WAIT_BINS}
@@ -116,7 +124,8 @@ def _figures(period: Period, scope: list[int] | None) -> dict[str, float | None]
         "override_rate": rate(_overrides(period, scope), violations),
         "rejection_rate": rate(rejected, approved + rejected),
         "median_approval_seconds": median_wait(waits),
-        "spend": float(_total(by_verdict, "spend")),
+        "spend": float(spend.main),
+        "spend_elsewhere": spend.other_currencies,
         "value": float(_total(by_verdict, "value")),
         "cost": float(_total(by_verdict, "cost")),
     }
@@ -163,22 +172,40 @@ def kpis(viewer, period: Period, departments: Iterable[int] | None = None) -> li
             agents, approvals = agents.filter(department_id__in=scope), approvals.filter(department_id__in=scope)
         active_agents, open_approvals = agents.count(), approvals.count()
     budget = budget_for(period, scope)
-    used = rate(now["spend"], budget)
+    used = rate(now["spend"], budget)  # the organisation's currency only: budgets are in it
     spend_note = f"of {format_money(budget, whole=True)} budget" + (f" ({used:.0f}%)" if used else "")
 
-    def tile(key: str, label: str, unit: str = "count", better: bool | None = None, note: str = "") -> Tile:
-        return Tile(key, label, now[key], before[key], unit, better, note)
+    def tile(key: str, unit: str = "count", better: bool | None = None, note: str = "") -> Tile:
+        return Tile(key, TERMS[key].label, now[key], before[key], unit, better, note)
 
+    spend = Tile(
+        "spend",
+        TERMS["spend"].label,
+        now["spend"],
+        before["spend"],
+        "money",
+        note=spend_note,
+        budget=budget,
+        other_currencies=now["spend_elsewhere"],
+    )
     return [
-        tile("decisions", "Decisions"),
-        tile("automation_rate", "Automation rate", "percent", True, "decided without a person"),
-        tile("escalation_rate", "Escalation rate", "percent", False, f"{now['escalations']:,} sent to a person"),
-        tile("violation_rate", "Violation rate", "percent", False, f"{now['violations']:,} denied or flagged"),
-        tile("override_rate", "Override rate", "percent", None, "violations a person overrode"),
-        tile("rejection_rate", "Rejection rate", "percent", None, "a person rejected what the engine held"),
-        tile("median_approval_seconds", "Median time to approval", "seconds", False),
-        Tile("spend", "Spend", now["spend"], before["spend"], "money", None, spend_note, budget),
-        tile("value", "Value delivered", "money", True, "from reported outcomes"),
-        Tile("active_agents", "Active agents", active_agents),
-        Tile("open_approvals", "Open approvals", open_approvals, None, "count", False, "waiting for a person now"),
+        tile("decisions"),
+        tile("automation_rate", "percent", True, "decided without a person"),
+        tile("escalation_rate", "percent", False, f"{now['escalations']:,} sent to a person"),
+        tile("violation_rate", "percent", False, f"{now['violations']:,} denied or flagged"),
+        tile("override_rate", "percent", None, "violations a person overrode"),
+        tile("rejection_rate", "percent", None, "a person rejected what the engine held"),
+        tile("median_approval_seconds", "seconds", False),
+        spend,
+        tile("value", "money", True, "from reported outcomes"),
+        Tile("active_agents", TERMS["active_agents"].label, active_agents),
+        Tile(
+            "open_approvals",
+            TERMS["open_approvals"].label,
+            open_approvals,
+            None,
+            "count",
+            False,
+            "waiting for a person now",
+        ),
     ]

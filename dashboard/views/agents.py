@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -66,6 +67,7 @@ def agent_league(request: HttpRequest, filters: league.LeagueFilterForm) -> Http
         "query": query,
         "violation_definition": VIOLATION_DEFINITION,
         "high_risk_definition": league.HIGH_RISK_DEFINITION,
+        "currency": settings.ORG_CURRENCY,
     }
     return render(request, "dashboard/agents.html", context)
 
@@ -92,7 +94,7 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         "figures": figures,
         "charts": [
             charts.agent_decisions_chart(trend, period),
-            charts.agent_money_chart(trend, period),
+            charts.agent_money_chart(trend, period, figures.spend_also),
             charts.agent_risk_chart(trend, period),
         ],
         "policy_chart": charts.policy_chart(policy_hits(request.user, period, agent_id=agent.pk)),

@@ -88,6 +88,11 @@
       if (value) value.textContent = numbers.tiles[key].display;
       const note = tiles.querySelector('[data-note="' + key + '"]');
       if (note && numbers.tiles[key].note) note.textContent = numbers.tiles[key].note;
+      const also = tiles.querySelector('[data-also="' + key + '"]');
+      if (also) {
+        also.textContent = numbers.tiles[key].also;
+        also.hidden = !numbers.tiles[key].also;
+      }
       if (change) {
         change.textContent = numbers.tiles[key].change;
         change.className = "tile-change trend-" + numbers.tiles[key].trend;

@@ -27,6 +27,7 @@ SECTIONS = [
     "pack-approvals",
     "pack-value",
     "pack-vendors",
+    "pack-definitions",
 ]
 CHARTS = ["decisions", "rates", "appetite", "value", "providers"]
 
@@ -55,11 +56,11 @@ def test_the_printable_pack_reads_at_every_size_for_each_role(
     expect_board_charts_drawn(page, CHARTS)
     expect(page.get_by_test_id("pack-summary")).to_contain_text("Agents asked for")
     incidents = page.get_by_test_id("incidents")
-    expect(incidents).to_contain_text("payment.refused")
+    expect(incidents).to_contain_text("Payment: refused")  # the action in words, never its code
     if username == "bob":  # a supervisor of Finance only
-        expect(incidents).not_to_contain_text("ticket.refused")
+        expect(incidents).not_to_contain_text("Ticket: refused")
     else:
-        expect(incidents).to_contain_text("ticket.refused")
+        expect(incidents).to_contain_text("Ticket: refused")
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / f"board-{username}-{size}.png", full_page=True)

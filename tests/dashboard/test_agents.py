@@ -46,7 +46,9 @@ def busy_day(finance_agent, support_agent):
         (Verdict.FLAG, 40, "30"),
         (Verdict.REQUIRE_APPROVAL, 55, None),
     ):
-        DecisionFactory(agent=finance_agent, verdict=verdict, risk_score=risk, amount=amount and Decimal(amount))
+        DecisionFactory(
+            agent=finance_agent, verdict=verdict, risk_score=risk, amount=amount and Decimal(amount), currency="USD"
+        )
     allowed = Decision.objects.filter(agent=finance_agent, verdict=Verdict.ALLOW).order_by("pk")
     report_outcome(allowed[0], "success", reported_by="agent:tests", value=Decimal("400"), csat=5)
     report_outcome(allowed[1], "failure", reported_by="agent:tests", value=Decimal("0"), csat=2)
@@ -91,8 +93,9 @@ def test_the_league_figures_equal_what_the_database_holds(busy_day, alice, finan
             violations=Count("pk", filter=Q(verdict__in=["deny", "flag"])),
             risk=Avg("risk_score"),
             high=Count("pk", filter=Q(risk_score__gte=50)),
-            allowed=Sum("amount", filter=Q(verdict__in=["allow", "flag"])),
-            failed=Sum("amount", filter=Q(verdict__in=["allow", "flag"], outcome__result="failure")),
+            allowed=Sum("amount", filter=Q(verdict__in=["allow", "flag"], currency="USD")),
+            failed=Sum("amount", filter=Q(verdict__in=["allow", "flag"], currency="USD", outcome__result="failure")),
+            euros=Sum("amount", filter=Q(verdict__in=["allow", "flag"], currency="EUR")),
         )
         outcomes = Outcome.objects.filter(decision__in=decisions).aggregate(value=Sum("value"), csat=Avg("csat"))
         figures = rows[agent.pk]
@@ -100,7 +103,8 @@ def test_the_league_figures_equal_what_the_database_holds(busy_day, alice, finan
         assert figures.violation_rate == round(100 * facts["violations"] / facts["n"], 1)
         assert figures.average_risk == round(facts["risk"], 1)
         assert figures.high_risk_rate == round(100 * facts["high"] / facts["n"], 1)
-        assert figures.spend == (facts["allowed"] or 0) - (facts["failed"] or 0)
+        assert figures.spend == (facts["allowed"] or 0) - (facts["failed"] or 0)  # the organisation's currency
+        assert figures.spend_other_currencies == ({"EUR": facts["euros"]} if facts["euros"] else {})
         assert figures.value == (outcomes["value"] or 0)
         assert figures.csat == (round(outcomes["csat"], 2) if outcomes["csat"] is not None else None)
     assert rows[finance_agent.pk].csat == 3.5
@@ -113,9 +117,9 @@ def test_the_league_page_shows_the_figures_and_the_violation_rate_definition(cli
 
     assert VIOLATION_DEFINITION in html.lower()
     finance_row = html[html.index(f'data-agent="{finance_agent.pk}"') :].split("</tr>")[0]
-    cells = re.findall(r'<td class="num">([^<]*)</td>', finance_row)
+    cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', finance_row)
     # decisions, spend (100 + 50 + 30 flagged, 50 given back on failure), value, CSAT, violation rate, risk, high risk
-    assert cells == ["5", "130.00", "400.00", "3.5", "40.0%", "49.0", "60.0%"]
+    assert cells == ["5", "$130.00", "$400.00", "3.5", "40.0%", "49.0", "60.0%"]
 
 
 def test_the_period_filter_changes_the_league(client, busy_day, alice, finance_agent):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from dashboard.board import board_report, incidents, outstanding_approvals
+from dashboard.board_charts import column_chart
 from dashboard.board_pdf import PDF_ORIGIN, NotAStaticFile, static_file
 from dashboard.board_summary import executive_summary
 from dashboard.periods import period_for
@@ -64,8 +65,10 @@ def test_the_pdf_is_numbered_page_by_page_and_lists_the_periods_incidents(client
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
     text = "\n".join(pages)
-    assert "wire.in-period" in text and "wire.critical" in text
-    assert "wire.week-before" not in text
+    assert letters("Wire: in-period") in letters(text)  # actions in words, as the glossary says them
+    assert letters("Wire: critical") in letters(text)
+    assert letters("Wire: week-before") not in letters(text)
+    assert "wire.in-period" not in text
     assert "2 decisions denied by policy or scored critical risk" in text
 
 
@@ -165,7 +168,7 @@ def test_the_summary_names_a_department_above_its_appetite(alice, finance, finan
 
 
 def test_the_csv_opens_as_utf8_with_units_in_its_headers_and_rounded_values(client, alice, finance_agent):
-    decision = DecisionFactory(agent=finance_agent, amount=Decimal("10.333"), created_at=NOW)
+    decision = DecisionFactory(agent=finance_agent, amount=Decimal("10.333"), currency="USD", created_at=NOW)
     approval_for(decision, NOW - dt.timedelta(seconds=1234), Approval.Status.APPROVED, NOW)
     client.force_login(alice)
 
@@ -211,3 +214,11 @@ def test_with_collected_hashed_static_files_the_pdf_keeps_its_stylesheet(
     assert "board." in static_url("css/board.css") and static_url("css/board.css") != "/static/css/board.css"
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
+
+
+def test_a_charts_axis_says_its_middle_value_as_it_is():
+    # Given a day of 4 decisions: the axis tops out at 5
+    svg = column_chart("Decisions per day", ["01 Dec", "02 Dec"], [0, 4], "decisions")
+
+    # Then its middle line reads 2.5, not a rounded 2
+    assert ">2.5</text>" in svg and ">5</text>" in svg

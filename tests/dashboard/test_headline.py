@@ -98,11 +98,11 @@ def test_a_supervisor_reads_the_backlog_of_their_departments_only(finance_agent,
 
 def test_the_spend_sentence_says_when_spend_is_over_the_budget(finance_agent, alice, day):
     # Given Finance's monthly budget of 100,000 (3,285.42 a day) and 1,000 spent
-    DecisionFactory(agent=finance_agent, created_at=NOW, amount=Decimal("1000"))
+    DecisionFactory(agent=finance_agent, created_at=NOW, amount=Decimal("1000"), currency="USD")
     within = sentences(alice, day)["spend"]
 
     # When 5,000 more is spent
-    DecisionFactory(agent=finance_agent, created_at=NOW, amount=Decimal("5000"))
+    DecisionFactory(agent=finance_agent, created_at=NOW, amount=Decimal("5000"), currency="USD")
     over = sentences(alice, day)["spend"]
 
     # Then the first is a share of the budget, the second says over budget, both in the organisation's currency

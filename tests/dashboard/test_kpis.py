@@ -123,7 +123,7 @@ def test_each_tile_compares_with_the_period_before(finance_agent, alice):
 def test_value_and_spend_add_up_over_days(finance_agent, alice):
     # Given allowed spends on three days of the week, folded
     for days_ago in (0, 2, 5):
-        DecisionFactory(agent=finance_agent, amount=100, created_at=NOW - dt.timedelta(days=days_ago))
+        DecisionFactory(agent=finance_agent, amount=100, currency="USD", created_at=NOW - dt.timedelta(days=days_ago))
     fold_changes()
 
     # When the 7-day figures are read
