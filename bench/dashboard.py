@@ -50,6 +50,7 @@ PAGES = [
     ("explorer, first page", "executive", "dashboard:decisions", (), ""),
     ("explorer, denied", "executive", "dashboard:decisions", (), "?verdict=deny"),
     ("explorer, text search, no match", "executive", "dashboard:decisions", (), "?q=no-such-text"),
+    ("explorer, text search, common", "executive", "dashboard:decisions", (), "?q=refund"),
     ("explorer, one agent", "supervisor", "dashboard:decisions", (), "?agent={agent}"),
     ("decision page", "auditor", "dashboard:decision", ("decision",), ""),
     ("agents league, 30 days", "executive", "dashboard:agents", (), "?period=30d"),
