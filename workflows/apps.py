@@ -6,11 +6,16 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
 
     def ready(self) -> None:
+        from audit import retention
         from governance.approvals import approval_decided
         from orchestration.signals import agents_stopped, registry_changed
+        from workflows.models import StepRun, WorkflowRun
         from workflows.routing import forget_rankings
         from workflows.runtime import resume_parked_step, stop_work_of_killed_agents
 
         approval_decided.connect(resume_parked_step, dispatch_uid="regent.resume_parked_step")
         agents_stopped.connect(stop_work_of_killed_agents, dispatch_uid="regent.stop_agent_work")
         registry_changed.connect(forget_rankings, dispatch_uid="regent.forget_rankings")
+        # Traces: a finished workflow run with its step runs (routing scores, outputs, errors) expires by when it
+        # finished; a run still going has no finish and stays.
+        retention.register(retention.RecordKind("traces", WorkflowRun, "finished_at", parts=((StepRun, "run"),)))
