@@ -60,19 +60,23 @@ def export_lines(since: dt.datetime, until: dt.datetime) -> Iterator[str]:
         "exported_at": timezone.now().astimezone(dt.UTC).isoformat(),
         "public_key": public_key_b64(),
     }
-    yield from signed_lines(header, events.iterator(chunk_size=2000))
+    yield from signed_lines(header, (event_line(event) for event in events.iterator(chunk_size=2000)))
 
 
-def signed_lines(header: dict, events: Iterable[AuditEvent], records: Iterable[dict] = ()) -> Iterator[str]:
-    """A pack's lines: the header, one line per event, one per record (a row the pack carries out of the
-    database, {"type": "record", "table": …, "row": …}), then the signature over every byte before it."""
+def event_line(event: AuditEvent) -> dict:
+    return {"type": "event", **event_payload(event), "hash": event.hash}
+
+
+def signed_lines(header: dict, events: Iterable[dict], records: Iterable[dict] = ()) -> Iterator[str]:
+    """A pack's lines: the header, one line per event (`event_line`), one per record (a row the pack carries out
+    of the database, {"type": "record", "table": …, "row": …}), then the signature over every byte before it."""
     digest = hashlib.sha256()
     count = record_count = 0
     line = canonical(header) + "\n"
     digest.update(line.encode())
     yield line
     for event in events:
-        line = canonical({"type": "event", **event_payload(event), "hash": event.hash}) + "\n"
+        line = canonical(event) + "\n"
         digest.update(line.encode())
         count += 1
         yield line
