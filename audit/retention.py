@@ -64,23 +64,22 @@ class RecordKind:
     parts: tuple[tuple[type[models.Model], str], ...] = ()
     keep: models.Q = field(default_factory=models.Q)
 
-    def expired(self, cutoff: dt.datetime, limit: int | None) -> list[int]:
+    def expired(self, cutoff: dt.datetime) -> models.QuerySet:
         rows = self.model.objects.filter(**{f"{self.age_field}__lt": cutoff})
         if self.keep:
             rows = rows.exclude(self.keep)
         for lookup in self._held_by_others():
             rows = rows.exclude(**{f"{lookup}__isnull": False})
-        ids = rows.order_by(self.age_field, "pk").values_list("pk", flat=True)
-        return list(ids[:limit] if limit else ids)
+        return rows.order_by(self.age_field, "pk")
 
     def _held_by_others(self) -> list[str]:
         """Lookups from the root to every row outside this kind that points at it or its parts with a database
         constraint, which would stop the delete."""
-        kind_models = {self.model, *(model for model, _ in self.parts)}
+        own = {model._meta.get_field(name) for model, name in self.parts}
         lookups = []
         for prefix, model in [("", self.model), *((self._accessor(m, f) + "__", m) for m, f in self.parts)]:
             for relation in model._meta.related_objects:
-                if relation.related_model in kind_models or not getattr(relation.field, "db_constraint", False):
+                if relation.field in own or not getattr(relation.field, "db_constraint", False):
                     continue
                 lookups.append(prefix + relation.name)
         return lookups
@@ -135,14 +134,22 @@ def cutoffs(now: dt.datetime) -> dict[str, dt.datetime]:
     return {name: now - dt.timedelta(days=settings.RETENTION_DAYS[name]) for name in names}
 
 
-def plan(now: dt.datetime | None = None, limit: int | None = None) -> Batch:
-    """The next batch (at most `limit` events and rows of each kind; None: everything expired)."""
-    limits = cutoffs(now or timezone.now())
+def plan(now: dt.datetime, limit: int) -> Batch:
+    """The next batch: at most `limit` events and rows of each kind."""
+    limits = cutoffs(now)
     start_seq, start_hash = chain.origin()
     cut = _cut(start_seq, limits[AUDIT_EVENTS], limit)
     cut_hash = AuditEvent.objects.get(seq=cut).hash if cut > start_seq else start_hash
-    ids = {kind.name: kind.expired(limits[kind.name], limit) for kind in kinds()}
+    ids = {kind.name: list(kind.expired(limits[kind.name]).values_list("pk", flat=True)[:limit]) for kind in kinds()}
     return Batch(start_seq + 1, cut, start_hash, cut_hash, limits, ids)
+
+
+def expired(now: dt.datetime | None = None) -> dict[str, int]:
+    """How many events and rows of each kind have expired now, counted, nothing listed (a dry run)."""
+    limits = cutoffs(now or timezone.now())
+    start_seq, _ = chain.origin()
+    counts = {AUDIT_EVENTS: _cut(start_seq, limits[AUDIT_EVENTS], None) - start_seq}
+    return counts | {kind.name: kind.expired(limits[kind.name]).count() for kind in kinds()}
 
 
 def _cut(start_seq: int, cutoff: dt.datetime, limit: int | None) -> int:

@@ -149,14 +149,32 @@ def test_the_remaining_chain_verifies_from_the_cut(archive_dir, history):
     wait_until_sequenced()
     cut = RetentionArchive.objects.get().seq
 
-    # When the chain is verified in full, and walked as verify_audit's API does
-    run = verification.verify_now(VerificationRun.Mode.FULL)
+    # When the chain is verified in full, incrementally, and walked as the API does
+    full = verification.verify_now(VerificationRun.Mode.FULL)
+    incremental = verification.verify_now(VerificationRun.Mode.INCREMENTAL)
     report = chain.verify_chain()
 
-    # Then both start at the cut and find the rest intact
-    assert (run.status, run.from_seq, run.findings) == (VerificationRun.Status.INTACT, cut, [])
-    assert run.checked == AuditEvent.objects.count()
+    # Then each starts at the cut (the incremental run at the checkpoint the full one left) and finds it intact
+    assert (full.status, full.from_seq, full.findings) == (VerificationRun.Status.INTACT, cut, [])
+    assert full.checked == AuditEvent.objects.count()
+    assert (incremental.status, incremental.from_seq, incremental.findings) == (full.status, full.until_seq, [])
     assert report.ok and report.checked == AuditEvent.objects.count()
+
+
+def test_incremental_verification_right_after_the_cut_starts_there(archive_dir, history):
+    # Given retention has just deleted the old range, and no verification has run since
+    retention.apply(now=LATER)
+    wait_until_sequenced()
+
+    # When an incremental verification runs
+    run = verification.verify_now(VerificationRun.Mode.INCREMENTAL)
+
+    # Then it starts at the cut's checkpoint and finds the rest intact
+    assert (run.status, run.from_seq, run.findings) == (
+        VerificationRun.Status.INTACT,
+        RetentionArchive.objects.get().seq,
+        [],
+    )
 
 
 def test_the_first_event_after_the_cut_links_on_its_page(archive_dir, history):
@@ -365,6 +383,20 @@ def test_the_command_dry_run_says_what_expired_and_deletes_nothing(archive_dir, 
 
     # Then it lists what has expired, and nothing changed
     assert capsys.readouterr().out.strip() == (
-        "Expired: 3 audit events (#1–#3), 3 decisions, 0 traces. Nothing archived or deleted (dry run)."
+        "Expired: 3 audit events, 3 decisions, 0 traces. Nothing archived or deleted (dry run)."
     )
     assert AuditEvent.objects.count() == events
+
+
+def test_a_finished_trace_whose_step_delegated_a_running_one_stays(archive_dir, finance_agent):
+    # Given an old finished run whose step delegated work to a run still going
+    step = StepTemplateFactory()
+    parent = WorkflowRun.objects.create(workflow=step.workflow, status="succeeded", finished_at=OLD)
+    delegating = StepRun.objects.create(run=parent, template=step, status="succeeded")
+    WorkflowRun.objects.create(workflow=step.workflow, parent_step=delegating)
+
+    # When retention runs
+    applied = retention.apply(now=LATER)
+
+    # Then both runs stay, and nothing was archived
+    assert (applied, WorkflowRun.objects.count()) == ([], 2)

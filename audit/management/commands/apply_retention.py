@@ -16,13 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, **options):
         if dry_run:
-            batch = retention.plan()
-            self.stdout.write(
-                f"Expired: {batch.events:,} audit events"
-                + (f" (#{batch.first_seq}–#{batch.cut}), " if batch.events else ", ")
-                + ", ".join(f"{len(ids):,} {name}" for name, ids in batch.ids.items())
-                + ". Nothing archived or deleted (dry run)."
-            )
+            counts = retention.expired()
+            listed = ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items())
+            self.stdout.write(f"Expired: {listed}. Nothing archived or deleted (dry run).")
             return
         if not settings.RETENTION_ARCHIVE:
             raise CommandError("RETENTION_ARCHIVE is not set (file:///absolute/dir): nothing is deleted unarchived.")
