@@ -400,3 +400,31 @@ def test_a_finished_trace_whose_step_delegated_a_running_one_stays(archive_dir, 
 
     # Then both runs stay, and nothing was archived
     assert (applied, WorkflowRun.objects.count()) == ([], 2)
+
+
+def test_a_witness_holding_the_cuts_checkpoint_agrees_with_the_chain_after_it(archive_dir, history, witness_dir):
+    # Given retention has deleted the old range, and the witness holds the checkpoint signed at the cut
+    retention.apply(now=LATER)
+    wait_until_sequenced()
+    assert (witness_dir / "latest.json").exists()
+
+    # When the chain is verified in full
+    run = verification.verify_now(VerificationRun.Mode.FULL)
+
+    # Then the witness contradicts nothing
+    assert (run.status, run.findings) == (VerificationRun.Status.INTACT, [])
+
+
+def test_a_cut_rewritten_in_the_database_is_named(archive_dir, history):
+    # Given retention has deleted the old range, and the recorded cut's hash is then changed
+    retention.apply(now=LATER)
+    wait_until_sequenced()
+    RetentionArchive.objects.update(hash="f" * 64)
+
+    # When the chain is verified in full
+    run = verification.verify_now(VerificationRun.Mode.FULL)
+
+    # Then the cut is named as not the one its checkpoint signs
+    cut = RetentionArchive.objects.get().seq
+    assert run.status == VerificationRun.Status.BROKEN
+    assert run.findings == [f"the retention cut at event #{cut} is not the one its checkpoint signs"]
