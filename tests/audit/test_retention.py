@@ -428,3 +428,20 @@ def test_a_cut_rewritten_in_the_database_is_named(archive_dir, history):
     cut = RetentionArchive.objects.get().seq
     assert run.status == VerificationRun.Status.BROKEN
     assert run.findings == [f"the retention cut at event #{cut} is not the one its checkpoint signs"]
+
+
+def test_on_the_retention_path_a_delete_past_the_recorded_cut_is_refused_whole(archive_dir, history, monkeypatch):
+    # Given an archive recorded and not yet deleted (its delete crashed)
+    monkeypatch.setattr(retention, "_delete", lambda *args: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        retention.apply(now=LATER)
+    cut, events = RetentionArchive.objects.get().seq, AuditEvent.objects.count()
+
+    # When retention's setting is on and one statement deletes up to one event past the cut
+    refused = pytest.raises(DatabaseError, match="DELETE refused after the recorded retention cut")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL regent.retention = 'on'")
+        cursor.execute("DELETE FROM governance_auditevent WHERE seq <= %s", [cut + 1])
+
+    # Then nothing was deleted
+    assert AuditEvent.objects.count() == events
