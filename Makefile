@@ -45,7 +45,8 @@ LOOPBACK_ENV = DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT
 	CSRF_COOKIE_SECURE=false SECURE_HSTS_SECONDS=0 \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key 2>/dev/null || $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' | tee .secret-key)}"
 UP_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DATABASE_URL='$(DATABASE_URL)' REDIS_URL='$(REDIS_URL)' $(LOOPBACK_ENV) \
-	STREAM_PORT=8001 CSRF_TRUSTED_ORIGINS=http://127.0.0.1:8000,http://localhost:8000
+	STREAM_PORT=8001 CSRF_TRUSTED_ORIGINS=http://127.0.0.1:8000,http://localhost:8000 \
+	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/.prometheus"
 
 up: venv
 	.ci/services
@@ -53,6 +54,7 @@ up: venv
 		| grep -q 1 || createdb -h 127.0.0.1 -U postgres '$(notdir $(DATABASE_URL))'
 	$(UP_ENV) $(PYTHON) manage.py migrate --noinput -v0
 	$(UP_ENV) $(PYTHON) manage.py collectstatic --noinput -v0
+	rm -rf .prometheus && mkdir .prometheus  # each process's /metrics figures; emptied at every start
 	$(UP_ENV) $(VENV)/bin/honcho -f Procfile start
 
 # On PostgreSQL the suite runs with queued audit sequencing, as production does: a sequencer thread beside every

@@ -1,8 +1,9 @@
 """Serving benchmark: the stack floor served each way worth considering, and Regent's evaluate, in one run.
 
 Run from the repository root: `.venv/bin/python bench/serving.py` (SERVING_SECONDS per cell, SERVING_ROUNDS,
-SERVING_CLIENTS). It creates the PostgreSQL database regent_bench_serving (Regent migrated, 50 agents with keys,
-20 policies, and a table `bench_floor`) and runs the audit sequencer (AUDIT_SEQUENCING=queued, as in production).
+SERVING_CLIENTS, SERVING_ONLY). It creates the PostgreSQL database regent_bench_serving (Regent migrated, 50
+agents with keys, 20 policies, and a table `bench_floor`) and runs the audit sequencer (AUDIT_SEQUENCING=queued, as
+in production).
 Each server gets the same budget of two processes and is up alone (PostgreSQL's 100 connections are shared), in
 an order reversed every round: the machine's noise falls on all of them. Per server, per number of clients (1,
 10, 50), each case runs a few seconds, each client a closed loop on one keep-alive connection that waits the
@@ -32,6 +33,8 @@ DATABASE = "regent_bench_serving"
 SECONDS = float(os.environ.get("SERVING_SECONDS", "5"))
 ROUNDS = int(os.environ.get("SERVING_ROUNDS", "2"))
 CLIENT_LEVELS = tuple(int(n) for n in os.environ.get("SERVING_CLIENTS", "1,10,50").split(","))
+# Only the cases whose name contains one of these comma-separated words (and the raw baseline), e.g. "granian".
+ONLY = [word for word in os.environ.get("SERVING_ONLY", "").split(",") if word]
 WORKERS = 2  # the machine has two cores; every server gets two processes
 THREADS = 8  # threaded WSGI servers: threads per process (Regent admits at most 8 requests per process)
 AGENTS = 50
@@ -62,6 +65,7 @@ from tests.support.servers import answers, free_port  # noqa: E402
 FLOOR_ASGI, FLOOR_WSGI = "bench.stack_floor:asgi_application", "bench.stack_floor:wsgi_application"
 FLOOR_THREADED = "bench.stack_floor:threaded_application"
 REGENT_ASGI, REGENT_WSGI = "config.asgi:application", "config.wsgi:application"
+IN_PROCESS = "regent in process"  # not a server: bench/evaluate_in_process.py in WORKERS processes
 PY = [sys.executable, "-m"]
 UVICORN = [*PY, "uvicorn", "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", "--host"]
 GUNICORN = [*PY, "gunicorn", "--workers", str(WORKERS), "--log-level", "warning", "--backlog", "2048"]
@@ -119,6 +123,7 @@ CASES = [
     Case("floor: granian, async view, async pool", "floor granian asgi", "/insert-async"),
     Case(f"floor: granian ({THREADS} threads), WSGI", "floor granian wsgi"),
     Case("Regent evaluate: uvicorn, ASGI (before)", "regent uvicorn", "/api/v1/decisions/evaluate", False),
+    Case("Regent's own work, no HTTP (floor under evaluate)", IN_PROCESS, "", False),
     Case(
         "Regent evaluate: granian, WSGI (the Procfile's web)",
         "regent granian wsgi",
@@ -126,6 +131,7 @@ CASES = [
         False,
     ),
 ]
+CASES = [case for n, case in enumerate(CASES) if n == 0 or not ONLY or any(word in case.name for word in ONLY)]
 
 
 @dataclass
@@ -271,7 +277,34 @@ async def raw_client(deadline: float, cell: Cell) -> None:
             i += 1
 
 
+async def in_process(keys: list[str], clients: int) -> Cell:
+    """Regent's own work with no HTTP: `clients` threads shared by WORKERS processes, at most THREADS each."""
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "bench" / "evaluate_in_process.py"),
+            str(SECONDS),
+            str(min(THREADS, len(range(n, clients, WORKERS)))),  # a server admits THREADS requests at a time
+            *keys[n::WORKERS],
+            cwd=ROOT,
+            env=server_environment(),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for n in range(min(WORKERS, clients))
+    ]
+    cell = Cell(seconds=SECONDS)
+    for process in processes:
+        output, _ = await process.communicate()
+        result = json.loads(output.splitlines()[-1])
+        cell.answers += result["answers"]
+        cell.latencies.extend(result["latencies"])
+    cell.statuses[200] = cell.answers
+    return cell
+
+
 async def measure(case: Case, port: int | None, keys: list[str], clients: int) -> Cell:
+    if case.server == IN_PROCESS:
+        return await in_process(keys, clients)
     cell = Cell()
     deadline = time.perf_counter() + SECONDS
     if case.server is None:
@@ -304,7 +337,8 @@ def report(results: dict[tuple[str, int], list[Cell]]) -> None:
     print(f"{'case':<48}{'clients':>8}{'req/s':>8}{'p50':>8}{'p99':>8}{'÷ raw':>7}{'÷ best floor':>13}  errors")
     for clients in CLIENT_LEVELS:
         rate = {case.name: statistics.median(c.rate for c in results[case.name, clients]) for case in CASES}
-        best = max((case for case in CASES if case.floor and case.server), key=lambda case: rate[case.name])
+        floors = [case for case in CASES if case.floor and case.server] or CASES[:1]
+        best = max(floors, key=lambda case: rate[case.name])
         for case in CASES:
             cells = results[case.name, clients]
             latencies = [s for c in cells for s in c.latencies]
@@ -351,7 +385,7 @@ def main() -> None:
 
 @contextmanager
 def serving(server: str | None, log) -> Iterator[int | None]:
-    if server is None:
+    if server in (None, IN_PROCESS):
         yield None
         return
     port = free_port()

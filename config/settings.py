@@ -82,7 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "servestatic.runserver_nostatic",
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
@@ -103,7 +103,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.csp.StreamPortCSPMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -185,6 +185,10 @@ if AUDIT_SEQUENCING == "queued" and DATABASES["default"]["ENGINE"] != "django.db
 # Readiness (/readyz) fails when the oldest queued audit event has waited longer than this: the sequencer is down or
 # behind, and decisions are being made that auditors, the live stream and webhooks cannot see yet.
 AUDIT_QUEUE_MAX_AGE_SECONDS = env_float("AUDIT_QUEUE_MAX_AGE_SECONDS", 5.0)
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, the endpoint does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`).")
 if AUDIT_QUEUE_MAX_AGE_SECONDS <= 0:
     raise ImproperlyConfigured(f"AUDIT_QUEUE_MAX_AGE_SECONDS={AUDIT_QUEUE_MAX_AGE_SECONDS} must be more than 0.")
 
@@ -228,12 +232,12 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "servestatic.storage.CompressedManifestStaticFilesStorage"
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 # Serve straight from the finders when collectstatic has not run (the demo, the tests).
-SERVESTATIC_USE_FINDERS = env_bool("SERVESTATIC_USE_FINDERS", default=True)
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -289,12 +293,13 @@ PROVIDER_CONCENTRATION_WARNING = env_int("PROVIDER_CONCENTRATION_WARNING", 60)
 # Base64 of a 32-byte Ed25519 seed that signs evidence packs; unset, one is derived from SECRET_KEY.
 EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
 # Where signed checkpoints of the audit chain are copied, outside the database (audit.witnesses): a comma-separated
-# list of file:///absolute/dir and https://host/path (a signed webhook). Beat signs one every AUDIT_CHECKPOINT_SECONDS.
+# list of file:///absolute/dir, s3://bucket/prefix (S3-compatible, AWS_* settings) and https://host/path (a signed
+# webhook). Beat signs one every AUDIT_CHECKPOINT_SECONDS.
 AUDIT_WITNESSES = env_list("AUDIT_WITNESSES", "")
 for _witness in AUDIT_WITNESSES:
-    if not _witness.startswith(("file:///", "http://", "https://")):
+    if not _witness.startswith(("file:///", "s3://", "http://", "https://")):
         raise ImproperlyConfigured(
-            f"AUDIT_WITNESSES entry {_witness!r} is not file:///absolute/dir or https://host/path."
+            f"AUDIT_WITNESSES entry {_witness!r} is not file:///absolute/dir, s3://bucket/prefix or https://host/path."
         )
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)
 if AUDIT_CHECKPOINT_SECONDS < 1:

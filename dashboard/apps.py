@@ -7,6 +7,9 @@ class DashboardConfig(AppConfig):
     name = "dashboard"
 
     def ready(self) -> None:
+        from dashboard.compliance.library import library
         from dashboard.rollups import install_triggers
+
+        library()  # the control library is checked at start: a control naming no query stops it here
 
         post_migrate.connect(install_triggers, sender=self, dispatch_uid="dashboard.install_rollup_triggers")

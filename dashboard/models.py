@@ -163,3 +163,16 @@ class PolicyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grain} {self.start:%Y-%m-%d %H}h: policy {self.policy_id} fired {self.hits}"
+
+
+class ControlLibrary(models.Model):
+    """No table: it carries the permission to read the control library and its evidence (dashboard.compliance),
+    which lives in a data file, not in the database."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_controls", "Can see the controls frameworks ask for and the evidence Regent holds")]
+
+    def __str__(self) -> str:
+        return "the control library"

@@ -32,6 +32,7 @@ NAV_ITEMS = [
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
     NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
     NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
+    NavItem("Controls & evidence", "dashboard:controls-index", "dashboard.view_controls"),
 ]
 
 

@@ -4,6 +4,7 @@ from dashboard.views import (
     agents,
     approvals,
     board,
+    compliance,
     controls,
     decisions,
     departments,
@@ -50,4 +51,9 @@ urlpatterns = [
     path("integrity/runs/<int:run_id>.json", integrity.verification_state, name="integrity-run"),
     path("integrity/checkpoint", integrity.sign_checkpoint, name="integrity-sign"),
     path("integrity/checkpoint.json", integrity.checkpoint_file, name="integrity-checkpoint"),
+    # Audit: the controls frameworks ask for, each with the evidence Regent holds for it
+    path("compliance/", compliance.index, name="controls-index"),
+    path("compliance/<slug:framework>/", compliance.framework_page, name="controls"),
+    path("compliance/<slug:framework>/controls.csv", compliance.framework_csv, name="controls-csv"),
+    path("compliance/<slug:framework>/evidence.zip", compliance.framework_bundle, name="controls-bundle"),
 ]

@@ -45,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflows.start_workflowrun",
         "orchestration.pause_agent",  # and whole departments, from their pages
         "orchestration.kill_agent",
+        "dashboard.view_controls",  # the controls frameworks ask for and their evidence (dashboard.compliance)
     ],
     Role.SUPERVISOR: [
         *_VIEW_DOMAIN,
@@ -54,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "governance.add_outcome",  # for systems reporting what happened, with a Supervisor's token
         "governance.add_override",  # of denied or flagged decisions in their departments (governance.overrides)
         "integrations.manage_webhooks",  # for their departments' events only (integrations.webhooks.check_scope)
+        "dashboard.view_controls",  # their departments' evidence only
     ],
     Role.POLICY_ADMIN: [
         *_VIEW_DOMAIN,
@@ -83,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_auditevent",
         "audit.export_evidence",
         "audit.verify_chain",  # start a verification, sign a checkpoint (dashboard integrity page)
+        "dashboard.view_controls",
     ],
 }
 

@@ -39,8 +39,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that drive Chromium run after all the others, in their order.
 
     Playwright's sync API marks its asyncio loop as running in the test's thread while a browser is open (a
-    module's: tests/browser/conftest.py). A test run meanwhile that goes through an async-only middleware
-    (ServeStatic) with Django's test client fails in AsyncToSync, and asyncio.run() refuses to start.
+    module's: tests/browser/conftest.py). A test run meanwhile that calls asyncio.run() or async_to_sync (the
+    fault script, a consumer driven from sync code) refuses to start.
     """
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
 

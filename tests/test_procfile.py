@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import app as celery_app
 from orchestration.keys import issue_key
@@ -30,6 +31,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 60
+METRICS_TOKEN = "t" * 40
 
 
 def free_port() -> int:
@@ -92,7 +94,10 @@ def stack(transactional_db, tmp_path):
         "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
         "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
+    (tmp_path / "prometheus").mkdir()
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "honcho", "-f", "Procfile", "start"],
@@ -153,3 +158,38 @@ def test_a_decision_made_on_the_web_port_reaches_a_socket_on_the_stream_port(sta
 
 def is_decision(event: dict, decision: dict) -> bool:
     return event["subject"] == {"type": "decision", "id": str(decision["decision_id"])}
+
+
+def scrape(port: int) -> dict[str, float]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels or sample.labels.get("le") == "+Inf"
+    }
+
+
+def test_metrics_add_up_every_process_on_the_machine(queued, stack, finance_agent):
+    # Given the stack (two web processes, a stream process), and a socket following the stream
+    port, stream_port, log = stack
+    wait_for(lambda: ready(port) and ready(stream_port), "the stack did not answer /readyz", log)
+    key = issue_key(finance_agent)
+    socket = ws_connect(
+        f"ws://127.0.0.1:{stream_port}{STREAM_PATH}", additional_headers={"Authorization": f"Bearer {key}"}
+    )
+    with socket:
+        StreamClient(socket).hello()
+
+        # When agents ask for six decisions, each answered by whichever web process takes it
+        for _ in range(6):
+            evaluate(port, key)
+
+        # Then every scrape, whichever process answers it, counts all six and the stream process's socket
+        scrapes = [scrape(port) for _ in range(6)]
+    assert [s["regent_evaluate_seconds_count"] for s in scrapes] == [6] * 6
+    assert [s["regent_stream_clients"] for s in scrapes] == [1] * 6

@@ -34,7 +34,7 @@ def test_production_serves_collected_files_with_hashed_names_and_long_caching(
         **PRODUCTION,
         "DATABASE_URL": sqlite_url,
         "STATIC_ROOT": str(static_root),
-        "SERVESTATIC_USE_FINDERS": "false",
+        "WHITENOISE_USE_FINDERS": "false",
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],

@@ -82,3 +82,50 @@ class InteractionsSerializer(serializers.Serializer):
     nodes = GraphNodeSerializer(many=True)
     edges = GraphEdgeSerializer(many=True)
     truncated = serializers.BooleanField(help_text="Lighter edges were left out (the heaviest are kept).")
+
+
+class FrameworkRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    edition = serializers.CharField()
+
+
+class EvidencePeriodSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    label = serializers.CharField()
+
+
+class NewestRecordSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField(allow_blank=True, help_text="Where it is shown; empty when you may not open it.")
+
+
+class ControlEvidenceSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The framework's reference, e.g. 'Art. 14(4)(e)' or 'MANAGE 2.4'.")
+    title = serializers.CharField(help_text="A paraphrase of what the control asks.")
+    feature = serializers.CharField(help_text="The Regent feature that serves it.")
+    records = serializers.CharField(help_text="The records that prove it.")
+    query = serializers.CharField(help_text="The named query that finds them (dashboard.compliance.queries).")
+    coverage = serializers.ChoiceField(choices=["full", "partial"])
+    deployer_adds = serializers.CharField(allow_blank=True, help_text="For partial controls: what you must add.")
+    status = serializers.ChoiceField(
+        choices=["evidence", "none", "withheld"],
+        help_text="evidence: records found in the period; none: no evidence in this period; withheld: not yours.",
+    )
+    status_label = serializers.CharField()
+    count = serializers.IntegerField(allow_null=True, help_text="Records in the period; null when withheld.")
+    withheld = serializers.CharField(allow_blank=True)
+    newest = NewestRecordSerializer(allow_null=True)
+
+
+class ControlsSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    library_version = serializers.IntegerField()
+    framework = FrameworkRefSerializer()
+    period = EvidencePeriodSerializer()
+    scope = serializers.CharField(help_text="The departments the evidence covers.")
+    generated_at = serializers.DateTimeField()
+    evidence_pack = serializers.DictField(help_text="How to export the period's signed evidence pack.")
+    controls = ControlEvidenceSerializer(many=True)

@@ -2,13 +2,16 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboard import league
-from dashboard.api.serializers import InteractionsSerializer, KpiSerializer, LeagueSerializer
+from dashboard.api.serializers import ControlsSerializer, InteractionsSerializer, KpiSerializer, LeagueSerializer
+from dashboard.compliance.export import as_document
+from dashboard.compliance.library import library
+from dashboard.compliance.report import framework_report
 from dashboard.interactions import interaction_graph
 from dashboard.kpis.tiles import kpis
 from dashboard.kpis.trend import trend
@@ -84,3 +87,32 @@ class InteractionsView(APIView):
         graph = interaction_graph(request.user, period, form.department_ids())
         body = {"period": {**vars(period), "label": period.label}, **vars(graph)}
         return Response(InteractionsSerializer(body).data)
+
+
+class ControlsView(APIView):
+    """A framework's controls, each with the Regent feature serving it and the evidence found in the period, in the
+    caller's scope (a Supervisor's departments only): the Controls and evidence page's content."""
+
+    permission_classes = [holds("dashboard.view_controls")]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "framework",
+                str,
+                OpenApiParameter.PATH,
+                enum=[f.slug for f in library().frameworks],
+                description="The framework, as the control library names it.",
+            ),
+            *FILTERS,
+        ],
+        responses=ControlsSerializer,
+    )
+    def get(self, request: Request, framework: str) -> Response:
+        found = library().framework(framework)
+        if found is None:
+            raise NotFound(f"No framework {framework!r}: one of {', '.join(f.slug for f in library().frameworks)}.")
+        form = _filters(request)
+        report = framework_report(request.user, found, form.get_period(), form.department_ids())
+        document = as_document(report, request.build_absolute_uri("/").rstrip("/"))
+        return Response(ControlsSerializer(document).data)

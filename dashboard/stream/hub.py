@@ -20,6 +20,7 @@ from audit import events
 from audit.chain import last_event_id
 from audit.models import AuditEvent
 from dashboard.stream.scope import StreamScope
+from telemetry.instruments import forget_dead_processes, stream_clients, stream_dropped
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -73,6 +74,7 @@ class Subscriber:
             return
         if len(self.pending) >= MAX_PENDING:
             self.overflowed, self.pending = True, []
+            stream_dropped.inc()
         else:
             self.pending.append(text)
             self.queued_id = event["id"]
@@ -106,6 +108,7 @@ class Hub:
             if self._started:
                 return
             self._loop = asyncio.get_running_loop()
+            forget_dead_processes()
             self.last_seq = await sync_to_async(head_seq, thread_sensitive=False)()
             if connections["default"].vendor == "postgresql":
                 self._tasks.append(asyncio.create_task(self._listen_postgres()))
@@ -116,11 +119,15 @@ class Hub:
 
     def register(self, subscriber: Subscriber) -> int:
         """Add a subscriber; return the last event id already delivered, which it must not expect."""
-        self.subscribers.add(subscriber)
+        if subscriber not in self.subscribers:
+            self.subscribers.add(subscriber)
+            stream_clients.inc()
         return self.last_seq
 
     def unregister(self, subscriber: Subscriber) -> None:
-        self.subscribers.discard(subscriber)
+        if subscriber in self.subscribers:
+            self.subscribers.discard(subscriber)
+            stream_clients.dec()
 
     def _from_thread(self, batch: list[dict]) -> None:
         if self._loop is not None and not self._loop.is_closed():

@@ -50,6 +50,7 @@ from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import scope_to_departments, visible_departments
 from restapi.pagination import ChainOrder
 from restapi.permissions import IsPerson, ModelPermissions, holds, is_person
+from telemetry.instruments import evaluate_seconds
 
 
 class EvaluateView(APIView):
@@ -61,7 +62,8 @@ class EvaluateView(APIView):
     def post(self, request: Request) -> Response:
         serializer = EvaluateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        decision = evaluate_action(request.auth, serializer.to_request())
+        with evaluate_seconds.time():
+            decision = evaluate_action(request.auth, serializer.to_request())
         approval = getattr(decision, "approval", None)
         body = {
             "decision_id": decision.pk,

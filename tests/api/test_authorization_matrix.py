@@ -95,6 +95,8 @@ ROWS = {
     "kpis": Row("get", "/api/v1/kpis", ok(VIEWERS)),
     "league": Row("get", "/api/v1/league", ok(VIEWERS)),
     "interactions": Row("get", "/api/v1/interactions", ok(VIEWERS)),
+    # Controls and evidence: Auditors, Executives and Supervisors (their departments' evidence); not Policy Admins.
+    "controls": Row("get", "/api/v1/controls/eu-ai-act", ok(["alice", "bob", "dave"])),
     "decisions-list": Row("get", "/api/v1/decisions", ok(VIEWERS)),
     "decision-detail": Row("get", "/api/v1/decisions/{decision}", ok(VIEWERS)),
     "decision-detail-other": Row("get", "/api/v1/decisions/{support_decision}", {**ok(ORGANISATION), "bob": 404}),

@@ -1,18 +1,22 @@
 """Fixtures for checkpoints and verification: witnesses (a directory, a webhook served by a real HTTP server in a
-thread of the test) and a way to rewrite the audit log as a database superuser could."""
+thread of the test, an S3-compatible bucket on moto's server) and a way to rewrite the audit log as a database
+superuser could."""
 
 import base64
 import json
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection
+from moto.server import ThreadedMotoServer
 
 from audit.chain import hash_event
 from audit.evidence import public_key_b64
@@ -146,3 +150,35 @@ def rewrite_log():
                 cursor.execute("UPDATE governance_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
 
     return Rewrite
+
+
+BUCKET = "regent-witness"
+
+
+@pytest.fixture
+def s3_server(monkeypatch) -> Iterator[str]:
+    """An S3-compatible server (moto's, over real HTTP on a free port), and the AWS settings boto3 reads to use it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 (the local server)
+    urllib.request.urlopen(reset, timeout=5).close()  # noqa: S310 (moto keeps its buckets in the process: start empty)
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ACCESS_KEY_ID": "witness",
+        "AWS_SECRET_ACCESS_KEY": "witness-secret",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def bucket_witness(settings, s3_server):
+    """A bucket witness under the prefix `acme/`; the test reads what the bucket holds through `s3`."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    settings.AUDIT_WITNESSES = [f"s3://{BUCKET}/acme"]
+    return s3

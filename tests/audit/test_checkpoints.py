@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from audit import checkpoint_check, checkpoints
 from audit.evidence import export_lines, public_key_b64
 from audit.models import AuditChainHead, Checkpoint
+from tests.audit.conftest import BUCKET
 
 
 @pytest.fixture
@@ -94,6 +95,50 @@ def test_verify_audit_names_a_rewind_by_raw_sql_that_a_witness_contradicts(five_
         f"the chain has {size - 2} events; witness directory {witness_dir} holds a checkpoint of {size} "
         f"signed at {signed_at}"
     ) in str(failure.value)
+
+
+def test_a_bucket_witness_keeps_each_checkpoint_and_the_latest(five_decisions, bucket_witness):
+    # When two checkpoints are signed, one on demand
+    checkpoints.take()
+    call_command("checkpoint_audit", stdout=StringIO())
+    newest = Checkpoint.objects.order_by("-pk").first()
+
+    # Then the bucket holds each under its size and time, and latest.json is the newest, as signed
+    keys = [o["Key"] for o in bucket_witness.list_objects_v2(Bucket=BUCKET, Prefix="acme/")["Contents"]]
+    assert sorted(keys)[-1] == "acme/latest.json"
+    assert len([k for k in keys if k.startswith(f"acme/checkpoint-{newest.size}-")]) == 2
+    held = json.loads(bucket_witness.get_object(Bucket=BUCKET, Key="acme/latest.json")["Body"].read())
+    assert held == checkpoints.as_document(newest)
+    assert newest.witnessed_by == [f"bucket s3://{BUCKET}/acme"]
+
+
+def test_a_bucket_that_refuses_is_recorded_and_the_checkpoint_still_stands(five_decisions, settings, s3_server):
+    # Given a bucket witness whose bucket does not exist
+    settings.AUDIT_WITNESSES = ["s3://no-such-bucket/acme"]
+
+    # When a checkpoint is signed
+    checkpoint = checkpoints.take()
+
+    # Then it is stored, held by no witness, with the bucket's reason
+    assert checkpoint.pk is not None and checkpoint.witnessed_by == []
+    assert "NoSuchBucket" in checkpoint.witness_errors["bucket s3://no-such-bucket/acme"]
+
+
+@pytest.mark.postgres
+def test_verify_audit_names_a_rewind_that_a_bucket_witness_contradicts(five_decisions, bucket_witness, rewrite_log):
+    # Given a checkpoint held by the bucket, then the newest three events deleted and the head rewound
+    size = head_size()
+    checkpoints.take()
+    rewrite_log.cut_to(size - 3)
+
+    # When verify_audit runs
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+
+    # Then it names the rewind against the bucket's copy
+    assert f"the chain has {size - 3} events; witness bucket s3://{BUCKET}/acme holds a checkpoint of {size}" in str(
+        failure.value
+    )
 
 
 @pytest.mark.postgres

@@ -6,9 +6,8 @@ nothing here is concurrent: the test and Playwright's loop take turns in one thr
 unsafe" calls lifts only that check. It is set at import, for the whole pytest process.
 
 The browser is a module's, not the session's: closing it ends Playwright's loop, so the tests that come after
-a browser module (in the same pytest-xdist worker) see no running loop, and Django's test client can still pass
-through an async-only middleware (ServeStatic) with AsyncToSync. Within a module, tests/conftest.py runs the
-browser tests after the others.
+a browser module (in the same pytest-xdist worker) see no running loop, and asyncio.run() and async_to_sync still
+work in them. Within a module, tests/conftest.py runs the browser tests after the others.
 """
 
 import os
