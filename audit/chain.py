@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit import events as events_module
 from audit.hashing import GENESIS_HASH, HASHED_FIELDS, canonical, hash_payload
-from audit.models import AuditChainHead, AuditEvent, PendingEvent
+from audit.models import AuditChainHead, AuditEvent, PendingEvent, RetentionArchive
 from fastpath import reads, writes
 
 INTEGRATE_BATCH = 1_000  # queued events linked per sequencer transaction
@@ -252,6 +252,14 @@ def last_event_id() -> int:
     return head.seq if head else 0
 
 
+def origin() -> tuple[int, str]:
+    """Where the chain starts in the database: before any event (0 and the genesis hash) or, once retention has
+    deleted the events up to a cut (audit.retention), that cut's seq and hash, vouched for by the checkpoint it
+    signed; the events before it are in its archives."""
+    cut = RetentionArchive.objects.filter(deleted_at__isnull=False).order_by("-seq").values_list("seq", "hash")
+    return cut.first() or (0, GENESIS_HASH)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
@@ -271,7 +279,8 @@ def iter_chain(start_seq: int = 1, chunk_size: int = 2000, until_seq: int | None
 
 
 def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
-    """Walk the chain in order; name the first event whose link or content does not hold.
+    """Walk the chain in order from where it starts (`origin`); name the first event whose link or content does
+    not hold.
 
     The head and the events are read in one snapshot (`snapshot`), and the walk stops at that head: events
     written during the walk are left to the next check instead of being reported as a head that disagrees.
@@ -280,7 +289,8 @@ def verify_chain(events: Iterator[AuditEvent] | None = None) -> ChainReport:
         return walk(events=events)
     with snapshot():
         head = AuditChainHead.objects.filter(pk=1).first()
-        return walk(until_seq=head.seq if head else None)
+        after_seq, after_hash = origin()
+        return walk(after_seq, after_hash, until_seq=head.seq if head else None)
 
 
 PROGRESS_EVERY = 5_000  # events between two progress reports of a walk
@@ -350,9 +360,12 @@ def verify_links(events: list[AuditEvent]) -> list[LinkReport]:
     around = {e.seq - 1 for e in events} | {e.seq + 1 for e in events}
     rows = AuditEvent.objects.filter(seq__in=around).values_list("seq", "hash", "prev_hash")
     neighbours = {seq: (hash_, prev_hash) for seq, hash_, prev_hash in rows}
+    if any(event.seq - 1 not in neighbours for event in events):  # the chain may start after them: a retention cut
+        start_seq, start_hash = origin()
+        neighbours[start_seq] = (start_hash, None)
     reports = []
     for event in events:
-        previous_hash = GENESIS_HASH if event.seq == 1 else neighbours.get(event.seq - 1, (None, None))[0]
+        previous_hash = neighbours.get(event.seq - 1, (None, None))[0]
         following = neighbours.get(event.seq + 1)
         reports.append(
             LinkReport(

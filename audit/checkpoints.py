@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from audit import witnesses
+from audit import chain, witnesses
 from audit.checkpoint_check import FORMAT, CheckpointError, signed_body, verify_checkpoint
 from audit.evidence import public_key_b64, signing_key
 from audit.hashing import GENESIS_HASH, canonical
@@ -105,6 +105,16 @@ def compare(document: dict, witness: str, chain_size: int) -> str:
             f"{signed_at}: the newest {size - chain_size} were removed and the chain rewound"
         )
     if size == 0:
+        return ""
+    start_seq, start_hash = chain.origin()
+    if size < start_seq:  # its events are archived (audit.retention): `archive_check` holds them to it offline
+        return ""
+    if size == start_seq:
+        if start_hash != document["last_hash"]:
+            return (
+                f"the chain starts after event #{size}, archived and deleted by retention, but not with the hash "
+                f"witness {witness} holds in its checkpoint signed at {signed_at}"
+            )
         return ""
     event = AuditEvent.objects.filter(seq=size).only("hash").first()
     if event is None or event.hash != document["last_hash"]:

@@ -1,7 +1,8 @@
 """Evidence packs: a time range of the audit chain as signed JSON Lines, checkable offline.
 
 Line 1 is a header (range, the hash the first event links to, the chain head at export, the public
-key); then one line per event with exactly the fields that were hashed plus its hash; the last line
+key); then one line per event with exactly the fields that were hashed plus its hash (and, in a retention
+archive, one per record it took out of the database, audit.retention); the last line
 signs the SHA-256 of every byte before it with Ed25519. `python -m audit.evidence_check`
 verifies a pack with nothing but Python and `cryptography`.
 """
@@ -9,7 +10,7 @@ verifies a pack with nothing but Python and `cryptography`.
 import base64
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -59,26 +60,39 @@ def export_lines(since: dt.datetime, until: dt.datetime) -> Iterator[str]:
         "exported_at": timezone.now().astimezone(dt.UTC).isoformat(),
         "public_key": public_key_b64(),
     }
+    yield from signed_lines(header, (event_line(event) for event in events.iterator(chunk_size=2000)))
+
+
+def event_line(event: AuditEvent) -> dict:
+    return {"type": "event", **event_payload(event), "hash": event.hash}
+
+
+def signed_lines(header: dict, events: Iterable[dict], records: Iterable[dict] = ()) -> Iterator[str]:
+    """A pack's lines: the header, one line per event (`event_line`), one per record (a row the pack carries out
+    of the database, {"type": "record", "table": …, "row": …}), then the signature over every byte before it."""
     digest = hashlib.sha256()
-    count = 0
+    count = record_count = 0
     line = canonical(header) + "\n"
     digest.update(line.encode())
     yield line
-    for event in events.iterator(chunk_size=2000):
-        line = canonical({"type": "event", **event_payload(event), "hash": event.hash}) + "\n"
+    for event in events:
+        line = canonical(event) + "\n"
         digest.update(line.encode())
         count += 1
         yield line
+    for record in records:
+        line = canonical(record) + "\n"
+        digest.update(line.encode())
+        record_count += 1
+        yield line
     signature = signing_key().sign(digest.digest())
-    yield (
-        canonical(
-            {
-                "type": "signature",
-                "algorithm": "ed25519",
-                "events": count,
-                "sha256": digest.hexdigest(),
-                "signature": base64.b64encode(signature).decode(),
-            }
-        )
-        + "\n"
-    )
+    closing = {
+        "type": "signature",
+        "algorithm": "ed25519",
+        "events": count,
+        "sha256": digest.hexdigest(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+    if record_count:
+        closing["records"] = record_count
+    yield canonical(closing) + "\n"

@@ -172,3 +172,28 @@ class VerificationRun(models.Model):
     @property
     def to_check(self) -> int | None:
         return None if self.until_seq is None else max(self.until_seq - self.from_seq, 0)
+
+
+class RetentionArchive(models.Model):
+    """One run of the retention path over a range of expired records (audit.retention): the events after the
+    previous cut up to this one's (`first_seq`–`seq`), with the decisions and traces expired with them, written to
+    the archive as a signed, compressed evidence pack, read back and verified, signed as a checkpoint at the cut,
+    then deleted. The newest deleted one is where the chain now starts: its `seq` and `hash` stand in for every
+    event before, and `checkpoint` signs them."""
+
+    first_seq = models.BigIntegerField(help_text="The first event archived (the previous cut's seq + 1).")
+    seq = models.BigIntegerField(help_text="The cut: the last event archived. The chain continues after it.")
+    prev_hash = models.CharField(max_length=64, help_text="The hash the first archived event links to.")
+    hash = models.CharField(max_length=64, help_text="The cut event's hash: the next event links to it.")
+    location = models.CharField(max_length=500, help_text="Where the archive is, e.g. file:///srv/archive/….gz.")
+    sha256 = models.CharField(max_length=64, help_text="Of the archive's bytes as written and verified.")
+    records = models.JSONField(default=dict, help_text="How many rows of each table the archive holds.")
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(help_text="When the archive was read back and found to verify.")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="When its records were deleted.")
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+
+    def __str__(self) -> str:
+        return f"archive of events #{self.first_seq}–#{self.seq}"

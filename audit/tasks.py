@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from audit import checkpoints, verification
+from audit import checkpoints, retention, verification
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -14,3 +14,9 @@ def verify_audit_chain(run_id: int) -> None:
 def sign_checkpoint() -> int:
     """Beat's signed checkpoint of the chain's head, copied to the witnesses; returns its size."""
     return checkpoints.take().size
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_retention() -> int:
+    """Beat's retention run (audit.retention.apply): archives and deletes what expired; returns the batches done."""
+    return len(retention.apply())

@@ -17,7 +17,7 @@ from audit import chain, checkpoints, events
 from audit.checkpoint_check import CheckpointError, verify_checkpoint
 from audit.evidence import public_key_b64
 from audit.hashing import GENESIS_HASH
-from audit.models import AuditChainHead, AuditEvent, Checkpoint, PendingEvent, VerificationRun
+from audit.models import AuditChainHead, AuditEvent, Checkpoint, PendingEvent, RetentionArchive, VerificationRun
 
 Mode, Status = VerificationRun.Mode, VerificationRun.Status
 # A run still waiting or checking after this long lost its task (a broker emptied, say): a new one may start.
@@ -64,15 +64,18 @@ def execute(run_id: int) -> VerificationRun | None:
 def _verify(run: VerificationRun, progress: "_Progress") -> None:
     head = AuditChainHead.objects.filter(pk=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    origin_seq, origin_hash = chain.origin()
     start_at = checkpoints.latest_verified() if run.mode == Mode.INCREMENTAL else None
-    run.from_seq, run.until_seq, run.until_hash = (start_at.size if start_at else 0), head_seq, head_hash
+    if start_at is not None and start_at.size < origin_seq:  # verified before retention cut the chain after it
+        start_at = None
+    run.from_seq, run.until_seq, run.until_hash = (start_at.size if start_at else origin_seq), head_seq, head_hash
     progress.save(status=Status.RUNNING, from_seq=run.from_seq, until_seq=head_seq, checked=0)
 
-    findings = _start_problems(start_at, head_seq) if start_at else []
+    findings = _start_problems(start_at, head_seq) if start_at else _origin_problems(origin_seq, origin_hash)
     if not findings:
         report = chain.walk(
             after_seq=run.from_seq,
-            after_hash=start_at.last_hash if start_at else GENESIS_HASH,
+            after_hash=start_at.last_hash if start_at else origin_hash,
             until_seq=head_seq,
             on_progress=lambda checked: progress.save(checked=checked),
         )
@@ -83,6 +86,22 @@ def _verify(run: VerificationRun, progress: "_Progress") -> None:
     run.findings = findings
     run.status = Status.BROKEN if findings else Status.INTACT
     run.queued_events = PendingEvent.objects.count()
+
+
+def _origin_problems(origin_seq: int, origin_hash: str) -> list[str]:
+    """Why the retention cut the chain starts after cannot be trusted: its signed checkpoint must verify and sign
+    the same event."""
+    if origin_seq == 0:
+        return []
+    cut = RetentionArchive.objects.select_related("checkpoint").filter(seq=origin_seq, deleted_at__isnull=False).first()
+    document = checkpoints.as_document(cut.checkpoint)
+    try:
+        verify_checkpoint(document, public_key_b64())
+    except CheckpointError as error:
+        return [f"the checkpoint at the retention cut (event #{origin_seq}) does not verify: {error}"]
+    if (document["size"], document["last_hash"]) != (origin_seq, origin_hash):
+        return [f"the retention cut at event #{origin_seq} is not the one its checkpoint signs"]
+    return []
 
 
 def _start_problems(start_at: Checkpoint, head_seq: int) -> list[str]:

@@ -309,6 +309,38 @@ CELERY_BEAT_SCHEDULE["sign-audit-checkpoint"] = {
     "schedule": AUDIT_CHECKPOINT_SECONDS,
 }
 
+# Retention (audit.retention): how long each kind of record is kept, in days, before beat archives it (a signed,
+# compressed evidence pack written to RETENTION_ARCHIVE and read back to verify) and deletes it. The EU AI Act asks
+# deployers to keep the logs of high-risk systems at least six months (Art. 19, 26), so decisions and the audit log
+# refuse less. Traces are workflow runs with their steps. With no RETENTION_ARCHIVE nothing is ever deleted.
+RETENTION_MINIMUM_DAYS = 183
+RETENTION_DAYS = {
+    "decisions": env_int("RETENTION_DECISIONS_DAYS", RETENTION_MINIMUM_DAYS),
+    "audit_events": env_int("RETENTION_AUDIT_EVENTS_DAYS", RETENTION_MINIMUM_DAYS),
+    "traces": env_int("RETENTION_TRACES_DAYS", RETENTION_MINIMUM_DAYS),
+}
+for _kind in ("decisions", "audit_events"):
+    if RETENTION_DAYS[_kind] < RETENTION_MINIMUM_DAYS:
+        raise ImproperlyConfigured(
+            f"RETENTION_{_kind.upper()}_DAYS={RETENTION_DAYS[_kind]} keeps {_kind.replace('_', ' ')} less than six "
+            f"months: the EU AI Act (Art. 19 and 26) asks for at least six; use {RETENTION_MINIMUM_DAYS} or more."
+        )
+if RETENTION_DAYS["traces"] < 1:
+    raise ImproperlyConfigured(f"RETENTION_TRACES_DAYS={RETENTION_DAYS['traces']} must be 1 or more.")
+# Where archives go: file:///absolute/dir (another disk, a mounted share, a WORM volume). Empty: retention is off.
+RETENTION_ARCHIVE = env_str("RETENTION_ARCHIVE")
+if RETENTION_ARCHIVE and not RETENTION_ARCHIVE.startswith("file:///"):
+    raise ImproperlyConfigured(f"RETENTION_ARCHIVE={RETENTION_ARCHIVE!r} is not file:///absolute/dir.")
+# Records per archive (each archive is written, verified and deleted in one transaction of its own): bounds memory,
+# the delete's transaction and what a crash repeats.
+RETENTION_BATCH = env_int("RETENTION_BATCH", 100_000)
+if RETENTION_BATCH < 1:
+    raise ImproperlyConfigured(f"RETENTION_BATCH={RETENTION_BATCH} must be 1 or more.")
+CELERY_BEAT_SCHEDULE["apply-retention"] = {
+    "task": "audit.tasks.apply_retention",
+    "schedule": env_int("RETENTION_SECONDS", 3600),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "orchestration.api.authentication.AgentKeyAuthentication",

@@ -233,3 +233,39 @@ def test_a_stream_port_that_is_not_a_port_is_rejected_with_a_clear_message():
         "django.core.exceptions.ImproperlyConfigured: STREAM_PORT='ws://127.0.0.1:8001' is not a TCP port "
         "(1-65535), or leave it empty."
     )
+
+
+def test_keeping_decisions_less_than_six_months_is_refused_at_start():
+    result = run_python("-c", READ_SETTINGS, env={"RETENTION_DECISIONS_DAYS": "90"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: RETENTION_DECISIONS_DAYS=90 keeps decisions less than six "
+        "months: the EU AI Act (Art. 19 and 26) asks for at least six; use 183 or more."
+    )
+
+
+def test_keeping_audit_events_less_than_six_months_is_refused_at_start():
+    result = run_python("-c", READ_SETTINGS, env={"RETENTION_AUDIT_EVENTS_DAYS": "182"})
+
+    assert result.returncode != 0
+    assert "RETENTION_AUDIT_EVENTS_DAYS=182 keeps audit events less than six months" in last_line(result.stderr)
+
+
+def test_traces_may_be_kept_less_than_six_months():
+    result = run_python(
+        "-c", "from django.conf import settings; print(settings.RETENTION_DAYS)", env={"RETENTION_TRACES_DAYS": "30"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "{'decisions': 183, 'audit_events': 183, 'traces': 30}"
+
+
+def test_an_archive_that_is_not_a_directory_is_refused_at_start():
+    result = run_python("-c", READ_SETTINGS, env={"RETENTION_ARCHIVE": "s3://bucket/archive"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: RETENTION_ARCHIVE='s3://bucket/archive' is not "
+        "file:///absolute/dir."
+    )

@@ -6,7 +6,8 @@ from audit.models import VerificationRun
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit chain in one snapshot, all of it or (--incremental) from the last verified checkpoint, "
+        "Verify the audit chain in one snapshot, all of it (from the retention cut, once retention has deleted the "
+        "oldest events) or (--incremental) from the last verified checkpoint, "
         "and against the newest checkpoint each witness holds; name the first event that does not hold, or the "
         "rewind or truncation a witness's checkpoint shows."
     )
