@@ -1,9 +1,12 @@
 """Where retention archives go (settings.RETENTION_ARCHIVE), outside the database.
 
-One kind today, `file:///absolute/dir`: a directory (another disk, a mounted share, a WORM volume). An archive is
-written under a temporary name, flushed to disk, then renamed, so a name in the directory is always a whole
-archive. Another kind (an S3-compatible bucket) is another class with the same three methods and a scheme in
-`parse`: the retention path only writes, reads back and names archives through them.
+Two kinds, with the same three methods (the retention path only writes, reads back and names archives through them):
+- `file:///absolute/dir`: a directory (another disk, a mounted share, a WORM volume). An archive is written under a
+  temporary name, flushed to disk, then renamed, so a name in the directory is always a whole archive.
+- `s3://bucket/prefix`: an S3-compatible bucket, through boto3 with the standard AWS settings (as the audit
+  witnesses, audit.witnesses). An archive is written to a local temporary file, then uploaded: an object appears
+  only once its upload completes, whole. It is read back by downloading it again. Give the bucket Object Lock or
+  versioning, and Regent credentials that cannot delete.
 """
 
 import os
@@ -14,7 +17,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+
+TIMEOUT_SECONDS = 30
 
 
 class ArchiveError(Exception):
@@ -62,13 +70,58 @@ class DirectoryArchive:
             raise ArchiveError(f"cannot read {path}: {error.strerror or error}") from error
 
 
+class BucketArchive:
+    def __init__(self, bucket: str, prefix: str) -> None:
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self._client = None
+
+    def location(self, name: str) -> str:
+        return f"s3://{self.bucket}/{self._key(name)}"
+
+    @contextmanager
+    def writer(self, name: str) -> Iterator[BinaryIO]:
+        """A local file to write the archive to; uploaded as `name` once whole (nothing is uploaded on an error)."""
+        with tempfile.TemporaryFile() as file:
+            yield file
+            file.flush()
+            file.seek(0)
+            try:
+                self._s3().upload_fileobj(file, self.bucket, self._key(name))
+            except (ClientError, BotoCoreError) as error:
+                raise ArchiveError(f"s3://{self.bucket} did not take {name}: {error}") from error
+
+    def reader(self, location: str) -> BinaryIO:
+        """The archive at `location`, downloaded to a local temporary file (deleted when closed)."""
+        parts = urllib.parse.urlsplit(location)
+        file = tempfile.TemporaryFile()  # noqa: SIM115 (returned open: the caller reads it and closes it)
+        try:
+            self._s3().download_fileobj(parts.netloc, parts.path.lstrip("/"), file)
+        except (ClientError, BotoCoreError) as error:
+            file.close()
+            raise ArchiveError(f"cannot read {location}: {error}") from error
+        file.seek(0)
+        return file
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def _s3(self):
+        if self._client is None:  # made on first use: an archive parsed at start must not need the network
+            bounded = Config(connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS, retries={"max_attempts": 3})
+            self._client = boto3.client("s3", config=bounded)
+        return self._client
+
+
 def _path(location: str) -> Path:
     return Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
 
 
 def parse(uri: str) -> Archive:
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme == "s3" and parts.netloc:
+        return BucketArchive(parts.netloc, parts.path)
     if not uri.startswith("file:///"):
-        raise ArchiveError(f"{uri!r} is not an archive: use file:///absolute/dir")
+        raise ArchiveError(f"{uri!r} is not an archive: use file:///absolute/dir or s3://bucket/prefix")
     return DirectoryArchive(_path(uri))
 
 

@@ -327,10 +327,13 @@ for _kind in ("decisions", "audit_events"):
         )
 if RETENTION_DAYS["traces"] < 1:
     raise ImproperlyConfigured(f"RETENTION_TRACES_DAYS={RETENTION_DAYS['traces']} must be 1 or more.")
-# Where archives go: file:///absolute/dir (another disk, a mounted share, a WORM volume). Empty: retention is off.
+# Where archives go: file:///absolute/dir (another disk, a mounted share, a WORM volume) or s3://bucket/prefix (an
+# S3-compatible bucket; the AWS_* settings, as for AUDIT_WITNESSES). Empty: retention is off.
 RETENTION_ARCHIVE = env_str("RETENTION_ARCHIVE")
-if RETENTION_ARCHIVE and not RETENTION_ARCHIVE.startswith("file:///"):
-    raise ImproperlyConfigured(f"RETENTION_ARCHIVE={RETENTION_ARCHIVE!r} is not file:///absolute/dir.")
+if RETENTION_ARCHIVE and not RETENTION_ARCHIVE.startswith(("file:///", "s3://")):
+    raise ImproperlyConfigured(
+        f"RETENTION_ARCHIVE={RETENTION_ARCHIVE!r} is not file:///absolute/dir or s3://bucket/prefix."
+    )
 # Records per archive (each archive is written, verified and deleted in one transaction of its own): bounds memory,
 # the delete's transaction and what a crash repeats.
 RETENTION_BATCH = env_int("RETENTION_BATCH", 100_000)

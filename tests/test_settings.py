@@ -261,11 +261,11 @@ def test_traces_may_be_kept_less_than_six_months():
     assert result.stdout.strip() == "{'decisions': 183, 'audit_events': 183, 'traces': 30}"
 
 
-def test_an_archive_that_is_not_a_directory_is_refused_at_start():
-    result = run_python("-c", READ_SETTINGS, env={"RETENTION_ARCHIVE": "s3://bucket/archive"})
+def test_an_archive_that_is_neither_a_directory_nor_a_bucket_is_refused_at_start():
+    result = run_python("-c", READ_SETTINGS, env={"RETENTION_ARCHIVE": "ftp://archive.example.com/regent"})
 
     assert result.returncode != 0
     assert last_line(result.stderr) == (
-        "django.core.exceptions.ImproperlyConfigured: RETENTION_ARCHIVE='s3://bucket/archive' is not "
-        "file:///absolute/dir."
+        "django.core.exceptions.ImproperlyConfigured: RETENTION_ARCHIVE='ftp://archive.example.com/regent' is not "
+        "file:///absolute/dir or s3://bucket/prefix."
     )

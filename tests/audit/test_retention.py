@@ -10,13 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from audit import archive_check, chain, retention, verification
+from audit import archive_check, archives, chain, retention, verification
 from audit.evidence import export_lines, public_key_b64
 from audit.evidence_check import EvidenceError, verify_file
 from audit.models import AuditEvent, RetentionArchive, VerificationRun
@@ -445,3 +446,37 @@ def test_on_the_retention_path_a_delete_past_the_recorded_cut_is_refused_whole(a
 
     # Then nothing was deleted
     assert AuditEvent.objects.count() == events
+
+
+def test_an_s3_bucket_archive_is_written_verified_and_checks_offline(settings, history, s3_server, tmp_path):
+    # Given an S3-compatible bucket as the archive (moto's server, over HTTP)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="regent-archive", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    settings.RETENTION_ARCHIVE = "s3://regent-archive/retention"
+    cut = old_events_end()
+
+    # When retention runs
+    [applied] = retention.apply(now=LATER)
+
+    # Then the archive is one object in the bucket, recorded where it is, and the expired range is gone
+    [stored] = s3.list_objects_v2(Bucket="regent-archive", Prefix="retention/")["Contents"]
+    assert applied.archive.location == f"s3://regent-archive/{stored['Key']}"
+    assert AuditEvent.objects.filter(seq__lte=cut).count() == 0
+    assert set(Decision.objects.values_list("pk", flat=True)) == {d.pk for d in history["new"]}
+
+    # And a copy an auditor downloads verifies offline, as the directory's do
+    copy = tmp_path / Path(stored["Key"]).name
+    s3.download_file("regent-archive", stored["Key"], str(copy))
+    assert archive_check.verify_archives([str(copy)], public_key_b64=public_key_b64())["events"] == cut
+
+
+def test_an_archive_the_bucket_will_not_take_deletes_nothing(settings, history, s3_server):
+    # Given a bucket archive whose bucket does not exist
+    settings.RETENTION_ARCHIVE = "s3://no-such-bucket/retention"
+    before = AuditEvent.objects.count()
+
+    # When retention runs, then it stops, naming the bucket, and nothing is deleted
+    with pytest.raises(archives.ArchiveError, match="s3://no-such-bucket did not take"):
+        retention.apply(now=LATER)
+    assert AuditEvent.objects.count() == before
+    assert not RetentionArchive.objects.exists()
