@@ -29,7 +29,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def scoped_decisions(user) -> QuerySet[Decision]:
     """Decisions the person may see. Department ids are listed, not sub-selected, so each walks its index."""
-    decisions = Decision.objects.select_related("agent", "department", "override")
+    decisions = Decision.objects.select_related("agent", "department", "override", "approval")
     if sees_whole_organisation(user):
         return decisions
     return decisions.filter(department_id__in=list(visible_departments(user).values_list("pk", flat=True)))

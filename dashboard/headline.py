@@ -99,7 +99,8 @@ def _risk(risks: list[DepartmentRisk]) -> Sentence:
     if not any(r.decisions for r in risks):
         return Sentence("risk", "No department acted in this period, so none is above its risk appetite.")
     if not over:
-        return Sentence("risk", "Every department is within its risk appetite.", "good")
+        # A department's average: one of its agents may still be above it (the top risks say which).
+        return Sentence("risk", "Every department's average risk is within its appetite.", "good")
     parts = [f"{r.department} (average risk {r.average_risk:g} against an appetite of {r.appetite})" for r in over]
     return Sentence("risk", f"Risk is above appetite in {_join(parts)}.", "bad")
 

@@ -223,5 +223,5 @@ def agent_figures(viewer, agent: Agent, period: Period) -> tuple[Figures, AgentT
 
 def recent_decisions(viewer, agent: Agent, limit: int = RECENT_DECISIONS) -> list[Decision]:
     """The agent's latest decisions the viewer may see (the (agent, created_at) index serves this)."""
-    decisions = scope_to_departments(Decision.objects.filter(agent=agent), viewer)
+    decisions = scope_to_departments(Decision.objects.filter(agent=agent).select_related("approval"), viewer)
     return list(decisions.order_by("-created_at", "-id")[:limit])

@@ -29,10 +29,10 @@ def migrate_to_old_layout():
     """Unapply the move (and what depends on it); the historical models of the old layout."""
     executor = MigrationExecutor(connection)
     executor.migrate([(app, None) for app in MOVED_TO])
-    others = [
-        leaf for leaf in executor.loader.graph.leaf_nodes() if leaf[0] not in {*MOVED_TO, "governance", "orchestration"}
-    ]
-    return executor.loader.project_state([*others, *OLD_LEAVES]).apps
+    # What is applied now is the old layout: the move and every migration that depends on it were unapplied
+    applied = MigrationExecutor(connection).loader.applied_migrations
+    assert set(OLD_LEAVES) <= set(applied)
+    return executor.loader.project_state(list(applied)).apps
 
 
 def migrate_to_latest() -> None:

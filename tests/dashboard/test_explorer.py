@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dashboard import decisions as explorer
 from governance.filtersets import TEXT_SEARCH_DEFAULT
-from governance.models import Decision, Verdict
+from governance.models import Approval, Decision, Verdict
 from tests.factories import AgentFactory, DecisionFactory
 from tests.support.oversight import SCRIPT
 
@@ -281,3 +281,32 @@ def test_the_page_form_is_narrowed_after_the_api_built_the_shared_filters(client
     # Then the verdicts are checkboxes and only Finance's agent can be chosen
     assert 'type="checkbox" name="verdict" value="deny"' in page
     assert finance_agent.name in page and support_agent.name not in page
+
+
+def test_a_row_reads_in_words_with_its_currency_and_what_finally_happened(client, alice, finance_agent):
+    # Given a request a person approved, and one nobody has decided yet
+    approved = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL, amount="2754.13", currency="USD")
+    waiting = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL, action="payment.execute")
+    for decision, status in ((approved, Approval.Status.APPROVED), (waiting, Approval.Status.PENDING)):
+        Approval.objects.create(
+            decision=decision,
+            department=decision.department,
+            approver_role="supervisor",
+            status=status,
+            deadline=timezone.now() + dt.timedelta(hours=4),
+        )
+    client.force_login(alice)
+
+    # When an executive lists them
+    rows = rows_by_id(client.get(EXPLORER))
+
+    # Then each says what happened in the end, the action in words and the amount with its currency
+    assert "Approved by a person" in rows[approved.pk] and "$2,754.13" in rows[approved.pk]
+    assert "Invoice: approve" in rows[approved.pk] and ">invoice.approve<" not in rows[approved.pk]
+    assert "Waiting for approval" in rows[waiting.pk] and "€120.00" in rows[waiting.pk]
+    assert "Require approval" not in rows[approved.pk] + rows[waiting.pk]
+
+
+def rows_by_id(response) -> dict[int, str]:
+    html = response.content.decode()
+    return {int(pk): row for pk, row in re.findall(r'<tr data-decision-id="(\d+)">(.*?)</tr>', html, re.S)}

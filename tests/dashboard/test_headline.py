@@ -60,7 +60,7 @@ def test_the_risk_sentence_names_the_departments_above_their_appetite(finance_ag
 
     # Then it names Finance with its figures, then says every department is within
     assert above == "Risk is above appetite in Finance (average risk 80 against an appetite of 50)."
-    assert within == "Every department is within its risk appetite."
+    assert within == "Every department's average risk is within its appetite."
 
 
 def test_the_approvals_sentence_says_how_many_wait_for_whom_and_the_oldest_wait(

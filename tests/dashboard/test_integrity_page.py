@@ -113,3 +113,13 @@ def test_an_unknown_mode_is_a_400_that_says_what_to_choose(client, dave):
     response = client.post(reverse("dashboard:integrity-verify"), {"mode": "everything"})
     assert response.status_code == 400 and b"incremental or full" in response.content
     assert not VerificationRun.objects.exists()
+
+
+def test_a_large_log_reads_with_thousands_separators(client, dave, chain_of_decisions):
+    # Given a checkpoint of a log of 28,797 events
+    checkpoints.take(size=28_797, last_hash="a" * 64)
+    client.force_login(dave)
+
+    # When the auditor opens the page, then the size reads as people write it
+    page = client.get(reverse("dashboard:integrity")).content.decode()
+    assert 'data-testid="checkpoint-size">28,797<' in page
