@@ -17,10 +17,10 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+
+from audit.buckets import Bucket
 
 TIMEOUT_SECONDS = 30
 
@@ -72,11 +72,10 @@ class DirectoryArchive:
 
 class BucketArchive:
     def __init__(self, bucket: str, prefix: str) -> None:
-        self.bucket, self.prefix = bucket, prefix.strip("/")
-        self._client = None
+        self.store = Bucket(bucket, prefix, timeout_seconds=TIMEOUT_SECONDS, attempts=3)
 
     def location(self, name: str) -> str:
-        return f"s3://{self.bucket}/{self._key(name)}"
+        return f"s3://{self.store.bucket}/{self.store.key(name)}"
 
     @contextmanager
     def writer(self, name: str) -> Iterator[BinaryIO]:
@@ -86,30 +85,21 @@ class BucketArchive:
             file.flush()
             file.seek(0)
             try:
-                self._s3().upload_fileobj(file, self.bucket, self._key(name))
+                self.store.client.upload_fileobj(file, self.store.bucket, self.store.key(name))
             except (ClientError, BotoCoreError) as error:
-                raise ArchiveError(f"s3://{self.bucket} did not take {name}: {error}") from error
+                raise ArchiveError(f"s3://{self.store.bucket} did not take {name}: {error}") from error
 
     def reader(self, location: str) -> BinaryIO:
         """The archive at `location`, downloaded to a local temporary file (deleted when closed)."""
         parts = urllib.parse.urlsplit(location)
         file = tempfile.TemporaryFile()  # noqa: SIM115 (returned open: the caller reads it and closes it)
         try:
-            self._s3().download_fileobj(parts.netloc, parts.path.lstrip("/"), file)
+            self.store.client.download_fileobj(parts.netloc, parts.path.lstrip("/"), file)
         except (ClientError, BotoCoreError) as error:
             file.close()
             raise ArchiveError(f"cannot read {location}: {error}") from error
         file.seek(0)
         return file
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}/{name}" if self.prefix else name
-
-    def _s3(self):
-        if self._client is None:  # made on first use: an archive parsed at start must not need the network
-            bounded = Config(connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS, retries={"max_attempts": 3})
-            self._client = boto3.client("s3", config=bounded)
-        return self._client
 
 
 def _path(location: str) -> Path:

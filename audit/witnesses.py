@@ -3,12 +3,10 @@
 Configured by AUDIT_WITNESSES, a comma-separated list of
 - `file:///absolute/dir`: a directory (on another disk, a mounted share, a WORM volume). Each checkpoint is
   written as `checkpoint-<size>-<time>.json`, and `latest.json` replaced atomically.
-- `s3://bucket/prefix`: an S3-compatible bucket (AWS S3, MinIO, Ceph, R2…), through boto3, which reads the
-  endpoint and credentials from the standard AWS settings (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL,
-  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, or an instance role). The same two objects as a
-  directory: `<prefix>/checkpoint-<size>-<time>.json` and `<prefix>/latest.json` (an S3 PUT replaces an object
-  whole). Turn on the bucket's Object Lock or versioning, with credentials that cannot delete, so that the
-  database's administrators cannot rewrite what it holds.
+- `s3://bucket/prefix`: an S3-compatible bucket (audit.buckets: boto3 and the standard AWS settings). The same
+  two objects as a directory: `<prefix>/checkpoint-<size>-<time>.json` and `<prefix>/latest.json` (an S3 PUT
+  replaces an object whole). Turn on the bucket's Object Lock or versioning, with credentials that cannot
+  delete, so that the database's administrators cannot rewrite what it holds.
 - `https://host/path` (or `http://`): a signed webhook. Each checkpoint is POSTed as JSON with the header
   `X-Regent-Signature: ed25519=<base64>`, the organisation's signature over the exact body; a GET of the
   same URL is expected to answer the newest checkpoint the receiver holds (404 when it holds none).
@@ -25,11 +23,10 @@ import urllib.request
 from pathlib import Path
 from typing import Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from audit.buckets import Bucket
 from audit.evidence import signing_key
 from audit.hashing import canonical
 
@@ -82,22 +79,21 @@ class DirectoryWitness:
 
 class BucketWitness:
     def __init__(self, bucket: str, prefix: str) -> None:
-        self.bucket, self.prefix = bucket, prefix.strip("/")
-        self.name = f"bucket s3://{bucket}/{self.prefix}".rstrip("/")
-        self._client = None
+        self.store = Bucket(bucket, prefix, timeout_seconds=TIMEOUT_SECONDS, attempts=2)
+        self.name = f"bucket s3://{bucket}/{self.store.prefix}".rstrip("/")
 
     def publish(self, document: dict) -> None:
         stamp = document["signed_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
         body = canonical(document).encode()
         for name in (f"checkpoint-{document['size']}-{stamp}.json", "latest.json"):
             try:
-                self._s3().put_object(Bucket=self.bucket, Key=self._key(name), Body=body)
+                self.store.client.put_object(Bucket=self.store.bucket, Key=self.store.key(name), Body=body)
             except (ClientError, BotoCoreError) as error:
                 raise WitnessError(f"{self.name} did not take {name}: {error}") from error
 
     def latest(self) -> dict | None:
         try:
-            answer = self._s3().get_object(Bucket=self.bucket, Key=self._key("latest.json"))
+            answer = self.store.client.get_object(Bucket=self.store.bucket, Key=self.store.key("latest.json"))
             return json.loads(answer["Body"].read())
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
@@ -107,15 +103,6 @@ class BucketWitness:
             raise WitnessError(f"{self.name} could not be reached: {error}") from error
         except ValueError as error:
             raise WitnessError(f"{self.name}: latest.json is not a checkpoint: {error}") from error
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}/{name}" if self.prefix else name
-
-    def _s3(self):
-        if self._client is None:  # made on first use: a witness parsed at start must not need the network
-            bounded = Config(connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS, retries={"max_attempts": 2})
-            self._client = boto3.client("s3", config=bounded)
-        return self._client
 
 
 class WebhookWitness:
