@@ -9,9 +9,11 @@ import random
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from audit.tasks import sign_checkpoint
 from dashboard.tasks import fold_rollups
 from demo import pace
 from demo.approvers import Approvers
@@ -83,6 +85,7 @@ class Simulator:
             escalate_overdue: ESCALATION_SECONDS,
             fold_rollups: ROLLUP_SECONDS,
             self.approvers.work: APPROVERS_SECONDS,
+            sign_checkpoint: settings.AUDIT_CHECKPOINT_SECONDS,  # the integrity page promises one this often
         }
         due = dict.fromkeys(chores, time.monotonic())
         next_action = time.monotonic() + self._wait()

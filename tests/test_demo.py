@@ -1,11 +1,13 @@
 """The demo: a seeded company that can be seeded again safely, and a simulator that goes through governance."""
 
+import time
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from audit.chain import verify_chain
-from audit.models import AuditEvent
+from audit.models import AuditEvent, Checkpoint
 from demo import company
 from demo.seed import seed_company
 from demo.simulator import Simulator
@@ -97,3 +99,21 @@ def test_a_simulated_action_is_decided_and_audited_like_a_real_one() -> None:
 def test_the_demo_command_refuses_a_rate_that_is_not_positive() -> None:
     with pytest.raises((CommandError, SystemExit)):
         call_command("demo", "--rate", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_running_demo_signs_checkpoints_as_beat_does_in_production() -> None:
+    # Given the demo's simulated company running (it does beat's chores: the demo runs no beat)
+    simulator = Simulator(peak=0.001, seed=4)
+
+    # When it has run for a moment
+    simulator.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not Checkpoint.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        simulator.stop()
+
+    # Then a checkpoint is signed, as the integrity page promises
+    assert Checkpoint.objects.exists()
