@@ -7,7 +7,6 @@ happen on purpose, with real threads on their own connections. Decisions are wri
 
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
@@ -21,6 +20,7 @@ from governance.models import Outcome, Verdict
 from tests.factories import DecisionFactory
 from tests.support.clock import NOW
 from tests.support.rollups import bucket_counts, decisions_per_bucket
+from tests.support.threads import in_thread
 
 pytestmark = [
     pytest.mark.postgres,
@@ -29,20 +29,6 @@ pytestmark = [
 ]
 
 WAIT_SECONDS = 60
-
-
-def in_thread(work: Callable[[], None], errors: list) -> threading.Thread:
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_decision_committed_after_a_newer_one_is_still_folded_once(finance_agent, support_agent):

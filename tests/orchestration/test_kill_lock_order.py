@@ -17,6 +17,7 @@ from audit import chain
 from governance.models import Outcome
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Status
+from tests.support.threads import in_thread
 from workflows import providers, runtime
 from workflows.models import StepRun
 
@@ -31,20 +32,6 @@ RESULT = providers.WorkResult(cost=Decimal("0.01"), value=Decimal("1"), csat=5, 
 
 class Release(Exception):
     pass
-
-
-def in_thread(target, errors: list, *args) -> threading.Thread:
-    def body() -> None:
-        try:
-            target(*args)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread
 
 
 def sessions_waiting_for_a_lock() -> int:

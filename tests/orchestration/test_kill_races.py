@@ -27,6 +27,7 @@ from governance.models.policy import ApproverRole
 from orchestration.kill_switch import _LOCK_CLASSES, change_agent_status, change_department_status
 from orchestration.models import Agent, Department, Status
 from tests.factories import CapabilityFactory, StepTemplateFactory, WorkflowTemplateFactory
+from tests.support.threads import in_thread
 from workflows import providers, runtime
 from workflows.models import StepRun, WorkflowRun
 
@@ -43,20 +44,6 @@ RESULT = providers.WorkResult(cost=Decimal("0.01"), value=Decimal("1"), csat=5, 
 
 class Release(Exception):
     pass
-
-
-def in_thread(target: Callable, errors: list, *args) -> threading.Thread:
-    def body() -> None:
-        try:
-            target(*args)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread
 
 
 def at_once(*calls: Callable[[], object]) -> list[BaseException]:
