@@ -66,6 +66,8 @@ FLOOR_ASGI, FLOOR_WSGI = "bench.stack_floor:asgi_application", "bench.stack_floo
 FLOOR_THREADED = "bench.stack_floor:threaded_application"
 REGENT_ASGI, REGENT_WSGI = "config.asgi:application", "config.wsgi:application"
 IN_PROCESS = "regent in process"  # not a server: bench/evaluate_in_process.py in WORKERS processes
+IN_PROCESS_NAME = "Regent's own work, no HTTP (floor under evaluate)"
+CORES = os.cpu_count() or 1
 PY = [sys.executable, "-m"]
 UVICORN = [*PY, "uvicorn", "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", "--host"]
 GUNICORN = [*PY, "gunicorn", "--workers", str(WORKERS), "--log-level", "warning", "--backlog", "2048"]
@@ -123,7 +125,7 @@ CASES = [
     Case("floor: granian, async view, async pool", "floor granian asgi", "/insert-async"),
     Case(f"floor: granian ({THREADS} threads), WSGI", "floor granian wsgi"),
     Case("Regent evaluate: uvicorn, ASGI (before)", "regent uvicorn", "/api/v1/decisions/evaluate", False),
-    Case("Regent's own work, no HTTP (floor under evaluate)", IN_PROCESS, "", False),
+    Case(IN_PROCESS_NAME, IN_PROCESS, "", False),
     Case(
         "Regent evaluate: granian, WSGI (the Procfile's web)",
         "regent granian wsgi",
@@ -140,6 +142,8 @@ class Cell:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
+    python_cpu: float = 0.0  # seconds; measured for Regent's own work only
+    postgres_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -298,6 +302,8 @@ async def in_process(keys: list[str], clients: int) -> Cell:
         result = json.loads(output.splitlines()[-1])
         cell.answers += result["answers"]
         cell.latencies.extend(result["latencies"])
+        cell.python_cpu += result["python_cpu_s"]
+        cell.postgres_cpu += result["postgres_cpu_s"]
     cell.statuses[200] = cell.answers
     return cell
 
@@ -351,6 +357,16 @@ def report(results: dict[tuple[str, int], list[Cell]]) -> None:
                 f"{rate[case.name] / rate[best.name]:>13.2f}  {shown}"
             )
         print(f"{'  best floor at ' + str(clients) + ': ' + best.name:<48}")
+        own = [c for c in results.get((IN_PROCESS_NAME, clients), []) if c.answers]
+        if own:
+            python_ms = statistics.median(c.python_cpu / c.answers for c in own) * 1000
+            postgres_ms = statistics.median(c.postgres_cpu / c.answers for c in own) * 1000
+            ceiling = CORES * 1000 / (python_ms + postgres_ms)
+            print(
+                f"  CPU per decision, Regent's own work: {python_ms:.2f} ms Python + {postgres_ms:.2f} ms PostgreSQL; "
+                f"all {CORES} cores doing nothing else: at most {ceiling:.0f}/s = {ceiling / rate[best.name]:.2f}× the "
+                "best floor"
+            )
 
 
 def main() -> None:

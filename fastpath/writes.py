@@ -4,6 +4,8 @@ Every other write goes through the ORM. The rows that take this path, and why:
 - a decision and its audit event, on every evaluate: compiling those two INSERTs through the ORM cost about
   1.5 ms of CPU each time on this class of machine, most of what the database work itself costs;
 - a workflow step's own writes (its run, steps, state, outcome), for the same reason;
+- a decision's budget reservation (`add_within_budget`): the ORM's conditional UPDATE, a second one for a new
+  month's first spend and the savepoint around them were half of `evaluate_action`'s CPU (bench/README.md);
 - bulk ingest's decisions, outcomes and audit events: on PostgreSQL a batch of COPY_FROM rows or more goes
   in with COPY (Django's multi-row INSERT quotes every value in Python, 2-4 s for 1,000 decisions here),
   ids drawn from the table's sequence first in one query. Rows may be given as plain dicts of field
@@ -15,8 +17,10 @@ PostgreSQL alike. Model signals are not sent: nothing in Regent listens for save
 events are announced by the audit table's trigger at commit (audit.events).
 """
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from functools import cache, lru_cache
 
 from django.db import connection, connections, models
@@ -96,6 +100,32 @@ def update(obj: Model, field_names: list[str]) -> None:
     params = [field.get_db_prep_save(field.pre_save(obj, add=False), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(_update_sql(model, tuple(field_names)), [*params, obj.pk])
+
+
+def add_within_budget(model: type[Model], pk: int, amount: Decimal, month: dt.date) -> bool:
+    """Add `amount` to a budget holder's spend for `month` if that stays within its `monthly_budget`; whether it did.
+
+    The holder's `month_spent` counts `spend_month` only, so a new month starts from nothing. One conditional
+    UPDATE: atomic on PostgreSQL (the row lock re-checks the condition) and on SQLite (one writer at a time).
+    """
+    ops = connection.ops
+    month_value, amount_value = ops.adapt_datefield_value(month), ops.adapt_decimalfield_value(amount)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _budget_sql(model._meta.db_table),
+            [month_value, amount_value, amount_value, month_value, pk, month_value, amount_value],
+        )
+        return cursor.rowcount == 1
+
+
+@lru_cache(maxsize=8)
+def _budget_sql(table: str) -> str:
+    # The table name comes from model metadata; values are parameters.
+    return (
+        f"UPDATE {connection.ops.quote_name(table)} "  # noqa: S608
+        "SET month_spent = CASE WHEN spend_month = %s THEN month_spent + %s ELSE %s END, spend_month = %s "
+        "WHERE id = %s AND (CASE WHEN spend_month = %s THEN month_spent ELSE 0 END) + %s <= monthly_budget"
+    )
 
 
 def _copies(count: int) -> bool:

@@ -103,6 +103,26 @@ def test_concurrent_requests_of_random_amounts_never_overspend(decide, budget_ag
     assert budget_agent.month_spent == spent <= 1000
 
 
+def test_concurrent_requests_of_many_agents_spend_their_departments_budget_exactly(decide, finance):
+    # Given a department with 1000 to spend a month and 20 agents of its own with 500 each
+    finance.monthly_budget = Decimal("1000")
+    finance.save(update_fields=["monthly_budget"])
+    agents = [AgentFactory(slug=f"buyer-{n}", department=finance, monthly_budget=500) for n in range(AT_ONCE)]
+
+    # When each agent asks to spend 100 at the same moment
+    decisions = run_together(AT_ONCE, lambda index: decide(agents[index], amount=100))
+
+    # Then exactly 10 are allowed; the others are denied for the department's budget and cost their agent nothing
+    allowed = [d for d in decisions if d.verdict == Verdict.ALLOW]
+    denied = [d for d in decisions if d.verdict == Verdict.DENY]
+    assert (len(allowed), len(denied)) == (10, AT_ONCE - 10)
+    assert all("Department Finance has not enough budget left" in d.explanation for d in denied)
+    finance.refresh_from_db()
+    assert finance.month_spent == Decimal("1000")
+    spent = {a.pk: a.month_spent for a in Agent.objects.filter(pk__in=[a.pk for a in agents])}
+    assert spent == {d.agent_id: Decimal("100") if d.verdict == Verdict.ALLOW else Decimal("0") for d in decisions}
+
+
 def test_a_rate_limit_lets_exactly_its_number_through_concurrent_requests(make_policy, decide, finance_agent):
     # Given a policy denying an agent's sixth action within an hour
     make_policy(name="Five an hour", effect=Effect.DENY, condition="agent_actions_last_hour() >= 5")
