@@ -18,8 +18,10 @@ from django.db.models.expressions import RawSQL
 
 from audit.chain import LinkReport, verify_links
 from audit.models import AuditEvent, PendingEvent
+from dashboard.glossary import action_label
 from governance.filtersets import MAX_ID, DecisionFilterSet
 from governance.models import Decision, Effect, Mode, Policy, PolicyVersion
+from orchestration.models import Capability
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_agents, visible_departments
 
@@ -46,6 +48,9 @@ class ExplorerFilterSet(DecisionFilterSet):
         self.filters["agent"].extra["widget"] = forms.CheckboxSelectMultiple
         self.filters["department"].extra["widget"] = forms.CheckboxSelectMultiple
         self.filters["verdict"].extra["widget"] = forms.CheckboxSelectMultiple
+        self.filters["approval"].extra["widget"] = forms.CheckboxSelectMultiple
+        self.filters["overridden"].extra["empty_label"] = "Either"
+        self.filters["action"].extra["widget"] = forms.Select(choices=action_choices((data or {}).get("action", "")))
         self.filters["risk_band"].extra["empty_label"] = "Any band"
         policies = [("", "Any policy"), *Policy.objects.order_by("name").values_list("pk", "name")]
         self.filters["policy"].extra["widget"] = forms.Select(choices=policies)
@@ -57,6 +62,14 @@ class ExplorerFilterSet(DecisionFilterSet):
             # them on the shared base filters, which every instance copies. Without this the page would show
             # the API's widgets and every agent and department instead of the viewer's.
             narrowed.__dict__.pop("_field", None)
+
+
+def action_choices(current: str) -> list[tuple[str, str]]:
+    """Every capability as an action in words; an action asked for that no capability names is kept, as its code."""
+    codes = list(Capability.objects.values_list("code", flat=True))
+    if current and current not in codes:
+        codes.append(current)
+    return [("", "Any action"), *sorted(((code, action_label(code)) for code in codes), key=lambda c: c[1])]
 
 
 class CursorError(ValueError):

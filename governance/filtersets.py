@@ -24,7 +24,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from governance.models import Decision, Verdict
+from governance.models import Approval, Decision, Verdict
 from governance.risk import RISK_BANDS
 from orchestration.models import Agent, Department
 
@@ -112,6 +112,17 @@ class DecisionFilterSet(django_filters.FilterSet):
     policy = _IntegerFilter(
         method="filter_policy", min_value=1, max_value=MAX_ID, help_text="Id of a policy that fired."
     )
+    approval = django_filters.MultipleChoiceFilter(
+        field_name="approval__status",
+        choices=Approval.Status.choices,
+        distinct=False,
+        help_text="What became of the request a person was asked to decide; repeatable.",
+    )
+    overridden = django_filters.ChoiceFilter(
+        choices=[("true", "Overridden"), ("false", "Not overridden")],
+        method="filter_overridden",
+        help_text="true: decisions a person overrode; false: the others.",
+    )
     q = django_filters.CharFilter(
         method="filter_text",
         max_length=200,
@@ -135,11 +146,16 @@ class DecisionFilterSet(django_filters.FilterSet):
             "since",
             "until",
             "policy",
+            "approval",
+            "overridden",
             "q",
         ]
 
     def filter_risk_band(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(risk_score__range=RISK_BANDS[value])
+
+    def filter_overridden(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(override__isnull=value != "true")
 
     def filter_policy(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """Decisions whose matched_policies (a list of {"id": policy id, …}) name the policy."""

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from governance.models import Verdict
+from governance.models import Approval, Override, Verdict
 from tests.factories import DecisionFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,37 @@ def test_by_action_exactly(listed, world):
 def test_by_verdict_repeatable(listed, world):
     assert listed("verdict=require_approval") == {world.decision.pk}
     assert listed("verdict=require_approval&verdict=allow") == {world.decision.pk, world.support_decision.pk}
+
+
+def test_by_what_became_of_the_request_to_a_person(listed, world, finance_agent, alice):
+    # Given the world's held decision, whose request a person rejected, and another whose request was approved
+    world.decision.approval.status = "rejected"
+    world.decision.approval.save(update_fields=["status"])
+    approved = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL)
+    Approval.objects.create(
+        decision=approved,
+        department=finance_agent.department,
+        approver_role="Supervisor",
+        deadline=timezone.now() + dt.timedelta(hours=1),
+        status="approved",
+    )
+
+    assert listed("approval=rejected") == {world.decision.pk}
+    assert listed("approval=rejected&approval=approved") == {world.decision.pk, approved.pk}
+
+
+def test_by_override(listed, world, alice):
+    Override.objects.create(decision=world.support_decision, verdict_overridden="deny", reason="Fine.", by=alice)
+
+    assert listed("overridden=true") == {world.support_decision.pk}
+    assert listed("overridden=false") == {world.decision.pk}
+
+
+def test_an_unknown_request_outcome_or_override_value_is_a_field_error(client_for, world):
+    response = client_for("alice").get("/api/v1/decisions?approval=maybe&overridden=perhaps")
+
+    assert response.status_code == 400
+    assert {"approval", "overridden"} <= set(response.json()["fields"])
 
 
 def test_by_risk_range(listed, world, finance_agent):

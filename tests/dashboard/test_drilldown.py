@@ -14,7 +14,7 @@ from dashboard.inbox import InboxFilterForm
 from dashboard.kpis.approvals import approval_backlog
 from dashboard.kpis.snapshot import departments_in_scope
 from dashboard.kpis.tiles import kpis
-from governance.models import Approval, Verdict
+from governance.models import Approval, Override, Verdict
 from tests.factories import DecisionFactory
 from tests.support.clock import NOW
 
@@ -55,6 +55,37 @@ def test_the_decision_tiles_link_to_lists_counting_what_the_tile_counts(request,
     assert listed(user, links["escalation_rate"]) == round(tiles["escalation_rate"].value * decisions / 100)
     assert listed(user, links["automation_rate"]) == round(tiles["automation_rate"].value * decisions / 100)
     assert tiles["violation_rate"].note == f"{listed(user, links['violation_rate'])} denied or flagged"
+
+
+def test_the_people_tiles_link_to_exactly_the_decisions_people_acted_on(mixed_day, finance_agent, alice, day):
+    # Given, in the day, two denied decisions of which a person overrode one, and four held requests: two approved
+    # after 2 and 6 minutes, one rejected after 10, one still waiting
+    denied = [DecisionFactory(agent=finance_agent, verdict=Verdict.DENY, created_at=NOW) for _ in range(2)]
+    Override.objects.create(decision=denied[0], verdict_overridden=Verdict.DENY, reason="Known supplier.", by=alice)
+    for status, minutes in [("approved", 2), ("approved", 6), ("rejected", 10), ("pending", None)]:
+        held = DecisionFactory(agent=finance_agent, verdict=Verdict.REQUIRE_APPROVAL, created_at=NOW)
+        Approval.objects.create(
+            decision=held,
+            department=finance_agent.department,
+            approver_role="Supervisor",
+            deadline=NOW + dt.timedelta(hours=4),
+            requested_at=NOW,
+            status=status,
+            decided_at=None if minutes is None else NOW + dt.timedelta(minutes=minutes),
+            decided_by=None if minutes is None else alice,
+        )
+    tiles = {tile.key: tile for tile in kpis(alice, day)}
+
+    # When the override, rejection and median-wait tiles are followed into the explorer
+    links = tile_links(day, None, "period=24h")
+
+    # Then each lists only the decisions its figure is made of: the overridden one, the rejected one, and the
+    # three a person decided (whose waits the median is taken over)
+    violations = round(tiles["violation_rate"].value * int(tiles["decisions"].value) / 100)
+    assert listed(alice, links["override_rate"]) == round(tiles["override_rate"].value * violations / 100) == 1
+    assert listed(alice, links["rejection_rate"]) == round(tiles["rejection_rate"].value * 3 / 100) == 1
+    assert listed(alice, links["median_approval_seconds"]) == 3
+    assert 5 * 60 < tiles["median_approval_seconds"].value <= 15 * 60  # the bin the middle wait (6 min) falls in
 
 
 def test_the_money_tiles_link_to_the_agents_league_whose_totals_match(mixed_day, finance_agent, alice, day):
