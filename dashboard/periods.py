@@ -13,6 +13,7 @@ from orchestration.scoping import visible_departments
 PERIOD_CHOICES = [
     ("24h", "Last 24 hours"),
     ("7d", "Last 7 days"),
+    ("week", "Last 7 full days"),
     ("30d", "Last 30 days"),
     ("qtd", "Quarter to date"),
     ("custom", "Custom dates"),
@@ -68,6 +69,9 @@ def period_for(key: str, now: dt.datetime, start: dt.date | None = None, end: dt
         return Period(key, next_hour - dt.timedelta(hours=24), next_hour, HOUR)
     if key in ("7d", "30d"):
         return Period(key, tomorrow - dt.timedelta(days=int(key[:-1])), tomorrow, DAY)
+    if key == "week":  # complete days only, so that it compares like with like with the week before
+        today = tomorrow - dt.timedelta(days=1)
+        return Period(key, today - dt.timedelta(days=7), today, DAY)
     if key == "qtd":
         quarter_start = dt.date(now.year, 3 * ((now.month - 1) // 3) + 1, 1)
         return Period(key, dt.datetime.combine(quarter_start, dt.time(), tzinfo=dt.UTC), tomorrow, DAY)
@@ -83,6 +87,8 @@ def period_for(key: str, now: dt.datetime, start: dt.date | None = None, end: dt
 class FilterForm(forms.Form):
     """`?period=7d&department=3&department=5` or `?period=custom&start=2026-01-01&end=2026-01-31`."""
 
+    default_period = "24h"  # without `period` in the address
+
     period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -91,6 +97,9 @@ class FilterForm(forms.Form):
     )
 
     def __init__(self, data, *, user, now: dt.datetime | None = None):
+        if not (data or {}).get("period"):  # shown as chosen in the form, not only applied
+            data = data.copy() if data is not None else {}
+            data["period"] = self.default_period
         super().__init__(data)
         self.now = now or timezone.now()
         self.fields["department"].queryset = visible_departments(user)
@@ -116,7 +125,7 @@ class FilterForm(forms.Form):
 
     def get_period(self) -> Period:
         data = self.cleaned_data
-        return period_for(data.get("period") or "24h", self.now, data.get("start"), data.get("end"))
+        return period_for(data.get("period") or self.default_period, self.now, data.get("start"), data.get("end"))
 
     def department_ids(self) -> list[int] | None:
         """The departments asked for, or None for every department the viewer may see."""
@@ -128,8 +137,14 @@ class FilterForm(forms.Form):
         if not self.is_valid():
             return ""
         data = self.cleaned_data
-        pairs = [("period", data.get("period") or "24h")]
+        pairs = [("period", data.get("period") or self.default_period)]
         if data.get("period") == "custom":
             pairs += [("start", data["start"].isoformat()), ("end", data["end"].isoformat())]
         pairs += [("department", pk) for pk in self.department_ids() or []]
         return urlencode(pairs)
+
+
+class BoardFilterForm(FilterForm):
+    """The board report covers complete days by default: a board meets about the weeks behind it."""
+
+    default_period = "week"

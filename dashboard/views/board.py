@@ -8,7 +8,7 @@ from dashboard.board_charts import pack_charts
 from dashboard.board_csv import csv_report
 from dashboard.board_pdf import render_pdf
 from dashboard.board_summary import executive_summary
-from dashboard.periods import FilterForm
+from dashboard.periods import BoardFilterForm, FilterForm
 from dashboard.views.access import executive_page
 
 
@@ -34,19 +34,19 @@ def _attachment(response: HttpResponse, report: reports.BoardReport, extension: 
     return response
 
 
-@executive_page
+@executive_page(form=BoardFilterForm)
 def board(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     return render(request, "dashboard/board.html", _context(request, filters))
 
 
-@executive_page
+@executive_page(form=BoardFilterForm)
 def board_pdf(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     context = _context(request, filters)
     html = render_to_string("dashboard/board_print.html", context, request=request)
     return _attachment(HttpResponse(render_pdf(html), content_type="application/pdf"), context["report"], "pdf")
 
 
-@executive_page
+@executive_page(form=BoardFilterForm)
 def board_csv(request: HttpRequest, filters: FilterForm) -> HttpResponse:
     report = reports.board_report(request.user, filters.get_period(), filters.department_ids())
     response = HttpResponse(csv_report(report), content_type="text/csv; charset=utf-8")

@@ -103,7 +103,7 @@ def test_the_board_csv_lists_the_figures_and_each_department(client, alice, fina
     DecisionFactory(agent=support_agent)
     client.force_login(alice)
 
-    response = client.get(reverse("dashboard:board-csv"))
+    response = client.get(reverse("dashboard:board-csv"), {"period": "7d"})  # today's decisions included
 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert ["Decisions (count)", "3", "0", "new"] in rows
@@ -116,7 +116,7 @@ def test_a_supervisors_board_csv_holds_only_their_departments(client, bob, finan
     DecisionFactory.create_batch(4, agent=support_agent)
     client.force_login(bob)
 
-    response = client.get(reverse("dashboard:board-csv"))
+    response = client.get(reverse("dashboard:board-csv"), {"period": "7d"})
 
     text = response.content.decode()
     assert "Customer Support" not in text

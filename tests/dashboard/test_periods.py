@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from dashboard.periods import FilterForm, period_for
+from dashboard.periods import BoardFilterForm, FilterForm, period_for
 from tests.support.clock import NOW
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +18,25 @@ def test_no_filter_means_the_last_24_hours_by_hour(alice):
     assert (period.grain, period.length) == ("hour", dt.timedelta(hours=24))
     assert period.end == NOW.replace(minute=0) + dt.timedelta(hours=1)
     assert form.department_ids() is None
+
+
+def test_the_last_full_week_is_the_seven_complete_days_before_today_and_compares_with_the_seven_before():
+    # Given 10 March, 14:30 UTC
+    period = period_for("week", NOW)
+
+    # Then the week is 3-9 March, whole days, and the week it is compared with is 24 February - 2 March
+    assert (period.start.date(), period.last_day, period.grain) == (dt.date(2026, 3, 3), dt.date(2026, 3, 9), "day")
+    previous = period.previous()
+    assert (previous.start.date(), previous.last_day) == (dt.date(2026, 2, 24), dt.date(2026, 3, 2))
+
+
+def test_the_board_report_covers_the_last_full_week_unless_asked_otherwise(alice):
+    form = BoardFilterForm({}, user=alice, now=NOW)
+
+    assert form.is_valid()
+    assert form.get_period() == period_for("week", NOW)
+    assert form["period"].value() == "week"  # shown chosen in the form
+    assert form.query_string() == "period=week"
 
 
 def test_quarter_to_date_starts_on_the_quarters_first_day():
