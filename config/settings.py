@@ -228,6 +228,7 @@ OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "SSO")
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, which every provider must accept (RFC 6749 2.3.1)
 if OIDC_RP_CLIENT_ID:
     _missing = [
         name

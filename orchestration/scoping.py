@@ -40,7 +40,8 @@ def scope_to_all_departments(queryset: QuerySet, user, field: str = "departments
 
 def audit_supervision_change(sender, instance, action: str, reverse: bool, pk_set, **_kwargs) -> None:
     """Record every change to who oversees a department (Department.supervisors), whichever screen or script
-    made it: one event per person and department, in that department, so its Supervisors see it too."""
+    made it: one event per person and department. Like a role change it is organisation-wide (no department_id),
+    seen by those who see the whole organisation's audit log, not by the department's Supervisors."""
     from django.contrib.auth.models import User
     from django.db import transaction
 
@@ -65,7 +66,6 @@ def audit_supervision_change(sender, instance, action: str, reverse: bool, pk_se
                 "supervision.changed",
                 subject_type="user",
                 subject_id=person.pk,
-                department_id=department.pk,
                 before=None,
                 after={"user": person.get_username(), change: [department.name]},
             )
