@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from accounts.grants import record_mapping_change
 from accounts.models import GroupMapping, SignInIdentity
 
 
@@ -28,6 +29,18 @@ class GroupMappingAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("departments")
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # the departments are saved here, after the row
+        record_mapping_change(form.instance, "changed" if change else "added")
+
+    def delete_model(self, request, obj) -> None:
+        record_mapping_change(obj, "deleted")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for mapping in queryset:
+            self.delete_model(request, mapping)
 
     @admin.display(description="Departments overseen")
     def department_names(self, mapping: GroupMapping) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 
 from accounts.models import GroupMapping
+from audit import chain
 from orchestration.models import Department
 from orchestration.roles import Role
 
@@ -50,3 +51,17 @@ def apply(user: User, grants: Grants) -> None:
     if user.is_staff != staff:
         user.is_staff = staff
         user.save(update_fields=["is_staff"])
+
+
+def record_mapping_change(mapping: GroupMapping, change: str) -> None:
+    """Audit a mapping saved or deleted: it decides who gets which role from the next sign-in on."""
+    chain.record(
+        f"sso.mapping_{change}",
+        subject_type="group_mapping",
+        subject_id=mapping.pk,
+        after={
+            "group": mapping.idp_group,
+            "role": mapping.role,
+            "departments": sorted(department.name for department in mapping.departments.all()),
+        },
+    )

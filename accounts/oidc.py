@@ -7,6 +7,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.urls import reverse
@@ -38,6 +39,10 @@ class SignInBackend(OIDCAuthenticationBackend):
         except (requests.RequestException, SuspiciousOperation) as error:  # a refusal page, not an error page
             logger.warning("Single sign-on failed: %s", error)
             return None
+
+    def get_user(self, user_id):
+        """Django's own: an account made inactive ends its open sessions (the library's keeps them)."""
+        return ModelBackend.get_user(self, user_id)
 
     def verify_token(self, token, **kwargs):
         """The library checks the signature and nonce; an ID token must also be meant for Regent (OIDC Core 3.1.3.7)."""

@@ -215,7 +215,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
-# Single sign-on with OpenID Connect (mozilla-django-oidc; README, "Single sign-on"): on when OIDC_RP_CLIENT_ID is set.
+# Single sign-on with OpenID Connect (mozilla-django-oidc; docs/sign-in.md): on when OIDC_RP_CLIENT_ID is set.
 AUTHENTICATION_BACKENDS = ["accounts.passwords.PasswordBackend", "accounts.oidc.SignInBackend"]
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
@@ -243,7 +243,7 @@ if OIDC_RP_CLIENT_ID:
     ]
     if _missing:
         raise ImproperlyConfigured(f"Single sign-on (OIDC_RP_CLIENT_ID) also needs {', '.join(_missing)}.")
-# Local passwords; off, only single sign-on signs people in (superusers too: README, "Single sign-on").
+# Local passwords; off, only single sign-on signs people in, superusers too (docs/sign-in.md, emergency access).
 PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", default=True)
 if not PASSWORD_LOGIN and not OIDC_RP_CLIENT_ID:
     raise ImproperlyConfigured("PASSWORD_LOGIN=false needs single sign-on (OIDC_RP_CLIENT_ID…), or nobody can log in.")

@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import GroupMapping
+from audit.models import AuditEvent
 from orchestration.roles import Role
 from tests.factories import UserFactory
 
@@ -28,6 +29,23 @@ def test_a_superuser_maps_a_group_to_a_role_and_departments(client, root, financ
     assert (mapping.role, list(mapping.departments.all())) == (Role.SUPERVISOR, [finance])
     listing = client.get("/admin/accounts/groupmapping/").content.decode()
     assert "finance-supervisors" in listing and "Finance" in listing
+    # And the audit log says who mapped what
+    event = AuditEvent.objects.get(kind="sso.mapping_added")
+    assert (event.actor, event.after) == (
+        root,
+        {"group": "finance-supervisors", "role": Role.SUPERVISOR, "departments": ["Finance"]},
+    )
+
+
+def test_deleting_a_mapping_is_audited(client, root):
+    mapping = GroupMapping.objects.create(idp_group="regent-auditors", role=Role.AUDITOR)
+    client.force_login(root)
+
+    response = client.post(f"/admin/accounts/groupmapping/{mapping.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302 and not GroupMapping.objects.exists()
+    event = AuditEvent.objects.get(kind="sso.mapping_deleted")
+    assert (event.actor, event.after) == (root, {"group": "regent-auditors", "role": Role.AUDITOR, "departments": []})
 
 
 def test_a_mapping_that_gives_nothing_is_refused_with_a_message(client, root):

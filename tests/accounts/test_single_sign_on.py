@@ -180,3 +180,17 @@ def test_the_provider_being_unreachable_ends_on_the_refusal_page_not_an_error(cl
     # Then she reads that the sign-in did not complete
     assert response.status_code == 403
     assert "did not complete" in response.content.decode()
+
+
+def test_making_someone_inactive_ends_the_session_they_opened_with_the_provider(client, identity_provider, mappings):
+    # Given grace is signed in with the provider
+    identity_provider.has_person("grace-0001", ["regent-auditors"], preferred_username="grace")
+    sign_in(client, identity_provider, "grace-0001")
+    assert client.get("/").status_code == 200
+
+    # When an administrator makes her account inactive
+    User.objects.filter(username="grace").update(is_active=False)
+
+    # Then her next page asks her to log in
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
