@@ -61,7 +61,7 @@ def audit_supervision_change(sender, instance, action: str, reverse: bool, pk_se
         pairs = [(person, instance) for person in people]
     change = "added" if action == "post_add" else "removed"
     with transaction.atomic():
-        for person, department in sorted(pairs, key=lambda pair: (pair[0].pk, pair[1].pk)):
+        for person, department in sorted(pairs, key=lambda pair: (pair[0].pk, pair[1].name)):
             chain.record(
                 "supervision.changed",
                 subject_type="user",
