@@ -45,11 +45,14 @@ class SignInBackend(OIDCAuthenticationBackend):
         return ModelBackend.get_user(self, user_id)
 
     def verify_token(self, token, **kwargs):
-        """The library checks the signature and nonce; an ID token must also be meant for Regent (OIDC Core 3.1.3.7)."""
+        """The library checks the signature and nonce; an ID token must also be meant for Regent, and come from
+        the configured issuer when one is (OIDC Core 3.1.3.7)."""
         payload = super().verify_token(token, **kwargs)
         audience = payload.get("aud")
         if settings.OIDC_RP_CLIENT_ID not in (audience if isinstance(audience, list) else [audience]):
             raise SuspiciousOperation("The ID token was issued for another client.")
+        if settings.OIDC_OP_ISSUER and payload.get("iss") != settings.OIDC_OP_ISSUER:
+            raise SuspiciousOperation(f"The ID token was issued by {payload.get('iss')!r}, not OIDC_OP_ISSUER.")
         return payload
 
     def retrieve_matching_jwk(self, token):

@@ -194,3 +194,21 @@ def test_making_someone_inactive_ends_the_session_they_opened_with_the_provider(
     # Then her next page asks her to log in
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_id_token_from_another_issuer_than_the_configured_one_is_refused(
+    client, identity_provider, mappings, settings
+):
+    # Given grace may sign in, and Regent trusts only the provider's own issuer
+    identity_provider.has_person("grace-0001", ["regent-auditors"], preferred_username="grace")
+    settings.OIDC_OP_ISSUER = identity_provider.url
+    assert sign_in(client, identity_provider, "grace-0001").wsgi_request.user.is_authenticated
+    client.logout()
+
+    # When Regent is configured for another issuer than the one signing the tokens
+    settings.OIDC_OP_ISSUER = "https://id.northwind.example"
+    response = sign_in(client, identity_provider, "grace-0001")
+
+    # Then the sign-in is refused
+    assert response.status_code == 403 and not response.wsgi_request.user.is_authenticated
+    assert "did not complete" in response.content.decode()
