@@ -55,8 +55,11 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain. Call it inside the transaction of the change it records.
 
-    With neither actor nor label, the person making the current request (if any) is the actor.
+    With neither actor nor label, the label of an enclosing `acting_as`, else the person making the current
+    request (if any), is the actor.
     """
+    if actor is None and not actor_label:
+        actor_label = _acting_label.get()
     if actor is None and not actor_label:
         actor = _request_user()
     if actor is not None and not actor_label:
@@ -101,6 +104,23 @@ def batch() -> Iterator[None]:
         _batch.reset(token)
     if events:
         append(events)
+
+
+_acting_label: ContextVar[str] = ContextVar("audit_acting_label", default="")
+
+
+@contextmanager
+def acting_as(label: str) -> Iterator[None]:
+    """Events recorded in the block without an actor name `label` as their actor ("sso:Okta").
+
+    For changes a signal records without knowing why they happen, such as the roles a sign-in grants
+    before anyone is signed in.
+    """
+    token = _acting_label.set(label)
+    try:
+        yield
+    finally:
+        _acting_label.reset(token)
 
 
 # The user of the request being served, set by audit.middleware.AuditActorMiddleware.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import LoginView
 from dashboard.views import assets
 from health import views
 
@@ -12,7 +13,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.prometheus_metrics, name="metrics"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/login/", LoginView.as_view()),  # one login page, throttled and single sign-on aware
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
     path("", include("dashboard.urls")),

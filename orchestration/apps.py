@@ -10,7 +10,14 @@ class OrchestrationConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.models import User
 
+        from orchestration.models import Department
         from orchestration.roles import audit_role_change, ensure_roles
+        from orchestration.scoping import audit_supervision_change
 
         post_migrate.connect(ensure_roles, dispatch_uid="regent.ensure_roles")
         m2m_changed.connect(audit_role_change, sender=User.groups.through, dispatch_uid="regent.audit_role_change")
+        m2m_changed.connect(
+            audit_supervision_change,
+            sender=Department.supervisors.through,
+            dispatch_uid="regent.audit_supervision_change",
+        )

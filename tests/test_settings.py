@@ -269,3 +269,23 @@ def test_an_archive_that_is_neither_a_directory_nor_a_bucket_is_refused_at_start
         "django.core.exceptions.ImproperlyConfigured: RETENTION_ARCHIVE='ftp://archive.example.com/regent' is not "
         "file:///absolute/dir or s3://bucket/prefix."
     )
+
+
+def test_single_sign_on_without_its_endpoints_is_rejected_naming_them():
+    result = run_python("-c", READ_SETTINGS, env={"OIDC_RP_CLIENT_ID": "regent", "OIDC_RP_CLIENT_SECRET": "s"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: Single sign-on (OIDC_RP_CLIENT_ID) also needs "
+        "OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT."
+    )
+
+
+def test_passwords_off_without_single_sign_on_is_rejected():
+    result = run_python("-c", READ_SETTINGS, env={"PASSWORD_LOGIN": "false"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: PASSWORD_LOGIN=false needs single sign-on "
+        "(OIDC_RP_CLIENT_ID…), or nobody can log in."
+    )

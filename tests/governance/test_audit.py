@@ -290,6 +290,40 @@ def test_taking_a_role_away_is_audited(dave):
     assert (event.kind, event.after) == ("role.changed", {"user": "dave", "removed": [Role.AUDITOR]})
 
 
+def test_making_someone_a_departments_supervisor_is_audited(erin, finance):
+    # When erin is made a supervisor of Finance, from the department's side as the admin does
+    finance.supervisors.add(erin)
+
+    # Then the event names her and the department she now oversees
+    (event,) = events_of("user", erin.pk)
+    assert (event.kind, event.after) == ("supervision.changed", {"user": "erin", "added": ["Finance"]})
+
+
+def test_taking_every_department_from_someone_is_audited_per_department(erin, finance, support):
+    # Given erin oversees Finance and Customer Support
+    erin.supervised_departments.add(finance, support)
+
+    # When they are all taken from her at once, from her side
+    erin.supervised_departments.clear()
+
+    # Then one event per department says she lost it
+    removed = [event.after for event in events_of("user", erin.pk) if "removed" in event.after]
+    assert removed == [
+        {"user": "erin", "removed": ["Customer Support"]},
+        {"user": "erin", "removed": ["Finance"]},
+    ]
+
+
+def test_changes_made_while_acting_as_a_sign_in_name_it_as_their_actor(erin):
+    # When a role is given inside a sign-in's acting_as
+    with chain.acting_as("sso:Northwind ID"):
+        erin.groups.add(Group.objects.get(name=Role.AUDITOR))
+
+    # Then the event's actor is the sign-in
+    (event,) = events_of("user", erin.pk)
+    assert (event.actor, event.actor_label) == (None, "sso:Northwind ID")
+
+
 def test_adding_someone_to_a_role_from_the_groups_side_is_audited(erin):
     # When erin is added to the Auditors from the group's side, as a script might
     Group.objects.get(name=Role.AUDITOR).user_set.add(erin)
