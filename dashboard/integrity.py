@@ -12,7 +12,7 @@ from django.conf import settings
 
 from audit import checkpoints, witnesses
 from audit.evidence import public_key_b64
-from audit.models import AuditEvent, Checkpoint, VerificationRun
+from audit.models import AuditEvent, Checkpoint, RetentionArchive, VerificationRun
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_departments
 
@@ -103,6 +103,44 @@ def checkpoint_view(checkpoint: Checkpoint | None) -> CheckpointView | None:
     )
 
 
+@dataclass(frozen=True)
+class RetentionView:
+    """What is kept, for how long, where expired records go, and the last cut: the chain starts after it."""
+
+    kept: list[tuple[str, str]]
+    archive: str
+    archives: int
+    last_cut: str
+
+
+_KEPT = {
+    "decisions": "Decisions, with their outcomes and approvals",
+    "audit_events": "Audit events",
+    "traces": "Traces",
+}
+
+
+def _days(days: int) -> str:
+    return f"{days:,} days (about {days * 12 // 365} months)" if days >= 60 else f"{days:,} days"
+
+
+def retention_view() -> RetentionView:
+    latest = RetentionArchive.objects.filter(deleted_at__isnull=False).first()
+    last_cut = ""
+    if latest is not None:
+        last_cut = (
+            f"Events #{latest.first_seq:,}–#{latest.seq:,} were archived to {latest.location}, read back and verified "
+            f"on {_when(latest.verified_at)}, then deleted on {_when(latest.deleted_at)}. The log now starts after "
+            f"event #{latest.seq:,}, whose hash a signed checkpoint holds."
+        )
+    return RetentionView(
+        kept=[(label, _days(settings.RETENTION_DAYS[kind])) for kind, label in _KEPT.items()],
+        archive=settings.RETENTION_ARCHIVE,
+        archives=RetentionArchive.objects.filter(deleted_at__isnull=False).count(),
+        last_cut=last_cut,
+    )
+
+
 def _interval(seconds: int) -> str:
     if seconds % 60 == 0:
         minutes = seconds // 60
@@ -126,6 +164,7 @@ def page_context(user) -> dict:
         context["public_key"] = public_key_b64()
         context["latest_verified"] = checkpoint_view(checkpoints.latest_verified())
         context["checkpoint_file"] = f"regent-checkpoint-{head.size}.json" if head else ""
+        context["retention"] = retention_view()
     else:
         departments = visible_departments(user)
         context["departments"] = ", ".join(department.name for department in departments)

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from audit import archive_check, archives, chain, retention, verification
@@ -480,3 +481,31 @@ def test_an_archive_the_bucket_will_not_take_deletes_nothing(settings, history, 
         retention.apply(now=LATER)
     assert AuditEvent.objects.count() == before
     assert not RetentionArchive.objects.exists()
+
+
+def test_the_integrity_page_tells_an_auditor_what_is_kept_and_where_the_log_now_starts(
+    archive_dir, history, client, dave
+):
+    # Given retention applied six months on: the old events archived and deleted
+    retention.apply(now=LATER)
+    cut = RetentionArchive.objects.get()
+
+    # When the Auditor opens the integrity page
+    client.force_login(dave)
+    page = client.get(reverse("dashboard:integrity")).content.decode()
+
+    # Then it says how long each kind is kept, where the archive is, and which events were cut and when
+    assert "kept 183 days (about 6 months)" in page
+    assert archive_dir.as_uri() in page
+    assert f"Events #1–#{cut.seq:,} were archived to {cut.location}" in page
+    assert f"The log now starts after event #{cut.seq:,}" in page
+
+
+def test_the_integrity_page_says_nothing_is_deleted_without_an_archive(settings, client, dave):
+    settings.RETENTION_ARCHIVE = ""
+    client.force_login(dave)
+
+    page = client.get(reverse("dashboard:integrity")).content.decode()
+
+    assert "None configured: nothing is ever deleted" in page
+    assert "Nothing has been deleted: the log starts at its first event." in page
