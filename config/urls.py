@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -23,6 +23,7 @@ from workflows.routing import forget_rankings
 pytest_plugins = [
     "tests.fixtures.audit",
     "tests.fixtures.governance",
+    "tests.fixtures.notifications",
     "tests.fixtures.servers",
     "tests.fixtures.workflows",
 ]

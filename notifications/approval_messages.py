@@ -1,0 +1,166 @@
+"""Approval requests told to the people who decide them, where they work.
+
+Messages hang off the audit chain's events (audit.events), as webhooks do: when `approval.requested`,
+`approval.escalated` or an expiry (`approval.resolved`, status expired) is chained, the people the request is
+addressed to (as their approvals inbox lists it: the approver role, and for Supervisors the departments they
+oversee) get a message in the same transaction's outbox, sent once it commits. A decision rolled back has no
+event, so no message. Beat reminds them APPROVAL_REMINDER_MINUTES before the deadline. Each message carries the
+request in words and a link of their own (notifications.links) that opens it in Regent after login.
+"""
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import DatabaseError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from governance.models import Approval
+from governance.models.policy import ApproverRole, Effect
+from governance.risk import RISK_BANDS
+from notifications import links
+from notifications.channels import Message
+from notifications.delivery import notify
+from notifications.models import Delivery, Preference
+from orchestration.models import Capability
+from orchestration.roles import Role
+
+logger = logging.getLogger(__name__)
+REMINDER_BATCH = 500
+ROLE_WORDS = {ApproverRole.SUPERVISOR: "a supervisor", ApproverRole.EXECUTIVE: "an executive"}
+
+
+def record_messages(events: list[dict]) -> None:
+    """Transaction listener on chained events: a message for each approval event that asks something of people.
+
+    A failure to write them is logged and undone to a savepoint; it never undoes the change itself.
+    """
+    occasions = {}
+    for event in events:
+        kind, data = event["type"], event["data"]
+        if kind in ("approval.requested", "approval.escalated") or (
+            kind == "approval.resolved" and data.get("status") == Approval.Status.EXPIRED
+        ):
+            occasions[data["approval_id"]] = (kind, event["id"])
+    if not occasions:
+        return
+    try:
+        with transaction.atomic():
+            approvals = Approval.objects.filter(pk__in=occasions).select_related("decision__agent", "department")
+            for approval in approvals:
+                kind, event_id = occasions[approval.pk]
+                occasion = "expired" if kind == "approval.resolved" else kind.removeprefix("approval.")
+                tell(approval, occasion, key=f"approval-{approval.pk}-{occasion}-{event_id}")
+    except DatabaseError:
+        logger.exception("could not record approval messages for %d request(s)", len(occasions))
+
+
+def addressees(approval: Approval) -> QuerySet[User]:
+    """Who the request waits for: the inbox's rule (governance.approvals.pending_for) read the other way round."""
+    people = User.objects.filter(is_active=True, groups__name=approval.approver_role)
+    if approval.approver_role != Role.EXECUTIVE:
+        people = people.filter(
+            Q(supervised_departments=approval.department_id) | Q(headed_departments=approval.department_id)
+        )
+    return people.distinct()
+
+
+def tell(approval: Approval, occasion: str, *, key: str) -> int:
+    """Send one person at a time (each link is their own) the message for this occasion; how many deliveries."""
+    wanted = "reminders" if occasion == "reminder" else "approvals"
+    muted = set(Preference.objects.filter(**{wanted: False}).values_list("user_id", flat=True))
+    sent = 0
+    for person in addressees(approval).exclude(pk__in=muted):
+        link = "" if occasion == "expired" else links.approval_link(approval.pk, person.pk)
+        sent += len(notify([person], message_for(approval, occasion, key=key, link=link)))
+    return sent
+
+
+def message_for(approval: Approval, occasion: str, *, key: str, link: str) -> Message:
+    decision = approval.decision
+    agent = decision.agent
+    amount = f", {money(decision.amount, decision.currency)}" if decision.amount is not None else ""
+    what = f"{agent.name} ({approval.department.name}) asks to {action_words(decision.action)}{amount}"
+    details = [
+        f"{what}.",
+        f"Risk {decision.risk_score} of 100 ({risk_band(decision.risk_score)}).",
+        *(f"Why a person is asked: {reason}" for reason in rationales(decision.matched_policies)),
+    ]
+    deadline = f"{approval.deadline:%Y-%m-%d %H:%M} UTC"
+    if occasion == "expired":
+        subject = f"Approval expired: {agent.name}{amount}"
+        headline = (
+            f"Nobody decided this request before its deadline ({deadline}), so it expired: the action did not "
+            "happen. It was not denied; the agent may ask again."
+        )
+    elif occasion == "escalated":
+        subject = f"Approval escalated to you: {agent.name}{amount}"
+        headline = (
+            f"Nobody decided in time at the level below; it now waits for {ROLE_WORDS[approval.approver_role]}. "
+            f"Decide by {deadline}."
+        )
+    elif occasion == "reminder":
+        subject = f"Reminder, decide by {deadline}: {agent.name}{amount}"
+        headline = f"This request still waits for your decision. Its deadline is {deadline}."
+    else:
+        subject = f"Approval needed: {agent.name}{amount}"
+        headline = f"A request waits for your decision. Decide by {deadline}."
+    text = "\n\n".join([headline, " ".join(details)])
+    severity = "critical" if decision.risk_score >= RISK_BANDS["critical"][0] else "warning"
+    return Message(subject=subject, text=text, kind=f"approval.{occasion}", key=key, severity=severity, link=link)
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An action's amount in the currency the agent gave, in the organisation's locale (as dashboard.money)."""
+    code = currency or settings.ORG_CURRENCY
+    return format_currency(Decimal(str(amount)), code, locale=settings.ORG_LOCALE)
+
+
+def action_words(code: str) -> str:
+    """The capability's description ("approve an invoice"), else the code in words."""
+    described = Capability.objects.filter(code=code).exclude(description="").values_list("description", flat=True)
+    for description in described:
+        return description[:1].lower() + description[1:]
+    subject, _, verb = code.partition(".")
+    return f"{verb.replace('_', ' ')} {subject.replace('_', ' ')}".strip()
+
+
+def risk_band(score: int) -> str:
+    return next((band for band, (low, high) in RISK_BANDS.items() if low <= score <= high), "critical")
+
+
+def rationales(matched: list[dict]) -> list[str]:
+    """The enforced policies that asked for a person, each once: "Big invoices need a supervisor: Large sums…"."""
+    seen = []
+    for policy in matched:
+        if policy.get("effect") == Effect.REQUIRE_APPROVAL and policy.get("mode") != "shadow":
+            line = f"{policy['name']}: {policy['rationale']}" if policy.get("rationale") else policy["name"]
+            if line not in seen:
+                seen.append(line)
+    return seen
+
+
+def remind_before_deadlines(now: dt.datetime | None = None) -> int:
+    """Remind the people a pending request waits for, once per level, APPROVAL_REMINDER_MINUTES before its
+    deadline. A request shorter than that is not reminded: its own message is recent. Returns deliveries written."""
+    now = now or timezone.now()
+    lead = dt.timedelta(minutes=settings.APPROVAL_REMINDER_MINUTES)
+    due = list(
+        Approval.objects.filter(
+            status=Approval.Status.PENDING, deadline__gt=now, deadline__lte=now + lead, requested_at__lt=now - lead
+        )
+        .select_related("decision__agent", "department")
+        .order_by("deadline")[:REMINDER_BATCH]
+    )
+    keys = {approval.pk: f"approval-{approval.pk}-reminder-{approval.escalation_level}" for approval in due}
+    reminded = set(Delivery.objects.filter(key__in=keys.values()).values_list("key", flat=True).distinct())
+    sent = 0
+    for approval in due:
+        if keys[approval.pk] not in reminded:
+            with transaction.atomic():
+                sent += tell(approval, "reminder", key=keys[approval.pk])
+    return sent

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.preferences, name="preferences"),
+    path("approvals/<str:token>/", views.approval_link, name="approval-link"),
+]
