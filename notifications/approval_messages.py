@@ -15,7 +15,7 @@ from decimal import Decimal
 from babel.numbers import format_currency
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from governance.models.policy import ApproverRole, Effect
 from governance.risk import RISK_BANDS
 from notifications import links
 from notifications.channels import Message
-from notifications.delivery import notify
+from notifications.delivery import channels_of, notify
 from notifications.models import Delivery, Preference
 from orchestration.models import Capability
 from orchestration.roles import Role
@@ -55,7 +55,7 @@ def record_messages(events: list[dict]) -> None:
                 kind, event_id = occasions[approval.pk]
                 occasion = "expired" if kind == "approval.resolved" else kind.removeprefix("approval.")
                 tell(approval, occasion, key=f"approval-{approval.pk}-{occasion}-{event_id}")
-    except DatabaseError:
+    except Exception:  # a message must never hold up the audit chain whose transaction this is
         logger.exception("could not record approval messages for %d request(s)", len(occasions))
 
 
@@ -72,9 +72,13 @@ def addressees(approval: Approval) -> QuerySet[User]:
 def tell(approval: Approval, occasion: str, *, key: str) -> int:
     """Send one person at a time (each link is their own) the message for this occasion; how many deliveries."""
     wanted = "reminders" if occasion == "reminder" else "approvals"
-    muted = set(Preference.objects.filter(**{wanted: False}).values_list("user_id", flat=True))
+    people = list(addressees(approval))
+    preferences = {p.user_id: p for p in Preference.objects.filter(user__in=people).select_related("user")}
     sent = 0
-    for person in addressees(approval).exclude(pk__in=muted):
+    for person in people:
+        preference = preferences.get(person.pk)
+        if (preference and not getattr(preference, wanted)) or not channels_of(person, preference):
+            continue  # muted, or nowhere to send: no link is made
         link = "" if occasion == "expired" else links.approval_link(approval.pk, person.pk)
         sent += len(notify([person], message_for(approval, occasion, key=key, link=link)))
     return sent

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import pytest
 from django.db import transaction
 
+from audit.models import AuditEvent
 from config.celery import app as celery_app
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval
+from integrations import webhooks
+from notifications import approval_messages
 from notifications.approval_messages import remind_before_deadlines
 from notifications.models import Delivery, Preference
 from orchestration.roles import Role
@@ -187,3 +190,36 @@ def test_the_head_of_a_department_is_told_too(finance, held, mailbox):
     held()
 
     assert mailbox.wait_for("hannah@example.com")["Subject"].strip().startswith("Approval needed")
+
+
+def test_a_failure_to_write_messages_never_undoes_the_request(bob, held, monkeypatch):
+    # Given a fault while the messages are written
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the outbox is broken")
+
+    monkeypatch.setattr(approval_messages, "notify", broken)
+
+    # When a request is held
+    decision = held()
+
+    # Then the request and its audit event stand; only the message is missing
+    assert Approval.objects.get(pk=decision.approval.pk).status == Approval.Status.PENDING
+    assert AuditEvent.objects.filter(kind="approval.requested", subject_id=str(decision.approval.pk)).exists()
+    assert Delivery.objects.count() == 0
+
+
+def test_systems_hear_of_requests_through_the_signed_webhooks(carol, held, serve):
+    # Given a system subscribed to approval events through the existing signed webhooks
+    system = serve(lambda _request: (200, "ok"))
+    webhooks.subscribe(system.url, ["approval.requested"], by=carol)
+
+    # When a request is held
+    decision = held()
+
+    # Then the system got it, signed, naming the request, its decision and who must decide it
+    (request,) = system.received
+    assert request.headers["X-Regent-Signature"].startswith("sha256=")
+    event = request.json()
+    assert event["type"] == "approval.requested"
+    assert event["data"]["approval_id"] == decision.approval.pk
+    assert (event["data"]["decision_id"], event["data"]["approver_role"]) == (decision.pk, "Supervisor")
