@@ -1,9 +1,9 @@
 """`/metrics` for operators' Prometheus: what the stores hold, read at scrape time, plus each process's own.
 
-Decisions by verdict, open approvals, webhook and notification deliveries waiting or failed, the Celery queue and the audit
-sequencer's delay are read from PostgreSQL and the broker when Prometheus scrapes, so they are the deployment's
-figures whichever process answers. Evaluate latency and the live stream's sockets only a process can see
-(telemetry.instruments); with PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
+Decisions by verdict, open approvals, webhook and notification deliveries waiting or failed, the Celery queue
+and the audit sequencer's delay are read from PostgreSQL and the broker when Prometheus scrapes, so they are the
+deployment's figures whichever process answers. Evaluate latency and the live stream's sockets only a process can
+see (telemetry.instruments); with PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
 
 The endpoint answers only a bearer METRICS_TOKEN; with no token configured it does not exist (404).
 """
