@@ -1,15 +1,19 @@
 """A person's own notification preferences, and the landing of an approval link from a message."""
 
+import uuid
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from governance.models import Approval
 from notifications import links
-from notifications.delivery import channels_of
+from notifications.delivery import Message, channels_of, notify
 from notifications.forms import PreferenceForm
 from notifications.models import Delivery, Preference
 
@@ -35,6 +39,24 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "recent": Delivery.objects.filter(recipient=request.user).order_by("-created_at")[:RECENT],
     }
     return render(request, "notifications/preferences.html", context, status=status)
+
+
+@require_POST
+@login_required
+def send_test(request: HttpRequest) -> HttpResponse:
+    """A message to oneself on every chosen channel, to check a webhook URL or an address works."""
+    message = Message(
+        subject="Regent test message",
+        text=f"You asked Regent for a test message. It reached you here, {request.user.get_username()}.",
+        kind="test",
+        key=f"test-{uuid.uuid4().hex}",
+        link=settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
+    )
+    if notify([request.user], message):
+        messages.success(request, "A test message is on its way: its delivery is listed below.")
+    else:
+        messages.error(request, "There is nowhere to send it: choose a channel first.")
+    return redirect("notifications:preferences")
 
 
 @never_cache

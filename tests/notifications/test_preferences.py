@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from notifications.models import Preference
+from notifications.models import Delivery, Preference
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +70,29 @@ def test_an_administrator_edits_preferences_in_the_admin_without_seeing_the_secr
 
     assert response.status_code == 200
     assert b"very-secret-token" not in response.content
+
+
+def test_a_test_message_reaches_the_chosen_channel(
+    bobs_client, bob, serve, settings, tasks_run_in_process, django_capture_on_commit_callbacks
+):
+    # Given Bob's Slack channel, and no email set up
+    settings.EMAIL_HOST = ""
+    slack = serve(lambda _request: (200, "ok"))
+    Preference.objects.create(user=bob, email=False, chat="slack", chat_webhook_url=slack.url)
+
+    # When he asks for a test message
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bobs_client.post(reverse("notifications:send-test"), follow=True)
+
+    # Then Slack received it, and his page lists its delivery
+    assert slack.received[0].json()["blocks"][0]["text"]["text"] == "Regent test message"
+    assert b"A test message is on its way" in response.content
+    assert Delivery.objects.get(recipient=bob, kind="test").status == "delivered"
+
+
+def test_a_test_message_with_nowhere_to_go_says_so(bobs_client, bob, settings):
+    settings.EMAIL_HOST = ""
+
+    response = bobs_client.post(reverse("notifications:send-test"), follow=True)
+
+    assert b"There is nowhere to send it: choose a channel first." in response.content
