@@ -1,15 +1,18 @@
 """Approval requests told to the people who decide them, where they work.
 
 Messages hang off the audit chain's events (audit.events), as webhooks do: when `approval.requested`,
-`approval.escalated` or an expiry (`approval.resolved`, status expired) is chained, the people the request is
-addressed to (as their approvals inbox lists it: the approver role, and for Supervisors the departments they
-oversee) get a message in the same transaction's outbox, sent once it commits. A decision rolled back has no
-event, so no message. Beat reminds them APPROVAL_REMINDER_MINUTES before the deadline. Each message carries the
-request in words and a link of their own (notifications.links) that opens it in Regent after login.
+`approval.escalated` or an expiry (`approval.resolved`, status expired) is chained, a notice is written in the
+same transaction (an outbox); once it commits a task tells the people the request is addressed to (as their
+approvals inbox lists it: the approver role, and for Supervisors the departments they oversee or head). A
+decision rolled back has no event, so no notice and no message. The notice is one row written in one statement,
+so the chaining transaction stays short (bench/notifications.py). Beat reminds them APPROVAL_REMINDER_MINUTES
+before the deadline. Each message carries the request in words and a link of their own (notifications.links)
+that opens it in Regent after login.
 """
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from decimal import Decimal
 
 from babel.numbers import format_currency
@@ -24,8 +27,8 @@ from governance.models.policy import ApproverRole, Effect
 from governance.risk import RISK_BANDS
 from notifications import links
 from notifications.channels import Message
-from notifications.delivery import channels_of, notify
-from notifications.models import Delivery, Preference
+from notifications.delivery import RESEND_AFTER_SECONDS, channels_of, notify
+from notifications.models import ApprovalNotice, Delivery, Preference
 from orchestration.models import Capability
 from orchestration.roles import Role
 
@@ -35,28 +38,67 @@ ROLE_WORDS = {ApproverRole.SUPERVISOR: "a supervisor", ApproverRole.EXECUTIVE: "
 
 
 def record_messages(events: list[dict]) -> None:
-    """Transaction listener on chained events: a message for each approval event that asks something of people.
+    """Transaction listener on chained events: a notice for each approval event that asks something of people.
 
-    A failure to write them is logged and undone to a savepoint; it never undoes the change itself.
+    It runs in the transaction that chains the events (the sequencer's), so it only writes one small row per
+    request in one statement; the people, their links and deliveries are worked out by a task once it commits
+    (`tell_from_notice`). A failure is logged and undone to a savepoint; it never undoes the chaining.
     """
-    occasions = {}
+    notices = []
     for event in events:
         kind, data = event["type"], event["data"]
         if kind in ("approval.requested", "approval.escalated") or (
             kind == "approval.resolved" and data.get("status") == Approval.Status.EXPIRED
         ):
-            occasions[data["approval_id"]] = (kind, event["id"])
-    if not occasions:
+            occasion = "expired" if kind == "approval.resolved" else kind.removeprefix("approval.")
+            key = f"approval-{data['approval_id']}-{occasion}-{event['id']}"
+            notices.append(ApprovalNotice(approval_id=data["approval_id"], occasion=occasion, key=key))
+    if not notices:
         return
     try:
         with transaction.atomic():
-            approvals = Approval.objects.filter(pk__in=occasions).select_related("decision__agent", "department")
-            for approval in approvals:
-                kind, event_id = occasions[approval.pk]
-                occasion = "expired" if kind == "approval.resolved" else kind.removeprefix("approval.")
-                tell(approval, occasion, key=f"approval-{approval.pk}-{occasion}-{event_id}")
+            ids = [notice.pk for notice in ApprovalNotice.objects.bulk_create(notices)]
     except Exception:  # a message must never hold up the audit chain whose transaction this is
-        logger.exception("could not record approval messages for %d request(s)", len(occasions))
+        logger.exception("could not record approval notices for %d event(s)", len(notices))
+        return
+    transaction.on_commit(lambda: _queue(ids))
+
+
+def _queue(notice_ids: list[int]) -> None:
+    """Queue each notice's task; one the broker refuses is queued again by `resend_untold`."""
+    from notifications.tasks import tell_approvers
+
+    for notice_id in notice_ids:
+        try:
+            tell_approvers.delay(notice_id)
+        except Exception:
+            logger.exception("could not queue approval notice %s; it will be resent", notice_id)
+
+
+@transaction.atomic
+def tell_from_notice(notice_id: int) -> int:
+    """Send a notice's messages, once: the people its request waits for now, each with a link of their own.
+    Returns the deliveries written (none when it was told already, or the request is gone)."""
+    notice = ApprovalNotice.objects.select_for_update(skip_locked=True).filter(pk=notice_id, told_at=None).first()
+    if notice is None:
+        return 0  # told already, or being told by another worker
+    approval = Approval.objects.select_related("decision__agent", "department").filter(pk=notice.approval_id).first()
+    sent = tell(approval, notice.occasion, key=notice.key) if approval else 0
+    notice.told_at = timezone.now()
+    notice.save(update_fields=["told_at"])
+    return sent
+
+
+def resend_untold(now: dt.datetime | None = None) -> int:
+    """Queue again notices whose task was lost (the process died after commit, or the broker refused it)."""
+    overdue = (now or timezone.now()) - dt.timedelta(seconds=RESEND_AFTER_SECONDS)
+    ids = list(
+        ApprovalNotice.objects.filter(told_at=None, created_at__lt=overdue).values_list("pk", flat=True)[
+            :REMINDER_BATCH
+        ]
+    )
+    _queue(ids)
+    return len(ids)
 
 
 def addressees(approval: Approval) -> QuerySet[User]:
@@ -74,13 +116,14 @@ def tell(approval: Approval, occasion: str, *, key: str) -> int:
     wanted = "reminders" if occasion == "reminder" else "approvals"
     people = list(addressees(approval))
     preferences = {p.user_id: p for p in Preference.objects.filter(user__in=people).select_related("user")}
+    message = message_for(approval, occasion, key=key, link="")
     sent = 0
     for person in people:
         preference = preferences.get(person.pk)
         if (preference and not getattr(preference, wanted)) or not channels_of(person, preference):
             continue  # muted, or nowhere to send: no link is made
         link = "" if occasion == "expired" else links.approval_link(approval.pk, person.pk)
-        sent += len(notify([person], message_for(approval, occasion, key=key, link=link)))
+        sent += len(notify([person], replace(message, link=link)))
     return sent
 
 

@@ -92,3 +92,22 @@ class FollowedLink(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.nonce} followed by {self.user}"
+
+
+class ApprovalNotice(models.Model):
+    """An approval event that people must hear of, written where the event is chained and told by a task after.
+
+    `approval_id` is a plain number, not a foreign key: retention deletes decided requests with their decisions.
+    """
+
+    approval_id = models.BigIntegerField()
+    occasion = models.CharField(max_length=10, help_text="requested, escalated or expired")
+    key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    told_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(told_at=None), name="notice_untold")]
+
+    def __str__(self) -> str:
+        return f"{self.occasion} notice for approval {self.approval_id}"

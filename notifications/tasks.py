@@ -14,8 +14,13 @@ def deliver_notification(delivery_id: int) -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def tell_approvers(notice_id: int) -> int:
+    return approval_messages.tell_from_notice(notice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def resend_overdue_notifications() -> int:
-    return delivery.resend_overdue()
+    return delivery.resend_overdue() + approval_messages.resend_untold()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -5,16 +5,15 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from audit.models import AuditEvent
 from config.celery import app as celery_app
 from governance.approvals import decide_approval, escalate_overdue
 from governance.models import Approval
 from integrations import webhooks
-from notifications import approval_messages
-from notifications.approval_messages import remind_before_deadlines
-from notifications.models import Delivery, Preference
+from notifications.approval_messages import remind_before_deadlines, resend_untold
+from notifications.models import ApprovalNotice, Delivery, Preference
 from orchestration.roles import Role
 from tests.factories import CapabilityFactory, UserFactory
 
@@ -193,11 +192,11 @@ def test_the_head_of_a_department_is_told_too(finance, held, mailbox):
 
 
 def test_a_failure_to_write_messages_never_undoes_the_request(bob, held, monkeypatch):
-    # Given a fault while the messages are written
+    # Given a fault while the notices are written, in the transaction that chains the request's events
     def broken(*_args, **_kwargs):
-        raise RuntimeError("the outbox is broken")
+        raise DatabaseError("the outbox is broken")
 
-    monkeypatch.setattr(approval_messages, "notify", broken)
+    monkeypatch.setattr(ApprovalNotice.objects, "bulk_create", broken)
 
     # When a request is held
     decision = held()
@@ -206,6 +205,21 @@ def test_a_failure_to_write_messages_never_undoes_the_request(bob, held, monkeyp
     assert Approval.objects.get(pk=decision.approval.pk).status == Approval.Status.PENDING
     assert AuditEvent.objects.filter(kind="approval.requested", subject_id=str(decision.approval.pk)).exists()
     assert Delivery.objects.count() == 0
+
+
+def test_a_notice_whose_task_was_lost_is_told_by_beat_once(bob, hold, finance_agent, mailbox):
+    # Given a request held, whose notice's task never left (its commit's callbacks are not run here)
+    hold(finance_agent)
+    notice = ApprovalNotice.objects.get()
+    assert notice.told_at is None
+
+    # When beat looks after the resend delay, twice
+    later = notice.created_at + dt.timedelta(minutes=10)
+    first, second = resend_untold(now=later), resend_untold(now=later)
+
+    # Then Bob is told once
+    assert (first, second) == (1, 0)
+    assert Delivery.objects.filter(recipient=bob, kind="approval.requested").count() == 1
 
 
 def test_systems_hear_of_requests_through_the_signed_webhooks(carol, held, serve):
