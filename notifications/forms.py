@@ -2,10 +2,19 @@
 
 from django import forms
 
-from notifications.models import Preference
+from notifications.models import Channel, Preference
 
 
 class PreferenceForm(forms.ModelForm):
+    chat = forms.ChoiceField(
+        required=False,
+        label="Also post to",
+        choices=[
+            ("", "No chat"),
+            (Channel.SLACK.value, Channel.SLACK.label),
+            (Channel.TEAMS.value, Channel.TEAMS.label),
+        ],
+    )
     chat_webhook_url = forms.URLField(
         required=False,
         max_length=500,
@@ -21,7 +30,6 @@ class PreferenceForm(forms.ModelForm):
         fields = ["email", "chat", "chat_webhook_url", "approvals", "reminders"]
         labels = {
             "email": "Email me",
-            "chat": "Also post to",
             "approvals": "Requests waiting for my decision",
             "reminders": "Reminders before a request's deadline",
         }

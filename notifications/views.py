@@ -35,6 +35,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "has_chat_webhook": bool(preference.chat_webhook_url),
+        "email_configured": bool(settings.EMAIL_HOST),
         "channels": channels_of(request.user, preference if preference.pk else None),
         "recent": Delivery.objects.filter(recipient=request.user).order_by("-created_at")[:RECENT],
     }

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from governance.models import Approval
 from tests.factories import PASSWORD
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("tasks_run_in_process")]
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/notifications/approvals/[^\s]+/")
@@ -54,3 +55,23 @@ def test_a_supervisor_follows_the_emailed_link_logs_in_and_decides_on_the_reques
     # And the same link, followed again, is refused with a page that says why
     page.goto(link)
     expect(page.get_by_test_id("link-refused")).to_contain_text("This link was already used")
+
+
+def test_a_supervisor_chooses_slack_on_their_page_and_the_url_stays_secret(
+    page: Page, asgi_server, bob: User, screenshots: Path
+) -> None:
+    # Given Bob, logged in, on his notifications page from the menu
+    log_in(page, "bob")
+    page.get_by_role("link", name="Notifications").click()
+
+    # When he chooses Slack and pastes his channel's webhook
+    page.get_by_label("Also post to").select_option("slack")
+    page.get_by_label("Chat webhook URL").fill("https://hooks.slack.com/services/T000/B000/secret-part")
+    page.get_by_role("button", name="Save").click()
+
+    # Then the page says it is saved and where he will hear, without showing the URL
+    expect(page.get_by_text("Your notification preferences are saved.")).to_be_visible()
+    expect(page.get_by_test_id("channels-now")).to_contain_text("Slack")
+    expect(page.get_by_label("Chat webhook URL")).to_have_value("")
+    assert "secret-part" not in page.content()
+    page.screenshot(path=screenshots / "notification-preferences.png", full_page=True)
