@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "workflows",
     "integrations",
+    "notifications",
     "dashboard",
     "demo",
 ]
@@ -440,6 +441,30 @@ if REDIS_URL:
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+
+# Notifications (notifications.delivery): email through Django's SMTP backend when EMAIL_HOST is set (unset: no
+# email is sent, the zero-configuration default), chat webhooks each person sets, attempts with the webhooks' backoff.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, port 587) or EMAIL_USE_SSL (port 465), not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Regent <regent@localhost>")
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
+NOTIFY_TIMEOUT_SECONDS = env_int("NOTIFY_TIMEOUT_SECONDS", 5)
+# Where people open Regent: messages link there (an approval link is SITE_URL + /notifications/approvals/…).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+APPROVAL_LINK_MAX_AGE_SECONDS = env_int("APPROVAL_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600)
+APPROVAL_REMINDER_MINUTES = env_int("APPROVAL_REMINDER_MINUTES", 30)
+CELERY_BEAT_SCHEDULE["remind-approvers"] = {"task": "notifications.tasks.remind_approvers", "schedule": 60}
+CELERY_BEAT_SCHEDULE["resend-overdue-notifications"] = {
+    "task": "notifications.tasks.resend_overdue_notifications",
+    "schedule": 60,
+}
 
 # Production hardening; each can be relaxed by the environment behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -18,5 +18,6 @@ urlpatterns = [
     path("admin/login/", LoginView.as_view()),  # one login page, throttled and single sign-on aware
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -1,9 +1,9 @@
 """`/metrics` for operators' Prometheus: what the stores hold, read at scrape time, plus each process's own.
 
-Decisions by verdict, open approvals, webhook deliveries waiting or failed, the Celery queue and the audit
-sequencer's delay are read from PostgreSQL and the broker when Prometheus scrapes, so they are the deployment's
-figures whichever process answers. Evaluate latency and the live stream's sockets only a process can see
-(telemetry.instruments); with PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
+Decisions by verdict, open approvals, webhook and notification deliveries waiting or failed, the Celery queue
+and the audit sequencer's delay are read from PostgreSQL and the broker when Prometheus scrapes, so they are the
+deployment's figures whichever process answers. Evaluate latency and the live stream's sockets only a process can
+see (telemetry.instruments); with PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
 
 The endpoint answers only a bearer METRICS_TOKEN; with no token configured it does not exist (404).
 """
@@ -29,6 +29,7 @@ from dashboard.kpis.snapshot import merge, snapshot
 from dashboard.models import DAY, DecisionRollup, RollupChange
 from governance.models import Approval, Verdict
 from integrations.models import WebhookDelivery
+from notifications.models import Channel, Delivery
 
 logger = logging.getLogger(__name__)
 BROKER_TIMEOUT_SECONDS = 2
@@ -70,6 +71,13 @@ class StoresCollector(Collector):
                 .annotate(Count("pk"))
                 .order_by()
             )
+            notifications = {
+                (row["channel"], row["status"]): row["count"]
+                for row in Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED])
+                .values("channel", "status")
+                .annotate(count=Count("pk"))
+                .order_by()
+            }
             queue = PendingEvent.objects.aggregate(count=Count("pk"), oldest=Min("queued_at"))
         now = timezone.now()
 
@@ -98,6 +106,15 @@ class StoresCollector(Collector):
         for status in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED):
             failures.add_metric([status], deliveries.get(status, 0))
         yield failures
+        unsent = GaugeMetricFamily(
+            "regent_notification_deliveries",
+            "Messages to people not delivered, by channel: pending (being retried) or failed (retries exhausted).",
+            labels=["channel", "status"],
+        )
+        for channel in Channel.values:
+            for status in (Delivery.Status.PENDING, Delivery.Status.FAILED):
+                unsent.add_metric([channel, status], notifications.get((channel, status), 0))
+        yield unsent
         yield _gauge(
             "regent_audit_queue_events",
             "Audit events committed and waiting for the sequencer to chain them.",

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.audit",
     "tests.fixtures.governance",
     "tests.fixtures.identity",
+    "tests.fixtures.notifications",
     "tests.fixtures.servers",
     "tests.fixtures.workflows",
 ]

@@ -19,6 +19,7 @@ from config.celery import app as celery_app
 from dashboard.stream.hub import MAX_PENDING, Hub, Subscriber
 from governance.models import Effect, Verdict
 from integrations.models import WebhookDelivery, WebhookSubscription
+from notifications.models import Delivery
 from orchestration.keys import issue_key
 from tests.factories import DecisionFactory
 from tests.support.parallel import broker_url
@@ -122,6 +123,27 @@ def test_webhook_deliveries_waiting_or_failed_are_counted(client, metrics_on):
 
     assert samples['regent_webhook_deliveries{status="failed"}'] == 2
     assert samples['regent_webhook_deliveries{status="pending"}'] == 1
+
+
+def test_notification_deliveries_waiting_or_failed_are_counted_by_channel(client, metrics_on, bob):
+    for n, (channel, status) in enumerate([("email", "failed"), ("slack", "pending"), ("email", "delivered")]):
+        Delivery.objects.create(
+            recipient=bob,
+            channel=channel,
+            key=f"k{n}",
+            kind="approval.requested",
+            severity="info",
+            subject="s",
+            text="t",
+            status=status,
+        )
+
+    samples = scrape(client)
+
+    assert samples['regent_notification_deliveries{channel="email",status="failed"}'] == 1
+    assert samples['regent_notification_deliveries{channel="slack",status="pending"}'] == 1
+    assert samples['regent_notification_deliveries{channel="email",status="pending"}'] == 0
+    assert samples['regent_notification_deliveries{channel="teams",status="failed"}'] == 0
 
 
 def test_the_audit_queue_and_its_oldest_entry_are_shown(client, metrics_on):

@@ -125,19 +125,30 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     approval = get_object_or_404(scope_to_departments(Approval.objects.all(), request.user), pk=pk)
     form = DecideForm(request.POST)
     comment = request.POST.get("comment", "")
+    on_decision_page = request.POST.get("back") == "decision"  # where a message's link lands (notifications)
+    decision_page = f"{reverse('dashboard:decision', args=[approval.decision_id])}#approval-heading"
+    problem = None
     if not form.is_valid():
         field, text = _first_error(form)
-        return _refused(request, approval.pk, field, text, comment, status=400)
-    approve = form.cleaned_data["verdict"] == "approve"
-    try:
-        approvals.decide_approval(approval.pk, approve=approve, by=request.user, comment=form.cleaned_data["comment"])
-    except approvals.ApprovalError as exc:
-        return _refused(request, approval.pk, "verdict", str(exc), comment, status=exc.status_code)
+        problem = (field, text, 400)
+    else:
+        approve = form.cleaned_data["verdict"] == "approve"
+        try:
+            approvals.decide_approval(
+                approval.pk, approve=approve, by=request.user, comment=form.cleaned_data["comment"]
+            )
+        except approvals.ApprovalError as exc:
+            problem = ("verdict", str(exc), exc.status_code)
+    if problem and on_decision_page and not _wants_json(request):
+        messages.error(request, problem[1])
+        return redirect(decision_page)
+    if problem:
+        return _refused(request, approval.pk, problem[0], problem[1], comment, status=problem[2])
     done = f"Request {approval.pk} {'approved' if approve else 'rejected'}."
     if _wants_json(request):
         return JsonResponse({"approval": approval.pk, "decided": True, "message": done})
     messages.success(request, done)
-    return _back_to_inbox(request, f"approval-{approval.pk}")
+    return redirect(decision_page) if on_decision_page else _back_to_inbox(request, f"approval-{approval.pk}")
 
 
 def _refused(request: HttpRequest, pk: int, field: str, text: str, comment: str, *, status: int) -> HttpResponse:

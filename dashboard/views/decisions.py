@@ -20,7 +20,7 @@ from dashboard.decisions import (
     queued_entries,
     scoped_decisions,
 )
-from governance import overrides
+from governance import approvals, overrides
 
 
 @login_required
@@ -83,6 +83,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         "trail": audit_trail(decision),
         "queued": queued_entries(decision),
         "may_override": overrides.may_override(request.user, decision) and not hasattr(decision, "override"),
+        "may_decide": hasattr(decision, "approval") and approvals.may_decide(request.user, decision.approval),
     }
     return render(request, "dashboard/decision.html", context)
 
