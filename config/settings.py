@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "workflows",
     "integrations",
     "dashboard",
+    "alerting",
     "demo",
 ]
 
@@ -283,6 +284,10 @@ CELERY_BEAT_SCHEDULE = {
     "resend-unsent-steps": {"task": "workflows.tasks.resend_unsent_steps", "schedule": STEP_RESEND_SECONDS / 2},
     "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
     "resend-overdue-webhooks": {"task": "integrations.tasks.resend_overdue_webhooks", "schedule": 60},
+    "evaluate-alert-rules": {
+        "task": "alerting.tasks.evaluate_alert_rules",
+        "schedule": env_int("ALERT_EVALUATION_SECONDS", 60),
+    },
 }
 
 # The simulated provider's work takes up to this long (uniformly), to look like a model call.

@@ -15,5 +15,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
+    path("api/v1/", include("alerting.api.urls")),
+    path("", include("alerting.urls")),
     path("", include("dashboard.urls")),
 ]
