@@ -311,3 +311,17 @@ def test_firing_and_resolving_are_audit_events_and_live_events_naming_who_is_tol
         ("alert.fired", finance_agent.department_id, finance_agent.pk),
         ("alert.resolved", finance_agent.department_id, finance_agent.pk),
     ]
+
+
+def test_the_organisations_alerts_stream_to_organisation_wide_roles_only(make_rule, alice, bob):
+    from dashboard.stream.scope import scope_for_user
+
+    # Given an alert on the audit log (no department) recorded as a live event
+    make_rule(Kind.AUDIT_CHAIN)
+    VerificationRun.objects.create(status="broken", finished_at=NOW, broken_seq=1, findings=["Event 1 was changed."])
+    evaluate_rules(NOW)
+    event = events.as_stream_event(AuditEvent.objects.get(kind="alert.fired"))
+
+    # Then alice (Executive) receives it on the stream, and bob (Supervisor) does not
+    assert scope_for_user(alice).allows(event)
+    assert not scope_for_user(bob).allows(event)
