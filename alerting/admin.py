@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from alerting.models import AlertRule
 from alerting.rules import record_rule_change, rule_errors
+from orchestration.scoping import scope_to_all_departments
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -57,6 +58,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
         ),
         ("Repeats", {"fields": ["throttle_minutes"]}),
     ]
+
+    def get_queryset(self, request):
+        """A Supervisor reads the rules on their departments alone; the organisation's are for organisation-wide
+        roles, as in the API."""
+        return scope_to_all_departments(super().get_queryset(request), request.user)
 
     def save_model(self, request, obj: AlertRule, form, change: bool) -> None:
         if not change:

@@ -69,7 +69,8 @@ class AlertRule(models.Model):
     baseline_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Violation or escalation rate: the days before the window that give the baseline (1 to 30).",
+        help_text="Violation or escalation rate: the whole UTC days before the window's first day that give the "
+        "baseline (1 to 30).",
     )
     minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Approvals waiting: fire when the oldest has waited longer than this."

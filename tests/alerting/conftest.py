@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from alerting.models import AlertRule
-from dashboard.models import HOUR, DecisionRollup
+from dashboard.models import DAY, HOUR, DecisionRollup
 from orchestration.models import Agent
 from tests.support.clock import NOW
 
@@ -26,12 +26,19 @@ def make_rule(db) -> Callable[..., AlertRule]:
 
 @pytest.fixture
 def bucket(db) -> Callable[..., DecisionRollup]:
-    """An hour bucket of an agent's decisions `hours_ago` hours before the current one, as the fold writes it."""
+    """An hour bucket of an agent's decisions `hours_ago` hours before the current one (a day bucket `days_ago`
+    days before today, when given), as the fold writes it."""
 
-    def make(agent: Agent, verdict: str = "allow", *, hours_ago: int = 0, **measures) -> DecisionRollup:
+    def make(
+        agent: Agent, verdict: str = "allow", *, hours_ago: int = 0, days_ago: int | None = None, **measures
+    ) -> DecisionRollup:
+        if days_ago is None:
+            grain, start = HOUR, THIS_HOUR - dt.timedelta(hours=hours_ago)
+        else:
+            grain, start = DAY, THIS_HOUR.replace(hour=0) - dt.timedelta(days=days_ago)
         return DecisionRollup.objects.create(
-            grain=HOUR,
-            start=THIS_HOUR - dt.timedelta(hours=hours_ago),
+            grain=grain,
+            start=start,
             department_id=agent.department_id,
             agent=agent,
             provider_id=agent.provider_id,

@@ -203,3 +203,21 @@ def test_people_without_a_role_get_no_alerts(client, alerts_everywhere, erin):
 
     assert client.get("/alerts/").status_code == 403
     assert api(erin).get("/api/v1/alerts").status_code == 403
+
+
+def test_a_supervisor_reads_only_the_rules_on_their_departments(client, make_rule, bob, finance, support):
+    # Given rules on Finance, on Customer Support and on the whole organisation
+    make_rule(Kind.KILL_SWITCH, name="Finance kills", departments=[finance])
+    make_rule(Kind.KILL_SWITCH, name="Support kills", departments=[support])
+    make_rule(Kind.KILL_SWITCH, name="Every kill")
+    bob.is_staff = True
+    bob.save()
+    client.force_login(bob)
+
+    # When bob (Finance's Supervisor) lists them in the API and in the admin
+    listed = [rule["name"] for rule in api(bob).get("/api/v1/alert-rules").json()["results"]]
+    page = client.get(reverse("admin:alerting_alertrule_changelist")).content.decode()
+
+    # Then he reads Finance's rule alone
+    assert listed == ["Finance kills"]
+    assert "Finance kills" in page and "Support kills" not in page and "Every kill" not in page

@@ -74,9 +74,9 @@ def test_a_violation_rate_far_above_its_weekly_baseline_opens_an_alert_until_it_
 ):
     # Given a rule: violations in the last hour over twice the previous 7 days' rate, with 20 decisions at least
     make_rule(Kind.VIOLATION_RATE, threshold=2, minimum_volume=20, window_hours=1, baseline_days=7)
-    for agent in (finance_agent, support_agent):  # a baseline of 10% for both departments
-        bucket(agent, "allow", hours_ago=30, decisions=90)
-        bucket(agent, "deny", hours_ago=30, decisions=10)
+    for agent in (finance_agent, support_agent):  # a baseline of 10% for both departments, 3 days ago
+        bucket(agent, "allow", days_ago=3, decisions=90)
+        bucket(agent, "deny", days_ago=3, decisions=10)
     allowed_now = bucket(finance_agent, "allow", decisions=12)  # Finance now: 8 of 20 (40%)
     bucket(finance_agent, "deny", decisions=5)
     bucket(finance_agent, "flag", decisions=3)
