@@ -2,20 +2,25 @@
 resolves it when the condition clears; one open alert per rule and subject; throttled; audited and live."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from alerting import evaluation
 from alerting.evaluation import evaluate_rules
 from alerting.models import Alert, AlertRule
 from alerting.tasks import evaluate_alert_rules
 from audit import events
 from audit.models import AuditEvent, VerificationRun
+from dashboard.stream.scope import scope_for_user
 from governance.approvals import decide_approval
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, Department, Status
+from tests.support.audit import wait_until_sequenced
 from tests.support.clock import NOW
+from tests.support.threads import in_thread
 
 Kind = AlertRule.Kind
 
@@ -314,8 +319,6 @@ def test_firing_and_resolving_are_audit_events_and_live_events_naming_who_is_tol
 
 
 def test_the_organisations_alerts_stream_to_organisation_wide_roles_only(make_rule, alice, bob):
-    from dashboard.stream.scope import scope_for_user
-
     # Given an alert on the audit log (no department) recorded as a live event
     make_rule(Kind.AUDIT_CHAIN)
     VerificationRun.objects.create(status="broken", finished_at=NOW, broken_seq=1, findings=["Event 1 was changed."])
@@ -325,3 +328,35 @@ def test_the_organisations_alerts_stream_to_organisation_wide_roles_only(make_ru
     # Then alice (Executive) receives it on the stream, and bob (Supervisor) does not
     assert scope_for_user(alice).allows(event)
     assert not scope_for_user(bob).allows(event)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_evaluators_at_once_open_one_alert(finance_agent, alice, monkeypatch):
+    # Given a kill switch rule, a killed agent, and two evaluators that each wait, once they have found the alert
+    # to open, until the other has found it too
+    AlertRule.objects.create(name="Kill switch used", kind=Kind.KILL_SWITCH)
+    change_agent_status(finance_agent, Status.KILLED, by=alice, reason="Test")
+    both_planned, first_plan_made = threading.Barrier(2, timeout=30), threading.local()
+    find = evaluation.findings
+
+    def find_then_wait(*args):
+        found = find(*args)
+        if not getattr(first_plan_made, "done", False):
+            first_plan_made.done = True
+            both_planned.wait()
+        return found
+
+    monkeypatch.setattr(evaluation, "findings", find_then_wait)
+    results, errors = [], []
+
+    # When both evaluate at once
+    threads = [in_thread(lambda: results.append(evaluation.evaluate_rules(NOW)), errors) for _ in range(2)]
+    for thread in threads:
+        thread.join(60)
+
+    # Then one opens the alert and the other, planning again under the rule's lock, finds it open
+    assert not errors
+    assert sorted(r.fired for r in results) == [0, 1]
+    assert Alert.objects.count() == 1
+    wait_until_sequenced()
+    assert AuditEvent.objects.filter(kind="alert.fired").count() == 1
