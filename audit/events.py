@@ -29,6 +29,8 @@ STREAMED_KINDS = {
     "policy.changed",
     "workflow.step_changed",
     "decision.overridden",
+    "alert.fired",
+    "alert.resolved",
 }
 
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "integrations",
     "notifications",
     "dashboard",
+    "alerting",
     "demo",
 ]
 
@@ -315,6 +316,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 # A step pending this long with nothing started is sent again (its task was lost between commit and publish).
 STEP_RESEND_SECONDS = env_int("STEP_RESEND_SECONDS", 10)
+# How often beat evaluates the alert rules (alerting.evaluation).
+ALERT_EVALUATION_SECONDS = env_int("ALERT_EVALUATION_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-approvals": {
         "task": "governance.tasks.escalate_overdue_approvals",
@@ -324,6 +327,7 @@ CELERY_BEAT_SCHEDULE = {
     "resend-unsent-steps": {"task": "workflows.tasks.resend_unsent_steps", "schedule": STEP_RESEND_SECONDS / 2},
     "fold-rollups": {"task": "dashboard.tasks.fold_rollups", "schedule": env_int("ROLLUP_FOLD_SECONDS", 5)},
     "resend-overdue-webhooks": {"task": "integrations.tasks.resend_overdue_webhooks", "schedule": 60},
+    "evaluate-alert-rules": {"task": "alerting.tasks.evaluate_alert_rules", "schedule": ALERT_EVALUATION_SECONDS},
 }
 
 # The simulated provider's work takes up to this long (uniformly), to look like a model call.

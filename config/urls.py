@@ -19,5 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/v1/", include("alerting.api.urls")),
+    path("", include("alerting.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -29,6 +29,7 @@ NAV_ITEMS = [
     NavItem("Decisions", "dashboard:decisions", "governance.view_decision"),
     NavItem("Departments", "dashboard:departments", "orchestration.view_department"),
     NavItem("Approvals", "dashboard:approvals", "governance.view_approval"),
+    NavItem("Alerts", "alerting:alerts", "alerting.view_alert"),
     NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
     NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),

@@ -318,3 +318,27 @@ WORKFLOWS = [
     ),
 ]
 STRATEGY = {"cost": 30, "risk": 30, "customer_satisfaction": 20, "resilience": 20}
+
+# Alert rules a Policy Admin would start with (alerting): the organisation's, checked every minute.
+ALERT_RULES = [
+    {"name": "An agent past 80% of its monthly budget", "kind": "budget", "level": "agent", "threshold": 80},
+    {
+        "name": "A department spending ahead of the month",
+        "kind": "budget",
+        "level": "department",
+        "threshold": 100,
+        "pro_rata": True,
+    },
+    {
+        "name": "Violations at twice the week's rate",
+        "kind": "violation_rate",
+        "threshold": 2,
+        "minimum_volume": 20,
+        "window_hours": 1,
+        "baseline_days": 7,
+    },
+    {"name": "Average risk above appetite today", "kind": "risk_appetite", "minimum_volume": 20, "window_hours": 24},
+    {"name": "An approval waiting over 30 minutes", "kind": "approvals_waiting", "minutes": 30},
+    {"name": "Kill switch used", "kind": "kill_switch"},
+    {"name": "Audit log failing verification", "kind": "audit_chain"},
+]

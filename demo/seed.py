@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from alerting.models import AlertRule
 from audit import chain
 from audit.models import AuditEvent
 from demo import company, pace
@@ -52,6 +53,7 @@ def seed_company(*, history_days: int = 14, peak_rate: float = pace.PEAK_RATE, s
     }
     _seed_agents(rng, departments, providers, capabilities, people)
     _seed_policies(departments, people["policyadmin"])
+    _seed_alert_rules(people["policyadmin"])
     _seed_workflows(capabilities)
     if not Strategy.objects.filter(is_active=True).exists():
         set_strategy(**company.STRATEGY, note="Demo starting point", by=people["executive"])
@@ -119,6 +121,14 @@ def _seed_agents(rng, departments, providers, capabilities, people) -> None:
             )
             if created:
                 agent.capabilities.set([capabilities[c] for c in codes])
+
+
+def _seed_alert_rules(author: User) -> None:
+    for spec in company.ALERT_RULES:
+        rule = AlertRule(created_by=author, **spec)
+        if not AlertRule.objects.filter(name=rule.name).exists():
+            rule.full_clean()
+            rule.save()
 
 
 def _seed_policies(departments: dict[str, Department], author: User) -> None:

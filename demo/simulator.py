@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from alerting.evaluation import evaluate_rules
 from audit.tasks import sign_checkpoint
 from dashboard.tasks import fold_rollups
 from demo import pace
@@ -86,6 +87,7 @@ class Simulator:
             fold_rollups: ROLLUP_SECONDS,
             self.approvers.work: APPROVERS_SECONDS,
             sign_checkpoint: settings.AUDIT_CHECKPOINT_SECONDS,  # the integrity page promises one this often
+            evaluate_rules: settings.ALERT_EVALUATION_SECONDS,
         }
         due = dict.fromkeys(chores, time.monotonic())
         next_action = time.monotonic() + self._wait()

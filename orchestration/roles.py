@@ -36,6 +36,8 @@ _VIEW_DOMAIN = [
     "workflows.view_steptemplate",
     "workflows.view_workflowrun",
     "workflows.view_steprun",
+    "alerting.view_alert",  # open and recent alerts of their scope (alerting)
+    "alerting.view_alertrule",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -66,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
         "governance.delete_policyexample",
+        *(f"alerting.{verb}_alertrule" for verb in ("add", "change", "delete")),
         "workflows.start_workflowrun",
         *(
             f"workflows.{verb}_{model}"

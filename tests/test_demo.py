@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
+from alerting.models import Alert, AlertRule
 from audit.chain import verify_chain
 from audit.models import AuditEvent, Checkpoint
 from demo import company
@@ -13,13 +14,15 @@ from demo.seed import seed_company
 from demo.simulator import Simulator
 from governance.models import Approval, Decision, Policy, PolicyExample, PolicyVersion
 from governance.policy_examples import run_examples
-from orchestration.models import Agent, Department, ModelProvider
+from orchestration.kill_switch import change_agent_status
+from orchestration.models import Agent, Department, ModelProvider, Status
 
 SMALL_HISTORY = {"history_days": 1, "peak_rate": 0.005}
 
 
 def counts() -> dict[str, int]:
     models = [Department, Agent, ModelProvider, Policy, PolicyVersion, PolicyExample, Decision, Approval, AuditEvent]
+    models.append(AlertRule)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -117,3 +120,26 @@ def test_the_running_demo_signs_checkpoints_as_beat_does_in_production() -> None
 
     # Then a checkpoint is signed, as the integrity page promises
     assert Checkpoint.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_running_demo_evaluates_its_alert_rules_as_beat_does_in_production() -> None:
+    # Given the demo company with its alert rules, and one agent stopped with the kill switch
+    seed_company(history_days=0, peak_rate=0.001)
+    agent = Agent.objects.order_by("pk").first()
+    change_agent_status(agent, Status.KILLED, reason="Demo test")
+    simulator = Simulator(peak=0.001, seed=4)
+
+    # When the simulated company has run for a moment
+    simulator.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not Alert.objects.filter(subject_type="agent", subject_id=agent.pk).exists():
+            assert time.monotonic() < deadline, "no alert opened"
+            time.sleep(0.2)
+    finally:
+        simulator.stop()
+
+    # Then the kill switch rule has opened an alert for the agent
+    alert = Alert.objects.get(subject_type="agent", subject_id=agent.pk)
+    assert alert.rule.name == "Kill switch used"

@@ -6,7 +6,8 @@ from orchestration.models import Agent
 from orchestration.roles import roles_of, sees_whole_organisation
 from orchestration.scoping import visible_departments
 
-ORGANISATION_EVENTS = {"policy.changed"}  # events with no department that every role may see
+ORGANISATION_EVENTS = {"policy.changed"}  # events with no department that every role may see; the others with none
+# (an alert on the audit log) go to those who see every department
 
 
 class FilterError(ValueError):
@@ -29,7 +30,7 @@ class StreamScope:
             return False
         department_id = event["department_id"]
         if department_id is None:
-            if event["type"] not in ORGANISATION_EVENTS:
+            if event["type"] not in ORGANISATION_EVENTS and not self.all_departments:
                 return False
         elif not (self.all_departments or department_id in self.department_ids):
             return False

@@ -14,6 +14,7 @@ import pytest
 from django.db import transaction
 from drf_spectacular.generators import EndpointEnumerator
 
+from alerting.models import Alert, AlertRule
 from audit.models import AuditEvent
 from governance.models import Approval, ReplayRun, Verdict
 from governance.models.policy import ApproverRole
@@ -242,6 +243,19 @@ ROWS = {
     "webhook-delete": Row("delete", "/api/v1/webhooks/{finance_webhook}", ok(["bob", "carol"], 204)),
     "webhook-detail-organisation": Row("get", "/api/v1/webhooks/{webhook}", {**ok(["carol"]), "bob": 404}),
     "webhook-delete-organisation": Row("delete", "/api/v1/webhooks/{webhook}", {**ok(["carol"], 204), "bob": 404}),
+    # Alert rules: Policy Admins write them; a Supervisor reads those on their departments alone.
+    "alert-rules-list": Row("get", "/api/v1/alert-rules", ok(VIEWERS)),
+    "alert-rule-create": Row("post", "/api/v1/alert-rules", ok(["carol"], 201), {"name": "K", "kind": "kill_switch"}),
+    "alert-rule-detail": Row("get", "/api/v1/alert-rules/{finance_rule}", ok(VIEWERS)),
+    "alert-rule-detail-organisation": Row("get", "/api/v1/alert-rules/{rule}", {**ok(ORGANISATION), "bob": 404}),
+    "alert-rule-update": Row("patch", "/api/v1/alert-rules/{finance_rule}", ok(["carol"]), {"throttle_minutes": 5}),
+    "alert-rule-replace": Row(
+        "put", "/api/v1/alert-rules/{finance_rule}", ok(["carol"]), {"name": "Kills", "kind": "kill_switch"}
+    ),
+    "alert-rule-delete": Row("delete", "/api/v1/alert-rules/{finance_rule}", ok(["carol"], 204)),
+    "alerts-list": Row("get", "/api/v1/alerts", ok(VIEWERS)),
+    "alert-detail": Row("get", "/api/v1/alerts/{finance_alert}", ok(VIEWERS)),
+    "alert-detail-other": Row("get", "/api/v1/alerts/{support_alert}", {**ok(ORGANISATION), "bob": 404}),
 }
 
 
@@ -271,6 +285,10 @@ def fill(value, world):
         "alice_token",
         "step",
         "support_step",
+        "rule",
+        "finance_rule",
+        "finance_alert",
+        "support_alert",
     )
     ids = {name: getattr(world, name).pk for name in names}
     if isinstance(value, str):
@@ -330,6 +348,21 @@ def world_and_a_denial(world, alice, carol):
     world.spare_capability = CapabilityFactory(code="spare.work")
     world.spare_provider = ModelProviderFactory(name="Spare AI")
     StepTemplateFactory(workflow=WorkflowTemplateFactory(slug="spare"), capability=world.capability)
+    world.rule = AlertRule.objects.create(name="Every kill", kind=AlertRule.Kind.KILL_SWITCH)
+    world.finance_rule = AlertRule.objects.create(name="Finance kills", kind=AlertRule.Kind.KILL_SWITCH)
+    world.finance_rule.departments.set([world.finance])
+    world.finance_alert, world.support_alert = (
+        Alert.objects.create(
+            rule=world.rule,
+            subject_type="agent",
+            subject_id=agent.pk,
+            subject_name=agent.name,
+            department=agent.department,
+            summary=f"{agent.name} was stopped with the kill switch.",
+            opened_at=dt.datetime.now(dt.UTC),
+        )
+        for agent in (world.finance_agent, world.support_agent)
+    )
     return world
 
 

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from alerting import views
+
+app_name = "alerting"
+urlpatterns = [path("alerts/", views.alerts_page, name="alerts")]
