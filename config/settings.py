@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "audit",
     "orchestration",
     "governance",
+    "traces",
     "workflows",
     "integrations",
     "dashboard",

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from dashboard.views import assets
 from health import views
+from traces.views import TraceExportView
 
 admin.site.site_header = "Regent administration"
 admin.site.site_title = "Regent"
@@ -15,5 +16,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
+    path("v1/traces", TraceExportView.as_view(), name="otlp-traces"),  # OTLP/HTTP's own path, where exporters post
     path("", include("dashboard.urls")),
 ]

@@ -36,6 +36,9 @@ _VIEW_DOMAIN = [
     "workflows.view_steptemplate",
     "workflows.view_workflowrun",
     "workflows.view_steprun",
+    "traces.view_tokenprice",
+    "traces.view_redactionpattern",
+    "traces.view_contentsetting",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -73,6 +76,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("workflowtemplate", "steptemplate")
         ),
         "governance.view_replayrun",
+        *(
+            f"traces.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("tokenprice", "redactionpattern", "contentsetting")
+        ),
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",
         "orchestration.kill_agent",

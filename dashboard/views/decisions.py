@@ -21,6 +21,7 @@ from dashboard.decisions import (
     scoped_decisions,
 )
 from governance import overrides
+from traces.reasoning import steps_around
 
 
 @login_required
@@ -81,6 +82,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         "policies": evaluated_policies([decision])[decision.pk],
         "trail": audit_trail(decision),
         "queued": queued_entries(decision),
+        "reasoning": steps_around(decision),
         "may_override": overrides.may_override(request.user, decision) and not hasattr(decision, "override"),
     }
     return render(request, "dashboard/decision.html", context)

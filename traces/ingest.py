@@ -1,0 +1,210 @@
+"""Spans in: an OTLP export from one agent read into rows, masked, bounded, and written in one statement.
+
+Every string is masked (traces.redaction) before it is stored, and every value is bounded: a string attribute at
+MAX_VALUE_CHARS, a span's other attributes at MAX_ATTRIBUTES, content (messages, tool arguments and results) at
+MAX_CONTENT_CHARS. A department that does not keep content (traces.models.ContentSetting) has its agents'
+messages, system instructions and tool arguments and results dropped here, never written.
+The gen_ai.* attributes are read as the OpenTelemetry GenAI semantic conventions name them (v1.37 and later),
+with gen_ai.system as the older name of gen_ai.provider.name.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from fastpath import writes
+from orchestration.models import Agent
+from traces.models import ContentSetting, Span, TokenPrice
+from traces.redaction import Masker, current_masker
+
+MAX_ATTRIBUTES = 64
+MAX_VALUE_CHARS = 2_000
+MAX_CONTENT_CHARS = 32_000
+MAX_ITEMS = 64  # of an array or key-value list attribute
+ERROR_STATUS = 2  # OTLP's STATUS_CODE_ERROR
+
+OPERATION, PROVIDER, SYSTEM = "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system"
+REQUEST_MODEL, RESPONSE_MODEL = "gen_ai.request.model", "gen_ai.response.model"
+INPUT_TOKENS, OUTPUT_TOKENS = "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"
+TOOL_NAME, TOOL_CALL_ID = "gen_ai.tool.name", "gen_ai.tool.call.id"
+TOOL_ARGUMENTS, TOOL_RESULT = "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"
+MESSAGES = {
+    "gen_ai.system_instructions": "system",
+    "gen_ai.input.messages": "input",
+    "gen_ai.output.messages": "output",
+}
+CONTENT = frozenset({*MESSAGES, TOOL_ARGUMENTS, TOOL_RESULT})
+COLUMNS = frozenset({OPERATION, PROVIDER, SYSTEM, REQUEST_MODEL, RESPONSE_MODEL, INPUT_TOKENS, OUTPUT_TOKENS})
+COLUMNS |= {TOOL_NAME, TOOL_CALL_ID}
+
+
+@dataclass(frozen=True)
+class Received:
+    """What came of an export: spans kept, spans refused and why (OTLP's partial success)."""
+
+    accepted: int
+    rejected: int = 0
+    message: str = ""
+
+
+def ingest(agent: Agent, export: ExportTraceServiceRequest) -> Received:
+    """Store the export's spans as the agent's, in its department as it is now; one INSERT or COPY in all."""
+    mask = current_masker()
+    keeps_content = not ContentSetting.objects.filter(department_id=agent.department_id, keep_content=False).exists()
+    price = _pricer(list(TokenPrice.objects.values_list("model", "input_per_1k", "output_per_1k")))
+    now = timezone.now()
+    rows, rejected = [], 0
+    for resource_spans in export.resource_spans:
+        service = _service_name(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
+                    rejected += 1
+                    continue
+                rows.append(_row(agent, span, service, mask, keeps_content, price, now))
+    if rows:
+        with transaction.atomic():
+            writes.insert_rows(Span, rows)
+    message = f"{rejected} spans had no valid trace id or span id." if rejected else ""
+    return Received(len(rows), rejected, message)
+
+
+def _row(agent: Agent, span, service: str, mask: Masker, keeps_content: bool, price, now: dt.datetime) -> dict:
+    attributes = {kv.key: _value(kv.value) for kv in span.attributes}
+    for event in span.events:  # conventions before v1.37, and the details event, carry messages on events
+        if event.name.startswith("gen_ai."):
+            for kv in event.attributes:
+                if kv.key in CONTENT and kv.key not in attributes:
+                    attributes[kv.key] = _value(kv.value)
+    text = lambda key, limit: mask(_bounded(_text(attributes.get(key)), limit))  # noqa: E731
+    input_tokens, output_tokens = _count(attributes.get(INPUT_TOKENS)), _count(attributes.get(OUTPUT_TOKENS))
+    request_model, response_model = text(REQUEST_MODEL, 120), text(RESPONSE_MODEL, 120)
+    messages = None
+    if keeps_content:
+        found = {part: _content(attributes[key], mask) for key, part in MESSAGES.items() if key in attributes}
+        messages = found or None
+    extra = {}
+    if service:
+        extra["service.name"] = mask(_bounded(service, MAX_VALUE_CHARS))
+    for key, value in attributes.items():
+        if len(extra) >= MAX_ATTRIBUTES:
+            break
+        if key not in COLUMNS and key not in CONTENT:
+            extra[mask(key[:200])] = _masked(value, mask)
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    return {
+        "agent_id": agent.pk,
+        "department_id": agent.department_id,
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "parent_span_id": span.parent_span_id.hex() if len(span.parent_span_id) == 8 else "",
+        "name": mask(_bounded(span.name, 200)),
+        "kind": span.kind,
+        "started_at": dt.datetime.fromtimestamp(start / 1e9, tz=dt.UTC) if start else now,
+        "duration_us": max(end - start, 0) // 1000 if start and end else 0,
+        "failed": span.status.code == ERROR_STATUS,
+        "status_message": mask(_bounded(span.status.message, 500)),
+        "operation": text(OPERATION, 40),
+        "provider": text(PROVIDER, 80) or text(SYSTEM, 80),
+        "request_model": request_model,
+        "response_model": response_model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost": price(response_model or request_model, input_tokens, output_tokens),
+        "tool_name": text(TOOL_NAME, 200),
+        "tool_call_id": text(TOOL_CALL_ID, 200),
+        "tool_arguments": text(TOOL_ARGUMENTS, MAX_CONTENT_CHARS) if keeps_content else "",
+        "tool_result": text(TOOL_RESULT, MAX_CONTENT_CHARS) if keeps_content else "",
+        "messages": messages,
+        "attributes": extra,
+        "received_at": now,
+    }
+
+
+def _value(value: AnyValue):
+    """An attribute's value as plain Python, arrays and key-value lists cut at MAX_ITEMS."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind in ("int_value", "double_value", "bool_value"):
+        return getattr(value, kind)
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values[:MAX_ITEMS]]
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values[:MAX_ITEMS]}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    return None
+
+
+def _service_name(attributes) -> str:
+    return next((kv.value.string_value for kv in attributes if kv.key == "service.name"), "")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _count(value) -> int | None:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        return None
+    return count if 0 <= count < 2**31 else None
+
+
+def _masked(value, mask: Masker, limit: int = MAX_VALUE_CHARS):
+    """A value masked and bounded, whatever its shape: strings at `limit`, numbers as they are."""
+    if isinstance(value, str):
+        return mask(_bounded(value, limit))
+    if isinstance(value, list):
+        return [_masked(item, mask, limit) for item in value]
+    if isinstance(value, dict):
+        return {mask(str(key)[:200]): _masked(item, mask, limit) for key, item in value.items()}
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+        return None  # PostgreSQL's JSON has no NaN or infinity
+    return value
+
+
+def _content(value, mask: Masker):
+    """Messages as the agent sent them (a JSON string, by the conventions, or structured), masked; past
+    MAX_CONTENT_CHARS, their text cut there."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return mask(_bounded(value, MAX_CONTENT_CHARS))
+    written = json.dumps(value, ensure_ascii=False)
+    if len(written) > MAX_CONTENT_CHARS:
+        return mask(_bounded(written, MAX_CONTENT_CHARS))
+    return _masked(value, mask, MAX_CONTENT_CHARS)
+
+
+def _pricer(prices: list[tuple[str, Decimal, Decimal]]):
+    """A function giving a call's token cost in the organisation's currency, by the longest priced model name its
+    model starts with; None when the model has no price or the call reported no tokens."""
+    prices.sort(key=lambda entry: -len(entry[0]))
+    thousand = Decimal(1000)
+
+    def price(model: str, input_tokens: int | None, output_tokens: int | None) -> Decimal | None:
+        if not model or (input_tokens is None and output_tokens is None):
+            return None
+        for name, per_input, per_output in prices:
+            if model.startswith(name):
+                cost = (per_input * (input_tokens or 0) + per_output * (output_tokens or 0)) / thousand
+                return cost.quantize(Decimal("0.000001"))
+        return None
+
+    return price
