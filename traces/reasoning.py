@@ -113,11 +113,11 @@ def model_usage(agent_id: int, start: dt.datetime, end: dt.datetime) -> list[Mod
             calls=Count("id"),
             input=Coalesce(Sum("input_tokens"), 0),
             output=Coalesce(Sum("output_tokens"), 0),
-            cost=Sum("cost"),
+            priced=Sum("cost"),
             unpriced=Count("id", filter=Q(cost=None)),
         )
     )
-    usage = [ModelUsage(r["model_name"], r["calls"], r["input"], r["output"], r["cost"], r["unpriced"]) for r in rows]
+    usage = [ModelUsage(r["model_name"], r["calls"], r["input"], r["output"], r["priced"], r["unpriced"]) for r in rows]
     usage.sort(key=lambda u: (-(u.cost or 0), -u.calls, u.model))
     return usage
 

@@ -3,7 +3,6 @@ as an agent would, and by hand-written OTLP JSON; what is stored is read back fr
 
 import gzip
 import json
-import urllib.error
 import urllib.request
 from decimal import Decimal
 
@@ -13,54 +12,13 @@ from opentelemetry.trace import Status, StatusCode
 from governance.models import Decision
 from orchestration.keys import issue_key
 from regent_client import Regent
-from tests.support.otel import agent_tracing
+from tests.support.otel import SPAN_HEX, TRACE_HEX, agent_tracing, json_span, otlp_json, post
 from traces.models import Span, TokenPrice
-
-TRACE_HEX, SPAN_HEX = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
 
 
 @pytest.fixture
 def key(finance_agent) -> str:
     return issue_key(finance_agent)
-
-
-def post(url: str, body: bytes, *, key: str, content_type: str = "application/json", **headers) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310
-        f"{url}/v1/traces",
-        data=body,
-        method="POST",
-        headers={"Content-Type": content_type, "Authorization": f"Bearer {key}", **headers},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def otlp_json(*spans: dict) -> bytes:
-    return json.dumps(
-        {
-            "resourceSpans": [
-                {
-                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "claims-agent"}}]},
-                    "scopeSpans": [{"scope": {"name": "agent"}, "spans": list(spans)}],
-                }
-            ]
-        }
-    ).encode()
-
-
-def json_span(span_id: str = SPAN_HEX, trace_id: str = TRACE_HEX, **attributes) -> dict:
-    return {
-        "traceId": trace_id,
-        "spanId": span_id,
-        "name": "chat gpt-4o",
-        "kind": 3,
-        "startTimeUnixNano": "1764000000000000000",
-        "endTimeUnixNano": "1764000000850000000",
-        "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()],
-    }
 
 
 def test_spans_exported_by_the_sdk_are_stored_with_their_gen_ai_attributes(asgi_server, finance_agent, key):
