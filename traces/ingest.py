@@ -180,12 +180,19 @@ def _masked(value, mask: Masker, limit: int = MAX_VALUE_CHARS):
 
 def _content(value, mask: Masker):
     """Messages as the agent sent them (a JSON string, by the conventions, or structured), masked; past
-    MAX_CONTENT_CHARS, their text cut there."""
+    MAX_CONTENT_CHARS, their text cut there. A JSON string is masked as text, once, and then read: the built-in
+    masks hold no quote or backslash; if a pattern of the organisation's broke the JSON, it is read first and
+    masked string by string."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
+        if len(value) > MAX_CONTENT_CHARS:
             return mask(_bounded(value, MAX_CONTENT_CHARS))
+        try:
+            return json.loads(mask(value))
+        except ValueError:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return mask(value)
     written = json.dumps(value, ensure_ascii=False)
     if len(written) > MAX_CONTENT_CHARS:
         return mask(_bounded(written, MAX_CONTENT_CHARS))
