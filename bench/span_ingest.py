@@ -209,7 +209,7 @@ def main() -> None:
         server.wait(timeout=10)
     service = bench_service(agent, protobuf)
     rows = stored_rows(EXPORTS * SPANS)
-    masked = sum("[email]" in json.dumps(row[COLUMNS.index("messages")]) for row in rows)
+    masked = sum("[email]" in row[COLUMNS.index("input_messages")] for row in rows)
     copy = bench_copy(rows)
     databases.drop(DATABASE)
 

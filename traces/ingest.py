@@ -35,9 +35,9 @@ INPUT_TOKENS, OUTPUT_TOKENS = "gen_ai.usage.input_tokens", "gen_ai.usage.output_
 TOOL_NAME, TOOL_CALL_ID = "gen_ai.tool.name", "gen_ai.tool.call.id"
 TOOL_ARGUMENTS, TOOL_RESULT = "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"
 MESSAGES = {
-    "gen_ai.system_instructions": "system",
-    "gen_ai.input.messages": "input",
-    "gen_ai.output.messages": "output",
+    "gen_ai.system_instructions": "system_instructions",
+    "gen_ai.input.messages": "input_messages",
+    "gen_ai.output.messages": "output_messages",
 }
 CONTENT = frozenset({*MESSAGES, TOOL_ARGUMENTS, TOOL_RESULT})
 COLUMNS = frozenset({OPERATION, PROVIDER, SYSTEM, REQUEST_MODEL, RESPONSE_MODEL, INPUT_TOKENS, OUTPUT_TOKENS})
@@ -75,6 +75,22 @@ def ingest(agent: Agent, export: ExportTraceServiceRequest) -> Received:
     return Received(len(rows), rejected, message)
 
 
+# The columns read from attributes: (column, attribute, longest, content?). Content is kept only where the
+# department keeps it.
+TEXT_COLUMNS = (
+    ("operation", OPERATION, 40, False),
+    ("provider", PROVIDER, 80, False),
+    ("request_model", REQUEST_MODEL, 120, False),
+    ("response_model", RESPONSE_MODEL, 120, False),
+    ("tool_name", TOOL_NAME, 200, False),
+    ("tool_call_id", TOOL_CALL_ID, 200, False),
+    ("tool_arguments", TOOL_ARGUMENTS, MAX_CONTENT_CHARS, True),
+    ("tool_result", TOOL_RESULT, MAX_CONTENT_CHARS, True),
+    *((column, key, MAX_CONTENT_CHARS, True) for key, column in MESSAGES.items()),
+)
+SEPARATOR = "\x1f"  # joins a span's strings so they are masked in one call; no built-in pattern matches it
+
+
 def _row(agent: Agent, span, service: str, mask: Masker, keeps_content: bool, price, now: dt.datetime) -> dict:
     attributes = {kv.key: _value(kv.value) for kv in span.attributes}
     for event in span.events:  # conventions before v1.37, and the details event, carry messages on events
@@ -82,21 +98,29 @@ def _row(agent: Agent, span, service: str, mask: Masker, keeps_content: bool, pr
             for kv in event.attributes:
                 if kv.key in CONTENT and kv.key not in attributes:
                     attributes[kv.key] = _value(kv.value)
-    text = lambda key, limit: mask(_bounded(_text(attributes.get(key)), limit))  # noqa: E731
-    input_tokens, output_tokens = _count(attributes.get(INPUT_TOKENS)), _count(attributes.get(OUTPUT_TOKENS))
-    request_model, response_model = text(REQUEST_MODEL, 120), text(RESPONSE_MODEL, 120)
-    messages = None
-    if keeps_content:
-        found = {part: _content(attributes[key], mask) for key, part in MESSAGES.items() if key in attributes}
-        messages = found or None
-    extra = {}
-    if service:
-        extra["service.name"] = mask(_bounded(service, MAX_VALUE_CHARS))
+    if PROVIDER not in attributes and SYSTEM in attributes:
+        attributes[PROVIDER] = attributes[SYSTEM]
+    texts = [_bounded(span.name, 200), _bounded(span.status.message, 500)]
+    texts += [
+        _bounded(_text(attributes.get(key)), limit) if keeps_content or not content else ""
+        for _, key, limit, content in TEXT_COLUMNS
+    ]
+    extra: dict = {"service.name": _bounded(service, MAX_VALUE_CHARS)} if service else {}
     for key, value in attributes.items():
         if len(extra) >= MAX_ATTRIBUTES:
             break
         if key not in COLUMNS and key not in CONTENT:
-            extra[mask(key[:200])] = _masked(value, mask)
+            extra[key[:200]] = value
+    plain = [key for key, value in extra.items() if isinstance(value, str)]
+    texts += plain
+    texts += [_bounded(extra[key], MAX_VALUE_CHARS) for key in plain]
+    masked = _mask_all(texts, mask)
+    name, status_message = masked[0], masked[1]
+    columns = dict(zip((column for column, *_ in TEXT_COLUMNS), masked[2 : 2 + len(TEXT_COLUMNS)], strict=True))
+    keys, values = masked[2 + len(TEXT_COLUMNS) :][: len(plain)], masked[2 + len(TEXT_COLUMNS) + len(plain) :]
+    attributes_kept = {mask(key): _masked(value, mask) for key, value in extra.items() if not isinstance(value, str)}
+    attributes_kept.update(zip(keys, values, strict=True))
+    input_tokens, output_tokens = _count(attributes.get(INPUT_TOKENS)), _count(attributes.get(OUTPUT_TOKENS))
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
     return {
         "agent_id": agent.pk,
@@ -104,27 +128,26 @@ def _row(agent: Agent, span, service: str, mask: Masker, keeps_content: bool, pr
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
         "parent_span_id": span.parent_span_id.hex() if len(span.parent_span_id) == 8 else "",
-        "name": mask(_bounded(span.name, 200)),
+        "name": name,
         "kind": span.kind,
         "started_at": dt.datetime.fromtimestamp(start / 1e9, tz=dt.UTC) if start else now,
         "duration_us": max(end - start, 0) // 1000 if start and end else 0,
         "failed": span.status.code == ERROR_STATUS,
-        "status_message": mask(_bounded(span.status.message, 500)),
-        "operation": text(OPERATION, 40),
-        "provider": text(PROVIDER, 80) or text(SYSTEM, 80),
-        "request_model": request_model,
-        "response_model": response_model,
+        "status_message": status_message,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "cost": price(response_model or request_model, input_tokens, output_tokens),
-        "tool_name": text(TOOL_NAME, 200),
-        "tool_call_id": text(TOOL_CALL_ID, 200),
-        "tool_arguments": text(TOOL_ARGUMENTS, MAX_CONTENT_CHARS) if keeps_content else "",
-        "tool_result": text(TOOL_RESULT, MAX_CONTENT_CHARS) if keeps_content else "",
-        "messages": messages,
-        "attributes": extra,
+        "cost": price(columns["response_model"] or columns["request_model"], input_tokens, output_tokens),
+        **columns,
+        "attributes": attributes_kept,
         "received_at": now,
     }
+
+
+def _mask_all(texts: list[str], mask: Masker) -> list[str]:
+    """The texts masked, in one call on them joined: a match across two of them (an organisation's pattern may)
+    takes the separator with it, and then each is masked alone."""
+    parts = mask(SEPARATOR.join(texts)).split(SEPARATOR)
+    return parts if len(parts) == len(texts) else [mask(text) for text in texts]
 
 
 def _value(value: AnyValue):
@@ -165,38 +188,17 @@ def _count(value) -> int | None:
     return count if 0 <= count < 2**31 else None
 
 
-def _masked(value, mask: Masker, limit: int = MAX_VALUE_CHARS):
-    """A value masked and bounded, whatever its shape: strings at `limit`, numbers as they are."""
+def _masked(value, mask: Masker):
+    """A value masked and bounded, whatever its shape: strings at MAX_VALUE_CHARS, numbers as they are."""
     if isinstance(value, str):
-        return mask(_bounded(value, limit))
+        return mask(_bounded(value, MAX_VALUE_CHARS))
     if isinstance(value, list):
-        return [_masked(item, mask, limit) for item in value]
+        return [_masked(item, mask) for item in value]
     if isinstance(value, dict):
-        return {mask(str(key)[:200]): _masked(item, mask, limit) for key, item in value.items()}
+        return {mask(str(key)[:200]): _masked(item, mask) for key, item in value.items()}
     if isinstance(value, float) and (value != value or abs(value) == float("inf")):
         return None  # PostgreSQL's JSON has no NaN or infinity
     return value
-
-
-def _content(value, mask: Masker):
-    """Messages as the agent sent them (a JSON string, by the conventions, or structured), masked; past
-    MAX_CONTENT_CHARS, their text cut there. A JSON string is masked as text, once, and then read: the built-in
-    masks hold no quote or backslash; if a pattern of the organisation's broke the JSON, it is read first and
-    masked string by string."""
-    if isinstance(value, str):
-        if len(value) > MAX_CONTENT_CHARS:
-            return mask(_bounded(value, MAX_CONTENT_CHARS))
-        try:
-            return json.loads(mask(value))
-        except ValueError:
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return mask(value)
-    written = json.dumps(value, ensure_ascii=False)
-    if len(written) > MAX_CONTENT_CHARS:
-        return mask(_bounded(written, MAX_CONTENT_CHARS))
-    return _masked(value, mask, MAX_CONTENT_CHARS)
 
 
 def _pricer(prices: list[tuple[str, Decimal, Decimal]]):

@@ -42,8 +42,11 @@ class Span(models.Model):
     tool_call_id = models.CharField(max_length=200, blank=True)
     tool_arguments = models.TextField(blank=True)
     tool_result = models.TextField(blank=True)
-    # {"system": …, "input": …, "output": …} as the agent sent them (JSON), or null: none sent, or not kept.
-    messages = models.JSONField(null=True, blank=True)
+    # The messages as the agent sent them (JSON text, by the conventions), masked: empty when none were sent or its
+    # department does not keep content. Kept as text: reading and rewriting the JSON doubled ingest's CPU.
+    system_instructions = models.TextField(blank=True)
+    input_messages = models.TextField(blank=True)
+    output_messages = models.TextField(blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
 
@@ -64,6 +67,16 @@ class Span(models.Model):
     @property
     def duration_ms(self) -> float:
         return self.duration_us / 1000
+
+    @property
+    def messages(self) -> list[tuple[str, str]]:
+        """(what, text) for each kind of message sent, in the order of the conversation."""
+        parts = (
+            ("System instructions", self.system_instructions),
+            ("Sent to the model", self.input_messages),
+            ("The model's answer", self.output_messages),
+        )
+        return [(label, text) for label, text in parts if text]
 
 
 class TokenPrice(models.Model):

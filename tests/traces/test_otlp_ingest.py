@@ -72,7 +72,10 @@ def test_spans_exported_by_the_sdk_are_stored_with_their_gen_ai_attributes(asgi_
         "gpt-4o-2024-08-06",
     )
     assert (chat.input_tokens, chat.output_tokens, chat.cost) == (1200, 300, Decimal("6.000000"))
-    assert chat.messages == {"input": [{"role": "user", "parts": [{"type": "text", "content": "Pay invoice 7"}]}]}
+    assert json.loads(chat.input_messages) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Pay invoice 7"}]}
+    ]
+    assert (chat.system_instructions, chat.output_messages) == ("", "")
     assert chat.attributes == {"service.name": "invoice-agent"}
     assert (tool.tool_name, tool.tool_call_id, tool.tool_arguments, tool.tool_result) == (
         "lookup_invoice",

@@ -45,11 +45,11 @@ def test_patterns_are_masked_in_every_stored_string(asgi_server, key):
 
     # Then the stored row holds none of them, masked where they were, and the order number, no card, as it was
     stored = Span.objects.get()
-    assert stored.messages["input"][0]["parts"][0]["content"] == MASKED_TEXT
+    assert json.loads(stored.input_messages)[0]["parts"][0]["content"] == MASKED_TEXT
     assert json.loads(stored.tool_arguments) == {"note": MASKED_TEXT}
     assert stored.attributes["customer.note"] == MASKED_TEXT
     assert stored.status_message == "bounced: [email]"
-    row = json.dumps([stored.messages, stored.tool_arguments, stored.attributes, stored.status_message])
+    row = json.dumps([stored.input_messages, stored.tool_arguments, stored.attributes, stored.status_message])
     for secret in ("jane.doe", "7946", "555-0147", "WEST", "4111", "CLM-88213"):
         assert secret not in row
 
@@ -73,15 +73,12 @@ def test_a_department_that_keeps_no_content_has_no_messages_stored(asgi_server, 
 
     # Then Finance's row has the model and no content at all; Support's keeps it
     kept_out = Span.objects.get(department=finance)
-    assert (kept_out.request_model, kept_out.messages, kept_out.tool_arguments, kept_out.tool_result) == (
-        "gpt-4o",
-        None,
-        "",
-        "",
-    )
+    assert (kept_out.request_model, kept_out.tool_arguments, kept_out.tool_result) == ("gpt-4o", "", "")
+    assert (kept_out.system_instructions, kept_out.input_messages, kept_out.output_messages) == ("", "", "")
     assert "salary" not in json.dumps(kept_out.attributes) and "Ann" not in json.dumps(kept_out.attributes)
     kept = Span.objects.get(agent=support_agent)
-    assert set(kept.messages) == {"input", "system"} and kept.tool_result == '{"salary": 91000}'
+    assert "salary of Ann" in kept.input_messages and "payroll agent" in kept.system_instructions
+    assert kept.tool_result == '{"salary": 91000}'
 
 
 def test_long_values_are_bounded():
