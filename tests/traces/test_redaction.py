@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from orchestration.keys import issue_key
 from tests.support.otel import json_span, otlp_json, post
-from traces.ingest import MAX_VALUE_CHARS, _masked
+from traces.ingest import MAX_VALUE_CHARS, _mask_all, _masked
 from traces.models import ContentSetting, RedactionPattern, Span
 from traces.redaction import masker
 
@@ -97,3 +97,14 @@ def test_long_values_are_bounded():
 def test_an_unusable_pattern_is_refused_at_save(db, pattern, problem):
     with pytest.raises(ValidationError, match=problem):
         RedactionPattern(name="bad", pattern=pattern).full_clean()
+
+
+def test_a_pattern_matching_across_two_values_masks_each_alone():
+    # Given a pattern of the organisation's that runs on past the end of a value
+    mask = masker([("note", r"secret[\s\S]*")])
+
+    # When a span's values are masked together
+    masked = _mask_all(["a secret plan", "b@example.com", "c"], mask)
+
+    # Then each is masked as if alone: the next values are neither swallowed nor left unmasked
+    assert masked == ["a [note]", "[email]", "c"]
