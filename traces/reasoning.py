@@ -67,7 +67,9 @@ def steps_around(decision) -> Steps:
         )
         for span in shown
     ]
-    steps.append(Step(decision.created_at, (decision.created_at - start).total_seconds() * 1000))
+    asked_from = depth.get(decision.span_id)  # shown under the span it was asked from
+    offset = (decision.created_at - start).total_seconds() * 1000
+    steps.append(Step(decision.created_at, offset, depth=0 if asked_from is None else asked_from + 1))
     steps.sort(key=lambda step: (step.at, step.span is None))
     costs = [span.cost for span in shown if span.cost is not None]
     return Steps(

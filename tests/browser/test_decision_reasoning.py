@@ -4,6 +4,7 @@ model call (model, tokens, latency), its tool call (arguments and result) and it
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,7 +19,9 @@ from traces.models import TokenPrice
 pytestmark = pytest.mark.browser
 
 
-def test_the_decision_page_shows_the_agents_steps_around_it(page: Page, asgi_server, bob: User, finance_agent):
+def test_the_decision_page_shows_the_agents_steps_around_it(
+    page: Page, asgi_server, bob: User, finance_agent, screenshots: Path
+):
     # Given gpt-4o's price, and the invoice agent tracing its work with the OpenTelemetry SDK
     TokenPrice.objects.create(model="gpt-4o", input_per_1k=Decimal("2.5"), output_per_1k=Decimal("10"))
     key = issue_key(finance_agent)
@@ -79,6 +82,7 @@ def test_the_decision_page_shows_the_agents_steps_around_it(page: Page, asgi_ser
     messages.locator("summary").click()
     expect(messages.get_by_text("Settle invoice 7 from Acme")).to_be_visible()
     expect(messages).to_contain_text("I will look it up first.")
+    reasoning.screenshot(path=screenshots / "decision-reasoning.png")
 
 
 def test_the_agent_page_shows_model_usage_and_token_cost_by_model(page: Page, asgi_server, alice: User, finance_agent):

@@ -3,6 +3,7 @@ as an agent would, and by hand-written OTLP JSON; what is stored is read back fr
 
 import gzip
 import json
+import urllib.error
 import urllib.request
 from decimal import Decimal
 
@@ -208,3 +209,25 @@ def test_a_malformed_traceparent_is_ignored(asgi_server, key):
 
     # Then the decision is made, without a trace
     assert Decision.objects.get(pk=decision_id).trace_id == ""
+
+
+def test_an_agent_over_the_rate_limit_is_told_when_to_retry(asgi_server, key, settings):
+    # Given a rate limit of one request a minute per caller
+    settings.API_THROTTLE_RATE = "1/min"
+    body = otlp_json(json_span())
+
+    # When the agent exports twice at once
+    first, _ = post(asgi_server.url, body, key=key)
+    request = urllib.request.Request(  # noqa: S310
+        f"{asgi_server.url}/v1/traces",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+
+    # Then the second is answered 429 with Retry-After, as OTLP exporters expect, and only the first is stored
+    assert (first, refused.value.code) == (200, 429)
+    assert int(refused.value.headers["Retry-After"]) >= 1
+    assert Span.objects.count() == 1
