@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "orchestration",
     "governance",
     "accounts",
+    "traces",
     "workflows",
     "integrations",
     "notifications",

@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.views import LoginView
 from dashboard.views import assets
 from health import views
+from traces.views import TraceExportView
 
 admin.site.site_header = "Regent administration"
 admin.site.site_title = "Regent"
@@ -21,5 +22,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("alerting.api.urls")),
     path("", include("alerting.urls")),
+    path("v1/traces", TraceExportView.as_view(), name="otlp-traces"),  # OTLP/HTTP's own path, where exporters post
     path("", include("dashboard.urls")),
 ]

@@ -59,8 +59,9 @@ TERMS: dict[str, Term] = {
     ),
     "cost": Term(
         "Cost",
-        "What doing the work cost, as reported with each outcome (model, provider and processing charges). Not the "
-        "money the action itself moved: that is spend.",
+        "What doing the work cost, as reported with each outcome (model, provider and processing charges), plus the "
+        "model tokens the agents' traces report, at the token prices set in the admin. Not the money the action "
+        "itself moved: that is spend.",
     ),
     "value": Term("Value delivered", "Business value the agents' outcomes reported, in money."),
     "budget": Term(

@@ -27,6 +27,19 @@ def format_money(amount: Decimal | float | int | None, currency: str = "", *, wh
     )
 
 
+def format_token_cost(amount: Decimal | float | int | None) -> str:
+    """A model call's token cost, in the organisation's currency: fractions of a cent kept ("$0.0042")."""
+    if amount is None or amount == "":
+        return "—"
+    return format_currency(
+        Decimal(str(amount)),
+        settings.ORG_CURRENCY,
+        format="¤#,##0.00####",
+        locale=settings.ORG_LOCALE,
+        currency_digits=False,
+    )
+
+
 def format_money_short(amount: Decimal | float | int | None, currency: str = "") -> str:
     """For a tile: whole units up to 100,000 ("$12,346"), then compact with the currency ("$1.2M")."""
     if amount is None or amount == "":

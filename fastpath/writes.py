@@ -10,6 +10,8 @@ Every other write goes through the ORM. The rows that take this path, and why:
   in with COPY (Django's multi-row INSERT quotes every value in Python, 2-4 s for 1,000 decisions here),
   ids drawn from the table's sequence first in one query. Rows may be given as plain dicts of field
   values: building instances and preparing each value through its field cost more than the COPY itself.
+- an OTLP export's spans (traces.ingest), one INSERT or COPY per export, for the same reason
+  (bench/span_ingest.py).
 
 Values go through each field's own `pre_save` and `get_db_prep_save` (or, for plain dicts, the adapter psycopg
 uses for the same type), so what is stored is what `Model.objects.create` would store, on SQLite and

@@ -16,6 +16,7 @@ from governance.models import Approval, Decision, Verdict
 from governance.models.policy import ApproverRole
 from orchestration import kill_switch
 from orchestration.models import Agent, Department, Status
+from telemetry.traceparent import parse_traceparent
 
 DEFAULT_APPROVAL_MINUTES = 240
 
@@ -102,7 +103,12 @@ def _status_denial(agent: Agent) -> str | None:
 
 
 def evaluate_action(
-    agent: Agent, request: ActionRequest, *, now: dt.datetime | None = None, kills_held_off: bool = False
+    agent: Agent,
+    request: ActionRequest,
+    *,
+    now: dt.datetime | None = None,
+    kills_held_off: bool = False,
+    traceparent: str | None = None,
 ) -> Decision:
     """Decide one proposed action, reserve its spend, record the decision, and return it.
 
@@ -113,12 +119,14 @@ def evaluate_action(
     Called inside a caller's transaction (a workflow step), it joins it without a savepoint: an error
     here rolls back the caller's work too, which is what a step that could not be governed needs. A caller
     that holds kills of this agent and department off already (workflow routing, which must before it locks
-    its step) says so with `kills_held_off`, saving the statement.
+    its step) says so with `kills_held_off`, saving the statement. A W3C `traceparent` (from the agent's request or
+    the MCP gateway) records the trace and span the agent asked from, linking the decision to its reasoning.
     """
     started = time.perf_counter_ns()
     now = now or timezone.now()
     amount = request.amount or Decimal("0")
     facts = engine_request(request)
+    trace_id, span_id = parse_traceparent(traceparent) or ("", "")
     with transaction.atomic(savepoint=False):
         if not kills_held_off:
             kill_switch.hold_off_kills(agent.pk, agent.department_id)
@@ -159,6 +167,8 @@ def evaluate_action(
             policy_versions=ruling.evaluated_version_ids,
             inputs=ruling.inputs,
             created_at=now,
+            trace_id=trace_id,
+            span_id=span_id,
             latency_us=(time.perf_counter_ns() - started) // 1000,
         )
         writes.insert([decision])

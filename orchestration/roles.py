@@ -38,6 +38,9 @@ _VIEW_DOMAIN = [
     "workflows.view_steprun",
     "alerting.view_alert",  # open and recent alerts of their scope (alerting)
     "alerting.view_alertrule",
+    "traces.view_tokenprice",
+    "traces.view_redactionpattern",
+    "traces.view_contentsetting",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -76,6 +79,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("workflowtemplate", "steptemplate")
         ),
         "governance.view_replayrun",
+        *(
+            f"traces.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("tokenprice", "redactionpattern", "contentsetting")
+        ),
         "orchestration.manage_agent_keys",
         "orchestration.pause_agent",
         "orchestration.kill_agent",

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+try:  # optional: with OpenTelemetry in the agent, each request carries the current trace (W3C traceparent)
+    from opentelemetry.propagate import inject
+except ImportError:  # the client stands alone without it
+    inject = None
+
 PROCEEDS = ("allow", "flag")
 
 
@@ -130,11 +135,11 @@ class Regent:
         return decorate
 
     def _post(self, path: str, body: dict) -> dict:
+        headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+        if inject is not None:
+            inject(headers)  # adds traceparent when a span is current: Regent links the decision to the trace
         request = urllib.request.Request(  # noqa: S310 (the Regent URL the agent was configured with)
-            self.base_url + path,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
+            self.base_url + path, data=json.dumps(body).encode(), method="POST", headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

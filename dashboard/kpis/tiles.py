@@ -17,6 +17,7 @@ from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
 from governance.models import Approval, Override
 from orchestration.models import Agent, Department, Status
+from traces.reasoning import token_cost
 
 DAYS_PER_MONTH = Decimal("30.4375")
 
@@ -127,7 +128,7 @@ def _figures(period: Period, scope: list[int] | None) -> dict:
         "spend": float(spend.main),
         "spend_elsewhere": spend.other_currencies,
         "value": float(_total(by_verdict, "value")),
-        "cost": float(_total(by_verdict, "cost")),
+        "cost": float(_total(by_verdict, "cost") + sum(token_cost(period.start, period.end, scope).values())),
     }
 
 

@@ -9,6 +9,7 @@ from dashboard.kpis.snapshot import _decision_sums, departments_in_scope, snapsh
 from dashboard.money import Amounts, in_other_currencies
 from dashboard.periods import Period
 from orchestration.models import Department, ModelProvider
+from traces.reasoning import token_cost
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class CostValue:
 
 
 def cost_and_value(viewer, period: Period, departments: Iterable[int] | None = None, *, by: str) -> list[CostValue]:
-    """Decisions, spend, cost and value per department or per provider (`by`), largest value first."""
+    """Decisions, spend, cost and value per department or per provider (`by`), largest value first. A department's
+    cost includes its agents' model tokens (traces); a provider's is what outcomes reported."""
     scope = departments_in_scope(viewer, departments)
     dimension = {"department": "department_id", "provider": "provider_id"}[by]
     with snapshot():
@@ -42,6 +44,9 @@ def cost_and_value(viewer, period: Period, departments: Iterable[int] | None = N
         for measure in ("decisions", "cost", "value"):
             row[measure] += values[measure]
         row["spend"].append((currency, values["spend"]))
+    if by == "department":
+        for key, cost in token_cost(period.start, period.end, scope).items():
+            per_key[key]["cost"] += cost
     model = Department if by == "department" else ModelProvider
     names = dict(model.objects.filter(pk__in=list(per_key)).values_list("pk", "name"))
     rows = []

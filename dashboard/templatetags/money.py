@@ -2,7 +2,7 @@
 
 from django import template
 
-from dashboard.money import currency_symbol, format_money
+from dashboard.money import currency_symbol, format_money, format_token_cost
 
 register = template.Library()
 
@@ -20,3 +20,8 @@ def money_whole(amount, currency: str = "") -> str:
 @register.simple_tag
 def org_currency_symbol(currency: str = "") -> str:
     return currency_symbol(currency)
+
+
+@register.filter
+def token_cost(amount) -> str:
+    return format_token_cost(amount)

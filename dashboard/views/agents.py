@@ -19,6 +19,7 @@ from governance.budgets import spent_this_month
 from orchestration.kill_switch import status_history
 from orchestration.models import Agent
 from orchestration.scoping import visible_agents
+from traces.reasoning import model_usage
 
 COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
     ("agent", "Agent", False),
@@ -99,6 +100,8 @@ def agent_page(request: HttpRequest, filters: FilterForm, agent_id: int) -> Http
         ],
         "policy_chart": charts.policy_chart(policy_hits(request.user, period, agent_id=agent.pk)),
         "budget": {"spent": spent, "limit": budget, "share": round(100 * spent / budget, 1) if budget else None},
+        "model_usage": model_usage(agent.pk, period.start, period.end),
+        "currency": settings.ORG_CURRENCY,
         "recent": [(d, _decision_url(d.pk)) for d in league.recent_decisions(request.user, agent)],
         "decisions_url": _agent_decisions_url(agent),
         "controls": controls_for(request.user, agent),

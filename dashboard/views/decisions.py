@@ -21,6 +21,7 @@ from dashboard.decisions import (
     scoped_decisions,
 )
 from governance import approvals, overrides
+from traces.reasoning import steps_around
 
 
 @login_required
@@ -82,6 +83,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         "policies": evaluated_policies([decision])[decision.pk],
         "trail": audit_trail(decision),
         "queued": queued_entries(decision),
+        "reasoning": steps_around(decision),
         "may_override": overrides.may_override(request.user, decision) and not hasattr(decision, "override"),
         "may_decide": hasattr(decision, "approval") and approvals.may_decide(request.user, decision.approval),
     }

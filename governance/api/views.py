@@ -63,7 +63,9 @@ class EvaluateView(APIView):
         serializer = EvaluateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with evaluate_seconds.time():
-            decision = evaluate_action(request.auth, serializer.to_request())
+            decision = evaluate_action(
+                request.auth, serializer.to_request(), traceparent=request.headers.get("traceparent")
+            )
         approval = getattr(decision, "approval", None)
         body = {
             "decision_id": decision.pk,

@@ -43,6 +43,10 @@ class Decision(models.Model):
     idempotency_key = models.CharField(
         max_length=100, blank=True, help_text="The agent's key for an ingested decision: sent twice, kept once."
     )
+    # The W3C trace the agent was in when it asked (its `traceparent`): links the decision to the agent's reasoning,
+    # the spans it exports to /v1/traces. Empty when it sent none; db_default for rows copied in by raw SQL.
+    trace_id = models.CharField(max_length=32, blank=True, db_default="", default="")
+    span_id = models.CharField(max_length=16, blank=True, db_default="", default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
