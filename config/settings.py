@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "orchestration",
     "governance",
     "workflows",
+    "gateway",
     "integrations",
     "dashboard",
     "demo",
@@ -320,6 +321,7 @@ RETENTION_DAYS = {
     "audit_events": env_int("RETENTION_AUDIT_EVENTS_DAYS", RETENTION_MINIMUM_DAYS),
     "traces": env_int("RETENTION_TRACES_DAYS", RETENTION_MINIMUM_DAYS),
 }
+RETENTION_DAYS["tool_calls"] = RETENTION_DAYS["decisions"]  # the MCP gateway's record of each call
 for _kind in ("decisions", "audit_events"):
     if RETENTION_DAYS[_kind] < RETENTION_MINIMUM_DAYS:
         raise ImproperlyConfigured(
@@ -400,6 +402,9 @@ if REDIS_URL:
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+
+# The MCP gateway (gateway/): how long a tool call held for a person waits for an answer before it expires.
+MCP_APPROVAL_WAIT_SECONDS = env_int("MCP_APPROVAL_WAIT_SECONDS", 120)
 
 # Production hardening; each can be relaxed by the environment behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -36,6 +36,9 @@ _VIEW_DOMAIN = [
     "workflows.view_steptemplate",
     "workflows.view_workflowrun",
     "workflows.view_steprun",
+    "gateway.view_upstreamserver",
+    "gateway.view_gatewaytool",
+    "gateway.view_toolcall",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -65,6 +68,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("agent", "modelprovider", "capability")
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
+        *(
+            f"gateway.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("upstreamserver", "gatewaytool")
+        ),
         "governance.delete_policyexample",
         "workflows.start_workflowrun",
         *(

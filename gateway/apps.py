@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    name = "gateway"
+    verbose_name = "MCP gateway"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from audit import retention
+        from gateway.models import ToolCall
+
+        # Kept as long as decisions are (settings.RETENTION_DAYS["tool_calls"]), archived and deleted on their own.
+        retention.register(retention.RecordKind("tool_calls", ToolCall, "started_at"))
