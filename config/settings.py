@@ -445,5 +445,7 @@ LOGGING = {
         # The board pack's PDF: WeasyPrint narrates every page at INFO and warns of screen-only CSS it skips.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        # The MCP gateway's client of upstream servers narrates every request at INFO.
+        "httpx2": {"level": "WARNING"},
     },
 }

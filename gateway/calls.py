@@ -87,10 +87,13 @@ def evaluate_body(tool: GatewayTool, arguments: Mapping[str, Any]) -> dict:
     return body
 
 
-def open_call(agent: Agent, tool: GatewayTool, arguments: Mapping[str, Any], traceparent: str) -> ToolCall:
-    """Decide the call and record it, in one transaction. Arguments that do not give what the tool's paths
-    declare (an amount that is not a number, a currency without its amount) raise BadArguments: nothing is
-    decided then, as the REST evaluate answers 400."""
+def open_call(agent: Agent, tool_name: str, arguments: Mapping[str, Any], traceparent: str) -> ToolCall | None:
+    """Decide the call and record it, in one transaction; None when the agent may not call a tool of that name.
+    Arguments that do not give what the tool's paths declare (an amount that is not a number, a currency without
+    its amount) raise BadArguments: nothing is decided then, as the REST evaluate answers 400."""
+    tool = find_tool(agent, tool_name)
+    if tool is None:
+        return None
     serializer = EvaluateRequestSerializer(data=evaluate_body(tool, arguments))
     if not serializer.is_valid():
         raise BadArguments(_field_messages(serializer.errors))

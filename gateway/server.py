@@ -60,17 +60,15 @@ async def list_tools(ctx, params: types.PaginatedRequestParams | None) -> types.
 
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-    agent = _agent(ctx)
-    tool = await in_thread(calls.find_tool)(agent, params.name)
-    if tool is None:
-        raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}.")
     arguments = params.arguments or {}
     received = (params.meta or {}).get("traceparent") or ctx.request.headers.get("traceparent")
     traceparent = calls.traceparent_for(received if isinstance(received, str) else None)
     try:
-        call = await in_thread(calls.open_call)(agent, tool, arguments, traceparent)
+        call = await in_thread(calls.open_call)(_agent(ctx), params.name, arguments, traceparent)
     except calls.BadArguments as exc:
         return tool_error(str(exc))
+    if call is None:
+        raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}.")
     if call.status == ToolCall.Status.DENIED:
         return tool_error(f"Regent denied this call: {call.detail}")
     if call.decision.verdict == Verdict.REQUIRE_APPROVAL:

@@ -38,26 +38,17 @@ def ledger_tools() -> MCPServer:
     return server
 
 
-class Upstream:
-    """The ledger's MCP server on a real port. `calls` holds the params of each tools/call it was sent,
-    `_meta` included; a request without the credential is answered 401 and never reaches a tool."""
+class Guarded:
+    """An ASGI app in front of the ledger: a request without the credential is answered 401 and never reaches a
+    tool, and `calls` keeps the params of each tools/call that did, `_meta` included."""
 
-    def __init__(self) -> None:
+    def __init__(self, app) -> None:
+        self.app = app
         self.calls: list[dict] = []
-        self._app = ledger_tools().streamable_http_app(json_response=True, stateless_http=True)
-        self._server = ThreadedServer(self._guarded)
-        self.url = f"{self._server.url}/mcp"
 
-    def start(self) -> "Upstream":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    async def _guarded(self, scope, receive, send) -> None:
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
-            await self._app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         if dict(scope["headers"]).get(b"authorization", b"").decode() != UPSTREAM_CREDENTIAL:
             await send({"type": "http.response.start", "status": 401, "headers": []})
@@ -79,7 +70,29 @@ class Upstream:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self._app(scope, replay, send)
+        await self.app(scope, replay, send)
+
+
+def guarded_ledger() -> Guarded:
+    """The ledger's server as an ASGI app (`uvicorn --factory tests.support.mcp:guarded_ledger`), at /mcp."""
+    return Guarded(ledger_tools().streamable_http_app(json_response=True, stateless_http=True))
+
+
+class Upstream:
+    """The guarded ledger on a real port, served by uvicorn in a thread of the test; `calls` as Guarded's."""
+
+    def __init__(self) -> None:
+        self._app = guarded_ledger()
+        self.calls = self._app.calls
+        self._server = ThreadedServer(self._app)
+        self.url = f"{self._server.url}/mcp"
+
+    def start(self) -> "Upstream":
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
 
 
 @asynccontextmanager
