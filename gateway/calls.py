@@ -128,6 +128,16 @@ def stop_waiting(call: ToolCall, waited: dt.timedelta) -> Approval:
     return approval_status(call)
 
 
+def withdraw_calls_of_stopped_agents(sender, agent_ids: list[int], reason: str, **_kwargs) -> None:
+    """The kill switch, heard inside the kill's transaction: calls of these agents still waiting for a person are
+    withdrawn, so nobody can approve them afterwards and send a killed agent's call upstream."""
+    waiting = ToolCall.objects.filter(
+        agent_id__in=agent_ids, status=ToolCall.Status.FORWARDED, decision__approval__status=Approval.Status.PENDING
+    )
+    for decision_id in waiting.values_list("decision_id", flat=True):
+        withdraw_pending(decision_id, f"{reason[:1].upper()}{reason[1:]}.")
+
+
 def refuse(call: ToolCall, status: str, detail: str) -> None:
     """A held call a person rejected, or one that expired waiting: it ends without reaching the upstream."""
     ToolCall.objects.filter(pk=call.pk).update(status=status, detail=detail, finished_at=timezone.now())

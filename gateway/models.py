@@ -116,6 +116,7 @@ class ToolCall(models.Model):
         DENIED = "denied", "Denied"
         REJECTED = "rejected", "Rejected by a person"
         EXPIRED = "expired", "Expired waiting for a person"
+        WITHDRAWN = "withdrawn", "Withdrawn (the agent was stopped)"
 
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="tool_calls")
     tool = models.ForeignKey(GatewayTool, on_delete=models.SET_NULL, null=True, related_name="calls")

@@ -110,7 +110,7 @@ async def wait_for_person(call: ToolCall) -> str | None:
         status = ToolCall.Status.EXPIRED
     else:
         message = f"Withdrawn before anyone approved it: {approval.comment} The call was not made."
-        status = ToolCall.Status.REJECTED
+        status = ToolCall.Status.WITHDRAWN
     await in_thread(calls.refuse)(call, status, message)
     return message
 

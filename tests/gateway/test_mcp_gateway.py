@@ -227,6 +227,30 @@ def test_a_killed_agent_is_denied_and_nothing_is_forwarded(gateway_url, agent_ke
     assert upstream.calls == []
 
 
+def test_a_held_call_is_withdrawn_when_its_agent_is_killed_while_it_waits(
+    gateway_url, agent_key, paying_agent, upstream, make_policy, alice
+):
+    # given large payments need a supervisor, and Invoice Bot is waiting for one
+    hold_large_payments(make_policy)
+    errors: list = []
+
+    def alice_kills() -> None:
+        pending_approval()
+        kill_switch.change_agent_status(paying_agent, Status.KILLED, by=alice, reason="Paid the wrong supplier.")
+
+    # when alice kills it meanwhile
+    killer = in_thread(alice_kills, errors)
+    result = call(gateway_url, agent_key, "pay_invoice", INVOICE)
+    killer.join()
+
+    # then nobody can approve the request any more, and the call was never made
+    assert errors == []
+    assert result.is_error and text(result).startswith("Withdrawn before anyone approved it: Agent invoice-bot")
+    assert Approval.objects.get().status == Approval.Status.WITHDRAWN
+    assert ToolCall.objects.get().status == ToolCall.Status.WITHDRAWN
+    assert upstream.calls == []
+
+
 def test_tools_list_shows_only_the_tools_the_agents_capabilities_allow(gateway_url, agent_key):
     # Invoice Bot may make payments but not read customers
     assert listed(gateway_url, agent_key) == ["pay_invoice", "refund_order"]
