@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 INVOICE = {"invoice": {"vendor": "Acme Paper", "total": 1250.5, "currency": "EUR"}}
 
 
-def call(url: str, key: str, tool: str, arguments: dict, **options):
+def call(url: str, key: str, tool: str, arguments: dict, mode: str = "auto", **options):
     async def go():
-        async with mcp_client(url, key) as client:
+        async with mcp_client(url, key, mode) as client:
             return await client.call_tool(tool, arguments, **options)
 
     return asyncio.run(go())
@@ -80,6 +80,13 @@ def test_an_allowed_call_reaches_the_upstream_and_its_success_is_the_decisions_o
     assert decision.outcome.result == Outcome.Result.SUCCESS
     assert decision.outcome.reported_by == "system:mcp-gateway"
     assert decision.tool_call.status == ToolCall.Status.SUCCEEDED
+
+
+def test_a_client_of_the_2025_protocol_is_served_too(gateway_url, agent_key, upstream):
+    result = call(gateway_url, agent_key, "pay_invoice", INVOICE, mode="legacy")
+
+    assert not result.is_error and text(result) == "Paid 1250.5 EUR to Acme Paper."
+    assert ToolCall.objects.get().status == ToolCall.Status.SUCCEEDED
 
 
 def test_the_calls_trace_context_is_kept_and_handed_on_to_the_upstream(gateway_url, agent_key, upstream):

@@ -96,10 +96,11 @@ class Upstream:
 
 
 @asynccontextmanager
-async def mcp_client(url: str, key: str) -> AsyncIterator[Client]:
-    """An agent's MCP client of `url`, sending its Regent API key."""
+async def mcp_client(url: str, key: str, mode: str = "auto") -> AsyncIterator[Client]:
+    """An agent's MCP client of `url`, sending its Regent API key; mode "legacy" speaks the 2025 protocol (an
+    initialize handshake), as clients built before 2026-07-28 do."""
     async with (
         create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
     ):
         yield client
