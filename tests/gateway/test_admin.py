@@ -5,7 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from gateway.models import GatewayTool, UpstreamServer
+from gateway.models import GatewayTool, ToolCall, UpstreamServer
+from tests.support.clock import NOW
 from tests.support.mcp import UPSTREAM_CREDENTIAL
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +111,21 @@ def test_an_exposed_tool_needs_a_capability(db):
 )
 def test_a_tools_default_action_is_a_valid_action_name(name, action):
     assert GatewayTool(name=name).governed_action == action
+
+
+def test_a_supervisor_sees_only_the_tool_calls_of_their_departments(client, bob, decide, finance_agent, support_agent):
+    # given a tool call by a Finance agent and one by a Support agent
+    server = UpstreamServer.objects.create(name="Ledger", url="https://ledger.example.com/mcp")
+    tool = GatewayTool.objects.create(server=server, name="lookup_customer")
+    for agent in (finance_agent, support_agent):
+        decision = decide(agent, "tool.lookup_customer")
+        ToolCall.objects.create(
+            agent=agent, tool=tool, tool_name=tool.name, decision=decision, traceparent="00-x", started_at=NOW
+        )
+
+    # when bob, who supervises Finance only, lists them
+    client.force_login(bob)
+    response = client.get(reverse("admin:gateway_toolcall_changelist"))
+
+    # then he sees Finance's alone
+    assert [call.agent for call in response.context["cl"].result_list] == [finance_agent]
