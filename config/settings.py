@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "traces",
     "workflows",
+    "gateway",
     "integrations",
     "notifications",
     "dashboard",
@@ -366,6 +367,7 @@ RETENTION_DAYS = {
     "audit_events": env_int("RETENTION_AUDIT_EVENTS_DAYS", RETENTION_MINIMUM_DAYS),
     "traces": env_int("RETENTION_TRACES_DAYS", RETENTION_MINIMUM_DAYS),
 }
+RETENTION_DAYS["tool_calls"] = RETENTION_DAYS["decisions"]  # the MCP gateway's record of each call
 for _kind in ("decisions", "audit_events"):
     if RETENTION_DAYS[_kind] < RETENTION_MINIMUM_DAYS:
         raise ImproperlyConfigured(
@@ -470,6 +472,8 @@ CELERY_BEAT_SCHEDULE["resend-overdue-notifications"] = {
     "task": "notifications.tasks.resend_overdue_notifications",
     "schedule": 60,
 }
+# The MCP gateway (gateway/): how long a tool call held for a person waits for an answer before it expires.
+MCP_APPROVAL_WAIT_SECONDS = env_int("MCP_APPROVAL_WAIT_SECONDS", 120)
 
 # Production hardening; each can be relaxed by the environment behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -510,5 +514,7 @@ LOGGING = {
         # The board pack's PDF: WeasyPrint narrates every page at INFO and warns of screen-only CSS it skips.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        # The MCP gateway's client of upstream servers narrates every request at INFO.
+        "httpx2": {"level": "WARNING"},
     },
 }

@@ -41,6 +41,9 @@ _VIEW_DOMAIN = [
     "traces.view_tokenprice",
     "traces.view_redactionpattern",
     "traces.view_contentsetting",
+    "gateway.view_upstreamserver",
+    "gateway.view_gatewaytool",
+    "gateway.view_toolcall",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -70,6 +73,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("agent", "modelprovider", "capability")
         ),
         *(f"governance.{verb}_{model}" for verb in ("add", "change") for model in ("policy", "policyexample")),
+        *(
+            f"gateway.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("upstreamserver", "gatewaytool")
+        ),
         "governance.delete_policyexample",
         *(f"alerting.{verb}_alertrule" for verb in ("add", "change", "delete")),
         "workflows.start_workflowrun",

@@ -258,7 +258,7 @@ def test_traces_may_be_kept_less_than_six_months():
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "{'decisions': 183, 'audit_events': 183, 'traces': 30}"
+    assert result.stdout.strip() == "{'decisions': 183, 'audit_events': 183, 'traces': 30, 'tool_calls': 183}"
 
 
 def test_an_archive_that_is_neither_a_directory_nor_a_bucket_is_refused_at_start():

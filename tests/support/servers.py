@@ -58,18 +58,23 @@ def reachable(url: str, default_port: int) -> bool:
 
 class ThreadedServer:
     """uvicorn serving config.asgi in a thread of the test process: HTTP and WebSockets on a real socket,
-    sharing the test database (and, without Redis, the in-process event listeners) with the test."""
+    sharing the test database (and, without Redis, the in-process event listeners) with the test. Given another
+    ASGI application (an upstream MCP server), it serves that, with its lifespan."""
 
-    def __init__(self) -> None:
+    def __init__(self, application=None) -> None:
         import uvicorn
 
-        from config.asgi import application
+        lifespan = "on" if application is not None else "off"
+        if application is None:
+            from config.asgi import application
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+            uvicorn.Config(
+                application, host="127.0.0.1", port=self.port, lifespan=lifespan, log_level="warning", interface="asgi3"
+            )
         )
         self._thread = threading.Thread(target=self._server.run, name="asgi-test-server", daemon=True)
 
