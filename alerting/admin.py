@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from alerting.models import AlertRule
+from alerting.models import EDITABLE_FIELDS, AlertRule
 from alerting.rules import record_rule_change, rule_errors
 from orchestration.scoping import scope_to_all_departments
 
@@ -9,20 +9,7 @@ from orchestration.scoping import scope_to_all_departments
 class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
-        fields = [
-            "name",
-            "kind",
-            "enabled",
-            "departments",
-            "level",
-            "threshold",
-            "pro_rata",
-            "minimum_volume",
-            "window_hours",
-            "baseline_days",
-            "minutes",
-            "throttle_minutes",
-        ]
+        fields = ["name", "enabled", "departments", *EDITABLE_FIELDS]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from alerting.models import Alert, AlertRule
+from alerting.models import EDITABLE_FIELDS, Alert, AlertRule
 from alerting.rules import rule_errors
 from orchestration.models import Department
 
@@ -15,23 +15,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertRule
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "departments",
-            "level",
-            "threshold",
-            "pro_rata",
-            "minimum_volume",
-            "window_hours",
-            "baseline_days",
-            "minutes",
-            "throttle_minutes",
-            "enabled",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "name", "departments", *EDITABLE_FIELDS, "enabled", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, data: dict) -> dict:
