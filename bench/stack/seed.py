@@ -15,6 +15,7 @@ WORKFLOW = "supplier-invoice"
 
 
 def seed(agents: int, sockets: int) -> dict:
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
@@ -51,7 +52,7 @@ def seed(agents: int, sockets: int) -> dict:
         user = User.objects.get(username=SOCKET_USERS[n % len(SOCKET_USERS)])
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # as a password login records it
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         sessions.append({"user": user.username, "session": session.session_key})
