@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 PAGES = ["dashboard:overview", "dashboard:risk", "dashboard:strategy", "dashboard:board"]
 EXPORTS = ["dashboard:board-pdf", "dashboard:board-csv"]
 # A page's query count must not depend on how many decisions there are; the board pack has eight sections.
-# A fixed number per page, whatever the decisions: the overview reads the token cost of this period and the one before
-# (traces), the open alerts (alerting) and the viewer's permissions for the menu's Alerts item; the board its token cost.
+# The overview also reads the token cost of this period and the one before (traces), the open alerts (alerting) and
+# the viewer's permissions for the menu's Alerts item; the board its token cost.
 MAX_QUERIES = {"dashboard:board": 41, "dashboard:overview": 33}
 
 
