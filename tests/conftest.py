@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from dashboard.glossary import forget_capabilities
 from governance import engine
 from orchestration.roles import Role
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
@@ -71,6 +72,14 @@ def fresh_rankings():
     forget_rankings()
     yield
     forget_rankings()
+
+
+@pytest.fixture(autouse=True)
+def fresh_capability_words() -> Iterator[None]:
+    """Capability descriptions are cached per process for a minute: a test must not read another test's."""
+    forget_capabilities()
+    yield
+    forget_capabilities()
 
 
 @pytest.fixture(autouse=True)

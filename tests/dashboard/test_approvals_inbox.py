@@ -256,6 +256,7 @@ def test_the_inbox_costs_the_same_queries_with_more_requests(client, bob, financ
     for amount in range(600, 603):
         hold(finance_agent, str(amount))
     client.force_login(bob)
+    queries_for_the_inbox()  # the page's per-minute caches (capability words) are warm from here on
     few = queries_for_the_inbox()
     for amount in range(700, 730):
         hold(finance_agent, str(amount))
