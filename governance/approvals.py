@@ -113,6 +113,8 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
         raise ApprovalError(f"This request was already {approval.status}.")
     decision: Decision = approval.decision
     now = timezone.now()
+    if approve and (standing := kill_switch.why_it_may_not_act(decision.agent)):
+        raise ApprovalError(f"{standing} Resume it before approving; rejecting stays possible.")
     if approve and decision.amount:
         over_budget = budgets.reserve_spend(decision.agent, decision.amount, now)
         if over_budget:

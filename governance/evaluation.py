@@ -15,7 +15,7 @@ from governance.acting_agent import load_actor
 from governance.models import Approval, Decision, Verdict
 from governance.models.policy import ApproverRole
 from orchestration import kill_switch
-from orchestration.models import Agent, Department, Status
+from orchestration.models import Agent, Department
 from telemetry.traceparent import parse_traceparent
 
 DEFAULT_APPROVAL_MINUTES = 240
@@ -94,14 +94,6 @@ def live_inputs(agent: Agent, now: dt.datetime) -> engine.Inputs:
     )
 
 
-def _status_denial(agent: Agent) -> str | None:
-    if agent.status != Status.ACTIVE:
-        return f"Agent {agent.slug} is {agent.status}: it may not act."
-    if agent.department.status != Status.ACTIVE:
-        return f"Department {agent.department.name} is {agent.department.status}: its agents may not act."
-    return None
-
-
 def evaluate_action(
     agent: Agent,
     request: ActionRequest,
@@ -137,7 +129,7 @@ def evaluate_action(
         agent = actor.agent
         index = engine.current_index(actor.policy_set_version)
         subject = subject_of(agent, actor.capability_codes)
-        denial = _status_denial(agent)
+        denial = kill_switch.why_it_may_not_act(agent)
         candidates = [] if denial else engine.candidates_for(index, subject, facts, now)
         if amount <= 0 and engine.needs_stateful_inputs(candidates):  # with an amount, load_actor locked it
             locked = Agent.objects.select_for_update(no_key=True).only("month_spent", "spend_month").get(pk=agent.pk)

@@ -39,6 +39,17 @@ from orchestration.models import Agent, Department, Status
 _LOCK_CLASSES = {Agent: 7_204_120, Department: 7_204_121}
 
 
+def why_it_may_not_act(agent: Agent) -> str | None:
+    """Why a paused or killed agent, or an agent of a paused or killed department, may not act; None when it may.
+
+    The one reading of status that deciding an action and approving a held one both apply."""
+    if agent.status != Status.ACTIVE:
+        return f"Agent {agent.slug} is {agent.status}: it may not act."
+    if agent.department.status != Status.ACTIVE:
+        return f"Department {agent.department.name} is {agent.department.status}: its agents may not act."
+    return None
+
+
 def hold_off_kills(agent_id: int, department_id: int | None) -> None:
     """Until commit, a kill of this agent or its department waits for this transaction; and this waits for a
     kill already under way, so what it reads next has the status that holds when it commits. A department

@@ -96,6 +96,48 @@ def test_a_killed_agents_pending_request_is_withdrawn_and_cannot_be_approved(
     assert fake_provider.calls == []
 
 
+@pytest.mark.parametrize("paused", ["agent", "department"])
+def test_a_paused_agents_request_is_approved_only_once_it_is_resumed(
+    paused, park, payables_bot, bob, alice, django_capture_on_commit_callbacks, fake_provider
+):
+    # Given a run parked on the payables bot's work, and then the bot (or its department) was paused
+    step = park(payables_bot)
+    if paused == "agent":
+        change_agent_status(payables_bot, Status.PAUSED, by=alice, reason="Reconciling invoices")
+    else:
+        change_department_status(payables_bot.department, Status.PAUSED, by=alice, reason="Quarter close")
+
+    # When bob tries to approve the request it had made
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ApprovalError, match="Resume it before"):
+        decide_approval(step.decision.approval.pk, approve=True, by=bob)
+
+    # Then the request still waits and no work was done
+    step.decision.approval.refresh_from_db()
+    assert step.decision.approval.status == "pending"
+    assert fake_provider.calls == []
+
+    # And once resumed, bob's approval goes through
+    if paused == "agent":
+        change_agent_status(payables_bot, Status.ACTIVE, by=alice, reason="Done")
+    else:
+        change_department_status(payables_bot.department, Status.ACTIVE, by=alice, reason="Done")
+    with django_capture_on_commit_callbacks(execute=True):
+        decide_approval(step.decision.approval.pk, approve=True, by=bob)
+    step.decision.approval.refresh_from_db()
+    assert step.decision.approval.status == "approved"
+
+
+def test_a_paused_agents_request_may_be_rejected(park, payables_bot, bob, alice, django_capture_on_commit_callbacks):
+    step = park(payables_bot)
+    change_agent_status(payables_bot, Status.PAUSED, by=alice, reason="Reconciling invoices")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        decide_approval(step.decision.approval.pk, approve=False, by=bob, comment="Not this quarter")
+
+    step.decision.approval.refresh_from_db()
+    assert step.decision.approval.status == "rejected"
+
+
 def test_killing_a_department_stops_the_steps_of_all_its_agents(
     park, finance, payables_bot, receivables_bot, support_bot, alice
 ):
