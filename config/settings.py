@@ -6,6 +6,7 @@ setting SECRET_KEY turns DEBUG off unless DEBUG is given explicitly.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import babel
@@ -208,6 +209,29 @@ try:
     babel.Locale.parse(ORG_LOCALE)
 except (ValueError, babel.UnknownLocaleError):
     raise ImproperlyConfigured(f"ORG_LOCALE={ORG_LOCALE!r} is not a locale (e.g. en_US, en_GB, de_DE).") from None
+
+
+def parse_exchange_rates(text: str) -> dict[str, Decimal]:
+    """`EUR=1.08,GBP=1.27`: how many units of ORG_CURRENCY one unit of each other currency is worth."""
+    rates = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        code, _, rate = pair.partition("=")
+        code = code.strip().upper()
+        try:
+            value = Decimal(rate.strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not babel.numbers.is_currency(code) or not value.is_finite() or value <= 0:
+            raise ImproperlyConfigured(
+                f"EXCHANGE_RATES: {pair!r} is not CODE=rate with an ISO 4217 code and a rate above 0 (e.g. EUR=1.08)."
+            )
+        rates[code] = value
+    return rates
+
+
+# Budgets are kept in ORG_CURRENCY. An action's amount in another currency is charged to them at its rate here, and
+# denied when it has none: never added to them as if it were ORG_CURRENCY (governance.budgets).
+EXCHANGE_RATES = parse_exchange_rates(env_str("EXCHANGE_RATES"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -116,7 +116,7 @@ def decide_approval(approval_id: int, *, approve: bool, by, comment: str = "") -
     if approve and (standing := kill_switch.why_it_may_not_act(decision.agent)):
         raise ApprovalError(f"{standing} Resume it before approving; rejecting stays possible.")
     if approve and decision.amount:
-        over_budget = budgets.reserve_spend(decision.agent, decision.amount, now)
+        over_budget = budgets.reserve_spend(decision.agent, decision.amount, decision.currency, now)
         if over_budget:
             raise ApprovalError(over_budget)
     approval.status = Approval.Status.APPROVED if approve else Approval.Status.REJECTED

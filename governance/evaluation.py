@@ -139,7 +139,7 @@ def evaluate_action(
         if denial:
             verdict, explanation = Verdict.DENY, denial
         elif verdict in (Verdict.ALLOW, Verdict.FLAG) and amount > 0:
-            over_budget = budgets.reserve_spend(agent, amount, now)
+            over_budget = budgets.reserve_spend(agent, amount, request.currency, now)
             if over_budget:
                 verdict, explanation = Verdict.DENY, f"{over_budget}\n{explanation}"
         decision = Decision(

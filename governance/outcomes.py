@@ -89,9 +89,10 @@ def give_back_spend(failed: list[Decision]) -> None:
     department and month, however many failed)."""
     totals: dict[tuple, list] = {}
     for decision in failed:
-        if decision.amount and _spent(decision):
+        charged = budgets.charge(decision.amount, decision.currency) if decision.amount else None
+        if charged and _spent(decision):
             key = (decision.agent_id, decision.department_id, budgets.month_start(decision.created_at))
-            totals.setdefault(key, [Decimal("0"), decision.created_at])[0] += decision.amount
+            totals.setdefault(key, [Decimal("0"), decision.created_at])[0] += charged
     for (agent_id, department_id, _month), (amount, reserved_at) in totals.items():
         budgets.release_spend(agent_id, department_id, amount, reserved_at)
 

@@ -10,6 +10,7 @@ are in tests/support/. A folder's conftest.py holds only what that folder alone 
 
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -20,6 +21,11 @@ from orchestration.roles import Role
 from tests.factories import AgentFactory, DepartmentFactory, UserFactory
 from tests.support.parallel import worker_redis_url
 from workflows.routing import forget_rankings
+
+# The test organisation keeps its budgets in USD and its agents also spend EUR and GBP, which it trades at par
+# unless a test sets other rates: the processes tests start read it from the environment, this one from the fixture.
+TEST_EXCHANGE_RATES = {"EUR": Decimal("1"), "GBP": Decimal("1")}
+os.environ.setdefault("EXCHANGE_RATES", ",".join(f"{code}={rate}" for code, rate in TEST_EXCHANGE_RATES.items()))
 
 pytest_plugins = [
     "tests.fixtures.audit",
@@ -72,6 +78,11 @@ def fresh_rankings():
     forget_rankings()
     yield
     forget_rankings()
+
+
+@pytest.fixture(autouse=True)
+def exchange_rates(settings) -> None:
+    settings.EXCHANGE_RATES = dict(TEST_EXCHANGE_RATES)
 
 
 @pytest.fixture(autouse=True)

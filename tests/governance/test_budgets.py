@@ -4,9 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from config.settings import parse_exchange_rates
 from governance.budgets import month_start
 from governance.models import Effect, Verdict
+from governance.outcomes import give_back_spend
 from tests.factories import AgentFactory, DepartmentFactory
 from tests.support.clock import NOW
 
@@ -111,3 +114,59 @@ def test_a_condition_reads_this_months_spend_only(make_policy, decide, budget_ag
     # Then last month's spend does not count, and the input it read is recorded
     assert decision.verdict == Verdict.ALLOW
     assert decision.inputs == {"agent_spend_month": 0.0}
+
+
+def test_an_amount_in_another_currency_is_charged_at_its_configured_rate(settings, decide, budget_agent):
+    # Given budgets kept in USD and one euro worth 1.10 dollars
+    settings.ORG_CURRENCY, settings.EXCHANGE_RATES = "USD", {"EUR": Decimal("1.10")}
+
+    # When the agent spends 100 euros
+    decision = decide(budget_agent, amount=100, currency="EUR")
+
+    # Then 110 dollars are charged to the agent and its department
+    assert decision.verdict == Verdict.ALLOW
+    budget_agent.refresh_from_db()
+    budget_agent.department.refresh_from_db()
+    assert (budget_agent.month_spent, budget_agent.department.month_spent) == (Decimal("110.00"), Decimal("110.00"))
+
+
+def test_an_amount_in_a_currency_without_a_rate_is_denied_and_never_added_as_if_it_were_the_budgets(
+    settings, decide, budget_agent
+):
+    # Given budgets kept in USD and no rate for yen
+    settings.ORG_CURRENCY, settings.EXCHANGE_RATES = "USD", {"EUR": Decimal("1.10")}
+
+    # When the agent asks to spend 100 yen
+    decision = decide(budget_agent, amount=100, currency="JPY")
+
+    # Then it is denied, saying why, and nothing is charged
+    assert decision.verdict == Verdict.DENY
+    assert decision.explanation.startswith(
+        "Budgets are kept in USD and no exchange rate for JPY is configured (EXCHANGE_RATES)"
+    )
+    budget_agent.refresh_from_db()
+    assert budget_agent.month_spent == Decimal("0")
+
+
+def test_a_failed_action_in_another_currency_gives_back_what_was_charged(settings, decide, budget_agent):
+    # Given 100 euros spent at 1.10 dollars each
+    settings.ORG_CURRENCY, settings.EXCHANGE_RATES = "USD", {"EUR": Decimal("1.10")}
+    decision = decide(budget_agent, amount=100, currency="EUR")
+
+    # When the action is reported failed
+    give_back_spend([decision])
+
+    # Then the 110 dollars are given back
+    budget_agent.refresh_from_db()
+    budget_agent.department.refresh_from_db()
+    assert (budget_agent.month_spent, budget_agent.department.month_spent) == (Decimal("0.00"), Decimal("0.00"))
+
+
+@pytest.mark.parametrize("text", ["EUR", "EUR=", "EUR=-1", "EUR=abc", "XYZ=1.1", "EUR=NaN", "EUR=inf"])
+def test_exchange_rates_that_are_not_code_and_positive_rate_stop_the_start_with_a_message(text):
+    with pytest.raises(ImproperlyConfigured, match="EXCHANGE_RATES"):
+        parse_exchange_rates(text)
+
+
+def test_exchange_rates_are_read_as_code_and_rate():
+    assert parse_exchange_rates(" eur=1.08, GBP=1.27 ,") == {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
