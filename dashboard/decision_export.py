@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from dashboard.decisions import page_of
 
 COUNT_LIMIT = 10_000
+TEXT_SEARCH_COUNT_LIMIT = 1_000
 EXPORT_CHUNK = 2_000
 EXPORT_MAX_ROWS = 100_000
 BOM = "\ufeff"  # spreadsheets read the file as UTF-8 only with it
@@ -51,10 +52,20 @@ class MatchCount:
         return "1 decision matches" if self.value == 1 else f"{self.value:,} decisions match"
 
 
-def count_matches(decisions: QuerySet, limit: int | None = None) -> MatchCount:
-    """How many decisions match, counted up to `limit` (one index walk of at most limit + 1 rows)."""
-    limit = limit or COUNT_LIMIT
-    found = decisions.order_by().values("pk")[: limit + 1].count()
+def count_matches(decisions: QuerySet, limit: int | None = None, *, text_search: bool = False) -> MatchCount:
+    """How many decisions match, counted up to `limit` (one index walk of at most limit + 1 rows).
+
+    A text search counts newest first, up to TEXT_SEARCH_COUNT_LIMIT: for a common term the planner then walks
+    (created_at, id) and stops after that many matches, where a count in any order reads every entry of the
+    term's trigrams in the whole table (the index does not know the window): 225 ms at 2 million decisions. A
+    rare term is looked up in the trigram index either way.
+    """
+    if text_search:
+        limit = limit or TEXT_SEARCH_COUNT_LIMIT
+        found = decisions.order_by("-created_at", "-id").values("pk")[: limit + 1].count()
+    else:
+        limit = limit or COUNT_LIMIT
+        found = decisions.order_by().values("pk")[: limit + 1].count()
     return MatchCount(min(found, limit), exact=found <= limit)
 
 

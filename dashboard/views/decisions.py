@@ -38,7 +38,7 @@ def explorer(request: HttpRequest) -> HttpResponse:
     context.update(
         page=page,
         query=filters_only(request),
-        matches=count_matches(filters.qs),
+        matches=count_matches(filters.qs, text_search=bool(filters.form.cleaned_data.get("q"))),
         filters_in_use=sum(1 for name in filters.form.fields if any(request.GET.getlist(name))),
         export_max_rows=f"{EXPORT_MAX_ROWS:,}",
         searched=filters.text_search_window() if filters.form.cleaned_data.get("q") else None,

@@ -6,6 +6,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboard import decision_export
@@ -51,6 +53,27 @@ def test_a_count_past_the_limit_says_more_than(client, alice, mixed, monkeypatch
 
     assert "More than 5 decisions match" in response.content.decode()
     assert decision_export.count_matches(Decision.objects.all(), limit=20).exact
+
+
+def test_a_text_search_counts_newest_first_to_its_own_bound(client, alice, finance_agent, monkeypatch) -> None:
+    # Given eight decisions whose explanation holds "refund" and four that do not
+    for i in range(12):
+        DecisionFactory(agent=finance_agent, explanation="Refund to customer" if i < 8 else "Invoice paid")
+    client.force_login(alice)
+
+    # When the explorer searches for it, counting text searches up to 5
+    monkeypatch.setattr(decision_export, "TEXT_SEARCH_COUNT_LIMIT", 5)
+    with CaptureQueriesContext(connection) as queries:
+        bounded = client.get(EXPLORER, {"q": "refund"}).content.decode()
+    (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    monkeypatch.setattr(decision_export, "TEXT_SEARCH_COUNT_LIMIT", 8)
+    exact = client.get(EXPLORER, {"q": "refund"}).content.decode()
+
+    # Then it says "more than" past the bound and the exact count within it
+    assert "More than 5 decisions match" in bounded
+    assert "8 decisions match" in exact
+    # And it counted in the page's order, so a common term walks (created_at, id) and stops at the bound
+    assert "ORDER BY" in count and "LIMIT 6" in count
 
 
 def test_the_export_has_every_match_once_newest_first_with_units(client, alice, mixed) -> None:
