@@ -487,6 +487,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Regent <regent@localhost>")
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
 NOTIFY_TIMEOUT_SECONDS = env_int("NOTIFY_TIMEOUT_SECONDS", 5)
+# Chat webhooks go to public addresses only (notifications.chat_hosts); these hosts are let through anyway.
+CHAT_WEBHOOK_ALLOWED_HOSTS = env_list("CHAT_WEBHOOK_ALLOWED_HOSTS", "")
 # Where people open Regent: messages link there (an approval link is SITE_URL + /notifications/approvals/…).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 APPROVAL_LINK_MAX_AGE_SECONDS = env_int("APPROVAL_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600)
@@ -495,6 +497,14 @@ CELERY_BEAT_SCHEDULE["remind-approvers"] = {"task": "notifications.tasks.remind_
 CELERY_BEAT_SCHEDULE["resend-overdue-notifications"] = {
     "task": "notifications.tasks.resend_overdue_notifications",
     "schedule": 60,
+}
+# Deliveries delivered or failed are deleted this many days after they were written (pending ones stay).
+NOTIFY_RETENTION_DAYS = env_int("NOTIFY_RETENTION_DAYS", 90)
+if NOTIFY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"NOTIFY_RETENTION_DAYS={NOTIFY_RETENTION_DAYS} must be 1 or more.")
+CELERY_BEAT_SCHEDULE["forget-old-notifications"] = {
+    "task": "notifications.tasks.forget_old_notifications",
+    "schedule": 3600,
 }
 # The MCP gateway (gateway/): how long a tool call held for a person waits for an answer before it expires.
 MCP_APPROVAL_WAIT_SECONDS = env_int("MCP_APPROVAL_WAIT_SECONDS", 120)

@@ -1,9 +1,10 @@
 """`/metrics` for operators' Prometheus: what the stores hold, read at scrape time, plus each process's own.
 
-Decisions by verdict, open approvals, webhook and notification deliveries waiting or failed, the Celery queue
-and the audit sequencer's delay are read from PostgreSQL and the broker when Prometheus scrapes, so they are the
-deployment's figures whichever process answers. Evaluate latency and the live stream's sockets only a process can
-see (telemetry.instruments); with PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
+Decisions by verdict, open approvals, open alerts, webhook deliveries waiting or failed, messages to people by
+outcome (alert and approval messages among them), the Celery queue and the audit sequencer's delay are read from
+PostgreSQL and the broker when Prometheus scrapes, so they are the deployment's figures whichever process answers.
+Evaluate latency and the live stream's sockets only a process can see (telemetry.instruments); with
+PROMETHEUS_MULTIPROC_DIR set, a scrape adds up every process on the machine.
 
 The endpoint answers only a bearer METRICS_TOKEN; with no token configured it does not exist (404).
 """
@@ -12,18 +13,20 @@ import hmac
 import logging
 import os
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 
 from amqp.exceptions import ChannelError
 from celery import current_app as celery_app
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from alerting.models import Alert, AlertRule
 from audit.models import PendingEvent
 from dashboard.kpis.snapshot import merge, snapshot
 from dashboard.models import DAY, DecisionRollup, RollupChange
@@ -71,13 +74,17 @@ class StoresCollector(Collector):
                 .annotate(Count("pk"))
                 .order_by()
             )
-            notifications = {
-                (row["channel"], row["status"]): row["count"]
-                for row in Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED])
-                .values("channel", "status")
-                .annotate(count=Count("pk"))
+            outcomes = list(
+                Delivery.objects.values("channel", "kind", "status")
+                .annotate(count=Count("pk"), tried=Count("pk", filter=Q(attempts__gt=0)))
                 .order_by()
-            }
+            )
+            open_alerts = dict(
+                Alert.objects.filter(status=Alert.Status.OPEN)
+                .values_list("rule__kind")
+                .annotate(Count("pk"))
+                .order_by()
+            )
             queue = PendingEvent.objects.aggregate(count=Count("pk"), oldest=Min("queued_at"))
         now = timezone.now()
 
@@ -106,6 +113,9 @@ class StoresCollector(Collector):
         for status in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED):
             failures.add_metric([status], deliveries.get(status, 0))
         yield failures
+        notifications: dict[tuple[str, str], int] = defaultdict(int)
+        for row in outcomes:
+            notifications[row["channel"], row["status"]] += row["count"]
         unsent = GaugeMetricFamily(
             "regent_notification_deliveries",
             "Messages to people not delivered, by channel: pending (being retried) or failed (retries exhausted).",
@@ -115,6 +125,13 @@ class StoresCollector(Collector):
             for status in (Delivery.Status.PENDING, Delivery.Status.FAILED):
                 unsent.add_metric([channel, status], notifications.get((channel, status), 0))
         yield unsent
+        yield _delivery_outcomes(outcomes)
+        alerts = GaugeMetricFamily(
+            "regent_alerts_open", "Alerts open now, by the kind of rule that opened them.", labels=["rule_kind"]
+        )
+        for kind in AlertRule.Kind.values:
+            alerts.add_metric([kind], open_alerts.get(kind, 0))
+        yield alerts
         yield _gauge(
             "regent_audit_queue_events",
             "Audit events committed and waiting for the sequencer to chain them.",
@@ -151,6 +168,33 @@ def _messages(connection, queue: str) -> int:
         if str(error.reply_code) == NOT_FOUND:
             return 0
         raise
+
+
+OUTCOMES = {Delivery.Status.DELIVERED: "sent", Delivery.Status.FAILED: "failed"}
+
+
+def _delivery_outcomes(rows: list[dict]) -> GaugeMetricFamily:
+    """Deliveries on record by channel, kind and outcome: sent, failed (retries exhausted), retrying (failed at
+    least once, tried again later) or queued (not tried yet). Every outcome of every channel appears for each kind
+    on record, zeros included, so a rate or a ratio has both sides."""
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for row in rows:
+        if row["status"] == Delivery.Status.PENDING:
+            counts[row["channel"], row["kind"], "retrying"] += row["tried"]
+            counts[row["channel"], row["kind"], "queued"] += row["count"] - row["tried"]
+        else:
+            counts[row["channel"], row["kind"], OUTCOMES[row["status"]]] += row["count"]
+    family = GaugeMetricFamily(
+        "regent_notification_delivery_outcomes",
+        "Messages to people (approval requests, alerts, tests) on record, by channel, kind and outcome: sent, "
+        "failed, retrying or queued. Kept NOTIFY_RETENTION_DAYS: compare changes over time, not totals.",
+        labels=["channel", "kind", "outcome"],
+    )
+    for kind in sorted({row["kind"] for row in rows}):
+        for channel in Channel.values:
+            for outcome in ("sent", "failed", "retrying", "queued"):
+                family.add_metric([channel, kind, outcome], counts.get((channel, kind, outcome), 0))
+    return family
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

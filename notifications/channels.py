@@ -6,13 +6,17 @@ one attachment is an Adaptive Card (`application/vnd.microsoft.card.adaptive`) w
 `Action.OpenUrl`. Email goes through Django's email framework (SMTP, the EMAIL_* settings).
 """
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+
+from notifications import chat_hosts
 
 SLACK_HEADER_LIMIT = 150  # Block Kit: a header's plain text
 SLACK_SECTION_LIMIT = 3000  # Block Kit: a section's text
@@ -90,16 +94,57 @@ def send_email(address: str, message: Message) -> None:
 
 
 def post_json(url: str, payload: dict) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    request = urllib.request.Request(  # noqa: S310 (the person's own chat webhook, http or https)
-        url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "Regent/1"}
-    )
+    """POST `payload` to a chat webhook, connecting only to the public address its host resolves to now
+    (notifications.chat_hosts). Redirects are not followed: a 3xx is a failed attempt."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryFailed("The webhook URL is not an http or https address.")
     try:
-        with urllib.request.urlopen(request, timeout=settings.NOTIFY_TIMEOUT_SECONDS) as response:  # noqa: S310
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"HTTP {exc.code}") from exc
-    except (OSError, ValueError) as exc:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = chat_hosts.address_to_post(parts.hostname, port)
+    except (chat_hosts.AddressRefused, ValueError) as exc:
+        raise DeliveryFailed(str(exc)) from exc
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    timeout = settings.NOTIFY_TIMEOUT_SECONDS
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout)
+    else:
+        connection = _PinnedHTTPConnection(parts.hostname, port, address, timeout)
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
+    try:
+        connection.request(
+            "POST", target, body=body, headers={"Content-Type": "application/json", "User-Agent": "Regent/1"}
+        )
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        connection.close()
     if not 200 <= status < 300:
         raise DeliveryFailed(f"HTTP {status}")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to `address` (already checked), with the URL's host in the Host header."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to `address` (already checked); the certificate must still name the URL's host."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+        self.tls = ssl.create_default_context()
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)

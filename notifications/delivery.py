@@ -4,7 +4,8 @@
 anything else that must reach a person. Inside the caller's transaction it writes a delivery row per person and
 channel (an outbox: they commit with the change or not at all); once it commits a Celery task sends each, and a
 failed attempt is tried again with the webhooks' backoff (integrations.webhooks.retry_delay) up to
-NOTIFY_MAX_ATTEMPTS. Beat resends deliveries whose task was lost. The person's channels are their Preference
+NOTIFY_MAX_ATTEMPTS. Beat resends deliveries whose task was lost, and forgets those delivered or failed more than
+NOTIFY_RETENTION_DAYS ago (`forget_old`). The person's channels are their Preference
 (email to their account's address when they have none); email only when EMAIL_HOST is set.
 """
 
@@ -25,6 +26,7 @@ from notifications.models import Channel, Delivery, Preference
 logger = logging.getLogger(__name__)
 RESEND_AFTER_SECONDS = 300
 RESEND_BATCH = 1_000
+FORGET_BATCH = 10_000
 
 __all__ = ["Message", "notify"]
 
@@ -156,3 +158,19 @@ def resend_overdue(now: dt.datetime | None = None) -> int:
     )
     _send(ids)
     return len(ids)
+
+
+def forget_old(now: dt.datetime | None = None) -> int:
+    """Delete the deliveries delivered or failed, written more than NOTIFY_RETENTION_DAYS ago; return how many.
+
+    A pending one stays whatever its age (it is still being tried). In batches, each its own short transaction,
+    so a first run over a long history holds no lock for long.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.NOTIFY_RETENTION_DAYS)
+    done = Delivery.objects.filter(
+        status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED], created_at__lt=cutoff
+    ).order_by("created_at")
+    forgotten = 0
+    while ids := list(done.values_list("pk", flat=True)[:FORGET_BATCH]):
+        forgotten += Delivery.objects.filter(pk__in=ids).delete()[0]
+    return forgotten

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from notifications.chat_hosts import validate_webhook_url
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -29,7 +31,10 @@ class Preference(models.Model):
         help_text="A chat channel to post messages to, through its incoming webhook.",
     )
     chat_webhook_url = models.URLField(
-        max_length=500, blank=True, help_text="The chat channel's incoming webhook URL (a secret: it is never shown)."
+        max_length=500,
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text="The chat channel's incoming webhook URL (a secret: it is never shown).",
     )
     approvals = models.BooleanField(default=True, help_text="Tell me when a request waits for my decision.")
     reminders = models.BooleanField(default=True, help_text="Remind me before a request's deadline.")
@@ -78,6 +83,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["key", "recipient", "channel"], name="one_notification_per_channel"),
         ]
+        indexes = [models.Index(fields=["created_at"], name="delivery_created")]  # retention's range (forget_old)
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} by {self.channel} ({self.status})"

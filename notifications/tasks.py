@@ -26,3 +26,8 @@ def resend_overdue_notifications() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def remind_approvers() -> int:
     return approval_messages.remind_before_deadlines()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def forget_old_notifications() -> int:
+    return delivery.forget_old()

@@ -14,13 +14,18 @@ from kombu import Connection
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from alerting.evaluation import evaluate_rules
+from alerting.models import AlertRule
 from audit.models import PendingEvent
 from config.celery import app as celery_app
 from dashboard.stream.hub import MAX_PENDING, Hub, Subscriber
 from governance.models import Effect, Verdict
 from integrations.models import WebhookDelivery, WebhookSubscription
-from notifications.models import Delivery
+from notifications.models import Delivery, Preference
+from notifications.tasks import deliver_notification
 from orchestration.keys import issue_key
+from orchestration.kill_switch import change_agent_status
+from orchestration.models import Status
 from tests.factories import DecisionFactory
 from tests.support.parallel import broker_url
 
@@ -144,6 +149,58 @@ def test_notification_deliveries_waiting_or_failed_are_counted_by_channel(client
     assert samples['regent_notification_deliveries{channel="slack",status="pending"}'] == 1
     assert samples['regent_notification_deliveries{channel="email",status="pending"}'] == 0
     assert samples['regent_notification_deliveries{channel="teams",status="failed"}'] == 0
+
+
+def test_an_alert_message_that_failed_is_counted_by_channel_kind_and_outcome(
+    client, metrics_on, settings, serve, finance_agent, alice, bob
+):
+    # Given Bob, Finance's Supervisor, on Slack through a webhook that answers 500, alice (Executive) on Teams
+    # through one that works, one attempt each before a delivery is given up, and a rule on the kill switch
+    settings.EMAIL_HOST, settings.NOTIFY_MAX_ATTEMPTS = "", 1
+    settings.CHAT_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    broken, working = serve(lambda _request: (500, "down")), serve(lambda _request: (200, "ok"))
+    Preference.objects.create(user=bob, email=False, chat="slack", chat_webhook_url=broken.url)
+    Preference.objects.create(user=alice, email=False, chat="teams", chat_webhook_url=working.url)
+    AlertRule.objects.create(name="Kill switch used", kind="kill_switch")
+    change_agent_status(finance_agent, Status.KILLED, by=alice, reason="Paid a fake invoice")
+
+    # When the rule fires, and each delivery is attempted as a worker would
+    evaluate_rules()
+    for delivery in Delivery.objects.all():
+        deliver_notification(delivery.pk)
+
+    # Then the scrape counts the failed Slack message and the sent Teams one, by kind, and the open alert
+    samples = scrape(client)
+    assert len(broken.received) == 1 and len(working.received) == 1
+    outcome = 'regent_notification_delivery_outcomes{{channel="{}",kind="alert.fired",outcome="{}"}}'
+    assert samples[outcome.format("slack", "failed")] == 1
+    assert samples[outcome.format("teams", "sent")] == 1
+    assert samples[outcome.format("slack", "sent")] == 0
+    assert samples[outcome.format("email", "retrying")] == 0
+    assert samples['regent_alerts_open{rule_kind="kill_switch"}'] == 1
+    assert samples['regent_alerts_open{rule_kind="budget"}'] == 0
+
+
+def test_a_delivery_tried_and_waiting_for_its_next_attempt_is_retrying(client, metrics_on, bob):
+    # Given two alert messages to Bob not yet delivered: one failed once (its next attempt queued), one not tried
+    for key, attempts in (("alert-1-open", 1), ("alert-2-open", 0)):
+        Delivery.objects.create(
+            recipient=bob,
+            channel="slack",
+            key=key,
+            kind="alert.fired",
+            severity="warning",
+            subject="s",
+            text="t",
+            attempts=attempts,
+        )
+
+    # When Prometheus scrapes
+    samples = scrape(client)
+
+    # Then one is retrying, the other queued
+    assert samples['regent_notification_delivery_outcomes{channel="slack",kind="alert.fired",outcome="retrying"}'] == 1
+    assert samples['regent_notification_delivery_outcomes{channel="slack",kind="alert.fired",outcome="queued"}'] == 1
 
 
 def test_the_audit_queue_and_its_oldest_entry_are_shown(client, metrics_on):

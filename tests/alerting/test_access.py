@@ -189,6 +189,26 @@ def test_the_alerts_page_lists_a_supervisors_alerts_only(client, alerts_everywhe
     assert "Reply Bot" not in page and "audit log failed" not in page
 
 
+def test_the_lists_the_live_page_fetches_hold_a_supervisors_alerts_only(client, alerts_everywhere, bob, alice):
+    # When bob, then alice, fetch the lists the open page re-reads on a live event
+    client.force_login(bob)
+    bobs = client.get("/alerts/sections/")
+    client.force_login(alice)
+    alices = client.get("/alerts/sections/").content.decode()
+
+    # Then bob's hold Finance's alert alone, never cached; alice's hold all three
+    assert bobs.status_code == 200 and "no-cache" in bobs["Cache-Control"]
+    assert bobs.content.decode().count('data-testid="open-alert"') == 1
+    assert "Reply Bot" not in bobs.content.decode() and "audit log failed" not in bobs.content.decode()
+    assert alices.count('data-testid="open-alert"') == 3
+
+
+def test_the_live_lists_need_a_role_and_a_login(client, alerts_everywhere, erin):
+    assert client.get("/alerts/sections/").status_code == 302
+    client.force_login(erin)
+    assert client.get("/alerts/sections/").status_code == 403
+
+
 def test_the_overview_panel_and_the_menu_show_the_open_alerts(client, alerts_everywhere, alice):
     client.force_login(alice)
 

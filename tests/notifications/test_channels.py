@@ -33,6 +33,12 @@ def tasks_run_in_process() -> Iterator[None]:
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings) -> None:
+    """The receivers here listen on 127.0.0.1, which chat webhooks may reach only when listed."""
+    settings.CHAT_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 def ok(_request: Received) -> tuple[int, object]:
     return 200, "ok"
 

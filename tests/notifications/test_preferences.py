@@ -75,8 +75,8 @@ def test_an_administrator_edits_preferences_in_the_admin_without_seeing_the_secr
 def test_a_test_message_reaches_the_chosen_channel(
     bobs_client, bob, serve, settings, tasks_run_in_process, django_capture_on_commit_callbacks
 ):
-    # Given Bob's Slack channel, and no email set up
-    settings.EMAIL_HOST = ""
+    # Given Bob's Slack channel (on this machine, so listed as allowed), and no email set up
+    settings.EMAIL_HOST, settings.CHAT_WEBHOOK_ALLOWED_HOSTS = "", ["127.0.0.1"]
     slack = serve(lambda _request: (200, "ok"))
     Preference.objects.create(user=bob, email=False, chat="slack", chat_webhook_url=slack.url)
 
