@@ -129,6 +129,7 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
     tiers = [tier for _, _, tier in agents]
     end = (now or timezone.now()).timestamp()
     span = days * 86400
+    slot = span / count
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL {BULK_LOAD_SETTING} = 'on'")
         cursor.execute("SELECT coalesce(max(id), 0) FROM governance_decision")
@@ -140,8 +141,10 @@ def load_history(count: int, *, days: int = 90, seed: int = 1, now: dt.datetime 
                 size = min(CHUNK, count - offset)
                 picks = rng.choices(range(len(agents)), k=size)
                 lines = []
-                for agent in picks:
-                    at = dt.datetime.fromtimestamp(end - span * rng.random(), dt.UTC)
+                for number, agent in enumerate(picks, start=offset):
+                    # Oldest first at a steady pace, each at a random moment of its own slot: stored in time
+                    # order, as live decisions are, so a walk of (created_at, id) reads neighbouring pages.
+                    at = dt.datetime.fromtimestamp(end - span + (number + rng.random()) * slot, dt.UTC)
                     lines.append(f"{prefixes[agent]}{rng.choice(shapes[tiers[agent]])}\t{at.isoformat()}\t\n")
                 copy.write("".join(lines))
         copied = time.perf_counter()

@@ -1,9 +1,13 @@
 """`manage.py seed_history`: synthetic decisions by COPY, with rollups that match them exactly."""
 
+import datetime as dt
+from collections import Counter
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from dashboard.models import DecisionRollup, RollupChange
 from dashboard.rollups import fold_changes
@@ -50,3 +54,20 @@ def test_seeding_without_postgresql_says_what_to_do(finance_agent):
 def test_seeding_with_no_agents_says_what_to_do(db):
     with pytest.raises(CommandError, match=r"run `manage.py demo --seed-only` first"):
         call_command("seed_history", decisions=10)
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_seeded_decisions_are_stored_oldest_first_at_a_steady_pace_up_to_now(finance_agent, support_agent):
+    # When 2400 synthetic decisions are loaded over 10 days
+    call_command("seed_history", decisions=2400, days=10, stdout=None)
+
+    # Then they are stored in time order, as live decisions are (ids follow created_at)
+    moments = list(Decision.objects.order_by("id").values_list("created_at", flat=True))
+    assert moments == sorted(moments)
+    # And each day of the ten holds about a tenth of them, the last ending now
+    span = moments[-1] - moments[0]
+    assert dt.timedelta(days=9, hours=23) < span <= dt.timedelta(days=10)
+    per_day = Counter((timezone.now() - moment).days for moment in moments)
+    assert sorted(per_day) == list(range(10))
+    assert all(230 <= n <= 250 for n in per_day.values())
