@@ -79,6 +79,8 @@ TEXT_COLUMNS = (
 REQUEST_MODEL_AT, RESPONSE_MODEL_AT = (
     [column for column, *_ in TEXT_COLUMNS].index(name) for name in ("request_model", "response_model")
 )
+TEXT_SLOTS = {key: (2 + n, limit, content) for n, (_, key, limit, content) in enumerate(TEXT_COLUMNS)}
+NO_TEXTS = ("",) * len(TEXT_COLUMNS)
 MAX_KIND = 5  # OTLP's span kinds run 0 to 5
 SEPARATOR = "\x1f"  # joins a span's strings so they are masked in one call; no built-in pattern matches it
 
@@ -97,16 +99,15 @@ def _row(owner: tuple, span: ReceivedSpan, mask: Masker, keeps_content: bool, pr
                 attributes[key] = value
     if PROVIDER not in attributes and SYSTEM in attributes:
         attributes[PROVIDER] = attributes[SYSTEM]
-    texts = [_bounded(span.name, 200), _bounded(span.status_message, 500)]
-    texts += [
-        _bounded(_text(attributes.get(key)), limit) if keeps_content or not content else ""
-        for _, key, limit, content in TEXT_COLUMNS
-    ]
+    texts = [_bounded(span.name, 200), _bounded(span.status_message, 500), *NO_TEXTS]
     extra: dict = {"service.name": _bounded(span.service, MAX_VALUE_CHARS)} if span.service else {}
-    for key, value in attributes.items():
-        if len(extra) >= MAX_ATTRIBUTES:
-            break
-        if key not in COLUMNS and key not in CONTENT:
+    for key, value in attributes.items():  # one pass: most of TEXT_COLUMNS are missing from a span
+        slot = TEXT_SLOTS.get(key)
+        if slot is not None:
+            at, limit, content = slot
+            if keeps_content or not content:
+                texts[at] = _bounded(_text(value), limit)
+        elif key not in COLUMNS and len(extra) < MAX_ATTRIBUTES:
             extra[key[:200]] = value
     plain = [key for key, value in extra.items() if isinstance(value, str)]
     texts += plain

@@ -122,7 +122,7 @@ def _from_protobuf(message: ExportTraceServiceRequest) -> list[ReceivedSpan]:
                         span.end_time_unix_nano,
                         status.code == ERROR_STATUS,
                         status.message,
-                        {kv.key: _value(kv.value) for kv in span.attributes},
+                        {kv.key: kv.value.string_value or _value(kv.value) for kv in span.attributes},
                         [
                             (event.name, {kv.key: _value(kv.value) for kv in event.attributes})
                             for event in span.events

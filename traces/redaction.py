@@ -2,11 +2,11 @@
 
 Built in: e-mail addresses, phone numbers (international with a leading +, and North American), IBANs and card
 numbers (13 to 19 digits passing the Luhn check, so an order number is left alone); plus the organisation's own
-patterns (admin: Redaction patterns). Measured on the span benchmark, scanning is most of ingest's CPU: the number
-patterns, tried at every position, cost about 1 µs a character. So a string is scanned for e-mail only when it
-holds an "@", and only around it; for the numbers (one alternation) only when it holds at least MIN_DIGITS digits,
-and then only near the runs of digits that could be one (_number_windows), which masks exactly what a scan of the
-whole string masks; for the organisation's patterns (another alternation) everywhere.
+patterns (admin: Redaction patterns). Measured on the span benchmark, scanning is most of ingest's CPU: the built-in
+patterns, tried at every position, cost about 1 µs a character. So e-mail addresses are read outward from each "@";
+the numbers (one alternation) are scanned for only in a string holding at least MIN_DIGITS digits, and there only
+near the runs of digits that could be one (_number_windows: it masks exactly what a whole scan masks); the
+organisation's patterns (another alternation) everywhere.
 """
 
 import re
@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from traces.models import RedactionPattern
 
+# An address, as masked (_mask_emails reads them without scanning the text with this).
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The built-in patterns that need a digit, one alternation: a string without a digit is not scanned by it.
 NUMBERS = {
@@ -28,8 +29,10 @@ CHAIN_GAP = 3  # characters between two runs of digits in one number at most: ")
 _DIGIT_RUN = re.compile(r"\d+")
 _SHAPE = bytes(48 if 48 <= byte <= 57 else 65 if 65 <= byte <= 90 else 32 for byte in range(256))
 _CHAIN = re.compile(rb"0(?:[ A]{0,%d}0)*" % CHAIN_GAP)
-# An address's parts at their longest (RFC 5321): only this much around the first and last "@" is scanned.
-EMAIL_LOCAL_MAX, EMAIL_DOMAIN_MAX = 64, 256
+# Read backwards from an "@": an address's local part (at most 64 characters by RFC 5321, read 4 times as far).
+_LOCAL_PART = re.compile(r"[\w.+-]+")
+LOCAL_PART_MAX = 256
+_DOMAIN = re.compile(r"@[\w-]+(?:\.[\w-]+)+")
 
 Masker = Callable[[str], str]
 
@@ -67,8 +70,7 @@ def masker(own: list[tuple[str, str]]) -> Masker:
         if not text:
             return text
         if "@" in text:
-            start, end = max(text.find("@") - EMAIL_LOCAL_MAX, 0), text.rfind("@") + EMAIL_DOMAIN_MAX
-            text = text[:start] + EMAIL.sub("[email]", text[start:end]) + text[end:]
+            text = _mask_emails(text)
         windows = _number_windows(text)
         if windows:
             parts, done = [], 0
@@ -82,6 +84,22 @@ def masker(own: list[tuple[str, str]]) -> Masker:
         return text
 
     return mask
+
+
+def _mask_emails(text: str) -> str:
+    """EMAIL's addresses masked, read from each "@" (its local part backwards, at most LOCAL_PART_MAX characters,
+    then its domain) instead of scanning the text with EMAIL, which tries a match at every position. It masks what
+    that scan masks, and an address right after another's domain that the scan's look-behind lets through."""
+    parts, done, at = [], 0, text.find("@")
+    while at >= 0:
+        local = _LOCAL_PART.match(text[max(done, at - LOCAL_PART_MAX) : at][::-1])
+        domain = _DOMAIN.match(text, at) if local else None
+        if domain:
+            parts += (text[done : at - local.end()], "[email]")
+            done = domain.end()
+        at = text.find("@", max(at + 1, done))
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _number_windows(text: str) -> list[tuple[int, int]]:

@@ -149,3 +149,21 @@ def test_scanning_near_digits_masks_what_scanning_everything_masks(monkeypatch):
     assert sum("[card]" in text for text in near) > 50
     assert sum("[phone]" in text for text in near) > 50
     assert sum("[iban]" in text for text in near) > 50
+
+
+def test_no_address_is_left_where_a_scan_would_find_one():
+    # Given texts made of the pieces of addresses and what surrounds them
+    rng = random.Random(7)
+    pieces = ["jane.doe", "@", "example.com", "ex-ample", ".", "+", "-", "_", " ", "x", "ü", "[", ")", "@@", "a" * 70]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(4_000)]
+
+    # When they are masked
+    masked = [masker([])(text) for text in texts]
+
+    # Then an e-mail scan of what is stored finds nothing, and a scan of the texts found as many as were masked
+    assert not [text for text in masked if redaction.EMAIL.search(text)]
+    assert all(
+        text.count("[email]") >= len(redaction.EMAIL.findall(original))
+        for text, original in zip(masked, texts, strict=True)
+    )
+    assert sum("[email]" in text for text in masked) > 500
