@@ -342,3 +342,14 @@ ALERT_RULES = [
     {"name": "Kill switch used", "kind": "kill_switch"},
     {"name": "Audit log failing verification", "kind": "audit_chain"},
 ]
+
+# The models the simulated agents reason with, as they report them in their traces (model, provider), and what
+# their tokens cost in the organisation's currency per thousand (input, output).
+AGENT_MODELS = [("gpt-4o", "openai"), ("claude-sonnet-4", "anthropic"), ("gemini-2.5-pro", "gcp.gemini")]
+SMALL_MODEL = ("gpt-4o-mini", "openai")
+TOKEN_PRICES = {
+    "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+    "claude-sonnet-4": (Decimal("3.00"), Decimal("15.00")),
+    "gemini-2.5-pro": (Decimal("1.25"), Decimal("10.00")),
+}

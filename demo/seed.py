@@ -15,6 +15,7 @@ from audit import chain
 from audit.models import AuditEvent
 from demo import company, pace
 from demo.approvers import APPROVAL_WINDOW, people_answer
+from demo.reasoning import trace_decisions
 from demo.workload import AMOUNTS, make_outcome, make_request
 from fastpath import writes
 from governance import engine
@@ -24,6 +25,7 @@ from governance.models import Approval, Decision, Outcome, Policy, PolicyExample
 from governance.models.policy import ApproverRole
 from governance.policies import record_policy_version
 from orchestration.models import Agent, Capability, Department, ModelProvider, RiskTier
+from traces.models import TokenPrice
 from workflows.models import StepTemplate, Strategy, WorkflowTemplate
 from workflows.strategy import set_strategy
 
@@ -55,6 +57,8 @@ def seed_company(*, history_days: int = 14, peak_rate: float = pace.PEAK_RATE, s
     _seed_policies(departments, people["policyadmin"])
     _seed_alert_rules(people["policyadmin"])
     _seed_workflows(capabilities)
+    for model, (per_input, per_output) in company.TOKEN_PRICES.items():
+        TokenPrice.objects.get_or_create(model=model, defaults={"input_per_1k": per_input, "output_per_1k": per_output})
     if not Strategy.objects.filter(is_active=True).exists():
         set_strategy(**company.STRATEGY, note="Demo starting point", by=people["executive"])
     created = 0
@@ -221,6 +225,7 @@ def _seed_history(rng: random.Random, days: int, peak_rate: float, people: dict[
             )
         )
         rulings.append(ruling)
+    trace_decisions(random.Random(len(decisions)), decisions)  # its own draws: the rest of history stays as it was
     writes.insert(decisions)
     approvals: list[Approval] = []
     outcomes: list[Outcome] = []

@@ -11,7 +11,7 @@ Every other write goes through the ORM. The rows that take this path, and why:
   ids drawn from the table's sequence first in one query. Rows may be given as plain dicts of field
   values: building instances and preparing each value through its field cost more than the COPY itself.
 - an OTLP export's spans (traces.ingest), one INSERT or COPY per export, for the same reason
-  (bench/span_ingest.py).
+  (bench/span_ingest.py); given as tuples of values, and a span sent again is skipped (`insert_new`).
 
 Values go through each field's own `pre_save` and `get_db_prep_save` (or, for plain dicts, the adapter psycopg
 uses for the same type), so what is stored is what `Model.objects.create` would store, on SQLite and
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import cache, lru_cache
 
-from django.db import connection, connections, models
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import AutoField, BigAutoField, Field, JSONField, Model
 
 COPY_FROM = 100  # rows: below this a plain INSERT is as fast and one round trip shorter
@@ -75,6 +75,47 @@ def insert_rows(model: type[Model], rows: list[dict]) -> list[dict]:
         ([prep(row[name] if name in row else default()) for name, default, prep in prepare] for row in rows),
     )
     return rows
+
+
+def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows given as values for `columns` (field attnames; values as the model's attributes hold them),
+    skipping any that a unique constraint finds stored already; the primary key is left to the database.
+
+    On PostgreSQL a batch of COPY_FROM rows or more is one COPY: the usual batch, nothing of it stored yet, pays
+    nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
+    temporary table instead and inserted from there with ON CONFLICT DO NOTHING. Each attempt runs in a
+    transaction of its own, or a savepoint inside the caller's.
+    """
+    if not rows:
+        return
+    if not _copies(len(rows)):
+        with transaction.atomic():
+            model.objects.bulk_create(
+                [model(**dict(zip(columns, row, strict=True))) for row in rows], ignore_conflicts=True
+            )
+        return
+    fields = [model._meta.get_field(name) for name in columns]
+    prepared = [(i, _preparer(field)) for i, field in enumerate(fields) if type(field) not in _NATIVE]
+    if prepared:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, prepare in prepared:
+                row[i] = prepare(row[i])
+    table = model._meta.db_table
+    try:
+        with transaction.atomic():
+            _copy_into(table, fields, rows)
+    except IntegrityError:
+        quote = connection.ops.quote_name
+        names, incoming, target = ", ".join(quote(f.column) for f in fields), f"incoming_{table}", quote(table)
+        # Names come from model metadata; there are no values in these statements.
+        create = f"CREATE TEMPORARY TABLE {quote(incoming)} AS SELECT {names} FROM {target} WITH NO DATA"  # noqa: S608
+        insert = f"INSERT INTO {target} ({names}) SELECT {names} FROM {quote(incoming)} ON CONFLICT DO NOTHING"  # noqa: S608
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(create)
+            _copy_into(incoming, fields, rows)
+            cursor.execute(insert)
+            cursor.execute(f"DROP TABLE {quote(incoming)}")
 
 
 def insert_if_absent(obj: Model) -> bool:
@@ -171,11 +212,16 @@ _NATIVE = {
 
 
 def _copy(model: type[Model], fields: list[Field], rows: Iterable[list]) -> None:
+    _copy_into(model._meta.db_table, fields, rows)
+
+
+def _copy_into(table: str, fields: list[Field], rows: Iterable) -> None:
+    """COPY the rows into the table; a constraint the rows break raises Django's IntegrityError."""
     wrapper = _connection()
     quote = wrapper.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with wrapper.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    sql = f"COPY {quote(table)} ({columns}) FROM STDIN"
+    with wrapper.wrap_database_errors, wrapper.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
 

@@ -1,10 +1,12 @@
 """The demo: a seeded company that can be seeded again safely, and a simulator that goes through governance."""
 
+import datetime as dt
 import time
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from alerting.models import Alert, AlertRule
 from audit.chain import verify_chain
@@ -16,6 +18,8 @@ from governance.models import Approval, Decision, Policy, PolicyExample, PolicyV
 from governance.policy_examples import run_examples
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, Department, ModelProvider, Status
+from traces.models import Span
+from traces.reasoning import model_usage
 
 SMALL_HISTORY = {"history_days": 1, "peak_rate": 0.005}
 
@@ -143,3 +147,21 @@ def test_the_running_demo_evaluates_its_alert_rules_as_beat_does_in_production()
     # Then the kill switch rule has opened an alert for the agent
     alert = Alert.objects.get(subject_type="agent", subject_id=agent.pk)
     assert alert.rule.name == "Kill switch used"
+
+
+@pytest.mark.django_db
+def test_some_seeded_decisions_carry_the_agents_reasoning() -> None:
+    # When the company is seeded
+    seed_company(**SMALL_HISTORY)
+
+    # Then some decisions were asked from a traced tool call, whose trace holds the agent's model calls, priced
+    traced = Decision.objects.exclude(trace_id="")
+    assert 0 < traced.count() < Decision.objects.count()
+    for decision in traced[:20]:
+        steps = Span.objects.filter(trace_id=decision.trace_id, agent_id=decision.agent_id)
+        assert steps.filter(span_id=decision.span_id, operation="execute_tool").exists()
+        assert steps.filter(operation="chat", cost__gt=0).exists()
+    # and what the agents sent went through ingest's masking like any export
+    assert not Span.objects.filter(input_messages__contains="jane.doe@example.com").exists()
+    usage = model_usage(traced[0].agent_id, timezone.now() - dt.timedelta(days=2), timezone.now())
+    assert usage and all(row.cost for row in usage)

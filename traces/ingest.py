@@ -1,11 +1,11 @@
-"""Spans in: an OTLP export from one agent read into rows, masked, bounded, and written in one statement.
+"""Spans in: an OTLP export's spans from one agent made rows, masked, bounded, and written in one statement.
 
 Every string is masked (traces.redaction) before it is stored, and every value is bounded: a string attribute at
 MAX_VALUE_CHARS, a span's other attributes at MAX_ATTRIBUTES, content (messages, tool arguments and results) at
 MAX_CONTENT_CHARS. A department that does not keep content (traces.models.ContentSetting) has its agents'
 messages, system instructions and tool arguments and results dropped here, never written.
 The gen_ai.* attributes are read as the OpenTelemetry GenAI semantic conventions name them (v1.37 and later),
-with gen_ai.system as the older name of gen_ai.provider.name.
+with gen_ai.system as the older name of gen_ai.provider.name. A span sent again (exporters retry) is stored once.
 """
 
 import datetime as dt
@@ -13,21 +13,17 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from fastpath import writes
 from orchestration.models import Agent
 from traces.models import ContentSetting, Span, TokenPrice
+from traces.otlp import ReceivedSpan
 from traces.redaction import Masker, current_masker
 
 MAX_ATTRIBUTES = 64
 MAX_VALUE_CHARS = 2_000
 MAX_CONTENT_CHARS = 32_000
-MAX_ITEMS = 64  # of an array or key-value list attribute
-ERROR_STATUS = 2  # OTLP's STATUS_CODE_ERROR
 
 OPERATION, PROVIDER, SYSTEM = "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system"
 REQUEST_MODEL, RESPONSE_MODEL = "gen_ai.request.model", "gen_ai.response.model"
@@ -53,24 +49,16 @@ class Received:
     message: str = ""
 
 
-def ingest(agent: Agent, export: ExportTraceServiceRequest) -> Received:
-    """Store the export's spans as the agent's, in its department as it is now; one INSERT or COPY in all."""
+def ingest(agent: Agent, spans: list[ReceivedSpan]) -> Received:
+    """Store the export's spans as the agent's, in its department as it is now; one COPY or INSERT in all."""
     mask = current_masker()
     keeps_content = not ContentSetting.objects.filter(department_id=agent.department_id, keep_content=False).exists()
     price = _pricer(list(TokenPrice.objects.values_list("model", "input_per_1k", "output_per_1k")))
     now = timezone.now()
-    rows, rejected = [], 0
-    for resource_spans in export.resource_spans:
-        service = _service_name(resource_spans.resource.attributes)
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
-                    rejected += 1
-                    continue
-                rows.append(_row(agent, span, service, mask, keeps_content, price, now))
-    if rows:
-        with transaction.atomic():
-            writes.insert_rows(Span, rows)
+    owner = (agent.pk, agent.department_id)
+    rows = [_row(owner, span, mask, keeps_content, price, now) for span in spans if span.trace_id and span.span_id]
+    writes.insert_new(Span, ROW, rows)
+    rejected = len(spans) - len(rows)
     message = f"{rejected} spans had no valid trace id or span id." if rejected else ""
     return Received(len(rows), rejected, message)
 
@@ -88,59 +76,67 @@ TEXT_COLUMNS = (
     ("tool_result", TOOL_RESULT, MAX_CONTENT_CHARS, True),
     *((column, key, MAX_CONTENT_CHARS, True) for key, column in MESSAGES.items()),
 )
+REQUEST_MODEL_AT, RESPONSE_MODEL_AT = (
+    [column for column, *_ in TEXT_COLUMNS].index(name) for name in ("request_model", "response_model")
+)
+TEXT_SLOTS = {key: (2 + n, limit, content) for n, (_, key, limit, content) in enumerate(TEXT_COLUMNS)}
+NO_TEXTS = ("",) * len(TEXT_COLUMNS)
+MAX_KIND = 5  # OTLP's span kinds run 0 to 5
 SEPARATOR = "\x1f"  # joins a span's strings so they are masked in one call; no built-in pattern matches it
 
 
-def _row(agent: Agent, span, service: str, mask: Masker, keeps_content: bool, price, now: dt.datetime) -> dict:
-    attributes = {kv.key: _value(kv.value) for kv in span.attributes}
-    for event in span.events:  # conventions before v1.37, and the details event, carry messages on events
-        if event.name.startswith("gen_ai."):
-            for kv in event.attributes:
-                if kv.key in CONTENT and kv.key not in attributes:
-                    attributes[kv.key] = _value(kv.value)
+# A row's values, in this order.
+ROW = ("agent_id", "department_id", "trace_id", "span_id", "parent_span_id", "name", "kind", "started_at")
+ROW += ("duration_us", "failed", "status_message", "input_tokens", "output_tokens", "cost")
+ROW += (*(column for column, *_ in TEXT_COLUMNS), "attributes", "received_at")
+
+
+def _row(owner: tuple, span: ReceivedSpan, mask: Masker, keeps_content: bool, price, now: dt.datetime) -> tuple:
+    attributes = span.attributes
+    for _, event_attributes in span.events:  # conventions before v1.37, and the details event, carry messages
+        for key, value in event_attributes.items():
+            if key in CONTENT and key not in attributes:
+                attributes[key] = value
     if PROVIDER not in attributes and SYSTEM in attributes:
         attributes[PROVIDER] = attributes[SYSTEM]
-    texts = [_bounded(span.name, 200), _bounded(span.status.message, 500)]
-    texts += [
-        _bounded(_text(attributes.get(key)), limit) if keeps_content or not content else ""
-        for _, key, limit, content in TEXT_COLUMNS
-    ]
-    extra: dict = {"service.name": _bounded(service, MAX_VALUE_CHARS)} if service else {}
-    for key, value in attributes.items():
-        if len(extra) >= MAX_ATTRIBUTES:
-            break
-        if key not in COLUMNS and key not in CONTENT:
+    texts = [_bounded(span.name, 200), _bounded(span.status_message, 500), *NO_TEXTS]
+    extra: dict = {"service.name": _bounded(span.service, MAX_VALUE_CHARS)} if span.service else {}
+    for key, value in attributes.items():  # one pass: most of TEXT_COLUMNS are missing from a span
+        slot = TEXT_SLOTS.get(key)
+        if slot is not None:
+            at, limit, content = slot
+            if keeps_content or not content:
+                texts[at] = _bounded(_text(value), limit)
+        elif key not in COLUMNS and len(extra) < MAX_ATTRIBUTES:
             extra[key[:200]] = value
     plain = [key for key, value in extra.items() if isinstance(value, str)]
     texts += plain
     texts += [_bounded(extra[key], MAX_VALUE_CHARS) for key in plain]
     masked = _mask_all(texts, mask)
-    name, status_message = masked[0], masked[1]
-    columns = dict(zip((column for column, *_ in TEXT_COLUMNS), masked[2 : 2 + len(TEXT_COLUMNS)], strict=True))
+    columns = masked[2 : 2 + len(TEXT_COLUMNS)]
     keys, values = masked[2 + len(TEXT_COLUMNS) :][: len(plain)], masked[2 + len(TEXT_COLUMNS) + len(plain) :]
     attributes_kept = {mask(key): _masked(value, mask) for key, value in extra.items() if not isinstance(value, str)}
     attributes_kept.update(zip(keys, values, strict=True))
     input_tokens, output_tokens = _count(attributes.get(INPUT_TOKENS)), _count(attributes.get(OUTPUT_TOKENS))
-    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    return {
-        "agent_id": agent.pk,
-        "department_id": agent.department_id,
-        "trace_id": span.trace_id.hex(),
-        "span_id": span.span_id.hex(),
-        "parent_span_id": span.parent_span_id.hex() if len(span.parent_span_id) == 8 else "",
-        "name": name,
-        "kind": span.kind,
-        "started_at": dt.datetime.fromtimestamp(start / 1e9, tz=dt.UTC) if start else now,
-        "duration_us": max(end - start, 0) // 1000 if start and end else 0,
-        "failed": span.status.code == ERROR_STATUS,
-        "status_message": status_message,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cost": price(columns["response_model"] or columns["request_model"], input_tokens, output_tokens),
-        **columns,
-        "attributes": attributes_kept,
-        "received_at": now,
-    }
+    start, end = span.start_ns, span.end_ns
+    return (
+        *owner,
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        masked[0],
+        span.kind if 0 <= span.kind <= MAX_KIND else 0,
+        dt.datetime.fromtimestamp(start / 1e9, tz=dt.UTC) if start else now,
+        max(end - start, 0) // 1000 if start and end else 0,
+        span.failed,
+        masked[1],
+        input_tokens,
+        output_tokens,
+        price(columns[RESPONSE_MODEL_AT] or columns[REQUEST_MODEL_AT], input_tokens, output_tokens),
+        *columns,
+        attributes_kept,
+        now,
+    )
 
 
 def _mask_all(texts: list[str], mask: Masker) -> list[str]:
@@ -148,26 +144,6 @@ def _mask_all(texts: list[str], mask: Masker) -> list[str]:
     takes the separator with it, and then each is masked alone."""
     parts = mask(SEPARATOR.join(texts)).split(SEPARATOR)
     return parts if len(parts) == len(texts) else [mask(text) for text in texts]
-
-
-def _value(value: AnyValue):
-    """An attribute's value as plain Python, arrays and key-value lists cut at MAX_ITEMS."""
-    kind = value.WhichOneof("value")
-    if kind == "string_value":
-        return value.string_value
-    if kind in ("int_value", "double_value", "bool_value"):
-        return getattr(value, kind)
-    if kind == "array_value":
-        return [_value(item) for item in value.array_value.values[:MAX_ITEMS]]
-    if kind == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values[:MAX_ITEMS]}
-    if kind == "bytes_value":
-        return value.bytes_value.hex()
-    return None
-
-
-def _service_name(attributes) -> str:
-    return next((kv.value.string_value for kv in attributes if kv.key == "service.name"), "")
 
 
 def _text(value) -> str:

@@ -51,8 +51,12 @@ class Span(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        constraints = [
+            # An exporter resends an export it got no answer for: a span is stored once. The agent is part of it so
+            # that no agent can keep another's span out by sending its ids first; it also serves a trace's spans.
+            models.UniqueConstraint(fields=["trace_id", "agent", "span_id"], name="span_once_per_agent"),
+        ]
         indexes = [
-            models.Index(fields=["trace_id", "started_at"], name="span_trace_started"),
             models.Index(fields=["agent", "started_at"], name="span_agent_started"),
             models.Index(fields=["department", "started_at"], name="span_department_started"),
         ]

@@ -231,3 +231,31 @@ def test_an_agent_over_the_rate_limit_is_told_when_to_retry(asgi_server, key, se
     assert (first, refused.value.code) == (200, 429)
     assert int(refused.value.headers["Retry-After"]) >= 1
     assert Span.objects.count() == 1
+
+
+@pytest.mark.parametrize("spans", [3, 150], ids=["a few spans (INSERT)", "a batch (COPY)"])
+def test_a_resent_export_is_stored_once(asgi_server, key, spans):
+    # Given an export the agent's exporter got no answer for
+    body = otlp_json(*(json_span(span_id=f"{i:016x}") for i in range(1, spans + 1)))
+    assert post(asgi_server.url, body, key=key)[0] == 200
+
+    # When it sends it again, and then a next export holding one of those spans and a new one
+    again, answer = post(asgi_server.url, body, key=key)
+    overlapping = otlp_json(json_span(span_id=f"{spans:016x}"), json_span(span_id=f"{spans + 1:016x}"))
+    assert post(asgi_server.url, overlapping, key=key)[0] == 200
+
+    # Then the resend is answered as a success, and each span is stored once
+    assert (again, json.loads(answer)) == (200, {})
+    stored = list(Span.objects.values_list("span_id", flat=True))
+    assert sorted(stored) == [f"{i:016x}" for i in range(1, spans + 2)]
+
+
+def test_another_agents_span_with_the_same_ids_is_kept(asgi_server, key, support_agent):
+    # Given a span stored for the Finance agent
+    assert post(asgi_server.url, otlp_json(json_span()), key=key)[0] == 200
+
+    # When another agent sends a span with the same trace and span ids
+    assert post(asgi_server.url, otlp_json(json_span()), key=issue_key(support_agent))[0] == 200
+
+    # Then both are stored: no agent can keep another's span out by sending its ids first
+    assert Span.objects.count() == 2

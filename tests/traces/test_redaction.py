@@ -2,12 +2,15 @@
 a department that does not keep content has no messages or tool arguments stored at all. Read from the rows."""
 
 import json
+import random
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from orchestration.keys import issue_key
 from tests.support.otel import json_span, otlp_json, post
+from traces import redaction
 from traces.ingest import MAX_VALUE_CHARS, _mask_all, _masked
 from traces.models import ContentSetting, RedactionPattern, Span
 from traces.redaction import masker
@@ -108,3 +111,59 @@ def test_a_pattern_matching_across_two_values_masks_each_alone():
 
     # Then each is masked as if alone: the next values are neither swallowed nor left unmasked
     assert masked == ["a [note]", "[email]", "c"]
+
+
+def test_scanning_near_digits_masks_what_scanning_everything_masks(monkeypatch):
+    # Given texts made of what numbers are made of (digits, separators, capitals, "+", brackets, other scripts' digits)
+    rng = random.Random(22)
+    pieces = [
+        "4111 1111 1111 1111",
+        "4111",
+        "1111",
+        "GB82",
+        "WEST",
+        "+44",
+        "20",
+        "7946",
+        "0958",
+        "(212)",
+        "555",
+        "0147",
+        "12",
+        "3",
+        "٣٤٥",
+    ]
+    pieces += [" ", "-", ".", "(", ")", "+", "x", "AB", "a word ", "é", "\n", "CLM-88213", "gpt-4o-2024-08-06", "@"]
+    ascii_pieces = [piece for piece in pieces if piece.isascii()]
+    texts = ["".join(rng.choice(ascii_pieces) for _ in range(rng.randint(1, 80))) for _ in range(3_000)]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 80))) for _ in range(1_000)]
+
+    # When they are masked, scanning for numbers near digits only, and again scanning whole texts
+    near = [masker([])(text) for text in texts]
+    whole_text = lambda text: [(0, len(text))] if len(re.findall(r"\d", text)) >= redaction.MIN_DIGITS else []  # noqa: E731
+    monkeypatch.setattr(redaction, "_number_windows", whole_text)
+    whole = [masker([])(text) for text in texts]
+
+    # Then both mask the same, and they mask numbers in many of them
+    assert near == whole
+    assert sum("[card]" in text for text in near) > 50
+    assert sum("[phone]" in text for text in near) > 50
+    assert sum("[iban]" in text for text in near) > 50
+
+
+def test_no_address_is_left_where_a_scan_would_find_one():
+    # Given texts made of the pieces of addresses and what surrounds them
+    rng = random.Random(7)
+    pieces = ["jane.doe", "@", "example.com", "ex-ample", ".", "+", "-", "_", " ", "x", "ü", "[", ")", "@@", "a" * 70]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(4_000)]
+
+    # When they are masked
+    masked = [masker([])(text) for text in texts]
+
+    # Then an e-mail scan of what is stored finds nothing, and a scan of the texts found as many as were masked
+    assert not [text for text in masked if redaction.EMAIL.search(text)]
+    assert all(
+        text.count("[email]") >= len(redaction.EMAIL.findall(original))
+        for text, original in zip(masked, texts, strict=True)
+    )
+    assert sum("[email]" in text for text in masked) > 500
