@@ -14,7 +14,6 @@ from tests.support.workflows import run
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/helpers/shots/ui")
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 
 # Each chart's drawings (Plotly's SVG layers, the board's server-drawn SVG) and every word on them (titles, notes,
@@ -38,7 +37,7 @@ def patient(page: Page) -> None:
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_every_chart_fits_its_card_and_no_page_scrolls_sideways(
-    page: Page, asgi_server, alice: User, finance_agent, support_agent, size: str
+    page: Page, asgi_server, alice: User, finance_agent, support_agent, size: str, screenshots: Path
 ) -> None:
     # Given decisions and agents who work together, seen by an executive on a phone or a desktop
     clerk = AgentFactory(name="Ledger Clerk With A Long Name", department=finance_agent.department)
@@ -66,7 +65,7 @@ def test_every_chart_fits_its_card_and_no_page_scrolls_sideways(
         else:
             expect_charts_drawn(page, charts)
             page.locator("figure.chart svg.main-svg").first.wait_for(state="attached")
-        page.screenshot(path=SHOTS / f"charts-{name}-{size}.png", full_page=True)
+        page.screenshot(path=screenshots / f"charts-{name}-{size}.png", full_page=True)
 
         # Then no chart is wider than its card and the page does not scroll sideways
         assert page.evaluate(OUTSIDE_THEIR_CARD) == [], f"{name} at {size}"
