@@ -16,13 +16,15 @@ from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.board import BoardReport
-from dashboard.charts import PALETTE
+from dashboard.charts import COST_COLOUR, PALETTE
+from dashboard.glossary import TERMS
 from dashboard.money import format_money
 
 WIDTH = 640
 # A phone's card is about 320 px wide: the same charts drawn 360 units wide keep 12 px text near 11 px there.
 PHONE_WIDTH = 360
-MONEY_SERIES = (("Spend", "spend"), ("Cost", "cost"), ("Value", "value"))
+MONEY_SERIES = ("spend", "cost", "value")  # the glossary's terms; never vermilion, the colour of a limit passed
+MONEY_COLOURS = (PALETTE[0], COST_COLOUR, PALETTE[2])
 FONT = 'font-family="DejaVu Sans, sans-serif"'
 
 
@@ -39,6 +41,7 @@ class Bar:
 class Series:
     name: str
     values: Sequence[float | None]
+    colour: str | None = None  # else the palette's, by the series' place
 
 
 def _svg(title: str, height: int, body: list[str], width: int = WIDTH) -> SafeString:
@@ -133,7 +136,7 @@ def line_chart(
 
 def _label_column(width: int) -> tuple[int, int]:
     """The room for the names left of horizontal bars, and the longest name written there."""
-    return (170, 26) if width >= WIDTH else (112, 16)
+    return (170, 26) if width >= WIDTH else (124, 16)
 
 
 def _short(name: str, longest: int) -> str:
@@ -176,11 +179,13 @@ def grouped_bar_chart(
     """Several horizontal bars per group (spend, cost and value per department), one colour per series."""
     bar, right = 14, 100 if width >= WIDTH else 70
     left, longest = _label_column(width)
-    legend_step = 150 if width >= WIDTH else (width - left) // max(len(series), 1)
+    narrow = width < WIDTH  # the legend one series a line, under the bars
+    legend_rows = len(series) if narrow else 1
     group_height = bar * len(series) + 12
-    height = 40 + group_height * max(len(groups), 1)
+    height = 20 + 20 * legend_rows + group_height * max(len(groups), 1)
     plot_width = width - left - right
     top_value = max((v or 0 for s in series for v in s.values), default=0) or 1
+    colours = [line.colour or PALETTE[n % len(PALETTE)] for n, line in enumerate(series)]
     body = []
     for g, group in enumerate(groups):
         y0 = 8 + g * group_height
@@ -189,16 +194,15 @@ def grouped_bar_chart(
             value = line.values[g] or 0
             length = plot_width * max(value, 0) / top_value
             y = y0 + n * bar
-            body.append(
-                f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar - 2}" fill="{PALETTE[n % len(PALETTE)]}"/>'
-            )
+            body.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar - 2}" fill="{colours[n]}"/>')
             body.append(_text(left + length + 6, y + bar - 3, texts[n][g], extra='font-size="10"'))
     if not groups:
         body.append(_text(width / 2, 30, "Nothing in this period", "middle"))
     for n, line in enumerate(series):
-        x = left + n * legend_step
-        body.append(f'<rect x="{x}" y="{height - 24}" width="14" height="12" fill="{PALETTE[n % len(PALETTE)]}"/>')
-        body.append(_text(x + 20, height - 14, line.name))
+        x = left if narrow else left + n * 150
+        y = height - 24 - (20 * (legend_rows - 1 - n) if narrow else 0)
+        body.append(f'<rect x="{x}" y="{y}" width="14" height="12" fill="{colours[n]}"/>')
+        body.append(_text(x + 20, y + 10, line.name))
     return _svg(title, height, body, width)
 
 
@@ -233,7 +237,10 @@ def pack_charts(report: BoardReport, width: int = WIDTH) -> dict[str, SafeString
     ]
     threshold = settings.PROVIDER_CONCENTRATION_WARNING
     providers = [Bar(p.provider, p.share, f"{p.share:g}%", threshold, p.over_threshold) for p in report.providers]
-    money = [Series(name, [getattr(row, attr) for row in report.value]) for name, attr in MONEY_SERIES]
+    money = [
+        Series(TERMS[key].label, [getattr(row, key) for row in report.value], colour)
+        for key, colour in zip(MONEY_SERIES, MONEY_COLOURS, strict=True)
+    ]
     money_texts = [[format_money(v or 0, whole=True) for v in s.values] for s in money]
     return {
         "decisions": column_chart(
@@ -242,7 +249,7 @@ def pack_charts(report: BoardReport, width: int = WIDTH) -> dict[str, SafeString
         "rates": line_chart("Automation, escalation and violation rates", labels, rates, width=width),
         "appetite": bar_chart("Average risk score by department", appetite, 100, "risk appetite", width),
         "value": grouped_bar_chart(
-            f"Spend, cost and value by department ({settings.ORG_CURRENCY})",
+            f"Spend, cost and value delivered by department ({settings.ORG_CURRENCY})",
             [row.name for row in report.value],
             money,
             money_texts,

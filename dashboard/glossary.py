@@ -64,7 +64,11 @@ TERMS: dict[str, Term] = {
         "model tokens the agents' traces report, at the token prices set in the admin. Not the money the action "
         "itself moved: that is spend.",
     ),
-    "value": Term("Value delivered", "Business value the agents' outcomes reported, in money."),
+    "value": Term(
+        "Value delivered",
+        "Business value the agents' outcomes reported, in money. Shown beside spend and cost to compare them, never "
+        "subtracted from either: the three are separate measures, not a profit or a loss.",
+    ),
     "budget": Term(
         "Budget",
         "The departments' monthly budgets, in the organisation's currency, pro rata for the length of the period.",
