@@ -48,7 +48,10 @@ def test_cost_and_value_read_as_two_measures_not_a_loss(
     assert fills and "rgb(213, 94, 0)" not in fills, fills  # VERMILION
     ticks = chart.locator(".ytick text").evaluate_all("labels => labels.map(label => label.textContent)")
     assert ticks and not any("−" in t or "-" in t for t in ticks), ticks
-    expect(page.get_by_test_id("money-words")).to_contain_text("not a profit or a loss")
+    words = page.get_by_test_id("money-words")
+    expect(words).to_contain_text("not a profit or a loss")
+    # the definitions take the card's width, not a column beside their heading
+    assert words.bounding_box()["width"] > 0.8 * page.locator("#words-heading").locator("..").bounding_box()["width"]
 
     # And the board pack draws the three side by side in the same colours, with the same words
     page.goto("/board/?period=7d")
