@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from django.conf import settings
 from django.urls import reverse
 
-from dashboard.glossary import VERDICT_LABELS
+from dashboard.glossary import TERMS, VERDICT_LABELS
 from dashboard.interactions import DELEGATION, SHARED, Edge, Graph
 from dashboard.kpis.concentration import ProviderShare
 from dashboard.kpis.risk import RISK_BANDS, DepartmentRisk, PolicyHits
@@ -28,6 +28,8 @@ from dashboard.periods import Period
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 DASHES = ("solid", "dash", "dot", "dashdot")
+# Cost in a calm sky blue, not vermilion: vermilion marks what is above a limit, and cost beside value is no alarm
+COST_COLOUR = PALETTE[5]
 SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 PATTERNS = ("", "/", ".", "x", "-", "+")
 LABELLED_EDGES = 30  # more numbers than this on a graph hide it; the table lists every edge
@@ -233,28 +235,34 @@ def cost_value_chart(rows: list[CostValue], by: str) -> Chart:
         go.Bar(
             x=names,
             y=[r.cost for r in rows],
-            name="Cost",
-            marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
+            name=TERMS["cost"].label,
+            marker={"color": COST_COLOUR, "pattern": {"shape": "/"}},
             text=[format_money(r.cost, whole=True) for r in rows],
             textposition="outside",
         ),
         go.Bar(
             x=names,
             y=[r.value for r in rows],
-            name="Value",
+            name=TERMS["value"].label,
             marker={"color": PALETTE[2]},
             text=[format_money(r.value, whole=True) for r in rows],
             textposition="outside",
         ),
     ]
-    title = f"Cost and value by {by}"
-    axis = {"title": {"text": unit_label("amount")}, "tickprefix": currency_symbol(), "separatethousands": True}
+    title = f"Cost and value delivered by {by}"
+    # Amounts side by side, never below zero: nothing here is a loss (glossary: value delivered)
+    axis = {
+        "title": {"text": unit_label("amount")},
+        "tickprefix": currency_symbol(),
+        "separatethousands": True,
+        "rangemode": "nonnegative",
+    }
     return Chart(
         f"cost-value-{by}",
         title,
-        f"Reported cost and value of outcomes per {by}, in {settings.ORG_CURRENCY}",
+        f"Reported cost beside the value delivered per {by}, in {settings.ORG_CURRENCY}: two measures, not a loss",
         _figure(traces, _layout(title, barmode="group", yaxis=axis)),
-        [by.capitalize(), "Decisions", unit_label("Spend"), unit_label("Cost"), unit_label("Value")],
+        [by.capitalize(), "Decisions", unit_label("Spend"), unit_label("Cost"), unit_label(TERMS["value"].label)],
         [
             [
                 r.name,

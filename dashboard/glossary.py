@@ -6,6 +6,7 @@ through `verdict_label`, `role_label` and `event_label`, never as the code.
 """
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -63,7 +64,11 @@ TERMS: dict[str, Term] = {
         "model tokens the agents' traces report, at the token prices set in the admin. Not the money the action "
         "itself moved: that is spend.",
     ),
-    "value": Term("Value delivered", "Business value the agents' outcomes reported, in money."),
+    "value": Term(
+        "Value delivered",
+        "Business value the agents' outcomes reported, in money. Shown beside spend and cost to compare them, never "
+        "subtracted from either: the three are separate measures, not a profit or a loss.",
+    ),
     "budget": Term(
         "Budget",
         "The departments' monthly budgets, in the organisation's currency, pro rata for the length of the period.",
@@ -168,6 +173,34 @@ def actor_label(actor: str) -> str:
     if kind == "system":
         return f"Regent ({name.replace('_', ' ')})"
     return actor
+
+
+def actor_names(actors: Iterable[str]) -> dict[str, str]:
+    """`agent:invoice-bot` → "Invoice Bot (agent)", `user:bob` → the person's name, for many actors in two queries.
+
+    The same words as actor_label, which reads one actor at a time.
+    """
+    kinds: dict[str, set[str]] = {"agent": set(), "user": set()}
+    actors = set(actors)
+    for actor in actors:
+        kind, _, name = actor.partition(":")
+        if kind in kinds:
+            kinds[kind].add(name)
+    agents = dict(Agent.objects.filter(slug__in=kinds["agent"]).values_list("slug", "name"))
+    people = {
+        person.get_username(): person.get_full_name() or person.get_username()
+        for person in get_user_model().objects.filter(username__in=kinds["user"])
+    }
+    names = {}
+    for actor in actors:
+        kind, _, name = actor.partition(":")
+        if kind == "agent":
+            names[actor] = f"{agents.get(name, name)} (agent)"
+        elif kind == "user":
+            names[actor] = people.get(name, name)
+        elif kind == "system":
+            names[actor] = f"Regent ({name.replace('_', ' ')})"
+    return names
 
 
 def action_label(code: str) -> str:

@@ -128,8 +128,13 @@ def retention_view() -> RetentionView:
     latest = RetentionArchive.objects.filter(deleted_at__isnull=False).first()
     last_cut = ""
     if latest is not None:
+        archived = (
+            f"Event #{latest.seq:,} was"
+            if latest.first_seq == latest.seq
+            else f"Events #{latest.first_seq:,}–#{latest.seq:,} were"
+        )
         last_cut = (
-            f"Events #{latest.first_seq:,}–#{latest.seq:,} were archived to {latest.location}, read back and verified "
+            f"{archived} archived to {latest.location}, read back and verified "
             f"on {_when(latest.verified_at)}, then deleted on {_when(latest.deleted_at)}. The log now starts after "
             f"event #{latest.seq:,}, whose hash a signed checkpoint holds."
         )

@@ -32,7 +32,7 @@ NAV_ITEMS = [
     NavItem("Alerts", "alerting:alerts", "alerting.view_alert"),
     NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
-    NavItem("Audit log", "admin:audit_auditevent_changelist", "audit.view_auditevent"),
+    NavItem("Audit log", "dashboard:audit-log", "audit.view_auditevent"),
     NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
     NavItem("Controls", "dashboard:controls-index", "dashboard.view_controls"),
 ]

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from dashboard.condition_words import in_words
 from dashboard.kpis.risk import policy_hits
 from dashboard.periods import Period
 from governance.models import Effect, Mode, Policy
@@ -50,13 +51,14 @@ def policy_rows(user, period: Period) -> list[PolicyRow]:
 
 
 def describe_rule(policy: Policy) -> str:
-    """The rule as a sentence: "Refuses any payment action by agents in Finance when its condition holds."."""
+    """The rule as a sentence: "Refuses any payment action by agents in Finance when the amount is more than 10,000
+    EUR."; a condition beyond condition_words' vocabulary reads "when its condition holds"."""
     effect = EFFECT_WORDS.get(policy.effect, policy.get_effect_display())
     if policy.effect == Effect.REQUIRE_APPROVAL and policy.approver_role:
         effect = f"Holds for approval by the {policy.get_approver_role_display().lower()}"
     parts = [effect, _actions(policy.action_patterns), _who(policy)]
     if policy.condition.strip():
-        parts.append("when its condition holds")
+        parts.append(f"when {in_words(policy.condition) or 'its condition holds'}")
     return " ".join(parts) + "."
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from dashboard.views import (
     agents,
     approvals,
+    audit_log,
     board,
     compliance,
     controls,
@@ -45,6 +46,8 @@ urlpatterns = [
     path("departments/<int:department_id>/", departments.department_page, name="department"),
     path("departments/<int:department_id>/status", controls.department_status, name="department-status"),
     path("policies/", policies.policies, name="policies"),
+    # Audit: the log in words, a page at a time
+    path("audit-log/", audit_log.audit_log, name="audit-log"),
     # Audit: the chain's integrity, verified in the background, and its signed checkpoints
     path("integrity/", integrity.integrity_page, name="integrity"),
     path("integrity/verify", integrity.start_verification, name="integrity-verify"),

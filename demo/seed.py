@@ -228,12 +228,13 @@ def _seed_history(rng: random.Random, days: int, peak_rate: float, people: dict[
     trace_decisions(random.Random(len(decisions)), decisions)  # its own draws: the rest of history stays as it was
     writes.insert(decisions)
     approvals: list[Approval] = []
+    escalations: dict[int, list[_Escalation]] = {}  # by decision
     outcomes: list[Outcome] = []
     for decision, ruling in zip(decisions, rulings, strict=True):
         executes = decision.verdict in (Verdict.ALLOW, Verdict.FLAG)
         if decision.verdict == Verdict.REQUIRE_APPROVAL:
             role = ruling.approval_policy.approver_role if ruling.approval_policy else ApproverRole.SUPERVISOR
-            approval = _answered_in_time(rng, decision, role, people, now)
+            approval, escalations[decision.pk] = _answered_in_time(rng, decision, role, people, now)
             approvals.append(approval)
             executes = approval.status == Approval.Status.APPROVED
         if executes:
@@ -242,29 +243,43 @@ def _seed_history(rng: random.Random, days: int, peak_rate: float, people: dict[
     writes.insert(approvals)
     writes.insert(outcomes)
     approval_of = {a.decision_id: a for a in approvals}
-    chain.append(
-        [
-            AuditEvent(
-                occurred_at=d.created_at,
-                actor_label=f"agent:{d.agent.slug}",
-                kind="decision.created",
-                subject_type="decision",
-                subject_id=str(d.pk),
-                department_id=d.department_id,
-                after=chain.plain(decision_summary(d, approval_of.get(d.pk))),
-            )
-            for d in decisions
-        ]
-    )
+    events = [
+        AuditEvent(
+            occurred_at=d.created_at,
+            actor_label=f"agent:{d.agent.slug}",
+            kind="decision.created",
+            subject_type="decision",
+            subject_id=str(d.pk),
+            department_id=d.department_id,
+            after=chain.plain(decision_summary(d, approval_of.get(d.pk))),
+        )
+        for d in decisions
+    ]
+    for approval in approvals:
+        events += _approval_events(approval, escalations[approval.decision_id])
+    # One chain in the order things happened (a stable sort: a decision before the request it raised), in one
+    # bulk append, as the decisions alone were
+    chain.append(sorted(events, key=lambda event: event.occurred_at))
     if decisions:  # with no history there is nothing to size them from: the seeded budgets stand
         _size_budgets(now, days)
     _book_month_spend(now)
     return len(decisions)
 
 
-def _answered_in_time(rng: random.Random, decision: Decision, role: str, people, now: dt.datetime) -> Approval:
+@dataclass(frozen=True)
+class _Escalation:
+    """One deadline passed: what the request left and what it reached, as governance.approvals records them."""
+
+    at: dt.datetime
+    before: dict  # approver_role, deadline
+    after: dict  # approver_role, escalation_level, deadline
+
+
+def _answered_in_time(
+    rng: random.Random, decision: Decision, role: str, people, now: dt.datetime
+) -> tuple[Approval, list[_Escalation]]:
     """A held request as the simulated approvers leave it: answered after their usual delay, escalated at its
-    deadline when nobody answered (and expired at the top), or still waiting now."""
+    deadline when nobody answered (and expired at the top), or still waiting now; with its escalations."""
     approval = Approval(
         decision=decision,
         department=decision.department,
@@ -275,21 +290,86 @@ def _answered_in_time(rng: random.Random, decision: Decision, role: str, people,
         escalation_level=0,
     )
     reached = decision.created_at
+    escalations: list[_Escalation] = []
     while True:
         answer = people_answer(rng)
         if answer is not None and reached + answer.after <= min(now, approval.deadline):
             approval.status = Approval.Status.APPROVED if answer.approve else Approval.Status.REJECTED
             approval.decided_by = people[_approver(approval)]
             approval.decided_at, approval.comment = reached + answer.after, answer.comment
-            return approval
+            return approval, escalations
         if approval.deadline > now:
-            return approval  # still waiting: the simulator's approvers, or the deadline, take it from here
+            return approval, escalations  # still waiting: the simulator's approvers, or the deadline, take it on
         if approval.approver_role == ApproverRole.EXECUTIVE:
             approval.status, approval.decided_at = Approval.Status.EXPIRED, approval.deadline
-            return approval
+            return approval, escalations
         reached = approval.deadline  # escalated, as `escalate_overdue` does at the deadline
+        before = {"approver_role": approval.approver_role, "deadline": approval.deadline}
         approval.approver_role, approval.escalation_level = ApproverRole.EXECUTIVE, approval.escalation_level + 1
         approval.deadline = reached + APPROVAL_WINDOW
+        after = {
+            "approver_role": approval.approver_role,
+            "escalation_level": approval.escalation_level,
+            "deadline": approval.deadline,
+        }
+        escalations.append(_Escalation(reached, before, after))
+
+
+def _approval_events(approval: Approval, escalations: list[_Escalation]) -> list[AuditEvent]:
+    """The audit events the live path writes for a held request (governance.evaluation, governance.approvals):
+    requested by the agent, escalated at each deadline, decided by the person (or expired at the last deadline).
+
+    The request's role and deadline were those its first escalation left, or are still the approval's.
+    """
+    decision = approval.decision
+    first = escalations[0].before if escalations else {}
+    base = {"approval_id": approval.pk, "decision_id": decision.pk, "agent_id": decision.agent_id}
+
+    def event(kind: str, at: dt.datetime, actor_label: str, before: dict | None, after: dict, actor=None):
+        return AuditEvent(
+            occurred_at=at,
+            actor=actor,
+            actor_label=actor_label,
+            kind=kind,
+            subject_type="approval",
+            subject_id=str(approval.pk),
+            department_id=approval.department_id,
+            before=chain.plain(before),
+            after=chain.plain({**base, **after}),
+        )
+
+    policy = next(
+        (hit.get("id") for hit in decision.matched_policies or [] if hit.get("effect") == "require_approval"), None
+    )
+    requested = {
+        "approver_role": first.get("approver_role", approval.approver_role),
+        "deadline": first.get("deadline", approval.deadline),
+        "policy_id": policy,
+    }
+    events = [event("approval.requested", approval.requested_at, f"agent:{decision.agent.slug}", None, requested)]
+    for escalation in escalations:
+        after = {"status": Approval.Status.PENDING, **escalation.after}
+        events.append(event("approval.escalated", escalation.at, "system:deadline", escalation.before, after))
+    if approval.status == Approval.Status.EXPIRED:
+        after = {
+            "status": approval.status,
+            "approver_role": approval.approver_role,
+            "escalation_level": approval.escalation_level,
+            "deadline": approval.deadline,
+        }
+        before = {"approver_role": approval.approver_role, "deadline": approval.deadline}
+        events.append(event("approval.resolved", approval.decided_at, "system:deadline", before, after))
+    elif approval.decided_by is not None:
+        person = approval.decided_by
+        after = {
+            "status": approval.status,
+            "comment": approval.comment,
+            "waited_seconds": round((approval.decided_at - approval.requested_at).total_seconds()),
+        }
+        before = {"status": Approval.Status.PENDING}
+        label = f"user:{person.get_username()}"
+        events.append(event("approval.resolved", approval.decided_at, label, before, after, actor=person))
+    return events
 
 
 def _approver(approval: Approval) -> str:

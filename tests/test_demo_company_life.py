@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit.chain import verify_chain
 from audit.models import AuditEvent
 from demo import approvers, pace
 from demo.approvers import Approvers
@@ -116,3 +117,33 @@ def test_a_request_that_has_not_waited_its_approver_usual_time_stays_waiting(com
     Approvers(random.Random(2)).work()
 
     assert Approval.objects.get(decision=decision).status == Approval.Status.PENDING
+
+
+def test_the_historys_held_requests_are_audited_as_the_live_path_audits_them(company) -> None:
+    # Given the seeded history's held requests, most answered by the simulated people
+    approvals = Approval.objects.select_related("decided_by")
+    events = AuditEvent.objects.filter(subject_type="approval")
+    decided = approvals.filter(status__in=[Approval.Status.APPROVED, Approval.Status.REJECTED])
+    assert decided.exists()
+
+    # Then each request was recorded, and each person's answer is in the chain with their name and reason
+    assert events.filter(kind="approval.requested").count() == approvals.count()
+    answers = {
+        e.subject_id: e for e in events.filter(kind="approval.resolved", actor__isnull=False).select_related("actor")
+    }
+    for approval in decided:
+        answer = answers[str(approval.pk)]
+        assert answer.actor == approval.decided_by
+        assert answer.actor_label == f"user:{approval.decided_by.username}"
+        assert answer.occurred_at == approval.decided_at
+        assert (answer.after["status"], answer.after["comment"]) == (approval.status, approval.comment)
+        assert answer.after["decision_id"] == approval.decision_id
+    # And every escalation and expiry by the deadline, in one chain in the order things happened
+    escalated = approvals.filter(escalation_level__gt=0).count()
+    assert events.filter(kind="approval.escalated").count() == escalated
+    expired = approvals.filter(status=Approval.Status.EXPIRED).count()
+    assert events.filter(kind="approval.resolved", actor_label="system:deadline").count() == expired
+    history = AuditEvent.objects.filter(kind__in=["decision.created", *events.values_list("kind", flat=True)])
+    times = list(history.order_by("seq").values_list("occurred_at", flat=True))
+    assert times == sorted(times)
+    assert verify_chain().ok

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from dashboard import board as reports
-from dashboard.board_charts import pack_charts
+from dashboard.board_charts import PHONE_WIDTH, pack_charts
 from dashboard.board_csv import csv_report
 from dashboard.board_pdf import render_pdf
 from dashboard.board_summary import executive_summary
@@ -21,6 +21,7 @@ def _context(request: HttpRequest, filters: FilterForm) -> dict:
         "query": filters.query_string(),
         "summary": executive_summary(report),
         "charts": pack_charts(report),
+        "phone_charts": pack_charts(report, PHONE_WIDTH),  # shown instead on a phone's screen, never printed
         "currency": settings.ORG_CURRENCY,
         "threshold": settings.PROVIDER_CONCENTRATION_WARNING,
     }

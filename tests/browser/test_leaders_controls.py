@@ -210,5 +210,6 @@ def test_the_menu_leads_an_executive_to_departments_and_policies_inside_the_prod
             expect(page.get_by_test_id("department-row")).to_contain_text(["Finance"])
 
     expect(page.get_by_test_id("rule")).to_have_text(
-        "Refuses any payment action by any agent when its condition holds."
+        "Refuses any payment action by any agent when the amount is more than 10,000 USD."
     )
+    expect(page.get_by_test_id("condition-as-written")).to_have_count(0)  # the CEL is for Policy Admins

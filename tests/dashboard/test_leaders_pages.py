@@ -92,15 +92,27 @@ def test_policies_read_in_plain_words_with_version_mode_and_recent_hits(client, 
 
     cards = dict(re.findall(r"<h2>([^<]+)</h2>(.*?)</li>", html, re.S))
     refusing = cards["No payments over 10k"]
-    assert "Refuses any payment action by agents in Finance when its condition holds." in refusing
+    assert "Refuses any payment action by agents in Finance when the amount is more than 10,000 USD." in refusing
     assert "version 3" in refusing and "Enforcing" in refusing
     assert re.search(r"Hit <strong>2</strong> requests in the period", refusing)
-    assert "amount &gt; 10000" in refusing  # the condition as written, labelled
+    assert "amount &gt; 10000" not in refusing  # the condition as written is for Policy Admins
     watching = cards["Watch refunds"]
     assert "Shadow: recorded, not enforced" in watching
     assert "Allows but flags for review “refund issue” by any agent." in watching
     assert "Would have hit no request in the period" in watching
     assert 'data-testid="policy-admin-link"' not in html
+
+
+def test_policy_admins_have_the_condition_as_written_one_click_away(client, carol):
+    PolicyFactory(name="Big payments", actions="payment.*", condition="amount > 10000")
+    client.force_login(carol)
+
+    html = client.get(reverse("dashboard:policies")).content.decode()
+
+    assert "when the amount is more than 10,000 USD." in html
+    assert re.search(
+        r'<details data-testid="condition-as-written"><summary>[^<]+</summary><pre[^>]*>amount &gt; 10000', html
+    )
 
 
 def test_policy_admins_keep_their_link_to_the_admin(client, carol):

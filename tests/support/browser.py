@@ -30,6 +30,9 @@ def expect_charts_drawn(page: Page, keys: list[str]) -> None:
 
 
 def expect_board_charts_drawn(page: Page, keys: list[str]) -> None:
-    """The board pack's charts are SVG drawn on the server (the PDF prints the same page)."""
+    """The board pack's charts are SVG drawn on the server (the PDF prints the same page), each drawn twice: wide,
+    and for a phone's width (only one of the two is displayed)."""
     for key in keys:
-        expect(page.get_by_test_id(f"pack-chart-{key}").locator("svg.board-chart")).to_be_attached(timeout=SLOW_MS)
+        for size in ("wide", "phone"):
+            chart = page.get_by_test_id(f"pack-chart-{key}").locator(f"svg.board-chart-{size}")
+            expect(chart).to_be_attached(timeout=SLOW_MS)
