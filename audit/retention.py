@@ -2,7 +2,8 @@
 
 Each kind of record is kept settings.RETENTION_DAYS[kind] days: the audit log ("audit_events"), and the kinds the
 apps above register (`register`): decisions with their outcomes, approvals and overrides (governance), traces,
-that is workflow runs with their step runs (workflows). `apply` (beat, `manage.py apply_retention`) takes what
+that is workflow runs with their step runs (workflows), the agents' OpenTelemetry spans (traces) and the MCP
+gateway's tool calls (gateway). `apply` (beat, `manage.py apply_retention`) takes what
 has expired in batches of at most settings.RETENTION_BATCH events and RETENTION_BATCH records of each kind, and
 for each batch:
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from audit import checkpoints, witnesses
+from audit import checkpoints, retention, witnesses
 from audit.evidence import public_key_b64
 from audit.models import AuditEvent, Checkpoint, RetentionArchive, VerificationRun
 from orchestration.roles import sees_whole_organisation
@@ -116,12 +116,27 @@ class RetentionView:
 _KEPT = {
     "decisions": "Decisions, with their outcomes and approvals",
     "audit_events": "Audit events",
-    "traces": "Traces",
+    "traces": "Workflow runs, with their steps",
+    "spans": "Agents' reasoning (trace spans)",
 }
 
 
 def _days(days: int) -> str:
     return f"{days:,} days (about {days * 12 // 365} months)" if days >= 60 else f"{days:,} days"
+
+
+def _records_held(archive: RetentionArchive) -> str:
+    """The other records the archive took with the events, in words: " It also held 3 decisions and 12 spans."."""
+    held = []
+    for kind in retention.kinds():
+        count = archive.records.get(kind.model._meta.db_table, 0)
+        if count:
+            meta = kind.model._meta
+            held.append(f"{count:,} {meta.verbose_name if count == 1 else meta.verbose_name_plural}")
+    if not held:
+        return ""
+    listed = held[0] if len(held) == 1 else f"{', '.join(held[:-1])} and {held[-1]}"
+    return f" It also held {listed}."
 
 
 def retention_view() -> RetentionView:
@@ -131,7 +146,7 @@ def retention_view() -> RetentionView:
         last_cut = (
             f"Events #{latest.first_seq:,}–#{latest.seq:,} were archived to {latest.location}, read back and verified "
             f"on {_when(latest.verified_at)}, then deleted on {_when(latest.deleted_at)}. The log now starts after "
-            f"event #{latest.seq:,}, whose hash a signed checkpoint holds."
+            f"event #{latest.seq:,}, whose hash a signed checkpoint holds.{_records_held(latest)}"
         )
     return RetentionView(
         kept=[(label, _days(settings.RETENTION_DAYS[kind])) for kind, label in _KEPT.items()],
