@@ -36,7 +36,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit import archives, chain, checkpoints
+from audit import archives, chain, checkpoints, counts
 from audit.evidence import FORMAT, public_key_b64, signed_lines
 from audit.evidence_check import EvidenceError, verify_lines
 from audit.hashing import HASHED_FIELDS
@@ -186,6 +186,7 @@ def apply(now: dt.datetime | None = None) -> list[Applied]:
 
 
 def _apply(now: dt.datetime, target: archives.Archive) -> list[Applied]:
+    counts.fold_all()  # the counts per hour outlive the events, as the rollups do
     done = []
     while True:
         pending = RetentionArchive.objects.filter(deleted_at__isnull=True).order_by("seq", "id").first()

@@ -357,6 +357,13 @@ CELERY_BEAT_SCHEDULE["sign-audit-checkpoint"] = {
     "schedule": AUDIT_CHECKPOINT_SECONDS,
 }
 
+# The audit log's events per hour and department (audit.counts), which the controls' evidence counts from: the
+# events after the last fold are counted one by one, so fold often.
+CELERY_BEAT_SCHEDULE["fold-audit-event-counts"] = {
+    "task": "audit.tasks.fold_event_counts",
+    "schedule": env_int("AUDIT_COUNT_SECONDS", 60),
+}
+
 # Retention (audit.retention): how long each kind of record is kept, in days, before beat archives it (a signed,
 # compressed evidence pack written to RETENTION_ARCHIVE and read back to verify) and deletes it. The EU AI Act asks
 # deployers to keep the logs of high-risk systems at least six months (Art. 19, 26), so decisions and the audit log
