@@ -166,6 +166,22 @@ def test_the_integrity_page_says_how_long_spans_are_kept_and_that_the_cut_took_t
     client.force_login(dave)
     page = client.get(reverse("dashboard:integrity")).content.decode()
 
-    # Then spans have their own line and the last cut names them
+    # Then spans have their own line and the last archive names them (the chain's first event, the agent's
+    # registration, is recent: no event was due)
     assert "Agents&#x27; reasoning (trace spans)</dt><dd>kept 183 days (about 6 months)" in page
-    assert "It also held 1 decision and 2 spans." in page
+    assert "only 1 decision and 2 spans: archived to file://" in page
+
+
+def test_an_archive_of_spans_alone_says_it_held_no_events(archive_dir, settings, finance_agent, client, dave):
+    # Given spans kept 31 days and events six months: a span 40 days old leaves alone
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "spans": 31}
+    span(finance_agent, NOW - dt.timedelta(days=40))
+    retention.apply(now=NOW)
+
+    # When the Auditor opens the integrity page
+    client.force_login(dave)
+    page = client.get(reverse("dashboard:integrity")).content.decode()
+
+    # Then the last archive is said to hold the span and no events, and the log still starts at its first event
+    assert "The last archive held no events, only 1 span: archived to file://" in page
+    assert "The log starts at its first event." in page
