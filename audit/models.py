@@ -197,3 +197,28 @@ class RetentionArchive(models.Model):
 
     def __str__(self) -> str:
         return f"archive of events #{self.first_seq}–#{self.seq}"
+
+
+class AuditEventCount(models.Model):
+    """How many events of the chain occurred in a UTC hour in a department (None: the organisation's own), folded
+    from the chain by beat (audit.counts): counting a period's events reads hours × departments rows, not the
+    events. Kept when retention deletes the events, as the dashboards' rollups are."""
+
+    hour = models.DateTimeField()
+    department_id = models.BigIntegerField(null=True, blank=True)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["hour", "department_id"], name="auditcount_hour_department")]
+
+    def __str__(self) -> str:
+        return f"{self.events} events in the hour of {self.hour:%Y-%m-%d %H:00} UTC"
+
+
+class AuditCountMark(models.Model):
+    """One row: the last event folded into AuditEventCount. Events after it are counted from the chain."""
+
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"events folded up to #{self.seq}"

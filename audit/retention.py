@@ -2,7 +2,8 @@
 
 Each kind of record is kept settings.RETENTION_DAYS[kind] days: the audit log ("audit_events"), and the kinds the
 apps above register (`register`): decisions with their outcomes, approvals and overrides (governance), traces,
-that is workflow runs with their step runs (workflows). `apply` (beat, `manage.py apply_retention`) takes what
+that is workflow runs with their step runs (workflows), the agents' OpenTelemetry spans (traces) and the MCP
+gateway's tool calls (gateway). `apply` (beat, `manage.py apply_retention`) takes what
 has expired in batches of at most settings.RETENTION_BATCH events and RETENTION_BATCH records of each kind, and
 for each batch:
 
@@ -35,7 +36,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit import archives, chain, checkpoints
+from audit import archives, chain, checkpoints, counts
 from audit.evidence import FORMAT, public_key_b64, signed_lines
 from audit.evidence_check import EvidenceError, verify_lines
 from audit.hashing import HASHED_FIELDS
@@ -185,6 +186,7 @@ def apply(now: dt.datetime | None = None) -> list[Applied]:
 
 
 def _apply(now: dt.datetime, target: archives.Archive) -> list[Applied]:
+    counts.fold_all()  # the counts per hour outlive the events, as the rollups do
     done = []
     while True:
         pending = RetentionArchive.objects.filter(deleted_at__isnull=True).order_by("seq", "id").first()

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from audit import checkpoints, retention, verification
+from audit import checkpoints, counts, retention, verification
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -20,3 +20,9 @@ def sign_checkpoint() -> int:
 def apply_retention() -> int:
     """Beat's retention run (audit.retention.apply): archives and deletes what expired; returns the batches done."""
     return len(retention.apply())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def fold_event_counts() -> int:
+    """Beat's fold of new events into the counts per hour (audit.counts); returns how many were folded."""
+    return counts.fold_all()

@@ -2,11 +2,12 @@
 
 Run from the repository root: `.venv/bin/python bench/audit_verification.py` (VERIFY_EVENTS=1000000 by default,
 VERIFY_NEW=1000 events appended before each incremental run, VERIFY_ROUNDS=1). It creates the PostgreSQL database
-regent_bench_verification, writes a valid chain of VERIFY_EVENTS events by COPY (hashed as Regent hashes them),
-then, interleaved in each round: appends VERIFY_NEW events, times an incremental run, times a full run (the
-baseline, measured in the same round). Both are `audit.verification` runs as the Celery task makes them: one
-REPEATABLE READ snapshot, progress written on a side connection, a signed checkpoint at the end. Prints a table
-and the load average. Nothing asserts a wall-clock limit.
+regent_bench_verification (or VERIFY_DATABASE), writes a valid chain of VERIFY_EVENTS events by COPY (hashed as
+Regent hashes them), then, interleaved in each round: appends VERIFY_NEW events, times an incremental run, times a
+full run (the baseline, measured in the same round). Both are `audit.verification` runs as the Celery task makes
+them: one REPEATABLE READ snapshot, progress written on a side connection, a signed checkpoint at the end. Prints a
+line per million events seeded and each incremental time as measured, then a table and the load average. Nothing
+asserts a wall-clock limit.
 """
 
 import datetime as dt
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "regent_bench_verification"
+DATABASE = os.environ.get("VERIFY_DATABASE", "regent_bench_verification")
 EVENTS = int(os.environ.get("VERIFY_EVENTS", "1000000"))
 NEW = int(os.environ.get("VERIFY_NEW", "1000"))
 ROUNDS = int(os.environ.get("VERIFY_ROUNDS", "1"))
@@ -102,13 +103,16 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE governance_auditchainhead SET seq = 0, hash = %s WHERE id = 1", [GENESIS_HASH])
     started = time.perf_counter()
-    append(EVENTS)
-    print(f"seeded {EVENTS:,} chained events in {time.perf_counter() - started:.1f} s")
+    for seeded in range(0, EVENTS, 1_000_000):  # a line per million, so a long run shows its seeding rate
+        append(min(1_000_000, EVENTS - seeded))
+        print(f"seeded {min(seeded + 1_000_000, EVENTS):,} events, {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"seeded {EVENTS:,} chained events in {time.perf_counter() - started:.1f} s", flush=True)
     checkpoints.take(verified=True)  # the seeded chain is valid by construction: its head is the first checkpoint
     rows = []
     for round_number in range(1, ROUNDS + 1):
         append(NEW)
         incremental, inc_run = timed(VerificationRun.Mode.INCREMENTAL)
+        print(f"round {round_number}: incremental {inc_run.checked:,} events in {incremental:.3f} s", flush=True)
         append(NEW)
         full, full_run = timed(VerificationRun.Mode.FULL)
         rows.append((round_number, inc_run.checked, incremental, full_run.checked, full))

@@ -381,15 +381,28 @@ CELERY_BEAT_SCHEDULE["sign-audit-checkpoint"] = {
     "schedule": AUDIT_CHECKPOINT_SECONDS,
 }
 
+# The audit log's events per hour and department (audit.counts), which the controls' evidence counts from: the
+# events after the last fold are counted one by one, so fold often.
+CELERY_BEAT_SCHEDULE["fold-audit-event-counts"] = {
+    "task": "audit.tasks.fold_event_counts",
+    "schedule": env_int("AUDIT_COUNT_SECONDS", 60),
+}
+
 # Retention (audit.retention): how long each kind of record is kept, in days, before beat archives it (a signed,
 # compressed evidence pack written to RETENTION_ARCHIVE and read back to verify) and deletes it. The EU AI Act asks
 # deployers to keep the logs of high-risk systems at least six months (Art. 19, 26), so decisions and the audit log
-# refuse less. Traces are workflow runs with their steps. With no RETENTION_ARCHIVE nothing is ever deleted.
+# refuse less. Traces are workflow runs with their steps. Spans are the agents' own OpenTelemetry reports (prompts,
+# answers, tool calls, masked): not the record of what Regent decided, and personal data GDPR wants kept no longer
+# than needed, so they may be kept less, but not less than RETENTION_SPANS_MINIMUM_DAYS: the dashboards' token cost
+# is summed from spans, and the longest preset period (30 days) must stay whole. With no RETENTION_ARCHIVE nothing
+# is ever deleted.
 RETENTION_MINIMUM_DAYS = 183
+RETENTION_SPANS_MINIMUM_DAYS = 31
 RETENTION_DAYS = {
     "decisions": env_int("RETENTION_DECISIONS_DAYS", RETENTION_MINIMUM_DAYS),
     "audit_events": env_int("RETENTION_AUDIT_EVENTS_DAYS", RETENTION_MINIMUM_DAYS),
     "traces": env_int("RETENTION_TRACES_DAYS", RETENTION_MINIMUM_DAYS),
+    "spans": env_int("RETENTION_SPANS_DAYS", RETENTION_MINIMUM_DAYS),
 }
 RETENTION_DAYS["tool_calls"] = RETENTION_DAYS["decisions"]  # the MCP gateway's record of each call
 for _kind in ("decisions", "audit_events"):
@@ -400,6 +413,11 @@ for _kind in ("decisions", "audit_events"):
         )
 if RETENTION_DAYS["traces"] < 1:
     raise ImproperlyConfigured(f"RETENTION_TRACES_DAYS={RETENTION_DAYS['traces']} must be 1 or more.")
+if RETENTION_DAYS["spans"] < RETENTION_SPANS_MINIMUM_DAYS:
+    raise ImproperlyConfigured(
+        f"RETENTION_SPANS_DAYS={RETENTION_DAYS['spans']} would take spans out of the dashboards' 30-day token cost; "
+        f"use {RETENTION_SPANS_MINIMUM_DAYS} or more."
+    )
 # Where archives go: file:///absolute/dir (another disk, a mounted share, a WORM volume) or s3://bucket/prefix (an
 # S3-compatible bucket; the AWS_* settings, as for AUDIT_WITNESSES). Empty: retention is off.
 RETENTION_ARCHIVE = env_str("RETENTION_ARCHIVE")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from audit import checkpoints, witnesses
+from audit import checkpoints, retention, witnesses
 from audit.evidence import public_key_b64
 from audit.models import AuditEvent, Checkpoint, RetentionArchive, VerificationRun
 from orchestration.roles import sees_whole_organisation
@@ -116,7 +116,8 @@ class RetentionView:
 _KEPT = {
     "decisions": "Decisions, with their outcomes and approvals",
     "audit_events": "Audit events",
-    "traces": "Traces",
+    "traces": "Workflow runs, with their steps",
+    "spans": "Agents' reasoning (trace spans)",
 }
 
 
@@ -124,20 +125,46 @@ def _days(days: int) -> str:
     return f"{days:,} days (about {days * 12 // 365} months)" if days >= 60 else f"{days:,} days"
 
 
+def _records_held(archive: RetentionArchive) -> str:
+    """The records other than events the archive took, in words: "1 decision and 12 spans" ("" for none)."""
+    held = []
+    for kind in retention.kinds():
+        count = archive.records.get(kind.model._meta.db_table, 0)
+        if count:
+            meta = kind.model._meta
+            held.append(f"{count:,} {meta.verbose_name if count == 1 else meta.verbose_name_plural}")
+    if len(held) < 2:
+        return "".join(held)
+    return f"{', '.join(held[:-1])} and {held[-1]}"
+
+
+def _last_cut(latest: RetentionArchive) -> str:
+    done = (
+        f"archived to {latest.location}, read back and verified on {_when(latest.verified_at)}, then deleted on "
+        f"{_when(latest.deleted_at)}."
+    )
+    held = _records_held(latest)
+    if latest.seq < latest.first_seq:  # records expired on a shorter period than the events (spans): no cut
+        start = (
+            f"The log starts after event #{latest.seq:,}, whose hash a signed checkpoint holds."
+            if latest.seq
+            else "The log starts at its first event."
+        )
+        return f"The last archive held no events, only {held or 'nothing else'}: {done} {start}"
+    also = f" It also held {held}." if held else ""
+    events = (
+        f"Event #{latest.seq:,} was"
+        if latest.first_seq == latest.seq
+        else f"Events #{latest.first_seq:,}–#{latest.seq:,} were"
+    )
+    return (
+        f"{events} {done} The log now starts after event #{latest.seq:,}, whose hash a signed checkpoint holds.{also}"
+    )
+
+
 def retention_view() -> RetentionView:
     latest = RetentionArchive.objects.filter(deleted_at__isnull=False).first()
-    last_cut = ""
-    if latest is not None:
-        archived = (
-            f"Event #{latest.seq:,} was"
-            if latest.first_seq == latest.seq
-            else f"Events #{latest.first_seq:,}–#{latest.seq:,} were"
-        )
-        last_cut = (
-            f"{archived} archived to {latest.location}, read back and verified "
-            f"on {_when(latest.verified_at)}, then deleted on {_when(latest.deleted_at)}. The log now starts after "
-            f"event #{latest.seq:,}, whose hash a signed checkpoint holds."
-        )
+    last_cut = "" if latest is None else _last_cut(latest)
     return RetentionView(
         kept=[(label, _days(settings.RETENTION_DAYS[kind])) for kind, label in _KEPT.items()],
         archive=settings.RETENTION_ARCHIVE,

@@ -258,7 +258,30 @@ def test_traces_may_be_kept_less_than_six_months():
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "{'decisions': 183, 'audit_events': 183, 'traces': 30, 'tool_calls': 183}"
+    assert result.stdout.strip() == (
+        "{'decisions': 183, 'audit_events': 183, 'traces': 30, 'spans': 183, 'tool_calls': 183}"
+    )
+
+
+def test_spans_may_be_kept_a_month():
+    result = run_python(
+        "-c",
+        "from django.conf import settings; print(settings.RETENTION_DAYS['spans'])",
+        env={"RETENTION_SPANS_DAYS": "31"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "31"
+
+
+def test_keeping_spans_less_than_the_dashboards_longest_period_is_refused_at_start():
+    result = run_python("-c", READ_SETTINGS, env={"RETENTION_SPANS_DAYS": "30"})
+
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "django.core.exceptions.ImproperlyConfigured: RETENTION_SPANS_DAYS=30 would take spans out of the dashboards' "
+        "30-day token cost; use 31 or more."
+    )
 
 
 def test_an_archive_that_is_neither_a_directory_nor_a_bucket_is_refused_at_start():

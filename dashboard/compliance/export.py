@@ -27,6 +27,16 @@ FORMAT = "regent.controls/1"
 SPOOL_BYTES = 16 * 1024 * 1024  # a bundle larger than this is built on disk, not in memory
 
 
+def bundle_refusal(user) -> str:
+    """Why `user` may not take the ZIP (it holds the whole audit log of the period), or "" when they may: the page
+    and the command ask here."""
+    if not user.has_perm("dashboard.view_controls"):
+        return "Controls and evidence are for Auditors, Executives and Supervisors."
+    if not user.has_perm("audit.export_evidence"):
+        return "The ZIP holds the whole audit log of the period: Auditors export it."
+    return ""
+
+
 def file_stem(report: FrameworkReport) -> str:
     """`regent-controls-eu-ai-act-20261127-20261203`: the framework and the period's first and last UTC day."""
     period = report.period

@@ -89,8 +89,9 @@ def framework_csv(request: HttpRequest, filters: FilterForm, framework: Framewor
 
 @controls_page
 def framework_bundle(request: HttpRequest, filters: FilterForm, framework: Framework) -> HttpResponse:
-    if not request.user.has_perm("audit.export_evidence"):
-        raise PermissionDenied("The ZIP holds the whole audit log of the period: Auditors export it.")
+    refusal = export.bundle_refusal(request.user)
+    if refusal:
+        raise PermissionDenied(refusal)
     report = _report(request, filters, framework)
     name = f"{export.file_stem(report)}.zip"
     return FileResponse(export.bundle_file(report, _base_url(request)), as_attachment=True, filename=name)

@@ -385,7 +385,7 @@ def test_the_command_dry_run_says_what_expired_and_deletes_nothing(archive_dir, 
 
     # Then it lists what has expired, and nothing changed
     assert capsys.readouterr().out.strip() == (
-        "Expired: 3 audit events, 3 decisions, 0 traces, 0 tool calls. Nothing archived or deleted (dry run)."
+        "Expired: 3 audit events, 3 decisions, 0 spans, 0 traces, 0 tool calls. Nothing archived or deleted (dry run)."
     )
     assert AuditEvent.objects.count() == events
 
