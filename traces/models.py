@@ -59,6 +59,8 @@ class Span(models.Model):
         indexes = [
             models.Index(fields=["agent", "started_at"], name="span_agent_started"),
             models.Index(fields=["department", "started_at"], name="span_department_started"),
+            # Retention takes the oldest received first (audit.retention): without it each batch read every span.
+            models.Index(fields=["received_at", "id"], name="span_received"),
         ]
 
     def __str__(self) -> str:
