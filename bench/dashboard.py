@@ -254,6 +254,8 @@ def main() -> None:
         return
     print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     if args.pages_only:
+        for kept in (SMALL_DATABASE, LARGE_DATABASE):
+            databases.migrate(kept)  # kept by an earlier checkout: its pages may read newer tables
         small, large = decisions_in(SMALL_DATABASE), decisions_in(LARGE_DATABASE)
         report_pages(args.requests, f"{small:,} decisions", f"{large:,} decisions")
         return

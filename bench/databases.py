@@ -24,6 +24,11 @@ def recreate(name: str) -> str:
     """A fresh, migrated database; returns its URL."""
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{name}"')
+    return migrate(name)
+
+
+def migrate(name: str) -> str:
+    """Bring a database (fresh, or kept from an earlier checkout) to this checkout's migrations; returns its URL."""
     environment = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "DEBUG")}
     environment["DATABASE_URL"] = url_of(name)
     subprocess.run(
