@@ -38,6 +38,14 @@ def action_label(code: str) -> str:
     return glossary.action_label(code or "")
 
 
+@register.filter
+def person_name(user) -> str:
+    """A person's full name, else their username; an account since removed (decided_by is SET_NULL) still reads."""
+    if user is None:
+        return "a person no longer on record"
+    return user.get_full_name() or user.get_username()
+
+
 @register.simple_tag
 def define(key: str, label: str = "") -> str:
     term = glossary.term(key)

@@ -153,6 +153,22 @@ def test_the_approval_trail_names_who_decided_when_and_why(client, alice, bob, f
         assert code not in html
 
 
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "rejected"])
+def test_a_request_decided_by_an_account_since_removed_still_shows(client, alice, bob, finance_agent, hold, approve):
+    # Given bob decided a request, and then his account was removed (the approval keeps no person: SET_NULL)
+    decision = hold(finance_agent)
+    decide_approval(decision.approval.pk, approve=approve, by=bob, comment="Known vendor.")
+    bob.delete()
+    client.force_login(alice)
+
+    # When the decision's page is opened
+    response = client.get(page_of(decision))
+
+    # Then it shows who decided as no longer on record, never a server error
+    assert response.status_code == 200
+    assert "by a person no longer on record on" in response.content.decode()
+
+
 def test_a_supervisor_overrides_from_the_page_and_the_page_shows_it(client, bob, denied):
     client.force_login(bob)
     assert 'data-testid="override-form"' in client.get(page_of(denied)).content.decode()
