@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# An assertion waits up to 15 s, not Playwright's 5: on a loaded 2-core runner a live event (the sequencer chaining an
+# override, then the socket) took longer than 5 s once. Time is spent only while a page is not yet as expected.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 # Debian's Chromium, never a downloaded one; no calls home, which this machine's network refuses anyway.
