@@ -77,18 +77,23 @@ def insert_rows(model: type[Model], rows: list[dict]) -> list[dict]:
     return rows
 
 
-def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) -> None:
+def insert_new(model: type[Model], columns: tuple[str, ...], rows: Iterable[tuple], count: int | None = None) -> None:
     """Insert rows given as values for `columns` (field attnames; values as the model's attributes hold them),
     skipping any that a unique constraint finds stored already; the primary key is left to the database.
 
-    On PostgreSQL a batch of COPY_FROM rows or more is one COPY: the usual batch, nothing of it stored yet, pays
-    nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
+    `rows` may be a generator, with `count` how many it yields (at most): on PostgreSQL a batch of COPY_FROM rows
+    or more is one COPY, fed as the generator yields, so the server stores the first rows while the caller is still
+    making the last (the two cores work at once; bench/span_ingest.py). The usual batch, nothing of it stored yet,
+    pays nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
     temporary table instead and inserted from there with ON CONFLICT DO NOTHING. Each attempt runs in a
     transaction of its own, or a savepoint inside the caller's.
     """
-    if not rows:
+    if count is None:
+        rows = list(rows)
+        count = len(rows)
+    if not count:
         return
-    if not _copies(len(rows)):
+    if not _copies(count):
         with transaction.atomic():
             model.objects.bulk_create(
                 [model(**dict(zip(columns, row, strict=True))) for row in rows], ignore_conflicts=True
@@ -96,16 +101,24 @@ def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) 
         return
     fields = [model._meta.get_field(name) for name in columns]
     prepared = [(i, _preparer(field)) for i, field in enumerate(fields) if type(field) not in _NATIVE]
-    if prepared:
-        rows = [list(row) for row in rows]
+    source, copied = iter(rows), []
+
+    def written(rows: Iterable[tuple]) -> Iterable[tuple | list]:
         for row in rows:
-            for i, prepare in prepared:
-                row[i] = prepare(row[i])
+            copied.append(row)
+            if prepared:
+                row = list(row)
+                for i, prepare in prepared:
+                    row[i] = prepare(row[i])
+            yield row
+
     table = model._meta.db_table
     try:
         with transaction.atomic():
-            _copy_into(table, fields, rows)
+            _copy_into(table, fields, written(source))
     except IntegrityError:
+        again = copied + list(source)  # the COPY may have stopped before the generator's end
+        copied = []
         quote = connection.ops.quote_name
         names, incoming, target = ", ".join(quote(f.column) for f in fields), f"incoming_{table}", quote(table)
         # Names come from model metadata; there are no values in these statements.
@@ -113,7 +126,7 @@ def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) 
         insert = f"INSERT INTO {target} ({names}) SELECT {names} FROM {quote(incoming)} ON CONFLICT DO NOTHING"  # noqa: S608
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(create)
-            _copy_into(incoming, fields, rows)
+            _copy_into(incoming, fields, written(again))
             cursor.execute(insert)
             cursor.execute(f"DROP TABLE {quote(incoming)}")
 

@@ -19,7 +19,7 @@ from governance.policy_examples import run_examples
 from orchestration.kill_switch import change_agent_status
 from orchestration.models import Agent, Department, ModelProvider, Status
 from traces.models import Span
-from traces.reasoning import model_usage
+from traces.usage import model_usage
 
 SMALL_HISTORY = {"history_days": 1, "peak_rate": 0.005}
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from fastpath import writes
@@ -20,6 +21,7 @@ from orchestration.models import Agent
 from traces.models import ContentSetting, Span, TokenPrice
 from traces.otlp import ReceivedSpan
 from traces.redaction import Masker, current_masker
+from traces.usage import count_spans
 
 MAX_ATTRIBUTES = 64
 MAX_VALUE_CHARS = 2_000
@@ -50,17 +52,22 @@ class Received:
 
 
 def ingest(agent: Agent, spans: list[ReceivedSpan]) -> Received:
-    """Store the export's spans as the agent's, in its department as it is now; one COPY or INSERT in all."""
+    """Store the export's spans as the agent's, in its department as it is now (one COPY or INSERT in all), and
+    count their model calls in the usage buckets in the same transaction."""
     mask = current_masker()
     keeps_content = not ContentSetting.objects.filter(department_id=agent.department_id, keep_content=False).exists()
     price = _pricer(list(TokenPrice.objects.values_list("model", "input_per_1k", "output_per_1k")))
     now = timezone.now()
     owner = (agent.pk, agent.department_id)
-    rows = [_row(owner, span, mask, keeps_content, price, now) for span in spans if span.trace_id and span.span_id]
-    writes.insert_new(Span, ROW, rows)
-    rejected = len(spans) - len(rows)
+    valid = [span for span in spans if span.trace_id and span.span_id]
+    rows = (_row(owner, span, mask, keeps_content, price, now) for span in valid)
+    with transaction.atomic():
+        writes.insert_new(Span, ROW, rows, len(valid))  # rows made as the COPY takes them
+        # The spans stored now (one resent and skipped keeps its first arrival's time) go into the usage buckets.
+        count_spans(Span.objects.filter(received_at=now, agent_id=agent.pk))
+    rejected = len(spans) - len(valid)
     message = f"{rejected} spans had no valid trace id or span id." if rejected else ""
-    return Received(len(rows), rejected, message)
+    return Received(len(valid), rejected, message)
 
 
 # The columns read from attributes: (column, attribute, longest, content?). Content is kept only where the

@@ -85,6 +85,40 @@ class Span(models.Model):
         return [(label, text) for label, text in parts if text]
 
 
+class TokenUsage(models.Model):
+    """Model calls, tokens and token cost per UTC hour or day, department, agent and model: what the figures read.
+
+    Added to by traces.usage in the transaction that stores the spans, so it always matches them. It is not taken
+    away when retention deletes old spans: what was spent stays spent. Token cost is in the organisation's currency;
+    `unpriced_calls` had no price when they arrived (their tokens are counted, their cost is not)."""
+
+    grain = models.CharField(max_length=4, choices=[("hour", "Hour"), ("day", "Day")])
+    start = models.DateTimeField()
+    # No constraints: a derived figure must never block (or be blocked by) the registry, as the decision rollups.
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False)
+    model = models.CharField(max_length=120)
+    calls = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=20, decimal_places=6, default=Decimal(0))
+    unpriced_calls = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["grain", "start", "department", "agent", "model"], name="token_usage_key")
+        ]
+        indexes = [
+            models.Index(fields=["grain", "start"], name="token_usage_period"),
+            models.Index(fields=["agent", "grain", "start"], name="token_usage_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.start:%Y-%m-%d %H}h, {self.model}: {self.calls} calls"
+
+
 class TokenPrice(models.Model):
     """What a model's tokens cost, in the organisation's currency (ORG_CURRENCY), per thousand tokens.
 

@@ -1,14 +1,9 @@
-"""The agents' reasoning read back: a decision's steps, an agent's model usage, and token cost for the figures.
-
-Callers scope: a decision's steps are its own agent's spans in its trace; model usage is one agent's; token cost
-is summed over the departments the caller passes (None: all)."""
+"""The agents' reasoning read back: a decision's steps, its own agent's spans in its trace (model usage and token
+cost for the figures are traces.usage's)."""
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-from django.db.models import Count, Q, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
 
 from traces.models import Span
 
@@ -92,41 +87,3 @@ def _depths(spans: list[Span]) -> dict[str, int]:
             depth, parent = depth + 1, parents[parent]
         depths[span_id] = depth
     return depths
-
-
-@dataclass(frozen=True)
-class ModelUsage:
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cost: Decimal | None
-    unpriced_calls: int
-
-
-def model_usage(agent_id: int, start: dt.datetime, end: dt.datetime) -> list[ModelUsage]:
-    """An agent's model calls in [start, end) by model: calls, tokens and token cost, most costly first."""
-    rows = (
-        Span.objects.filter(agent_id=agent_id, started_at__gte=start, started_at__lt=end)
-        .annotate(model_name=Coalesce(NullIf("response_model", Value("")), NullIf("request_model", Value(""))))
-        .exclude(model_name=None)
-        .values("model_name")
-        .annotate(
-            calls=Count("id"),
-            input=Coalesce(Sum("input_tokens"), 0),
-            output=Coalesce(Sum("output_tokens"), 0),
-            priced=Sum("cost"),
-            unpriced=Count("id", filter=Q(cost=None)),
-        )
-    )
-    usage = [ModelUsage(r["model_name"], r["calls"], r["input"], r["output"], r["priced"], r["unpriced"]) for r in rows]
-    usage.sort(key=lambda u: (-(u.cost or 0), -u.calls, u.model))
-    return usage
-
-
-def token_cost(start: dt.datetime, end: dt.datetime, departments: list[int] | None) -> dict[int, Decimal]:
-    """Token cost in the organisation's currency per department, of the calls made in [start, end)."""
-    spans = Span.objects.filter(started_at__gte=start, started_at__lt=end, cost__isnull=False)
-    if departments is not None:
-        spans = spans.filter(department_id__in=departments)
-    return dict(spans.values("department_id").annotate(total=Sum("cost")).values_list("department_id", "total"))

@@ -17,7 +17,7 @@ from dashboard.periods import Period
 from dashboard.rollups import WAIT_BINS
 from governance.models import Approval, Override
 from orchestration.models import Agent, Department, Status
-from traces.reasoning import token_cost
+from traces.usage import token_cost
 
 DAYS_PER_MONTH = Decimal("30.4375")
 

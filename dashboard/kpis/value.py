@@ -9,7 +9,7 @@ from dashboard.kpis.snapshot import _decision_sums, departments_in_scope, snapsh
 from dashboard.money import Amounts, in_other_currencies
 from dashboard.periods import Period
 from orchestration.models import Department, ModelProvider
-from traces.reasoning import token_cost
+from traces.usage import token_cost
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from governance.budgets import spent_this_month
 from orchestration.kill_switch import status_history
 from orchestration.models import Agent
 from orchestration.scoping import visible_agents
-from traces.reasoning import model_usage
+from traces.usage import model_usage
 
 COLUMNS = [  # (sort key, header, numeric: sorts largest first on the first click)
     ("agent", "Agent", False),
