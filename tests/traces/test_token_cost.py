@@ -86,7 +86,7 @@ def test_the_buckets_agree_with_the_spans_for_periods_of_hours_days_and_both(fin
     base = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
     moments = [base + dt.timedelta(hours=h, minutes=m) for h in range(0, 120, 7) for m in (0, 59)]
     calls = [call(at, "gpt-4o" if i % 3 else "mistral-large", 100 + i, 10 + i) for i, at in enumerate(moments)]
-    ingest(finance_agent, calls[:20] + [tool_call(moments[0])])
+    ingest(finance_agent, [*calls[:20], tool_call(moments[0])])
     ingest(finance_agent, calls[20:])
 
     # When usage is read for an hour-grain day, whole days, and periods that start and end mid-day
