@@ -115,16 +115,20 @@ def saturate_large() -> tuple[int, int]:
     """Replace the copy's decision buckets by those LARGE_DECISIONS decisions over 90 days leave."""
     from django.db import connection, transaction
 
+    from dashboard.rollups import add_up_department_buckets
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE history AS SELECT * FROM dashboard_decisionrollup")
         cursor.execute("DELETE FROM dashboard_decisionrollup")
         for grain, step in (("hour", "1 hour"), ("day", "1 day")):
             sql = SATURATE.replace("dashboard_decisionrollup WHERE", "history WHERE")
             cursor.execute(sql, {"grain": grain, "step": step, "total": LARGE_DECISIONS})
+        add_up_department_buckets()
         cursor.execute("SELECT grain, sum(decisions), count(*) FROM dashboard_decisionrollup GROUP BY grain")
         sums = {grain: (decisions, rows) for grain, decisions, rows in cursor.fetchall()}
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE dashboard_decisionrollup")
+        cursor.execute("ANALYZE dashboard_departmentrollup")
     return [int(value) for value in sums["hour"]]
 
 

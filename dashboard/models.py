@@ -2,7 +2,7 @@
 
 Database triggers (installed by `dashboard.rollups`) append one `RollupChange` for every decision,
 outcome and resolved approval, in the writer's own transaction; a frequent beat task folds the
-changes into `DecisionRollup` and `PolicyRollup` buckets and deletes them, in one transaction.
+changes into `DecisionRollup`, `DepartmentRollup` and `PolicyRollup` buckets and deletes them, in one transaction.
 Readers add the changes not folded yet, so the numbers are exact and the cost of a page depends on
 the period and the number of agents, never on how many decisions history holds.
 """
@@ -43,6 +43,8 @@ MONEY_MEASURES = ("spend", "cost", "value")
 MEASURES = COUNT_MEASURES + MONEY_MEASURES
 # `currency` is the currency of the decision's amount ('' without one): spend is summed per currency, never across.
 DIMENSIONS = ("department_id", "agent_id", "provider_id", "verdict", "currency")
+# The coarser buckets' dimensions: what most figures group by, without the agent and provider (DepartmentRollup).
+DEPARTMENT_DIMENSIONS = ("department_id", "verdict", "currency")
 
 
 def _count() -> models.BigIntegerField:
@@ -147,6 +149,29 @@ class DecisionRollup(Measures):
 
     def __str__(self) -> str:
         return f"{self.grain} {self.start:%Y-%m-%d %H}h: {self.decisions} decisions"
+
+
+class DepartmentRollup(Measures):
+    """DecisionRollup's buckets added up across agents and providers: per hour or day, department, verdict and
+    currency. Kept with them (dashboard.rollups.add_to_buckets), read for every figure that is not per agent or
+    provider, so an organisation with many agents reads tens of rows an hour, not one per agent, provider and
+    verdict (bench/dashboard.py: the overview at 10 million decisions)."""
+
+    grain = models.CharField(max_length=4, choices=GRAINS)
+    start = models.DateTimeField()
+    department = _reference("orchestration.Department")
+    verdict = models.CharField(max_length=20)
+    currency = _currency()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "start", "department", "verdict", "currency"], name="department_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.start:%Y-%m-%d %H}h: {self.decisions} decisions in department {self.department_id}"
 
 
 class PolicyRollup(models.Model):

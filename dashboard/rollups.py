@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from dashboard.models import DIMENSIONS, MEASURES
+from dashboard.models import DEPARTMENT_DIMENSIONS, DIMENSIONS, MEASURES
 
 FOLD_BATCH = 100_000
 FOLD_LOCK_KEY = 7_204_117  # pg advisory lock: one fold at a time (correctness does not depend on it)
@@ -280,7 +280,8 @@ def _upsert(table: str, key: tuple[str, ...], measures: tuple[str, ...], select:
 
 
 def add_to_buckets(changes: str) -> None:
-    """Add the rows of `changes` (a SELECT shaped like RollupChange) to the hour and day buckets."""
+    """Add the rows of `changes` (a SELECT shaped like RollupChange) to the hour and day buckets: per agent and
+    provider, per department, and per policy."""
     dims = ", ".join(DIMENSIONS)
     key = ("grain", "start", *DIMENSIONS)
     measure_list = ", ".join(MEASURES)
@@ -306,6 +307,18 @@ def add_to_buckets(changes: str) -> None:
                 f"SELECT 'day', day, {dims}, {_sums()} FROM rollup_delta WHERE true GROUP BY day, {dims}",
             )
         )
+        department_key = ("grain", "start", *DEPARTMENT_DIMENSIONS)
+        for grain in ("hour", "day"):
+            departments = ", ".join(DEPARTMENT_DIMENSIONS)
+            cursor.execute(
+                _upsert(
+                    "dashboard_departmentrollup",
+                    department_key,
+                    MEASURES,
+                    f"SELECT '{grain}', {grain}, {departments}, {_sums()} "
+                    f"FROM rollup_delta WHERE true GROUP BY {grain}, {departments}",
+                )
+            )
         cursor.execute("DROP TABLE rollup_delta")
         policy_key = ("grain", "start", "department_id", "agent_id", "policy_id", "policy_mode")
         for grain in ("hour", "day"):
@@ -319,6 +332,19 @@ def add_to_buckets(changes: str) -> None:
                     f"GROUP BY {grain}, department_id, agent_id, policy_id, policy_mode",
                 )
             )
+
+
+def add_up_department_buckets() -> None:
+    """Make the department buckets again from the agent buckets: for a bench or a test that writes DecisionRollup
+    rows itself. The fold keeps both in step; nothing else in Regent needs this."""
+    departments, measures = ", ".join(DEPARTMENT_DIMENSIONS), ", ".join(MEASURES)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM dashboard_departmentrollup")
+        cursor.execute(
+            f"INSERT INTO dashboard_departmentrollup (grain, start, {departments}, {measures}) "
+            f"SELECT grain, start, {departments}, {_sums()} FROM dashboard_decisionrollup "
+            f"GROUP BY grain, start, {departments}"
+        )
 
 
 def fold_changes(batch: int = FOLD_BATCH) -> int:

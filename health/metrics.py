@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from alerting.models import Alert, AlertRule
 from audit.models import PendingEvent
 from dashboard.kpis.snapshot import merge, snapshot
-from dashboard.models import DAY, DecisionRollup, RollupChange
+from dashboard.models import DAY, DepartmentRollup, RollupChange
 from governance.models import Approval, Verdict
 from integrations.models import WebhookDelivery
 from notifications.models import Channel, Delivery
@@ -60,7 +60,7 @@ class StoresCollector(Collector):
     def _database(self) -> Iterator[Metric]:
         with snapshot():
             by_verdict = merge(
-                (DecisionRollup.objects.filter(grain=DAY), RollupChange.objects.filter(policy__isnull=True)),
+                (DepartmentRollup.objects.filter(grain=DAY), RollupChange.objects.filter(policy__isnull=True)),
                 None,
                 ("verdict",),
                 ("decisions",),

@@ -14,11 +14,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from dashboard.models import DecisionRollup, RollupChange
+from dashboard.models import DEPARTMENT_DIMENSIONS, DecisionRollup, DepartmentRollup, RollupChange
 from dashboard.periods import Period
 from orchestration.roles import sees_whole_organisation
 from orchestration.scoping import visible_departments
 
+DEPARTMENT_GROUPS = frozenset({"start", *DEPARTMENT_DIMENSIONS})
 Key = tuple
 Sums = dict[str, Decimal | int]
 
@@ -46,9 +47,11 @@ def departments_in_scope(viewer, departments: Iterable[int] | None = None) -> li
 
 
 def _decision_sums(period: Period, scope: list[int] | None, group: tuple[str, ...], measures: Iterable[str]) -> dict:
-    """Sums of `measures` per `group` over folded buckets plus waiting changes."""
+    """Sums of `measures` per `group` over folded buckets plus waiting changes; the department buckets (fewer rows)
+    unless the group needs the agent or provider."""
     measures = tuple(measures)
-    folded = DecisionRollup.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
+    buckets = DepartmentRollup if set(group) <= DEPARTMENT_GROUPS else DecisionRollup
+    folded = buckets.objects.filter(grain=period.grain, start__gte=period.start, start__lt=period.end)
     waiting = RollupChange.objects.filter(
         policy__isnull=True, **{f"{period.grain}__gte": period.start, f"{period.grain}__lt": period.end}
     ).annotate(start=F(period.grain))

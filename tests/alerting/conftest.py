@@ -7,6 +7,7 @@ import pytest
 
 from alerting.models import AlertRule
 from dashboard.models import DAY, HOUR, DecisionRollup
+from dashboard.rollups import add_up_department_buckets
 from orchestration.models import Agent
 from tests.support.clock import NOW
 
@@ -36,7 +37,7 @@ def bucket(db) -> Callable[..., DecisionRollup]:
             grain, start = HOUR, THIS_HOUR - dt.timedelta(hours=hours_ago)
         else:
             grain, start = DAY, THIS_HOUR.replace(hour=0) - dt.timedelta(days=days_ago)
-        return DecisionRollup.objects.create(
+        made = DecisionRollup.objects.create(
             grain=grain,
             start=start,
             department_id=agent.department_id,
@@ -45,5 +46,7 @@ def bucket(db) -> Callable[..., DecisionRollup]:
             verdict=verdict,
             **measures,
         )
+        add_up_department_buckets()
+        return made
 
     return make

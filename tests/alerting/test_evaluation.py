@@ -15,6 +15,7 @@ from alerting.tasks import evaluate_alert_rules
 from audit import events
 from audit.models import AuditEvent, VerificationRun
 from config.celery import app as celery_app
+from dashboard.rollups import add_up_department_buckets
 from dashboard.stream.scope import scope_for_user
 from governance.approvals import decide_approval
 from orchestration.kill_switch import change_agent_status
@@ -103,6 +104,7 @@ def test_a_violation_rate_far_above_its_weekly_baseline_opens_an_alert_until_it_
     # And when 40 more allowed decisions bring the hour's rate down to 8 of 60 (13.3%), it resolves
     allowed_now.decisions += 40
     allowed_now.save()
+    add_up_department_buckets()
     evaluate_rules(NOW)
     alert.refresh_from_db()
     assert alert.status == "resolved"

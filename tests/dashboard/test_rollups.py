@@ -7,13 +7,13 @@ import pytest
 from django.db.models import Sum
 
 from dashboard.kpis.tiles import kpis
-from dashboard.models import DecisionRollup, PolicyRollup, RollupChange
+from dashboard.models import DecisionRollup, DepartmentRollup, PolicyRollup, RollupChange
 from dashboard.rollups import fold_changes
 from governance.approvals import decide_approval
 from governance.models import Approval, Effect, Mode, Verdict
 from governance.outcomes import report_outcome
 from tests.support.clock import NOW
-from tests.support.rollups import bucket_counts, decisions_per_bucket
+from tests.support.rollups import bucket_counts, decisions_per_bucket, department_buckets_disagree
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,9 @@ def test_the_fold_moves_changes_into_hour_and_day_buckets(decide, finance_agent,
     assert bucket_counts("hour") == decisions_per_bucket("hour")
     assert bucket_counts("day") == decisions_per_bucket("day")
     assert DecisionRollup.objects.get(grain="hour", department=finance_agent.department).start == HOUR
+    # and the department buckets hold the same, added up across agents
+    assert DepartmentRollup.objects.filter(grain="hour").count() == 2
+    assert department_buckets_disagree() == []
 
 
 def test_folding_again_counts_nothing_twice(decide, finance_agent):
@@ -92,6 +95,7 @@ def test_an_outcome_reported_after_the_fold_lands_in_its_decisions_bucket(decide
         figures = bucket(grain, department=finance_agent.department)
         assert (figures["decisions"], figures["outcomes"]) == (1, 1)
         assert (figures["cost"], figures["value"]) == (Decimal("2.50"), Decimal("40"))
+    assert department_buckets_disagree() == []
 
 
 def test_a_failed_outcome_gives_back_the_spend(decide, finance_agent):
@@ -126,6 +130,7 @@ def test_an_approval_decided_after_the_fold_counts_its_wait_and_spend(decide, ma
     assert 20 * 60 <= figures["approval_wait_seconds"] <= 21 * 60
     assert (figures["wait_15m"], figures["wait_1h"]) == (0, 1)
     assert figures["spend"] == Decimal("300")
+    assert department_buckets_disagree() == []
 
 
 def test_policy_hits_are_counted_per_mode(decide, make_policy, finance_agent):

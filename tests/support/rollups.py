@@ -6,7 +6,7 @@ from collections import Counter
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from dashboard.models import DecisionRollup
+from dashboard.models import DEPARTMENT_DIMENSIONS, MEASURES, DecisionRollup, DepartmentRollup
 from governance.models import Decision
 
 
@@ -30,3 +30,14 @@ def bucket_counts(grain: str) -> Counter:
         .order_by()
     )
     return Counter({(start, dept, agent, verdict): n for start, dept, agent, verdict, n in rows if n})
+
+
+def department_buckets_disagree() -> list[tuple]:
+    """Where the department buckets differ from the agent buckets added up, in any measure (empty: they agree)."""
+    key = ("grain", "start", *DEPARTMENT_DIMENSIONS)
+    added_up = {
+        tuple(row[k] for k in key): tuple(row[m] for m in MEASURES)
+        for row in DecisionRollup.objects.values(*key).annotate(**{m: Sum(m) for m in MEASURES}).order_by()
+    }
+    kept = {tuple(row[k] for k in key): tuple(row[m] for m in MEASURES) for row in DepartmentRollup.objects.values()}
+    return sorted(set(added_up.items()) ^ set(kept.items()), key=str)
