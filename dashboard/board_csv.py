@@ -69,7 +69,7 @@ def csv_report(report: BoardReport) -> str:
             f"Spend ({currency})",
             *(f"Spend ({code})" for code in others),
             f"Cost ({currency})",
-            f"Value ({currency})",
+            f"Value delivered ({currency})",
         ]
     )
     for row in report.value:

@@ -55,7 +55,9 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["created_at", "id"], name="decision_created_id"),
             models.Index(fields=["department", "created_at", "id"], name="decision_department_created_id"),
-            models.Index(fields=["agent", "created_at", "id"], name="decision_agent_created_id"),
+            # The department rides along (PostgreSQL): a Supervisor's count of one agent's decisions, scoped to their
+            # departments, is an index-only walk, not a heap read per decision (bench/dashboard.py "one agent").
+            models.Index(fields=["agent", "created_at", "id"], include=["department"], name="decision_agent_scoped"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -179,7 +179,7 @@ def test_the_csv_opens_as_utf8_with_units_in_its_headers_and_rounded_values(clie
     labels = [row[0] for row in rows if row]
     assert "Spend (USD)" in labels and "Median time to approval (minutes)" in labels
     assert "Automation rate (%)" in labels
-    assert ["Department", "Decisions (count)", "Spend (USD)", "Cost (USD)", "Value (USD)"] in rows
+    assert ["Department", "Decisions (count)", "Spend (USD)", "Cost (USD)", "Value delivered (USD)"] in rows
     numbers = [cell for row in rows for cell in row if re.fullmatch(r"-?\d+\.\d+", cell)]
     assert numbers and all(len(cell.split(".")[1]) <= 2 for cell in numbers)
 

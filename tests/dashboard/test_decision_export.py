@@ -123,3 +123,24 @@ def test_the_export_needs_a_role_that_sees_decisions(client, erin) -> None:
     assert client.get(EXPORT).status_code == 302  # to the login page
     client.force_login(erin)
     assert client.get(EXPORT).status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="covering indexes are PostgreSQL's")
+def test_a_supervisors_count_of_one_agent_reads_no_decision_rows(client, bob, mixed, finance_agent) -> None:
+    # Given bob, who supervises Finance, filters the explorer by one of its agents
+    client.force_login(bob)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(EXPLORER, {"agent": finance_agent.pk}).content.decode()
+    (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    assert "6 decisions match" in page
+
+    # When PostgreSQL plans that count as for a large table (a scan of the whole table ruled out)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {count}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    # Then the agent's index answers it alone, its department scope included: no row is read per decision
+    assert "Index Only Scan using decision_agent_scoped" in plan, plan
+    assert "department_id" in plan

@@ -94,7 +94,7 @@ def test_the_board_csv_has_a_column_and_a_row_for_each_currency(client, alice, s
     by_label = {row[0]: row for row in rows if row}
     assert by_label["Spend (USD)"][1] == "720.00"
     assert by_label["Spend in other currencies (EUR)"][1] == "360.00"
-    header = ["Department", "Decisions (count)", "Spend (USD)", "Spend (EUR)", "Cost (USD)", "Value (USD)"]
+    header = ["Department", "Decisions (count)", "Spend (USD)", "Spend (EUR)", "Cost (USD)", "Value delivered (USD)"]
     assert header in rows
     assert ["Finance", "3", "720.00", "360.00", "0.00", "0.00"] in rows
 
