@@ -18,7 +18,18 @@ class NavItem:
         return reverse(self.url_name)
 
 
-# Short labels: an executive's whole menu fits on one line at 1440 px; each page's heading says it in full.
+@dataclass(frozen=True)
+class NavGroup:
+    """Menu entries under one heading (a disclosure): the auditor's evidence pages fit one line at 1440 px."""
+
+    label: str
+    items: tuple[NavItem, ...]
+
+    def current(self, path: str) -> bool:
+        return any(item.url == path for item in self.items)
+
+
+# Short labels: every role's whole menu fits on one line at 1440 px; each page's heading says it in full.
 NAV_ITEMS = [
     NavItem("Overview", "dashboard:overview"),
     NavItem("Risk", "dashboard:risk", "governance.view_decision"),
@@ -32,16 +43,33 @@ NAV_ITEMS = [
     NavItem("Alerts", "alerting:alerts", "alerting.view_alert"),
     NavItem("Policies", "dashboard:policies", "governance.view_policy"),
     NavItem("Providers", "admin:orchestration_modelprovider_changelist", "orchestration.change_modelprovider"),
-    NavItem("Audit log", "dashboard:audit-log", "audit.view_auditevent"),
-    NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
-    NavItem("Controls", "dashboard:controls-index", "dashboard.view_controls"),
+    NavGroup(
+        "Evidence",
+        (
+            NavItem("Audit log", "dashboard:audit-log", "audit.view_auditevent"),
+            NavItem("Integrity", "dashboard:integrity", "audit.view_auditevent"),
+            NavItem("Controls", "dashboard:controls-index", "dashboard.view_controls"),
+        ),
+    ),
 ]
 
 
-def items_for(user) -> list[NavItem]:
+def items_for(user) -> list[NavItem | NavGroup]:
+    """The entries `user` may open; a group with one of them left is that entry alone."""
     if not user.is_authenticated:
         return []
-    return [item for item in NAV_ITEMS if item.permission is None or user.has_perm(item.permission)]
+
+    def allowed(item: NavItem) -> bool:
+        return item.permission is None or user.has_perm(item.permission)
+
+    entries: list[NavItem | NavGroup] = []
+    for entry in NAV_ITEMS:
+        if isinstance(entry, NavItem):
+            entries += [entry] if allowed(entry) else []
+            continue
+        kept = tuple(item for item in entry.items if allowed(item))
+        entries += [NavGroup(entry.label, kept)] if len(kept) > 1 else list(kept)
+    return entries
 
 
 def role_label(user) -> str:

@@ -7,6 +7,14 @@
   const toggle = document.querySelector(".menu-toggle");
   const menu = document.getElementById("main-menu");
   if (!toggle || !menu) return;
+  const groups = menu.querySelectorAll(".nav-group details");
+
+  // A menu group open on a wide screen closes when you click elsewhere or press Escape, as a menu does.
+  document.addEventListener("click", function (event) {
+    groups.forEach(function (group) {
+      if (group.open && !group.contains(event.target)) group.open = false;
+    });
+  });
 
   function show(open) {
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
@@ -17,6 +25,12 @@
     show(toggle.getAttribute("aria-expanded") !== "true");
   });
   document.addEventListener("keydown", function (event) {
+    const group = Array.prototype.find.call(groups, function (g) { return g.open; });
+    if (event.key === "Escape" && group) {
+      group.open = false;
+      group.querySelector("summary").focus();
+      return;
+    }
     if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
       show(false);
       toggle.focus();

@@ -31,9 +31,10 @@ def test_an_auditor_reads_filters_and_pages_the_audit_log_from_the_menu(
     page.set_viewport_size(WIDTHS[size])
     log_in(page, "dave")
 
-    # When the auditor opens "Audit log" from the menu
+    # When the auditor opens "Audit log" from the menu's Evidence group
     if size == "phone":
         page.get_by_role("button", name="Menu").click()
+    page.locator(".nav-group summary", has_text="Evidence").click()
     page.get_by_role("link", name="Audit log").click()
 
     # Then the product's page opens (not the admin), in words, newest first, without sideways scrolling

@@ -35,7 +35,11 @@ def open_menu_item(page: Page, name: str) -> None:
     toggle = page.get_by_role("button", name="Menu")
     if toggle.is_visible():
         toggle.click()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+    menu = page.get_by_role("navigation", name="Main")
+    group = menu.locator(".nav-group", has=page.locator("a", has_text=name))
+    if group.count():
+        group.locator("summary").click()
+    menu.get_by_role("link", name=name).click()
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -87,12 +87,35 @@ def test_the_menu_collapses_on_a_phone_and_opens_with_log_out_in_reach(
     expect(toggle).to_have_attribute("aria-expanded", "false")
 
 
-def test_the_menu_is_inline_on_a_desktop(page: Page, asgi_server, alice: User) -> None:
+@pytest.mark.parametrize("username", ["alice", "bob", "dave"])
+def test_the_menu_is_inline_on_a_desktop(request, page: Page, asgi_server, username: str, screenshots: Path) -> None:
+    request.getfixturevalue(username)
     page.set_viewport_size(DESKTOP)
-    log_in(page, "alice")
+    log_in(page, username)
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(page.get_by_role("link", name="Risk")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
-    # An executive's whole menu reads on one line
-    tops = page.locator(".topbar .nav a").evaluate_all("links => links.map(a => a.getBoundingClientRect().top)")
+    # Each role's whole menu reads on one line (an executive's, a supervisor's, an auditor's)
+    entries = page.locator(".topbar .nav > li")
+    tops = entries.evaluate_all("items => items.map(li => li.getBoundingClientRect().top)")
     assert len(tops) >= 10 and max(tops) - min(tops) < 5, tops
+    if username != "dave":
+        return
+    # The auditor's evidence pages sit under one heading that opens below it, and closes with Escape
+    evidence = page.locator(".nav-group summary", has_text="Evidence")
+    audit_log = page.get_by_role("link", name="Audit log")
+    expect(audit_log).to_be_hidden()
+    evidence.click()
+    expect(audit_log).to_be_visible()
+    expect(page.get_by_role("link", name="Integrity")).to_be_visible()
+    page.screenshot(path=screenshots / f"desktop-menu-{username}.png")
+    page.keyboard.press("Escape")
+    expect(audit_log).to_be_hidden()
+    audit_log_opened_from_menu(page, evidence)
+
+
+def audit_log_opened_from_menu(page: Page, evidence) -> None:
+    evidence.click()
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
+    expect(page.locator(".nav-group summary")).to_have_attribute("aria-current", "page")
