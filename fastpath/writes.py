@@ -77,48 +77,37 @@ def insert_rows(model: type[Model], rows: list[dict]) -> list[dict]:
     return rows
 
 
-def insert_new(model: type[Model], columns: tuple[str, ...], rows: Iterable[tuple], count: int | None = None) -> None:
+def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) -> bool:
     """Insert rows given as values for `columns` (field attnames; values as the model's attributes hold them),
     skipping any that a unique constraint finds stored already; the primary key is left to the database.
 
-    `rows` may be a generator, with `count` how many it yields (at most): on PostgreSQL a batch of COPY_FROM rows
-    or more is one COPY, fed as the generator yields, so the server stores the first rows while the caller is still
-    making the last (the two cores work at once; bench/span_ingest.py). The usual batch, nothing of it stored yet,
-    pays nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
+    On PostgreSQL a batch of COPY_FROM rows or more is one COPY: the usual batch, nothing of it stored yet, pays
+    nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
     temporary table instead and inserted from there with ON CONFLICT DO NOTHING. Each attempt runs in a
-    transaction of its own, or a savepoint inside the caller's.
+    transaction of its own, or a savepoint inside the caller's. Returns True when every row is known to have gone
+    in (the one COPY took them all); False when some may have been skipped.
     """
-    if count is None:
-        rows = list(rows)
-        count = len(rows)
-    if not count:
-        return
-    if not _copies(count):
+    if not rows:
+        return True
+    if not _copies(len(rows)):
         with transaction.atomic():
             model.objects.bulk_create(
                 [model(**dict(zip(columns, row, strict=True))) for row in rows], ignore_conflicts=True
             )
-        return
+        return False
     fields = [model._meta.get_field(name) for name in columns]
     prepared = [(i, _preparer(field)) for i, field in enumerate(fields) if type(field) not in _NATIVE]
-    source, copied = iter(rows), []
-
-    def written(rows: Iterable[tuple]) -> Iterable[tuple | list]:
+    if prepared:
+        rows = [list(row) for row in rows]
         for row in rows:
-            copied.append(row)
-            if prepared:
-                row = list(row)
-                for i, prepare in prepared:
-                    row[i] = prepare(row[i])
-            yield row
-
+            for i, prepare in prepared:
+                row[i] = prepare(row[i])
     table = model._meta.db_table
     try:
         with transaction.atomic():
-            _copy_into(table, fields, written(source))
+            _copy_into(table, fields, rows)
+        return True
     except IntegrityError:
-        again = copied + list(source)  # the COPY may have stopped before the generator's end
-        copied = []
         quote = connection.ops.quote_name
         names, incoming, target = ", ".join(quote(f.column) for f in fields), f"incoming_{table}", quote(table)
         # Names come from model metadata; there are no values in these statements.
@@ -126,9 +115,10 @@ def insert_new(model: type[Model], columns: tuple[str, ...], rows: Iterable[tupl
         insert = f"INSERT INTO {target} ({names}) SELECT {names} FROM {quote(incoming)} ON CONFLICT DO NOTHING"  # noqa: S608
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(create)
-            _copy_into(incoming, fields, written(again))
+            _copy_into(incoming, fields, rows)
             cursor.execute(insert)
             cursor.execute(f"DROP TABLE {quote(incoming)}")
+        return False
 
 
 def insert_if_absent(obj: Model) -> bool:

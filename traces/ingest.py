@@ -21,7 +21,7 @@ from orchestration.models import Agent
 from traces.models import ContentSetting, Span, TokenPrice
 from traces.otlp import ReceivedSpan
 from traces.redaction import Masker, current_masker
-from traces.usage import count_spans
+from traces.usage import Tally, count_spans
 
 MAX_ATTRIBUTES = 64
 MAX_VALUE_CHARS = 2_000
@@ -60,11 +60,13 @@ def ingest(agent: Agent, spans: list[ReceivedSpan]) -> Received:
     now = timezone.now()
     owner = (agent.pk, agent.department_id)
     valid = [span for span in spans if span.trace_id and span.span_id]
-    rows = (_row(owner, span, mask, keeps_content, price, now) for span in valid)
+    tally = Tally(ROW)
+    rows = [tally.add(_row(owner, span, mask, keeps_content, price, now)) for span in valid]
     with transaction.atomic():
-        writes.insert_new(Span, ROW, rows, len(valid))  # rows made as the COPY takes them
-        # The spans stored now (one resent and skipped keeps its first arrival's time) go into the usage buckets.
-        count_spans(Span.objects.filter(received_at=now, agent_id=agent.pk))
+        if writes.insert_new(Span, ROW, rows):
+            tally.add_to_buckets(agent.department_id, agent.pk)
+        else:  # some may have been stored before (a resent export keeps its first arrival's time): count what is new
+            count_spans(Span.objects.filter(received_at=now, agent_id=agent.pk))
     rejected = len(spans) - len(valid)
     message = f"{rejected} spans had no valid trace id or span id." if rejected else ""
     return Received(len(valid), rejected, message)

@@ -1,10 +1,10 @@
 """Token usage kept per hour and day as spans arrive, so that cost figures never sum the spans themselves.
 
 Summing a million spans took about a second per read (bench/token_cost.py); the buckets hold one row per hour (and
-day), department, agent and model. `count_spans` adds a set of just-stored spans in the transaction that stored
-them; readers take whole UTC days from the day buckets and the hours around them from the hour buckets. A call counts
-in the UTC hour it started: a period that is not whole hours (the figures' periods are) gets its first and last hours
-whole.
+day), department, agent and model. Ingest adds an export's calls in the transaction that stores them: a `Tally` of
+its rows, or `count_spans` of what was stored when a resent export had some already. Readers take whole UTC days
+from the day buckets and the hours around them from the hour buckets. A call counts in the UTC hour it started: a
+period that is not whole hours (the figures' periods are) gets its first and last hours whole.
 """
 
 import datetime as dt
@@ -71,6 +71,45 @@ def _add(table: str, rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+class Tally:
+    """An export's model calls counted as ingest makes its rows (positions in the row given once), so that the
+    usual export, stored whole by one COPY, adds to the buckets without reading its spans back."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        at = columns.index
+        self._started, self._request, self._response = at("started_at"), at("request_model"), at("response_model")
+        self._input, self._output, self._cost = at("input_tokens"), at("output_tokens"), at("cost")
+        self.hours: dict[tuple[dt.datetime, str], list] = defaultdict(lambda: [0, 0, 0, Decimal(0), 0])
+
+    def add(self, row: tuple) -> tuple:
+        model = row[self._response] or row[self._request]
+        if model:
+            hour = row[self._started].replace(minute=0, second=0, microsecond=0)  # ingest makes it in UTC
+            total, cost = self.hours[hour, model], row[self._cost]
+            total[0] += 1
+            total[1] += row[self._input] or 0
+            total[2] += row[self._output] or 0
+            if cost is None:
+                total[4] += 1
+            else:
+                total[3] += cost
+        return row
+
+    def add_to_buckets(self, department_id: int, agent_id: int, usage: type[Model] = TokenUsage) -> None:
+        days: dict[tuple[dt.datetime, str], list] = defaultdict(lambda: [0, 0, 0, Decimal(0), 0])
+        for (hour, model), measures in self.hours.items():
+            day = days[_day(hour), model]
+            for i, value in enumerate(measures):
+                day[i] += value
+        rows = [
+            (grain, start, department_id, agent_id, model, *measures)
+            for grain, totals in ((HOUR, self.hours), (DAY, days))
+            for (start, model), measures in sorted(totals.items())
+        ]
+        if rows:
+            _add(usage._meta.db_table, rows)
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils import timezone
 from dashboard.kpis.tiles import _figures
 from dashboard.kpis.value import cost_and_value
 from dashboard.periods import period_for
+from fastpath import writes
 from traces.ingest import ingest
 from traces.models import Span, TokenPrice, TokenUsage
 from traces.otlp import ReceivedSpan
@@ -152,3 +153,25 @@ def test_counting_all_stored_spans_rebuilds_the_buckets_ingest_kept(finance_agen
     # Then they hold what ingest kept: 3 model calls, in hour and day buckets
     assert sorted(TokenUsage.objects.values_list("grain", "start", "agent_id", "model", "calls", "cost")) == kept
     assert len(kept) == 6
+
+
+def test_exports_stored_by_one_copy_are_counted_from_their_rows_and_once_when_resent(finance_agent):
+    # Given an export of 300 calls over two days (three models, one unpriced): large enough to be one COPY
+    base = dt.datetime(2026, 11, 2, 22, tzinfo=dt.UTC)
+    models = ("gpt-4o", "gpt-4o-mini", "mistral-large")
+    export = [call(base + dt.timedelta(minutes=9 * i), models[i % 3], 100 + i, 1 + i % 50) for i in range(300)]
+    assert len(export) >= writes.COPY_FROM
+
+    # When it is ingested, then sent again with 150 new calls
+    ingest(finance_agent, export)
+    first = buckets_say(finance_agent.pk, base - dt.timedelta(days=1), base + dt.timedelta(days=3))
+    ingest(finance_agent, [*export, *(call(base + dt.timedelta(minutes=9 * i + 4)) for i in range(150))])
+
+    # Then both times the buckets say what the stored spans say, for whole days and for hours
+    assert first["gpt-4o"][0] == 100
+    for start, end in (
+        (base - dt.timedelta(days=1), base + dt.timedelta(days=3)),
+        (base + dt.timedelta(hours=3), base + dt.timedelta(hours=27)),
+    ):
+        assert buckets_say(finance_agent.pk, start, end) == spans_say(finance_agent.pk, start, end)
+    assert Span.objects.count() == 450
