@@ -393,11 +393,9 @@ CELERY_BEAT_SCHEDULE["fold-audit-event-counts"] = {
 # deployers to keep the logs of high-risk systems at least six months (Art. 19, 26), so decisions and the audit log
 # refuse less. Traces are workflow runs with their steps. Spans are the agents' own OpenTelemetry reports (prompts,
 # answers, tool calls, masked): not the record of what Regent decided, and personal data GDPR wants kept no longer
-# than needed, so they may be kept less, but not less than RETENTION_SPANS_MINIMUM_DAYS: the dashboards' token cost
-# is summed from spans, and the longest preset period (30 days) must stay whole. With no RETENTION_ARCHIVE nothing
-# is ever deleted.
+# than needed, so they may be kept less, down to a day: the dashboards' token cost is read from usage buckets
+# (traces.usage) that retention leaves whole. With no RETENTION_ARCHIVE nothing is ever deleted.
 RETENTION_MINIMUM_DAYS = 183
-RETENTION_SPANS_MINIMUM_DAYS = 31
 RETENTION_DAYS = {
     "decisions": env_int("RETENTION_DECISIONS_DAYS", RETENTION_MINIMUM_DAYS),
     "audit_events": env_int("RETENTION_AUDIT_EVENTS_DAYS", RETENTION_MINIMUM_DAYS),
@@ -411,13 +409,9 @@ for _kind in ("decisions", "audit_events"):
             f"RETENTION_{_kind.upper()}_DAYS={RETENTION_DAYS[_kind]} keeps {_kind.replace('_', ' ')} less than six "
             f"months: the EU AI Act (Art. 19 and 26) asks for at least six; use {RETENTION_MINIMUM_DAYS} or more."
         )
-if RETENTION_DAYS["traces"] < 1:
-    raise ImproperlyConfigured(f"RETENTION_TRACES_DAYS={RETENTION_DAYS['traces']} must be 1 or more.")
-if RETENTION_DAYS["spans"] < RETENTION_SPANS_MINIMUM_DAYS:
-    raise ImproperlyConfigured(
-        f"RETENTION_SPANS_DAYS={RETENTION_DAYS['spans']} would take spans out of the dashboards' 30-day token cost; "
-        f"use {RETENTION_SPANS_MINIMUM_DAYS} or more."
-    )
+for _kind in ("traces", "spans"):
+    if RETENTION_DAYS[_kind] < 1:
+        raise ImproperlyConfigured(f"RETENTION_{_kind.upper()}_DAYS={RETENTION_DAYS[_kind]} must be 1 or more.")
 # Where archives go: file:///absolute/dir (another disk, a mounted share, a WORM volume) or s3://bucket/prefix (an
 # S3-compatible bucket; the AWS_* settings, as for AUDIT_WITNESSES). Empty: retention is off.
 RETENTION_ARCHIVE = env_str("RETENTION_ARCHIVE")

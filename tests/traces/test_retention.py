@@ -23,7 +23,10 @@ from audit.models import RetentionArchive
 from governance.models import Decision
 from tests.support.audit import wait_until_sequenced
 from tests.support.clock import NOW
-from traces.models import Span
+from traces.ingest import ingest
+from traces.models import Span, TokenPrice
+from traces.otlp import ReceivedSpan
+from traces.usage import token_cost
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -137,6 +140,31 @@ def test_spans_follow_their_own_period_not_the_decisions(archive_dir, settings, 
     # Then the old span has left and the decision, kept six months, stays
     assert list(Span.objects.values_list("pk", flat=True)) == [recent.pk]
     assert Decision.objects.filter(pk=decision.pk).exists()
+
+
+def test_token_cost_outlives_the_spans_retention_takes(archive_dir, settings, finance_agent):
+    # Given spans kept a week, and a model call 20 days old that cost 3.50, stored by ingest
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "spans": 7}
+    TokenPrice.objects.create(model="gpt-4o", input_per_1k=Decimal("2.5"), output_per_1k=Decimal("10"))
+    at = NOW - dt.timedelta(days=20)
+    start = int(at.timestamp() * 1e9)
+    attributes = {
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.output_tokens": 100,
+    }
+    ingest(
+        finance_agent,
+        [ReceivedSpan("", "cd" * 16, "00000000000000aa", "", "chat", 3, start, start, False, "", attributes, [])],
+    )
+    Span.objects.update(received_at=at)
+
+    # When retention runs now
+    retention.apply(now=NOW)
+
+    # Then the span has gone and what it cost is still counted
+    assert not Span.objects.exists()
+    assert token_cost(at - dt.timedelta(days=1), NOW, None) == {finance_agent.department_id: Decimal("3.5")}
 
 
 def test_the_dry_run_counts_expired_spans(archive_dir, finance_agent):
