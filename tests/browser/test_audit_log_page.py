@@ -35,6 +35,8 @@ def test_an_auditor_reads_filters_and_pages_the_audit_log_from_the_menu(
     if size == "phone":
         page.get_by_role("button", name="Menu").click()
     page.locator(".nav-group summary", has_text="Evidence").click()
+    expect(page.get_by_role("link", name="Integrity")).to_be_in_viewport()
+    page.screenshot(path=screenshots / f"menu-evidence-{size}.png")
     page.get_by_role("link", name="Audit log").click()
 
     # Then the product's page opens (not the admin), in words, newest first, without sideways scrolling

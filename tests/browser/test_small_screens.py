@@ -119,3 +119,10 @@ def audit_log_opened_from_menu(page: Page, evidence) -> None:
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
     expect(page.locator(".nav-group summary")).to_have_attribute("aria-current", "page")
+
+
+def test_log_out_reads_white_on_the_dark_bar(page: Page, asgi_server, alice: User) -> None:
+    page.set_viewport_size(DESKTOP)
+    log_in(page, "alice")
+    colour = page.get_by_role("button", name="Log out").evaluate("b => getComputedStyle(b).color")
+    assert colour == "rgb(255, 255, 255)"
