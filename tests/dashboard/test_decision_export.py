@@ -144,3 +144,26 @@ def test_a_supervisors_count_of_one_agent_reads_no_decision_rows(client, bob, mi
     # Then the agent's index answers it alone, its department scope included: no row is read per decision
     assert "Index Only Scan using decision_agent_scoped" in plan, plan
     assert "department_id" in plan
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partial covering indexes are PostgreSQL's")
+@pytest.mark.parametrize("verdicts", [["deny"], ["deny", "flag"]])
+def test_counting_denied_or_flagged_decisions_reads_no_decision_rows(client, alice, mixed, verdicts) -> None:
+    # Given the explorer filtered to denied (or denied and flagged) decisions
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(EXPLORER, {"verdict": verdicts}).content.decode()
+    (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    assert f"{Decision.objects.filter(verdict__in=verdicts).count()} decisions match" in page
+
+    # When PostgreSQL plans that count as for a large table
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {count}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    # Then the index of the decisions that were not simply allowed answers it (alone, for one verdict)
+    assert "decision_not_allowed" in plan and "Seq Scan" not in plan, plan
+    if len(verdicts) == 1:
+        assert "Index Only Scan using decision_not_allowed" in plan, plan
