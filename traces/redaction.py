@@ -12,8 +12,6 @@ organisation's patterns (another alternation) everywhere.
 import re
 from collections.abc import Callable
 
-from traces.models import RedactionPattern
-
 # An address, as masked (_mask_emails reads them without scanning the text with this).
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The built-in patterns that need a digit, one alternation: a string without a digit is not scanned by it.
@@ -28,7 +26,8 @@ NUMBER_REACH = 45
 CHAIN_GAP = 3  # characters between two runs of digits in one number at most: ")-(" in a phone number
 _DIGIT_RUN = re.compile(r"\d+")
 _SHAPE = bytes(48 if 48 <= byte <= 57 else 65 if 65 <= byte <= 90 else 32 for byte in range(256))
-_CHAIN = re.compile(rb"0(?:[ A]{0,%d}0)*" % CHAIN_GAP)
+# Runs of digits at most CHAIN_GAP apart holding 5 digits or more: fewer is no number (5 after a "+" at the least).
+_CHAIN = re.compile(rb"0(?:[ A]{0,%d}0){4,}" % CHAIN_GAP)
 # Read backwards from an "@": an address's local part (at most 64 characters by RFC 5321, read 4 times as far).
 _LOCAL_PART = re.compile(r"[\w.+-]+")
 LOCAL_PART_MAX = 256
@@ -159,8 +158,3 @@ def _candidates(text: str) -> list[tuple[int, int]]:
 
 def _two_capitals_before(text: str, start: int) -> bool:
     return start >= 2 and "A" <= text[start - 2] <= "Z" and "A" <= text[start - 1] <= "Z"
-
-
-def current_masker() -> Masker:
-    """The masker for the patterns in force now (one query: they change in the admin at any time)."""
-    return masker(list(RedactionPattern.objects.filter(active=True).values_list("name", "pattern")))

@@ -113,6 +113,19 @@ def test_a_pattern_matching_across_two_values_masks_each_alone():
     assert masked == ["a [note]", "[email]", "c"]
 
 
+def test_an_exports_strings_masked_together_are_masked_as_each_alone():
+    # Given an export's strings in groups (a span's each), a pattern running past the end of a value in one group
+    mask = masker([("note", r"secret[\s\S]*")])
+    texts = ["call b@example.com", "+44 20 7946 0958", "a secret plan", "b@example.com", "c", "d@example.com"]
+
+    # When they are masked together, group by group where a match crosses two of them
+    masked = _mask_all(texts, mask, [2, 3, 1])
+
+    # Then each is what masking it alone gives
+    assert masked == [mask(text) for text in texts]
+    assert masked == ["call [email]", "[phone]", "a [note]", "[email]", "c", "[email]"]
+
+
 def test_scanning_near_digits_masks_what_scanning_everything_masks(monkeypatch):
     # Given texts made of what numbers are made of (digits, separators, capitals, "+", brackets, other scripts' digits)
     rng = random.Random(22)
