@@ -56,6 +56,22 @@ def test_an_issued_key_authenticates_its_agent(finance_agent):
     assert authenticate_agent_key(raw_key) == finance_agent
 
 
+def test_a_request_knows_its_agent_and_department_after_one_query(finance_agent, django_assert_num_queries):
+    # Given a key used a moment ago (so "last used" is fresh and not written again)
+    raw_key = issue_key(finance_agent)
+    authenticate_agent_key(raw_key)
+
+    # When it authenticates again, the agent and its department come from one statement
+    with django_assert_num_queries(1):
+        agent = authenticate_agent_key(raw_key)
+        department = agent.department
+
+    # Then they are the key's agent and department, read as the ORM reads them
+    assert (agent, department) == (finance_agent, finance_agent.department)
+    assert agent.monthly_budget == finance_agent.monthly_budget and agent.status == finance_agent.status
+    assert department.name == finance_agent.department.name
+
+
 def test_a_wrong_key_with_the_right_prefix_fails(finance_agent):
     # Given a real key, and the same key with its last character changed
     raw_key = issue_key(finance_agent)
