@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP behind admission control (restapi.admission), the live stream for WebSockets,
 and the MCP gateway at /mcp/."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,6 +26,9 @@ pages_api_and_stream = AdmissionControl(
     ),
     limit=settings.MAX_REQUESTS_IN_FLIGHT,
 )
+# The app's start-up objects stay out of the collector's full passes (as in config.wsgi).
+gc.collect()
+gc.freeze()
 
 
 async def application(scope, receive, send) -> None:

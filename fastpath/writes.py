@@ -202,6 +202,7 @@ _NATIVE = {
     models.AutoField,
     models.BigAutoField,
     models.BigIntegerField,
+    models.BooleanField,
     models.CharField,
     models.DateTimeField,
     models.DecimalField,
