@@ -1,15 +1,16 @@
 """Span ingest benchmark: spans/s through POST /v1/traces beside a raw PostgreSQL COPY of the same rows.
 
 Run from the repository root: `.venv/bin/python bench/span_ingest.py`. It creates the PostgreSQL database
-regent_bench_spans, starts uvicorn (one worker, DEBUG off) on it, and sends EXPORTS exports of 512 spans (the
-OpenTelemetry SDK's default batch), one after another, as an agent's exporter does: GenAI model calls with their
-messages (half of them carrying an e-mail address and a phone number to mask) and tool calls with arguments and
-results. Everything the endpoint does is timed: HTTP, key, parsing, reading the gen_ai.* attributes, masking,
-bounding, pricing, the one COPY, the commit. The baseline is a raw COPY of exactly the rows the endpoint stored
-(read back from the table after a first, untimed pass, and removed: a span is stored once), 512 rows per
-transaction, in the same run; each way sends spans of its own (other trace ids), as new exports bring;
-`traces.ingest` in process (protobuf parsed, no HTTP) shows where the time goes. The ways take turns export by
-export, so the shared machine's busy moments fall on all alike. Nothing asserts a wall-clock limit.
+regent_bench_spans, starts the Procfile's web server (granian over config.wsgi, one worker, DEBUG off) and uvicorn
+over config.asgi on it, and sends EXPORTS exports of 512 spans (the OpenTelemetry SDK's default batch), one after
+another, as an agent's exporter does: GenAI model calls with their messages (half of them carrying an e-mail address
+and a phone number to mask) and tool calls with arguments and results. Everything the endpoint does is timed: HTTP,
+key, parsing, reading the gen_ai.* attributes, masking, bounding, pricing, the one COPY, the commit. The baseline is a
+raw COPY of exactly the rows the endpoint stored (read back from the table after a first, untimed pass, and removed: a
+span is stored once), 512 rows per transaction, in the same run. Each way sends spans of its own (other trace ids), as
+new exports bring; `traces.ingest` in process (protobuf parsed, no HTTP) shows where the time goes. The ways take
+turns export by export, so the shared machine's busy moments fall on all alike. Nothing asserts a wall-clock limit.
+SPAN_BENCH_DEBUG=1 prints every export's time.
 """
 
 import base64
@@ -125,7 +126,16 @@ def export(number: int) -> ExportTraceServiceRequest:
     return request
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+# The servers the endpoint is timed on: the Procfile's web (granian over config.wsgi, one worker: production's HTTP)
+# and uvicorn over config.asgi (one worker: the stream process, which serves HTTP too).
+GRANIAN = ["granian", "--interface", "wsgi", "config.wsgi:application", "--workers", "1", "--no-ws"]
+SERVERS = {
+    "granian": [*GRANIAN, "--log-level", "warning"],
+    "uvicorn": ["uvicorn", "config.asgi:application", "--log-level=warning"],
+}
+
+
+def start_server(name: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -136,13 +146,13 @@ def start_server() -> tuple[subprocess.Popen, str]:
         "API_THROTTLE_RATE": "100000/min",
         "LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"]
-    process = subprocess.Popen([*command, "--log-level=warning"], cwd=ROOT, env=env)  # noqa: S603
+    command = [sys.executable, "-m", *SERVERS[name], "--host", "127.0.0.1", f"--port={port}"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not answers(f"{url}/healthz"):
         if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError("uvicorn did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.1)
     return process, url
 
@@ -169,23 +179,30 @@ def copy_batch(connection: psycopg.Connection, rows: list[tuple]) -> None:
     connection.commit()
 
 
-def bench(agent: Agent, key: str, url: str, sets: dict[str, list[bytes]]) -> dict[str, list[float]]:
+def bench(agent: Agent, key: str, urls: dict[str, str], sets: dict[str, list[bytes]]) -> dict[str, list[float]]:
     """Each way, export by export in turn, so that a busy moment on the shared machine falls on all of them alike.
     The COPY copies rows the endpoint stored in a first pass (not timed), then removed."""
-    for body in sets["first"]:
-        post(url, key, body, otlp.PROTOBUF)
+    for n, body in enumerate(sets["first"]):  # and every server has served exports before it is timed
+        post(urls["granian" if n % 2 else "uvicorn"], key, body, otlp.PROTOBUF)
     rows = stored_rows(EXPORTS * SPANS)
-    timings: dict[str, list[float]] = {"protobuf": [], "json": [], "service": [], "copy": []}
+    timings: dict[str, list[float]] = {way: [] for way in WAYS}
     with psycopg.connect(DATABASE_URL) as connection:
         connection.execute("TRUNCATE traces_span")
         connection.commit()
         for n in range(EXPORTS):
-            timings["protobuf"].append(timed(post, url, key, sets["protobuf"][n], otlp.PROTOBUF))
-            timings["copy"].append(timed(copy_batch, connection, rows[n * SPANS : (n + 1) * SPANS]))
-            timings["json"].append(timed(post, url, key, sets["json"][n], otlp.JSON))
+            for way, (server, kind) in ENDPOINT_WAYS.items():
+                timings[way].append(timed(post, urls[server], key, sets[way][n], kind))
+                if way == "protobuf":
+                    timings["copy"].append(timed(copy_batch, connection, rows[n * SPANS : (n + 1) * SPANS]))
             service = sets["service"][n]
             timings["service"].append(timed(lambda body: ingest(agent, otlp.parse(body, otlp.PROTOBUF)), service))
     return timings
+
+
+# way: (server, body format); each way sends exports of its own.
+ENDPOINT_WAYS = {"protobuf": ("granian", otlp.PROTOBUF), "uvicorn": ("uvicorn", otlp.PROTOBUF)}
+ENDPOINT_WAYS |= {"json": ("granian", otlp.JSON)}
+WAYS = ("protobuf", "uvicorn", "json", "service", "copy")
 
 
 def stored_rows(limit: int) -> list[tuple]:
@@ -200,15 +217,19 @@ def main() -> None:
     agent, key = seed()
     sets = {
         way: [export(number * EXPORTS + n).SerializeToString() for n in range(EXPORTS)]
-        for number, way in enumerate(("first", "protobuf", "json", "service"))
+        for number, way in enumerate(("first", "protobuf", "uvicorn", "json", "service"))
     }
     sets["json"] = [_otlp_json(ExportTraceServiceRequest.FromString(body)) for body in sets["json"]]
-    server, url = start_server()
+    servers = {name: start_server(name) for name in SERVERS}
     try:
-        timings = bench(agent, key, url, sets)
+        timings = bench(agent, key, {name: url for name, (_, url) in servers.items()}, sets)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=10)
+    if os.environ.get("SPAN_BENCH_DEBUG"):
+        for way, values in timings.items():
+            print(way, " ".join(f"{v * 1000:.0f}" for v in values))
     rows = stored_rows(EXPORTS * SPANS)
     masked = sum("[email]" in row[COLUMNS.index("input_messages")] for row in rows)
     databases.drop(DATABASE)
@@ -218,8 +239,9 @@ def main() -> None:
     print(f"\nSpan ingest: {EXPORTS} exports × {SPANS} spans into PostgreSQL, one export at a time, each way in turn")
     print(f"{'':46}{'spans/s':>10}{'ms/export':>11}{'÷ COPY':>8}")
     for label, key_ in (
-        ("POST /v1/traces, protobuf (HTTP, mask, COPY)", "protobuf"),
-        ("POST /v1/traces, OTLP JSON", "json"),
+        ("POST /v1/traces, protobuf (granian: the web)", "protobuf"),
+        ("POST /v1/traces, protobuf, uvicorn (ASGI)", "uvicorn"),
+        ("POST /v1/traces, OTLP JSON (granian)", "json"),
         ("traces.ingest in process (parsed protobuf)", "service"),
         ("raw COPY of the same stored rows (baseline)", "copy"),
     ):
