@@ -21,7 +21,7 @@ events are announced by the audit table's trigger at commit (audit.events).
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache, lru_cache
 
@@ -77,19 +77,20 @@ def insert_rows(model: type[Model], rows: list[dict]) -> list[dict]:
     return rows
 
 
-def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) -> bool:
-    """Insert rows given as values for `columns` (field attnames; values as the model's attributes hold them),
-    skipping any that a unique constraint finds stored already; the primary key is left to the database.
+def insert_new(model: type[Model], columns: tuple[str, ...], rows: Iterable[tuple], count: int) -> bool:
+    """Insert `count` rows given as values for `columns` (field attnames; values as the model's attributes hold
+    them), skipping any that a unique constraint finds stored already; the primary key is left to the database.
 
-    On PostgreSQL a batch of COPY_FROM rows or more is one COPY: the usual batch, nothing of it stored yet, pays
-    nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a
-    temporary table instead and inserted from there with ON CONFLICT DO NOTHING. Each attempt runs in a
-    transaction of its own, or a savepoint inside the caller's. Returns True when every row is known to have gone
-    in (the one COPY took them all); False when some may have been skipped.
+    On PostgreSQL a batch of COPY_FROM rows or more is one COPY, written as the rows come: given a generator, the
+    database stores the first rows while the caller makes the next. The usual batch, nothing of it stored yet, pays
+    nothing for the check. When the COPY meets a stored row (a resent batch), the batch is copied into a temporary
+    table instead and inserted from there with ON CONFLICT DO NOTHING. Each attempt runs in a transaction of its
+    own, or a savepoint inside the caller's. Returns True when every row is known to have gone in (the one COPY
+    took them all); False when some may have been skipped.
     """
-    if not rows:
+    if not count:
         return True
-    if not _copies(len(rows)):
+    if not _copies(count):
         with transaction.atomic():
             model.objects.bulk_create(
                 [model(**dict(zip(columns, row, strict=True))) for row in rows], ignore_conflicts=True
@@ -97,17 +98,14 @@ def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) 
         return False
     fields = [model._meta.get_field(name) for name in columns]
     prepared = [(i, _preparer(field)) for i, field in enumerate(fields) if type(field) not in _NATIVE]
-    if prepared:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for i, prepare in prepared:
-                row[i] = prepare(row[i])
+    written: list = []
     table = model._meta.db_table
     try:
         with transaction.atomic():
-            _copy_into(table, fields, rows)
+            _copy_into(table, fields, _kept(_prepared(rows, prepared), written))
         return True
     except IntegrityError:
+        written += _prepared(rows, prepared)  # what the failed COPY had not reached yet
         quote = connection.ops.quote_name
         names, incoming, target = ", ".join(quote(f.column) for f in fields), f"incoming_{table}", quote(table)
         # Names come from model metadata; there are no values in these statements.
@@ -115,10 +113,26 @@ def insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple]) 
         insert = f"INSERT INTO {target} ({names}) SELECT {names} FROM {quote(incoming)} ON CONFLICT DO NOTHING"  # noqa: S608
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(create)
-            _copy_into(incoming, fields, rows)
+            _copy_into(incoming, fields, written)
             cursor.execute(insert)
             cursor.execute(f"DROP TABLE {quote(incoming)}")
         return False
+
+
+def _prepared(rows: Iterable[tuple], prepared: list[tuple[int, Callable]]) -> Iterator[Sequence]:
+    for row in rows:
+        if prepared:
+            row = list(row)
+            for i, prepare in prepared:
+                row[i] = prepare(row[i])
+        yield row
+
+
+def _kept(rows: Iterable, kept: list) -> Iterator:
+    """The rows, each appended to `kept` as it passes."""
+    for row in rows:
+        kept.append(row)
+        yield row
 
 
 def insert_if_absent(obj: Model) -> bool:

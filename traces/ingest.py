@@ -10,6 +10,7 @@ with gen_ai.system as the older name of gen_ai.provider.name. A span sent again 
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -61,9 +62,9 @@ def ingest(agent: Agent, spans: list[ReceivedSpan]) -> Received:
     owner = (agent.pk, agent.department_id)
     valid = [span for span in spans if span.trace_id and span.span_id]
     tally = Tally(ROW)
-    rows = [tally.add(row) for row in _rows(owner, valid, mask, keeps_content, price, now)]
+    rows = map(tally.add, _rows(owner, valid, mask, keeps_content, price, now))
     with transaction.atomic():
-        if writes.insert_new(Span, ROW, rows):
+        if writes.insert_new(Span, ROW, rows, len(valid)):
             tally.add_to_buckets(agent.department_id, agent.pk)
         else:  # some may have been stored before (a resent export keeps its first arrival's time): count what is new
             count_spans(Span.objects.filter(received_at=now, agent_id=agent.pk))
@@ -90,9 +91,10 @@ REQUEST_MODEL_AT, RESPONSE_MODEL_AT = (
 )
 TEXT_SLOTS = {key: (2 + n, limit, content) for n, (_, key, limit, content) in enumerate(TEXT_COLUMNS)}
 NO_TEXTS = ("",) * len(TEXT_COLUMNS)
+SPANS_AT_ONCE = 64  # about 45 kB of rows: psycopg sends a COPY's rows on in pieces of 32 kB
 STRINGS = 2 + len(TEXT_COLUMNS)  # a span's strings always masked: name, status message, TEXT_COLUMNS
 MAX_KIND = 5  # OTLP's span kinds run 0 to 5
-SEPARATOR = "\x1f"  # joins an export's strings so they are masked in one call; no built-in pattern matches it
+SEPARATOR = "\x1f"  # joins strings masked in one call; no built-in pattern matches it
 
 
 # A row's values, in this order.
@@ -101,18 +103,20 @@ ROW += ("duration_us", "failed", "status_message", "input_tokens", "output_token
 ROW += (*(column for column, *_ in TEXT_COLUMNS), "attributes", "received_at")
 
 
-def _rows(owner: tuple, spans: list[ReceivedSpan], mask: Masker, keeps_content: bool, price, now) -> list[tuple]:
-    """The spans' rows, every string of the export masked in one call: masking span by span paid the scan's fixed
-    cost once per span, 512 times an export (bench/span_ingest.py)."""
-    texts: list[str] = []
-    readings = [_read(span, keeps_content, texts) for span in spans]
-    masked = _mask_all(texts, mask, [STRINGS + 2 * len(plain) for plain, _ in readings])
-    rows, at = [], 0
-    for span, (plain, others) in zip(spans, readings, strict=True):
-        end = at + STRINGS + 2 * len(plain)
-        rows.append(_row(owner, span, masked[at:end], len(plain), others, mask, price, now))
-        at = end
-    return rows
+def _rows(owner: tuple, spans: list[ReceivedSpan], mask: Masker, keeps_content: bool, price, now) -> Iterator[tuple]:
+    """The spans' rows, made SPANS_AT_ONCE spans at a time, so that the database stores some while the next are made
+    (the COPY takes them as they come); each time every string of those spans masked in one call, where masking
+    span by span paid the scan's fixed cost 512 times an export (bench/span_ingest.py)."""
+    for start in range(0, len(spans), SPANS_AT_ONCE):
+        some = spans[start : start + SPANS_AT_ONCE]
+        texts: list[str] = []
+        readings = [_read(span, keeps_content, texts) for span in some]
+        masked = _mask_all(texts, mask, [STRINGS + 2 * len(plain) for plain, _ in readings])
+        at = 0
+        for span, (plain, others) in zip(some, readings, strict=True):
+            end = at + STRINGS + 2 * len(plain)
+            yield _row(owner, span, masked[at:end], len(plain), others, mask, price, now)
+            at = end
 
 
 def _read(span: ReceivedSpan, keeps_content: bool, texts: list[str]) -> tuple[list[str], dict]:

@@ -14,6 +14,7 @@ from dashboard.kpis.tiles import _figures
 from dashboard.kpis.value import cost_and_value
 from dashboard.periods import period_for
 from fastpath import writes
+from traces import ingest as ingest_module
 from traces.ingest import ingest
 from traces.models import Span, TokenPrice, TokenUsage
 from traces.otlp import ReceivedSpan
@@ -175,3 +176,21 @@ def test_exports_stored_by_one_copy_are_counted_from_their_rows_and_once_when_re
     ):
         assert buckets_say(finance_agent.pk, start, end) == spans_say(finance_agent.pk, start, end)
     assert Span.objects.count() == 450
+
+
+def test_an_export_whose_stored_spans_come_last_is_stored_and_counted_whole(finance_agent):
+    # Given 100 calls stored, and an export of 200 new calls followed by those 100: its COPY takes the new ones as
+    # they are made and meets a stored span only near its end
+    at = timezone.now() - dt.timedelta(minutes=5)
+    stored = [call(at) for _ in range(100)]
+    ingest(finance_agent, stored)
+    fresh = [call(at, tokens_in=10, tokens_out=1) for _ in range(200)]
+    assert len(fresh) > ingest_module.SPANS_AT_ONCE and len(fresh) + len(stored) >= writes.COPY_FROM
+
+    # When it is ingested
+    received = ingest(finance_agent, [*fresh, *stored])
+
+    # Then every span is stored once, and the buckets count the 300 calls, not 400 (100 x 3.50 + 200 x 0.035)
+    assert received.accepted == 300 and Span.objects.count() == 300
+    window = (at - dt.timedelta(hours=1), at + dt.timedelta(hours=1))
+    assert buckets_say(finance_agent.pk, *window) == {"gpt-4o": (300, 100 * 1000 + 200 * 10, Decimal("357"), 0)}
