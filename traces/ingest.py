@@ -257,7 +257,7 @@ def _pricer(prices: list[tuple[str, Decimal, Decimal]]):
     """A function giving a call's token cost in the organisation's currency, by the longest priced model name its
     model starts with; None when the model has no price or the call reported no tokens."""
     prices.sort(key=lambda entry: -len(entry[0]))
-    thousand, cents = Decimal(1000), Decimal("0.000001")
+    thousand, millionth = Decimal(1000), Decimal("0.000001")
     rates: dict[str, tuple[Decimal, Decimal] | None] = {}  # by model, as found: an export names a few models
 
     def price(model: str, input_tokens: int | None, output_tokens: int | None) -> Decimal | None:
@@ -268,6 +268,6 @@ def _pricer(prices: list[tuple[str, Decimal, Decimal]]):
         rate = rates[model]
         if rate is None:
             return None
-        return ((rate[0] * (input_tokens or 0) + rate[1] * (output_tokens or 0)) / thousand).quantize(cents)
+        return ((rate[0] * (input_tokens or 0) + rate[1] * (output_tokens or 0)) / thousand).quantize(millionth)
 
     return price
