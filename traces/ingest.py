@@ -136,7 +136,8 @@ def _read(span: ReceivedSpan, keeps_content: bool, texts: list[str]) -> tuple[li
         if slot is not None:
             at, limit, content = slot
             if keeps_content or not content:
-                columns[at] = _bounded(_text(value), limit)
+                text = value if type(value) is str else _text(value)
+                columns[at] = text if len(text) <= limit else _bounded(text, limit)
         elif key not in COLUMNS and len(extra) < MAX_ATTRIBUTES:
             extra[key[:200]] = value
     plain = [key for key, value in extra.items() if isinstance(value, str)]
@@ -201,6 +202,8 @@ def _bounded(text: str, limit: int) -> str:
 
 
 def _count(value) -> int | None:
+    if value is None:  # most spans: not a model call
+        return None
     if type(value) is int:  # as exporters send it
         return value if 0 <= value < 2**31 else None
     try:
